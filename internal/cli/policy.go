@@ -1,0 +1,78 @@
+package cli
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/nestvirt/nestvirt/internal/policy"
+	"github.com/nestvirt/nestvirt/policies"
+)
+
+func (a *app) policyCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "policy",
+		Short: "Validate and show policy files (the rules as data)",
+	}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "lint [FILE ...]",
+		Short: "Validate policy files, reporting every problem with its path; no FILE lints the embedded ones",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.runLint(args)
+		},
+	}, &cobra.Command{
+		Use:   "show [NAME]",
+		Short: "Print an embedded policy file, to copy and adapt (default " + policies.Default + ")",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			name := policies.Default
+			if len(args) == 1 {
+				name = args[0]
+			}
+			data, err := policies.FS.ReadFile(name)
+			if err != nil {
+				return inputErrorf("no embedded policy %q (embedded: %v)", name, policy.EmbeddedNames())
+			}
+			_, err = a.stdout.Write(data)
+			return err
+		},
+	})
+	return cmd
+}
+
+func (a *app) runLint(files []string) error {
+	type loaded struct {
+		name string
+		p    *policy.Policy
+		err  error
+	}
+	var all []loaded
+	if len(files) == 0 {
+		for _, n := range policy.EmbeddedNames() {
+			p, err := policy.Embedded(n)
+			all = append(all, loaded{"policies/" + n, p, err})
+		}
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			all = append(all, loaded{f, nil, err})
+			continue
+		}
+		p, err := policy.Load(f, data)
+		all = append(all, loaded{f, p, err})
+	}
+	var bad []error
+	for _, l := range all {
+		if l.err != nil {
+			bad = append(bad, l.err)
+			continue
+		}
+		fmt.Fprintf(a.stdout, "%s: ok (%s: %d matrix rows, %d rules, %d sources)\n", l.name, l.p.Name, len(l.p.Matrix), len(l.p.Rules), len(l.p.Sources))
+	}
+	if len(bad) > 0 {
+		return inputError{joinErrs(bad)}
+	}
+	return nil
+}

@@ -1,0 +1,312 @@
+// Package osid names operating systems the way the policy compares them: a family
+// ("rhel", "windows-server", "windows", "ubuntu", ...) and a dotted version.
+//
+// It reads the names users already know: libosinfo short ids as virt-install's
+// --os-variant takes them (rhel10.0, win2k22, win11, ubuntu24.04), their long forms
+// (rhel-10.0, windows-server-2022, windows-11), libosinfo URIs as virt-install records
+// them in domain metadata (http://redhat.com/rhel/10.0), and os-release ID/VERSION_ID.
+package osid
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Kind is the broad class of an OS.
+type Kind string
+
+// The kinds the policy distinguishes.
+const (
+	Linux   Kind = "linux"
+	Windows Kind = "windows"
+)
+
+// OS is one operating system release.
+type OS struct {
+	ID      string // canonical short id, e.g. "rhel10.0", "win2k22", "win11"
+	Family  string // "rhel", "windows-server", "windows", "ubuntu", ...
+	Kind    Kind
+	Version string // dotted: "10.0", "2022", "11", "24.04"; "" when the name carries none
+}
+
+// String is the name a person reads: "RHEL 10.0", "Windows Server 2022".
+func (o OS) String() string {
+	f := familyByName[o.Family]
+	if f == nil {
+		return o.ID
+	}
+	if o.Version == "" {
+		return f.pretty
+	}
+	v := o.Version
+	if o.Family == "windows-server" && strings.HasSuffix(v, ".2") {
+		v = strings.TrimSuffix(v, ".2") + " R2"
+	}
+	return f.pretty + " " + v
+}
+
+// AtLeast reports whether o's version is v or later. An OS without a version is
+// never at least anything: the policy cannot assume a release it was not told.
+func (o OS) AtLeast(v string) bool {
+	return o.Version != "" && CompareVersions(o.Version, v) >= 0
+}
+
+// Below reports whether o's version is earlier than v.
+func (o OS) Below(v string) bool {
+	return o.Version != "" && CompareVersions(o.Version, v) < 0
+}
+
+// CompareVersions compares dotted numeric versions; missing parts count as 0, so
+// "10" == "10.0". Non-numeric parts compare as strings.
+func CompareVersions(a, b string) int {
+	as, bs := strings.Split(a, "."), strings.Split(b, ".")
+	for i := 0; i < len(as) || i < len(bs); i++ {
+		x, y := "0", "0"
+		if i < len(as) {
+			x = as[i]
+		}
+		if i < len(bs) {
+			y = bs[i]
+		}
+		xi, errx := strconv.Atoi(x)
+		yi, erry := strconv.Atoi(y)
+		switch {
+		case errx == nil && erry == nil:
+			if xi != yi {
+				if xi < yi {
+					return -1
+				}
+				return 1
+			}
+		case x != y:
+			return strings.Compare(x, y)
+		}
+	}
+	return 0
+}
+
+type family struct {
+	name     string // family name, also the short-id prefix for Linux
+	pretty   string
+	kind     Kind
+	uri      string // libosinfo URI prefix, version appended
+	needsVer bool
+}
+
+// linuxFamilies lists the Linux distributions libosinfo names; longer prefixes first
+// so "centos-stream9" is not read as "centos" "-stream9".
+var linuxFamilies = []*family{
+	{"centos-stream", "CentOS Stream", Linux, "http://centos.org/centos-stream/", true},
+	{"centos", "CentOS", Linux, "http://centos.org/centos/", true},
+	{"rhel", "RHEL", Linux, "http://redhat.com/rhel/", true},
+	{"fedora", "Fedora", Linux, "http://fedoraproject.org/fedora/", true},
+	{"ubuntu", "Ubuntu", Linux, "http://ubuntu.com/ubuntu/", true},
+	{"debian", "Debian", Linux, "http://debian.org/debian/", true},
+	{"sles", "SLES", Linux, "http://suse.com/sles/", true},
+	{"opensuse", "openSUSE", Linux, "http://opensuse.org/opensuse/", true},
+	{"almalinux", "AlmaLinux", Linux, "http://almalinux.org/almalinux/", true},
+	{"rocky", "Rocky Linux", Linux, "http://rockylinux.org/rocky/", true},
+	{"ol", "Oracle Linux", Linux, "http://oracle.com/ol/", true},
+	{"alpinelinux", "Alpine Linux", Linux, "http://alpinelinux.org/alpinelinux/", true},
+	{"archlinux", "Arch Linux", Linux, "http://archlinux.org/archlinux/", false},
+}
+
+var (
+	winServer  = &family{"windows-server", "Windows Server", Windows, "http://microsoft.com/win/2k", true}
+	winDesktop = &family{"windows", "Windows", Windows, "http://microsoft.com/win/", true}
+)
+
+var familyByName = func() map[string]*family {
+	m := map[string]*family{winServer.name: winServer, winDesktop.name: winDesktop}
+	for _, f := range linuxFamilies {
+		m[f.name] = f
+	}
+	return m
+}()
+
+// Families returns the family names the package knows, sorted.
+func Families() []string {
+	out := make([]string, 0, len(familyByName))
+	for n := range familyByName {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// KindOf returns the kind of a family name, or "" when the family is unknown.
+func KindOf(familyName string) Kind {
+	if f := familyByName[familyName]; f != nil {
+		return f.kind
+	}
+	return ""
+}
+
+var (
+	verRe        = regexp.MustCompile(`^[0-9]+(\.[0-9]+)*$`)
+	slesSPRe     = regexp.MustCompile(`^([0-9]+)sp([0-9]+)$`)
+	winServerRe  = regexp.MustCompile(`^win2k([0-9]{1,2})(r2)?$`)
+	winServerLRe = regexp.MustCompile(`^windows-server-([0-9]{4})(-r2)?$`)
+	winDeskRe    = regexp.MustCompile(`^win([0-9]+(\.[0-9])?)$`)
+	winDeskLRe   = regexp.MustCompile(`^windows-([0-9]+(\.[0-9])?)$`)
+)
+
+// Parse reads an OS name in any of the forms the package doc lists.
+func Parse(s string) (OS, error) {
+	name := strings.ToLower(strings.TrimSpace(s))
+	if strings.HasPrefix(name, "http://") || strings.HasPrefix(name, "https://") {
+		return FromLibosinfo(name)
+	}
+	if m := winServerRe.FindStringSubmatch(name); m != nil {
+		return windowsServer(yearOf(m[1]), m[2] != "")
+	}
+	if m := winServerLRe.FindStringSubmatch(name); m != nil {
+		y, _ := strconv.Atoi(m[1])
+		return windowsServer(y, m[2] != "")
+	}
+	if m := winDeskRe.FindStringSubmatch(name); m != nil {
+		return windowsDesktop(m[1])
+	}
+	if m := winDeskLRe.FindStringSubmatch(name); m != nil {
+		return windowsDesktop(m[1])
+	}
+	for _, f := range linuxFamilies {
+		if !strings.HasPrefix(name, f.name) {
+			continue
+		}
+		rest := strings.TrimPrefix(strings.TrimPrefix(name, f.name), "-")
+		if o, ok := linux(f, rest); ok {
+			return o, nil
+		}
+	}
+	return OS{}, fmt.Errorf("unknown OS %q%s", s, suggest(name))
+}
+
+// linux builds a Linux OS from the version part of its name. libosinfo's
+// "rhel9-unknown" means "some RHEL 9": the major version is kept.
+func linux(f *family, rest string) (OS, bool) {
+	rest = strings.TrimSuffix(rest, "-unknown")
+	if f.name == "sles" {
+		if m := slesSPRe.FindStringSubmatch(rest); m != nil {
+			rest = m[1] + "." + m[2]
+		}
+	}
+	switch {
+	case rest == "" && !f.needsVer:
+		return OS{ID: f.name, Family: f.name, Kind: f.kind}, true
+	case verRe.MatchString(rest):
+		return OS{ID: f.name + rest, Family: f.name, Kind: f.kind, Version: rest}, true
+	}
+	return OS{}, false
+}
+
+func yearOf(two string) int {
+	y, _ := strconv.Atoi(two)
+	return 2000 + y
+}
+
+func windowsServer(year int, r2 bool) (OS, error) {
+	if year < 2003 || year > 2099 {
+		return OS{}, fmt.Errorf("unknown Windows Server release %d", year)
+	}
+	id := fmt.Sprintf("win2k%02d", year%100)
+	v := strconv.Itoa(year)
+	if r2 {
+		id += "r2"
+		v += ".2"
+	}
+	return OS{ID: id, Family: winServer.name, Kind: Windows, Version: v}, nil
+}
+
+func windowsDesktop(v string) (OS, error) {
+	switch v {
+	case "7", "8", "8.1", "10", "11":
+		return OS{ID: "win" + v, Family: winDesktop.name, Kind: Windows, Version: v}, nil
+	}
+	return OS{}, fmt.Errorf("unknown Windows release %q", v)
+}
+
+// FromLibosinfo reads a libosinfo OS URI, as virt-install writes it into
+// <libosinfo:os id="..."/>.
+func FromLibosinfo(uri string) (OS, error) {
+	u := strings.ToLower(strings.TrimSpace(uri))
+	u = strings.Replace(u, "https://", "http://", 1)
+	if strings.HasPrefix(u, "http://microsoft.com/win/") {
+		rest := strings.TrimPrefix(u, "http://microsoft.com/win/")
+		if strings.HasPrefix(rest, "2k") {
+			return Parse("win" + rest)
+		}
+		return windowsDesktop(rest)
+	}
+	for _, f := range linuxFamilies {
+		if strings.HasPrefix(u, f.uri) {
+			if o, ok := linux(f, strings.TrimPrefix(u, f.uri)); ok {
+				return o, nil
+			}
+		}
+	}
+	return OS{}, fmt.Errorf("unknown libosinfo OS %q", uri)
+}
+
+// URI returns the libosinfo URI of o, or "" when there is none.
+func (o OS) URI() string {
+	switch o.Family {
+	case winServer.name:
+		return "http://microsoft.com/win/" + strings.TrimPrefix(o.ID, "win")
+	case winDesktop.name:
+		return "http://microsoft.com/win/" + o.Version
+	}
+	if f := familyByName[o.Family]; f != nil {
+		return f.uri + o.Version
+	}
+	return ""
+}
+
+// osReleaseIDs maps os-release ID values to families where they differ.
+var osReleaseIDs = map[string]string{"opensuse-leap": "opensuse", "sled": "sles", "alpine": "alpinelinux", "arch": "archlinux"}
+
+// FromOSRelease reads os-release's ID and VERSION_ID. ok is false for a
+// distribution the package does not know; the caller keeps the raw strings.
+func FromOSRelease(id, versionID string) (OS, bool) {
+	id = strings.ToLower(strings.TrimSpace(id))
+	if alias, ok := osReleaseIDs[id]; ok {
+		id = alias
+	}
+	f := familyByName[id]
+	if f == nil || f.kind != Linux {
+		return OS{}, false
+	}
+	return linux(f, strings.TrimSpace(versionID))
+}
+
+// Examples lists accepted names, for error messages and help.
+var Examples = []string{"rhel10.0", "rhel-9.6", "win2k22", "windows-server-2019", "win11", "windows-10", "ubuntu24.04", "fedora41"}
+
+func suggest(name string) string {
+	for _, f := range linuxFamilies {
+		if strings.HasPrefix(name, f.name) {
+			return fmt.Sprintf(" (a %s name needs a version, as in %s%s)", f.pretty, f.name, exampleVersion(f.name))
+		}
+	}
+	if strings.HasPrefix(name, "win") {
+		return " (Windows names: win2k16, win2k19, win2k22, win2k25, win10, win11, windows-server-2022, windows-11)"
+	}
+	return " (known forms: " + strings.Join(Examples, ", ") + ")"
+}
+
+func exampleVersion(f string) string {
+	switch f {
+	case "ubuntu":
+		return "24.04"
+	case "fedora":
+		return "41"
+	case "debian":
+		return "12"
+	case "centos-stream":
+		return "9"
+	}
+	return "10.0"
+}

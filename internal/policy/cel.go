@@ -1,0 +1,160 @@
+package policy
+
+import (
+	"fmt"
+	"strings"
+
+	"cel.dev/cel-go/cel"
+	"cel.dev/cel-go/common/types"
+	"cel.dev/cel-go/common/types/ref"
+)
+
+// envs holds one CEL environment per scope, with the sample facts lint evaluates
+// every expression against.
+type envs struct {
+	chain, host *env
+}
+
+type env struct {
+	cel     *cel.Env
+	samples []map[string]any
+}
+
+func newEnvs() *envs {
+	chainEnv, err := cel.NewEnv(
+		cel.Variable("depth", cel.IntType),
+		cel.Variable("l0", cel.DynType),
+		cel.Variable("l1", cel.DynType),
+		cel.Variable("l2", cel.DynType),
+		cel.Variable("l3", cel.DynType),
+		cel.Variable("guests", cel.ListType(cel.DynType)),
+		cel.Variable("matrix", cel.DynType),
+	)
+	if err != nil {
+		panic(err) // a static declaration: a failure is a programming error
+	}
+	hostEnv, err := cel.NewEnv(cel.Variable("host", cel.DynType))
+	if err != nil {
+		panic(err)
+	}
+	return &envs{
+		chain: &env{cel: chainEnv, samples: chainSamples()},
+		host:  &env{cel: hostEnv, samples: hostSamples()},
+	}
+}
+
+func (e *envs) of(s Scope) *env {
+	if s == ScopeHost {
+		return e.host
+	}
+	return e.chain
+}
+
+func (e *env) compile(expr string) (cel.Program, *cel.Ast, error) {
+	ast, iss := e.cel.Compile(expr)
+	if iss != nil && iss.Err() != nil {
+		return nil, nil, fmt.Errorf("CEL: %s", oneLine(iss.Err().Error()))
+	}
+	prg, err := e.cel.Program(ast, cel.EvalOptions(cel.OptOptimize))
+	if err != nil {
+		return nil, nil, fmt.Errorf("CEL: %w", err)
+	}
+	return prg, ast, nil
+}
+
+func (e *env) compileBool(expr string) (cel.Program, error) {
+	prg, ast, err := e.compile(expr)
+	if err != nil {
+		return nil, err
+	}
+	if t := ast.OutputType(); t != cel.BoolType && t != cel.DynType {
+		return nil, fmt.Errorf("CEL: condition must be a boolean, not %s", t)
+	}
+	return prg, nil
+}
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
+}
+
+func evalBool(p cel.Program, vars map[string]any) (bool, error) {
+	out, _, err := p.Eval(vars)
+	if err != nil {
+		return false, err
+	}
+	b, ok := out.(types.Bool)
+	if !ok {
+		return false, fmt.Errorf("condition gave %s, not a boolean", out.Type())
+	}
+	return bool(b), nil
+}
+
+// template is a message with {{expr}} parts, each a CEL expression.
+type template struct {
+	parts []string      // literal text; parts[i] precedes exprs[i]
+	exprs []cel.Program // len(exprs) == len(parts)-1
+	bad   bool
+}
+
+func (t template) ok() bool { return !t.bad }
+
+func (e *env) compileTemplate(s string) (template, error) {
+	var t template
+	rest := s
+	for {
+		i := strings.Index(rest, "{{")
+		if i < 0 {
+			if strings.Contains(rest, "}}") {
+				t.bad = true
+				return t, fmt.Errorf("unbalanced }} in %q", s)
+			}
+			t.parts = append(t.parts, rest)
+			return t, nil
+		}
+		j := strings.Index(rest[i:], "}}")
+		if j < 0 {
+			t.bad = true
+			return t, fmt.Errorf("unclosed {{ in %q", s)
+		}
+		t.parts = append(t.parts, rest[:i])
+		expr := strings.TrimSpace(rest[i+2 : i+j])
+		prg, _, err := e.compile(expr)
+		if err != nil {
+			t.bad = true
+			return t, fmt.Errorf("in {{%s}}: %w", expr, err)
+		}
+		t.exprs = append(t.exprs, prg)
+		rest = rest[i+j+2:]
+	}
+}
+
+func (t template) render(vars map[string]any) (string, error) {
+	if len(t.exprs) == 0 {
+		if len(t.parts) == 0 {
+			return "", nil
+		}
+		return t.parts[0], nil
+	}
+	var b strings.Builder
+	for i, p := range t.parts {
+		b.WriteString(p)
+		if i < len(t.exprs) {
+			v, _, err := t.exprs[i].Eval(vars)
+			if err != nil {
+				return "", err
+			}
+			b.WriteString(display(v))
+		}
+	}
+	return b.String(), nil
+}
+
+func display(v ref.Val) string {
+	switch x := v.(type) {
+	case types.String:
+		return string(x)
+	case types.Null:
+		return "unknown"
+	}
+	return fmt.Sprint(v.Value())
+}

@@ -1,0 +1,347 @@
+package policy
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/nestvirt/nestvirt/internal/osid"
+)
+
+// Chain is what the policy judges: an L0 and the guests on one path below it. It is
+// built from a topology file, or from a libvirt host and one of its VMs.
+type Chain struct {
+	Path   []string // node names, L0 first
+	L0     L0
+	Guests []Guest // Guests[0] is the L1
+}
+
+// L0 is the host at the bottom of a chain.
+type L0 struct {
+	Name       string
+	OS         *osid.OS // nil when unknown
+	Arch       string   // x86_64, aarch64, s390x, ppc64le
+	CPU        string   // intel, amd on x86_64; "" elsewhere
+	Hypervisor string   // kvm, esxi, hyper-v, aws, xen, other
+	Platform   string   // rhel, rhv, openstack, openshift-virtualization
+	Nested     bool
+	Hugepages  bool
+	Migration  bool
+}
+
+// Guest is an L1 or deeper VM.
+type Guest struct {
+	Name string
+	OS   *osid.OS // nil when unknown
+	Runs string   // kvm, hyper-v, wsl2, none
+}
+
+// Finding is one thing the policy says about a chain or a host.
+type Finding struct {
+	Rule          string `json:"rule"`
+	Level         Level  `json:"level"`
+	Informational bool   `json:"informational,omitempty"`
+	Message       string `json:"message"`
+	Source        string `json:"source"`
+	Remedy        string `json:"remedy"`
+}
+
+// ChainResult is the verdict on one chain.
+type ChainResult struct {
+	Path     []string  `json:"path"`
+	Verdict  Level     `json:"verdict"`
+	Findings []Finding `json:"findings"`
+}
+
+// Module is the KVM module that carries the nested parameter on an arch and vendor.
+func Module(arch, cpu string) string {
+	switch {
+	case arch == "s390x":
+		return "kvm"
+	case cpu == "amd":
+		return "kvm_amd"
+	case cpu == "intel":
+		return "kvm_intel"
+	}
+	return ""
+}
+
+func osVars(o *osid.OS) map[string]any {
+	if o == nil {
+		return map[string]any{"known": false, "id": "", "family": "", "kind": "", "version": "", "name": "unknown OS"}
+	}
+	return map[string]any{"known": true, "id": o.ID, "family": o.Family, "kind": string(o.Kind), "version": o.Version, "name": o.String()}
+}
+
+func guestVars(g *Guest) map[string]any {
+	if g == nil {
+		return map[string]any{"present": false, "name": "", "os": osVars(nil), "runs": ""}
+	}
+	return map[string]any{"present": true, "name": g.Name, "os": osVars(g.OS), "runs": g.Runs}
+}
+
+// vars is the CEL activation for a chain.
+func (c *Chain) vars(m matrixResult) map[string]any {
+	l0 := map[string]any{
+		"name": c.L0.Name, "os": osVars(c.L0.OS), "arch": c.L0.Arch, "cpu": c.L0.CPU,
+		"module": Module(c.L0.Arch, c.L0.CPU), "hypervisor": c.L0.Hypervisor, "platform": c.L0.Platform,
+		"nested": c.L0.Nested, "hugepages": c.L0.Hugepages, "migration": c.L0.Migration,
+	}
+	guests := make([]any, len(c.Guests))
+	for i := range c.Guests {
+		guests[i] = guestVars(&c.Guests[i])
+	}
+	at := func(i int) map[string]any {
+		if i < len(c.Guests) {
+			return guests[i].(map[string]any)
+		}
+		return guestVars(nil)
+	}
+	return map[string]any{
+		"depth": int64(len(c.Guests)), "l0": l0, "l1": at(0), "l2": at(1), "l3": at(2), "guests": guests,
+		"matrix": map[string]any{"level": m.level, "row": m.row, "book": m.book},
+	}
+}
+
+// JudgeChain evaluates the matrix and every chain rule. The error, when not nil,
+// names rules that could not be evaluated; the result holds the rest.
+func (p *Policy) JudgeChain(c Chain) (ChainResult, error) {
+	res := ChainResult{Path: c.Path, Findings: []Finding{}}
+	m := p.matchMatrix(&c)
+	if m.finding != nil {
+		res.Findings = append(res.Findings, *m.finding)
+	}
+	vars := c.vars(m)
+	var errs []error
+	for _, r := range p.Rules {
+		if r.Scope != ScopeChain {
+			continue
+		}
+		f, ok, err := p.apply(r, vars)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if ok {
+			res.Findings = append(res.Findings, f)
+		}
+	}
+	SortFindings(res.Findings)
+	res.Verdict = VerdictOf(res.Findings)
+	return res, errors.Join(errs...)
+}
+
+// SortFindings orders findings worst level first, informational ones last, keeping
+// the policy's order among equals.
+func SortFindings(fs []Finding) {
+	sort.SliceStable(fs, func(i, j int) bool {
+		if fs[i].Informational != fs[j].Informational {
+			return !fs[i].Informational
+		}
+		return fs[i].Level > fs[j].Level
+	})
+}
+
+// VerdictOf is the worst level among findings, or supported when there are none.
+func VerdictOf(fs []Finding) Level {
+	v := Supported
+	for _, f := range fs {
+		v = Worst(v, f.Level)
+	}
+	return v
+}
+
+func (p *Policy) apply(r *Rule, vars map[string]any) (Finding, bool, error) {
+	hit, err := evalBool(r.when, vars)
+	if err != nil {
+		return Finding{}, false, fmt.Errorf("rule %s: %w", r.ID, err)
+	}
+	if !hit {
+		return Finding{}, false, nil
+	}
+	msg, err := r.message.render(vars)
+	if err != nil {
+		return Finding{}, false, fmt.Errorf("rule %s message: %w", r.ID, err)
+	}
+	rem, err := r.remedy.render(vars)
+	if err != nil {
+		return Finding{}, false, fmt.Errorf("rule %s remedy: %w", r.ID, err)
+	}
+	return Finding{Rule: r.ID, Level: r.Level, Informational: r.Informational, Message: msg, Source: p.Cite(r.Source), Remedy: rem}, true, nil
+}
+
+type matrixResult struct {
+	level, row, book string
+	finding          *Finding
+}
+
+// matchMatrix judges the first three levels of a chain that reaches an L2 against the
+// tables: the best matching row wins; with none, the nearest row explains what is
+// outside the lists.
+func (p *Policy) matchMatrix(c *Chain) matrixResult {
+	if len(c.Guests) < 2 || len(p.Matrix) == 0 {
+		return matrixResult{}
+	}
+	l1, l2 := &c.Guests[0], &c.Guests[1]
+	var nearest *Row
+	var nearestMiss []string
+	for i := range p.Matrix {
+		row := &p.Matrix[i]
+		miss := row.mismatches(c, l1, l2)
+		if len(miss) == 0 {
+			f := Finding{
+				Rule:    "matrix/" + row.ID,
+				Level:   row.Level,
+				Message: fmt.Sprintf("%s: listed in the %s %s table (%s).", describe(c), row.Book, tableName(row.Level), row.Level),
+				Source:  p.Cite(row.Source),
+			}
+			return matrixResult{level: row.Level.String(), row: row.ID, book: row.Book, finding: &f}
+		}
+		if nearest == nil || len(miss) < len(nearestMiss) {
+			nearest, nearestMiss = row, miss
+		}
+	}
+	f := Finding{
+		Rule:    "matrix/unlisted",
+		Level:   Unsupported,
+		Message: fmt.Sprintf("%s: outside every listed environment. Nearest is the %s %s table: %s.", describe(c), nearest.Book, tableName(nearest.Level), strings.Join(nearestMiss, "; ")),
+		Source:  p.Cite(nearest.Source),
+		Remedy:  "Change the chain to one the tables list; see `nestvirt matrix`.",
+	}
+	return matrixResult{level: Unsupported.String(), finding: &f}
+}
+
+func tableName(l Level) string {
+	if l == Supported {
+		return "supported-environments"
+	}
+	return "Technology Preview"
+}
+
+func describe(c *Chain) string {
+	parts := []string{fmt.Sprintf("%s (%s)", c.L0.Name, l0Label(&c.L0))}
+	for i := 0; i < len(c.Guests) && i < 2; i++ {
+		g := &c.Guests[i]
+		parts = append(parts, fmt.Sprintf("%s (%s)", g.Name, guestLabel(g)))
+	}
+	return strings.Join(parts, " → ")
+}
+
+func l0Label(h *L0) string {
+	var parts []string
+	if h.OS != nil {
+		parts = append(parts, h.OS.String())
+	} else if h.Hypervisor != "kvm" {
+		parts = append(parts, h.Hypervisor)
+	} else {
+		parts = append(parts, "unknown OS")
+	}
+	arch := h.Arch
+	if h.CPU != "" {
+		arch += " " + map[string]string{"intel": "Intel", "amd": "AMD"}[h.CPU]
+	}
+	return strings.Join(append(parts, arch), ", ")
+}
+
+func guestLabel(g *Guest) string {
+	s := "unknown OS"
+	if g.OS != nil {
+		s = g.OS.String()
+	}
+	switch g.Runs {
+	case "wsl2":
+		s += " with WSL2"
+	case "hyper-v":
+		s += " with Hyper-V"
+	case "kvm":
+		s += " with KVM"
+	}
+	return s
+}
+
+// mismatches lists why a chain is not in a row; empty means it is.
+func (r *Row) mismatches(c *Chain, l1, l2 *Guest) []string {
+	var miss []string
+	if !contains(r.L0.Hypervisor, c.L0.Hypervisor) {
+		miss = append(miss, fmt.Sprintf("the L0 must be %s, not %s", strings.Join(r.L0.Hypervisor, " or "), c.L0.Hypervisor))
+	}
+	if !anyOS(r.L0.OS, c.L0.OS) {
+		miss = append(miss, fmt.Sprintf("L0 %s is not %s", osName(c.L0.OS), labels(r.L0.OS)))
+	}
+	if !contains(r.L0.Arch, c.L0.Arch) {
+		miss = append(miss, fmt.Sprintf("L0 arch %s is not %s", c.L0.Arch, strings.Join(r.L0.Arch, " or ")))
+	} else if c.L0.Arch == "x86_64" && len(r.L0.CPU) > 0 && !contains(r.L0.CPU, c.L0.CPU) {
+		miss = append(miss, fmt.Sprintf("L0 CPU %s is not %s", c.L0.CPU, strings.Join(r.L0.CPU, " or ")))
+	}
+	if !anyGuest(r.L1, l1, true) {
+		miss = append(miss, fmt.Sprintf("L1 %s is not one of: %s", guestLabel(l1), guestLabels(r.L1)))
+	}
+	if !anyGuest(r.L2, l2, false) {
+		miss = append(miss, fmt.Sprintf("L2 %s is not one of: %s", osName(l2.OS), guestLabels(r.L2)))
+	}
+	return miss
+}
+
+func osName(o *osid.OS) string {
+	if o == nil {
+		return "(OS not given)"
+	}
+	return o.String()
+}
+
+func contains(list []string, v string) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+func anyOS(ms []OSMatcher, o *osid.OS) bool {
+	for _, m := range ms {
+		if m.Match(o) {
+			return true
+		}
+	}
+	return false
+}
+
+func anyGuest(specs []GuestSpec, g *Guest, isL1 bool) bool {
+	for _, s := range specs {
+		if s.OS.Match(g.OS) && (!isL1 || s.Runs == g.Runs) {
+			return true
+		}
+	}
+	return false
+}
+
+func labels(ms []OSMatcher) string {
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		out[i] = m.Label()
+	}
+	return strings.Join(out, " or ")
+}
+
+func guestLabels(gs []GuestSpec) string {
+	out := make([]string, len(gs))
+	for i, g := range gs {
+		out[i] = g.Label()
+	}
+	return strings.Join(out, ", ")
+}
+
+// chainSamples are full chains of every depth, for lint's trial evaluation.
+func chainSamples() []map[string]any {
+	rhel := &osid.OS{ID: "rhel10.0", Family: "rhel", Kind: osid.Linux, Version: "10.0"}
+	l0 := L0{Name: "host", OS: rhel, Arch: "x86_64", CPU: "amd", Hypervisor: "kvm", Platform: "rhel", Nested: true}
+	gs := []Guest{{Name: "l1", OS: rhel, Runs: "kvm"}, {Name: "l2", OS: rhel, Runs: "kvm"}, {Name: "l3", Runs: "none"}}
+	var out []map[string]any
+	for d := 0; d <= len(gs); d++ {
+		c := Chain{L0: l0, Guests: gs[:d]}
+		out = append(out, c.vars(matrixResult{level: "supported", row: "wsl2", book: "RHEL 10"}))
+	}
+	return out
+}

@@ -1,0 +1,294 @@
+package policy
+
+import (
+	"regexp"
+	"strings"
+
+	"github.com/nestvirt/nestvirt/internal/osid"
+	"github.com/nestvirt/nestvirt/internal/strictyaml"
+)
+
+var (
+	idRe      = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
+	versionRe = regexp.MustCompile(`^[0-9]+(\.[0-9]+)*$`)
+	// Values a matrix row may list; the same vocabulary as topology files.
+	matrixArches = []string{"x86_64", "aarch64", "s390x", "ppc64le"}
+	matrixCPUs   = []string{"intel", "amd"}
+	matrixHVs    = []string{"kvm", "esxi", "hyper-v", "aws", "xen", "other"}
+	matrixRuns   = []string{"kvm", "hyper-v", "wsl2"}
+)
+
+// Load parses, validates and compiles a policy file. Every problem is reported at
+// once, as strictyaml.Problems, each with the field's path (rules[3].level).
+func Load(file string, data []byte) (*Policy, error) {
+	doc, root, err := strictyaml.Parse(file, data)
+	if err != nil {
+		return nil, err
+	}
+	p := &Policy{Sources: map[string]Source{}}
+	top := root.Map("policy", "title", "document", "sources", "matrix", "rules")
+	p.Name = requiredString(top["policy"])
+	p.Title, _ = top["title"].String()
+	p.Document = requiredString(top["document"])
+
+	for _, e := range top["sources"].Entries() {
+		f := e.Value.Map("document", "section", "quote")
+		s := Source{ID: e.Key}
+		s.Document, _ = f["document"].String()
+		s.Section = requiredString(f["section"])
+		s.Quote = requiredString(f["quote"])
+		if !idRe.MatchString(e.Key) {
+			e.Value.Errorf("source id %q: use lowercase letters, digits and dashes", e.Key)
+		}
+		p.Sources[e.Key] = s
+	}
+	if !top["sources"].Present() {
+		top["sources"].Errorf("missing: findings must cite their sources")
+	}
+
+	rowIDs := map[string]bool{}
+	for _, n := range top["matrix"].Seq() {
+		p.Matrix = append(p.Matrix, readRow(n, p, rowIDs))
+	}
+	for i := 1; i < len(p.Matrix); i++ {
+		if p.Matrix[i].Level < p.Matrix[i-1].Level {
+			top["matrix"].Errorf("rows must be ordered best level first (%s comes after %s)", p.Matrix[i].ID, p.Matrix[i-1].ID)
+		}
+	}
+
+	env := newEnvs()
+	ruleIDs := map[string]bool{}
+	for _, n := range top["rules"].Seq() {
+		if r := readRule(n, p, env, ruleIDs); r != nil {
+			p.Rules = append(p.Rules, r)
+		}
+	}
+	if !top["rules"].Present() && !top["matrix"].Present() {
+		root.Errorf("a policy needs a matrix or rules")
+	}
+	if err := doc.Err(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func requiredString(n strictyaml.Node) string {
+	if !n.Present() {
+		n.Errorf("missing")
+		return ""
+	}
+	s, _ := n.String()
+	if s == "" {
+		n.Errorf("is empty")
+	}
+	return s
+}
+
+func readLevel(n strictyaml.Node) Level {
+	s, ok := n.String()
+	if !ok {
+		if !n.Present() {
+			n.Errorf("missing")
+		}
+		return Supported
+	}
+	l, err := ParseLevel(s)
+	if err != nil {
+		n.Errorf("unknown level %q (one of: %s)%s", s, strings.Join(LevelNames(), ", "), strictyaml.Nearest(s, LevelNames()))
+	}
+	return l
+}
+
+func readID(n strictyaml.Node, seen map[string]bool) string {
+	id := requiredString(n)
+	if id == "" {
+		return ""
+	}
+	if !idRe.MatchString(id) {
+		n.Errorf("id %q: use lowercase letters, digits and dashes", id)
+	}
+	if seen[id] {
+		n.Errorf("duplicate id %q", id)
+	}
+	seen[id] = true
+	return id
+}
+
+func readSourceRef(n strictyaml.Node, p *Policy) string {
+	id := requiredString(n)
+	if id == "" {
+		return ""
+	}
+	if _, ok := p.Sources[id]; !ok {
+		ids := make([]string, 0, len(p.Sources))
+		for k := range p.Sources {
+			ids = append(ids, k)
+		}
+		n.Errorf("unknown source %q%s", id, strictyaml.Nearest(id, ids))
+	}
+	return id
+}
+
+func readRow(n strictyaml.Node, p *Policy, seen map[string]bool) Row {
+	f := n.Map("id", "level", "book", "source", "arch_source", "l0", "l1", "l2")
+	r := Row{ID: readID(f["id"], seen), Level: readLevel(f["level"])}
+	r.Book = requiredString(f["book"])
+	r.Source = readSourceRef(f["source"], p)
+	r.ArchSource = r.Source
+	if f["arch_source"].Present() {
+		r.ArchSource = readSourceRef(f["arch_source"], p)
+	}
+	if r.Level > TechPreview {
+		f["level"].Errorf("matrix rows list environments that work (supported or tech-preview); %s belongs in a rule", r.Level)
+	}
+	l0 := f["l0"].Map("os", "arch", "cpu", "hypervisor")
+	if !f["l0"].Present() {
+		f["l0"].Errorf("missing")
+	}
+	for _, o := range l0["os"].Seq() {
+		r.L0.OS = append(r.L0.OS, readMatcher(o))
+	}
+	r.L0.Arch = readEnumList(l0["arch"], matrixArches)
+	r.L0.CPU = readEnumList(l0["cpu"], matrixCPUs)
+	r.L0.Hypervisor = readEnumList(l0["hypervisor"], matrixHVs)
+	if len(r.L0.Hypervisor) == 0 {
+		r.L0.Hypervisor = []string{"kvm"}
+	}
+	if len(r.L0.OS) == 0 {
+		l0["os"].Errorf("missing: list the L0 operating systems")
+	}
+	if len(r.L0.Arch) == 0 {
+		l0["arch"].Errorf("missing: list the L0 architectures")
+	}
+	r.L1 = readGuestSpecs(f["l1"], true)
+	r.L2 = readGuestSpecs(f["l2"], false)
+	return r
+}
+
+func readGuestSpecs(n strictyaml.Node, isL1 bool) []GuestSpec {
+	items := n.Seq()
+	if len(items) == 0 {
+		n.Errorf("missing: list the allowed guests")
+	}
+	out := make([]GuestSpec, 0, len(items))
+	for _, it := range items {
+		f := it.Map("os", "runs", "note")
+		g := GuestSpec{OS: readMatcher(f["os"])}
+		g.Note, _ = f["note"].String()
+		if f["runs"].Present() {
+			if !isL1 {
+				f["runs"].Errorf("runs belongs to L1 entries (what the L1 runs its L2s with)")
+			}
+			g.Runs, _ = f["runs"].OneOf(matrixRuns...)
+		} else if isL1 {
+			f["runs"].Errorf("missing: say what this L1 runs its L2s with (%s)", strings.Join(matrixRuns, ", "))
+		}
+		out = append(out, g)
+	}
+	return out
+}
+
+func readEnumList(n strictyaml.Node, allowed []string) []string {
+	var out []string
+	for _, it := range n.Seq() {
+		if v, ok := it.OneOf(allowed...); ok {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+var matcherRe = regexp.MustCompile(`^([a-z-]+)(?:>=([0-9.]+))?(?:,\s*<([0-9.]+))?$`)
+
+// readMatcher reads "rhel>=9.2,<10", "windows-server>=2019" or a kind ("linux").
+func readMatcher(n strictyaml.Node) OSMatcher {
+	s, ok := n.String()
+	if !ok {
+		if !n.Present() {
+			n.Errorf("missing")
+		}
+		return OSMatcher{}
+	}
+	m := matcherRe.FindStringSubmatch(strings.TrimSpace(s))
+	if m == nil {
+		n.Errorf("bad OS matcher %q (write a family with an optional range: rhel>=9.6, rhel>=9.2,<10, linux)", s)
+		return OSMatcher{Text: s}
+	}
+	out := OSMatcher{Text: s, Min: m[2], Below: m[3]}
+	switch m[1] {
+	case "linux":
+		out.Kind = osid.Linux
+	case "windows-any":
+		out.Kind = osid.Windows
+	default:
+		if osid.KindOf(m[1]) == "" {
+			fams := append(osid.Families(), "linux", "windows-any")
+			n.Errorf("unknown OS family %q%s", m[1], strictyaml.Nearest(m[1], fams))
+		}
+		out.Family = m[1]
+	}
+	for _, v := range []string{out.Min, out.Below} {
+		if v != "" && !versionRe.MatchString(v) {
+			n.Errorf("bad version %q in %q", v, s)
+		}
+	}
+	if out.Kind != "" && (out.Min != "" || out.Below != "") {
+		n.Errorf("a kind (%s) takes no version range", m[1])
+	}
+	return out
+}
+
+func readRule(n strictyaml.Node, p *Policy, env *envs, seen map[string]bool) *Rule {
+	f := n.Map("id", "scope", "level", "informational", "when", "message", "source", "remedy")
+	r := &Rule{ID: readID(f["id"], seen), Level: readLevel(f["level"])}
+	scope := string(ScopeChain)
+	if f["scope"].Present() {
+		scope, _ = f["scope"].OneOf(string(ScopeChain), string(ScopeHost))
+	}
+	r.Scope = Scope(scope)
+	r.Informational, _ = f["informational"].Bool()
+	if r.Informational && r.Level != Supported {
+		f["level"].Errorf("an informational rule must have level supported, so it never changes a verdict")
+	}
+	r.When = requiredString(f["when"])
+	r.Message = requiredString(f["message"])
+	r.Source = readSourceRef(f["source"], p)
+	r.Remedy, _ = f["remedy"].String()
+	if r.Scope == "" {
+		return r
+	}
+	e := env.of(r.Scope)
+	if r.When != "" {
+		prg, err := e.compileBool(r.When)
+		if err != nil {
+			f["when"].Errorf("%v", err)
+		}
+		r.when = prg
+	}
+	var err error
+	if r.message, err = e.compileTemplate(r.Message); err != nil {
+		f["message"].Errorf("%v", err)
+	}
+	if r.remedy, err = e.compileTemplate(r.Remedy); err != nil {
+		f["remedy"].Errorf("%v", err)
+	}
+	// Evaluate against full sample facts: a misspelt field compiles (the variables are
+	// dynamic) but fails here, at lint time, instead of on a user's machine.
+	if r.when != nil && r.message.ok() && r.remedy.ok() {
+		for _, sample := range e.samples {
+			if _, err := evalBool(r.when, sample); err != nil {
+				f["when"].Errorf("evaluating on sample facts: %v", err)
+				break
+			}
+			if _, err := r.message.render(sample); err != nil {
+				f["message"].Errorf("evaluating on sample facts: %v", err)
+				break
+			}
+			if _, err := r.remedy.render(sample); err != nil {
+				f["remedy"].Errorf("evaluating on sample facts: %v", err)
+				break
+			}
+		}
+	}
+	return r
+}

@@ -1,0 +1,205 @@
+// Package policy holds Red Hat's nested-virtualization rules as data: the support
+// matrix as tables, the limitations as rules with CEL conditions, each citing the
+// sentence it comes from. It loads and validates policy files and judges facts
+// against them. It does no I/O of its own: callers hand it bytes and facts.
+package policy
+
+import (
+	"fmt"
+	"strings"
+
+	"cel.dev/cel-go/cel"
+
+	"github.com/nestvirt/nestvirt/internal/osid"
+	"github.com/nestvirt/nestvirt/policies"
+)
+
+// Policy is a loaded, validated and compiled policy file.
+type Policy struct {
+	Name     string
+	Title    string
+	Document string
+	Sources  map[string]Source
+	Matrix   []Row
+	Rules    []*Rule
+}
+
+// Source is a citation: the sentence of a document a finding rests on.
+type Source struct {
+	ID       string
+	Document string // "" means the policy's own document
+	Section  string
+	Quote    string
+}
+
+// Row is one table of the support matrix: a level and, per level of the chain, the
+// list of what it allows.
+type Row struct {
+	ID         string
+	Level      Level
+	Book       string
+	Source     string
+	ArchSource string
+	L0         L0Spec
+	L1         []GuestSpec
+	L2         []GuestSpec
+}
+
+// L0Spec is what a row allows as the L0.
+type L0Spec struct {
+	OS         []OSMatcher
+	Arch       []string
+	CPU        []string // checked on x86_64 only; other arches imply their vendor
+	Hypervisor []string // default ["kvm"]
+}
+
+// GuestSpec is one entry of a row's L1 or L2 column.
+type GuestSpec struct {
+	OS   OSMatcher
+	Runs string // for L1 entries: what the L1 runs its L2s with
+	Note string
+}
+
+// OSMatcher matches an OS family (or any OS of a kind) in a version range.
+type OSMatcher struct {
+	Text   string // as written in the policy
+	Family string // a family name, or "" when Kind is set
+	Kind   osid.Kind
+	Min    string // inclusive; "" for none
+	Below  string // exclusive; "" for none
+}
+
+// Match reports whether o satisfies the matcher.
+func (m OSMatcher) Match(o *osid.OS) bool {
+	if o == nil {
+		return false
+	}
+	if m.Kind != "" {
+		return o.Kind == m.Kind
+	}
+	if o.Family != m.Family {
+		return false
+	}
+	if m.Min != "" && !o.AtLeast(m.Min) {
+		return false
+	}
+	if m.Below != "" && !o.Below(m.Below) {
+		return false
+	}
+	return true
+}
+
+// Label is how a table cell reads: "RHEL 9.6 and later".
+func (m OSMatcher) Label() string {
+	var name string
+	switch {
+	case m.Kind != "":
+		name = "any " + map[osid.Kind]string{osid.Linux: "Linux", osid.Windows: "Windows"}[m.Kind]
+	default:
+		name = osid.OS{Family: m.Family}.String()
+	}
+	switch {
+	case m.Min != "" && m.Below != "":
+		return fmt.Sprintf("%s %s and later, before %s", name, m.Min, m.Below)
+	case m.Min != "":
+		return fmt.Sprintf("%s %s and later", name, m.Min)
+	case m.Below != "":
+		return fmt.Sprintf("%s before %s", name, m.Below)
+	}
+	return name
+}
+
+// Label is how an L1/L2 cell reads: "Windows Server 2019 and later with WSL2".
+func (g GuestSpec) Label() string {
+	s := g.OS.Label()
+	switch g.Runs {
+	case "wsl2":
+		s += " with WSL2"
+	case "hyper-v":
+		s += " with Hyper-V"
+	}
+	if g.Note != "" {
+		s += " (" + g.Note + ")"
+	}
+	return s
+}
+
+// Scope says what a rule judges.
+type Scope string
+
+// The scopes.
+const (
+	ScopeChain Scope = "chain" // a chain of a topology, or of a libvirt host and its VMs
+	ScopeHost  Scope = "host"  // the machine nestvirt runs on
+)
+
+// Rule is one limitation of the source text.
+type Rule struct {
+	ID            string
+	Scope         Scope
+	Level         Level
+	Informational bool
+	When          string
+	Message       string
+	Source        string
+	Remedy        string
+
+	when    cel.Program
+	message template
+	remedy  template
+}
+
+// Cite renders a source as one line: document, section, quote.
+func (p *Policy) Cite(id string) string {
+	s, ok := p.Sources[id]
+	if !ok {
+		return id
+	}
+	doc := s.Document
+	if doc == "" {
+		doc = p.Document
+	}
+	return fmt.Sprintf("%s › %s: %q", doc, s.Section, s.Quote)
+}
+
+// RulesFor returns the rules of one scope, in file order.
+func (p *Policy) RulesFor(s Scope) []*Rule {
+	var out []*Rule
+	for _, r := range p.Rules {
+		if r.Scope == s {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Default returns the embedded default policy. It is validated by the tests, so a
+// failure here is a build defect and panics.
+func Default() *Policy {
+	p, err := Embedded(policies.Default)
+	if err != nil {
+		panic(fmt.Sprintf("embedded policy %s: %v", policies.Default, err))
+	}
+	return p
+}
+
+// Embedded loads a policy file built into the binary, by file name.
+func Embedded(name string) (*Policy, error) {
+	data, err := policies.FS.ReadFile(name)
+	if err != nil {
+		return nil, fmt.Errorf("no embedded policy %q", name)
+	}
+	return Load("policies/"+name, data)
+}
+
+// EmbeddedNames lists the embedded policy files.
+func EmbeddedNames() []string {
+	ents, _ := policies.FS.ReadDir(".")
+	var out []string
+	for _, e := range ents {
+		if strings.HasSuffix(e.Name(), ".yaml") {
+			out = append(out, e.Name())
+		}
+	}
+	return out
+}

@@ -1,0 +1,518 @@
+// Package strictyaml reads a YAML (or JSON) document field by field and collects
+// every problem with its path, line and column, so a loader reports all mistakes at
+// once (`host.guests[1].os: unknown OS "win2k91"`) instead of the first one.
+//
+// It walks goccy/go-yaml's syntax tree rather than decoding into structs: that keeps
+// positions for semantic errors, rejects unknown and duplicate keys with a
+// suggestion, and bounds the work an input can cause (size, depth, alias expansion).
+package strictyaml
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	yaml "github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/parser"
+)
+
+// Limits bound what one document may cost to read.
+const (
+	MaxBytes = 16 << 20  // larger inputs are refused before parsing
+	MaxNodes = 1_000_000 // nodes visited, aliases expanded included
+	MaxDepth = 200       // nesting of mappings and sequences
+)
+
+// Problem is one mistake in a document.
+type Problem struct {
+	File      string
+	Path      string // "host.guests[1].os"; "" for the document itself
+	Line, Col int    // 1-based; 0 when unknown
+	Msg       string
+}
+
+func (p Problem) Error() string {
+	var b strings.Builder
+	b.WriteString(p.File)
+	if p.Line > 0 {
+		fmt.Fprintf(&b, ":%d:%d", p.Line, p.Col)
+	}
+	b.WriteString(": ")
+	if p.Path != "" {
+		b.WriteString(p.Path)
+		b.WriteString(": ")
+	}
+	b.WriteString(p.Msg)
+	return b.String()
+}
+
+// Problems is every mistake found in a document, in document order.
+type Problems []Problem
+
+func (ps Problems) Error() string {
+	lines := make([]string, len(ps))
+	for i, p := range ps {
+		lines[i] = p.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Doc is one document being read. Its zero value is not usable; use Parse.
+type Doc struct {
+	file     string
+	problems Problems
+	anchors  map[string]ast.Node
+	visited  int
+	stopped  bool
+}
+
+// Node is a position in the document: a syntax node and the path that led to it.
+// A Node with a nil syntax node stands for an absent value.
+type Node struct {
+	d     *Doc
+	n     ast.Node
+	path  string
+	depth int
+}
+
+// Parse parses data and returns its root node. A syntax error, an empty document,
+// or an input over the limits is returned as Problems.
+func Parse(file string, data []byte) (*Doc, Node, error) {
+	d := &Doc{file: file, anchors: map[string]ast.Node{}}
+	if len(data) > MaxBytes {
+		return d, Node{}, Problems{{File: file, Msg: fmt.Sprintf("file is %d bytes; the limit is %d", len(data), MaxBytes)}}
+	}
+	if !utf8.Valid(data) || strings.ContainsRune(string(data), 0) {
+		return d, Node{}, Problems{{File: file, Msg: "not a text file (invalid UTF-8 or NUL bytes)"}}
+	}
+	if err := checkNesting(data); err != nil {
+		return d, Node{}, Problems{{File: file, Msg: err.Error()}}
+	}
+	f, err := parser.ParseBytes(data, 0)
+	if err != nil {
+		return d, Node{}, Problems{syntaxProblem(file, err)}
+	}
+	var root ast.Node
+	for _, doc := range f.Docs {
+		if doc == nil || doc.Body == nil {
+			continue
+		}
+		if root != nil {
+			return d, Node{}, Problems{{File: file, Line: line(doc.Body), Col: col(doc.Body), Msg: "more than one YAML document; a file holds one"}}
+		}
+		root = doc.Body
+	}
+	if root == nil {
+		return d, Node{}, Problems{{File: file, Msg: "empty document"}}
+	}
+	return d, Node{d: d, n: root}, nil
+}
+
+// checkNesting refuses deeply nested input before the parser sees it: goccy's parser
+// recurses per level, and a few thousand levels is no topology anyone wrote.
+func checkNesting(data []byte) error {
+	depth, maxDepth := 0, 0
+	indentDepth := 0
+	lineStart := true
+	indent := 0
+	for _, c := range data {
+		switch {
+		case c == '\n':
+			lineStart, indent = true, 0
+			continue
+		case lineStart && (c == ' ' || c == '-'):
+			indent++
+			continue
+		case c == '[' || c == '{':
+			depth++
+		case c == ']' || c == '}':
+			depth--
+		}
+		if lineStart {
+			lineStart = false
+			if indent/2 > indentDepth {
+				indentDepth = indent / 2
+			}
+		}
+		if depth > maxDepth {
+			maxDepth = depth
+		}
+	}
+	if maxDepth > MaxDepth || indentDepth > MaxDepth*2 {
+		return fmt.Errorf("nesting is deeper than %d levels", MaxDepth)
+	}
+	return nil
+}
+
+func syntaxProblem(file string, err error) Problem {
+	var ye yaml.Error
+	if errors.As(err, &ye) && ye.GetToken() != nil {
+		tk := ye.GetToken()
+		return Problem{File: file, Line: tk.Position.Line, Col: tk.Position.Column, Msg: "YAML syntax: " + ye.GetMessage()}
+	}
+	return Problem{File: file, Msg: "YAML syntax: " + err.Error()}
+}
+
+// Err returns the problems recorded so far, or nil.
+func (d *Doc) Err() error {
+	if len(d.problems) == 0 {
+		return nil
+	}
+	sort.SliceStable(d.problems, func(i, j int) bool {
+		a, b := d.problems[i], d.problems[j]
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		return a.Col < b.Col
+	})
+	return d.problems
+}
+
+// File is the name problems are reported under.
+func (d *Doc) File() string { return d.file }
+
+// Path is the node's path in the document.
+func (n Node) Path() string { return n.path }
+
+// Line is the node's 1-based line, 0 when absent.
+func (n Node) Line() int { return line(n.n) }
+
+// Present reports whether the value was in the document (an explicit null is not).
+func (n Node) Present() bool {
+	if n.n == nil {
+		return false
+	}
+	_, null := n.resolve().(*ast.NullNode)
+	return !null
+}
+
+// Errorf records a problem at n (or at its parent's position when n is absent).
+func (n Node) Errorf(format string, args ...any) {
+	n.d.problems = append(n.d.problems, Problem{File: n.d.file, Path: n.path, Line: line(n.n), Col: col(n.n), Msg: fmt.Sprintf(format, args...)})
+}
+
+func line(n ast.Node) int {
+	if n == nil || n.GetToken() == nil {
+		return 0
+	}
+	return n.GetToken().Position.Line
+}
+
+func col(n ast.Node) int {
+	if n == nil || n.GetToken() == nil {
+		return 0
+	}
+	return n.GetToken().Position.Column
+}
+
+// resolve strips anchors, tags and aliases, counting each visit against the budget so
+// alias bombs stop early.
+func (n Node) resolve() ast.Node {
+	cur := n.n
+	for hops := 0; cur != nil && hops < 64; hops++ {
+		switch v := cur.(type) {
+		case *ast.AnchorNode:
+			if name, ok := v.Name.(*ast.StringNode); ok {
+				n.d.anchors[name.Value] = v.Value
+			} else if v.Name != nil {
+				n.d.anchors[v.Name.String()] = v.Value
+			}
+			cur = v.Value
+		case *ast.TagNode:
+			cur = v.Value
+		case *ast.AliasNode:
+			name := ""
+			if v.Value != nil {
+				name = v.Value.String()
+			}
+			target, ok := n.d.anchors[name]
+			if !ok {
+				return nil
+			}
+			cur = target
+		default:
+			return cur
+		}
+	}
+	return cur
+}
+
+func (n Node) child(nn ast.Node, path string) Node {
+	return Node{d: n.d, n: nn, path: path, depth: n.depth + 1}
+}
+
+func (n Node) spend() bool {
+	if n.d.stopped {
+		return false
+	}
+	n.d.visited++
+	if n.d.visited > MaxNodes || n.depth > MaxDepth {
+		n.d.stopped = true
+		msg := fmt.Sprintf("document expands to more than %d nodes (alias expansion?)", MaxNodes)
+		if n.depth > MaxDepth {
+			msg = fmt.Sprintf("nesting is deeper than %d levels", MaxDepth)
+		}
+		n.Errorf("%s", msg)
+		return false
+	}
+	return true
+}
+
+func kindName(n ast.Node) string {
+	switch n.(type) {
+	case *ast.MappingNode, *ast.MappingValueNode:
+		return "a mapping"
+	case *ast.SequenceNode:
+		return "a list"
+	case *ast.StringNode, *ast.LiteralNode:
+		return "a string"
+	case *ast.IntegerNode:
+		return "an integer"
+	case *ast.FloatNode:
+		return "a number"
+	case *ast.BoolNode:
+		return "a boolean"
+	case *ast.NullNode:
+		return "null"
+	}
+	return "a " + strings.ToLower(n.Type().String())
+}
+
+// Map reads a mapping whose keys must be among fields. It reports unknown keys
+// (suggesting the nearest known one), duplicate keys and a non-mapping value, and
+// returns the present fields by name. The result has absent Nodes for missing keys.
+func (n Node) Map(fields ...string) map[string]Node {
+	out := make(map[string]Node, len(fields))
+	for _, f := range fields {
+		out[f] = Node{d: n.d, path: join(n.path, f), depth: n.depth + 1}
+	}
+	if n.n == nil || !n.spend() {
+		return out
+	}
+	var values []*ast.MappingValueNode
+	switch v := n.resolve().(type) {
+	case *ast.MappingNode:
+		values = v.Values
+	case *ast.MappingValueNode:
+		values = []*ast.MappingValueNode{v}
+	case nil:
+		n.Errorf("alias to an unknown anchor")
+		return out
+	default:
+		n.Errorf("must be a mapping, not %s", kindName(v))
+		return out
+	}
+	known := make(map[string]bool, len(fields))
+	for _, f := range fields {
+		known[f] = true
+	}
+	seen := map[string]bool{}
+	for _, mv := range values {
+		key := keyString(mv.Key)
+		kn := Node{d: n.d, n: mv.Key, path: join(n.path, key), depth: n.depth + 1}
+		switch {
+		case key == "<<":
+			kn.Errorf("merge keys are not supported; write the fields out")
+		case !known[key]:
+			kn.Errorf("unknown key %q%s", key, nearest(key, fields))
+		case seen[key]:
+			kn.Errorf("duplicate key %q", key)
+		default:
+			seen[key] = true
+			out[key] = n.child(mv.Value, join(n.path, key))
+		}
+	}
+	return out
+}
+
+func keyString(k ast.MapKeyNode) string {
+	if k == nil {
+		return ""
+	}
+	if mk, ok := k.(*ast.MappingKeyNode); ok && mk.Value != nil {
+		return scalarText(mk.Value)
+	}
+	return scalarText(k)
+}
+
+func scalarText(n ast.Node) string {
+	switch v := n.(type) {
+	case *ast.StringNode:
+		return v.Value
+	case *ast.LiteralNode:
+		if v.Value != nil {
+			return v.Value.Value
+		}
+	}
+	return n.String()
+}
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+// Seq reads a list; a non-list records a problem and yields nothing.
+func (n Node) Seq() []Node {
+	if !n.Present() || !n.spend() {
+		return nil
+	}
+	s, ok := n.resolve().(*ast.SequenceNode)
+	if !ok {
+		n.Errorf("must be a list, not %s", kindName(n.resolve()))
+		return nil
+	}
+	out := make([]Node, len(s.Values))
+	for i, v := range s.Values {
+		out[i] = n.child(v, n.path+"["+strconv.Itoa(i)+"]")
+	}
+	return out
+}
+
+// String reads a scalar as text. Numbers are accepted as their source text so
+// `version: 10.0` keeps its trailing zero; anything else is a problem.
+func (n Node) String() (string, bool) {
+	if !n.Present() || !n.spend() {
+		return "", false
+	}
+	switch v := n.resolve().(type) {
+	case *ast.StringNode:
+		return v.Value, true
+	case *ast.LiteralNode:
+		return v.Value.Value, true
+	case *ast.IntegerNode, *ast.FloatNode:
+		return v.GetToken().Value, true
+	default:
+		n.Errorf("must be a string, not %s", kindName(v))
+		return "", false
+	}
+}
+
+// Bool reads true or false.
+func (n Node) Bool() (bool, bool) {
+	if !n.Present() || !n.spend() {
+		return false, false
+	}
+	if v, ok := n.resolve().(*ast.BoolNode); ok {
+		return v.Value, true
+	}
+	n.Errorf("must be true or false, not %s", kindName(n.resolve()))
+	return false, false
+}
+
+// Int reads an integer.
+func (n Node) Int() (int, bool) {
+	if !n.Present() || !n.spend() {
+		return 0, false
+	}
+	if v, ok := n.resolve().(*ast.IntegerNode); ok {
+		switch x := v.Value.(type) {
+		case int64:
+			return int(x), true
+		case uint64:
+			if x <= 1<<31 {
+				return int(x), true
+			}
+		}
+		n.Errorf("integer out of range")
+		return 0, false
+	}
+	n.Errorf("must be an integer, not %s", kindName(n.resolve()))
+	return 0, false
+}
+
+// OneOf reads a string that must be one of allowed; the problem lists them.
+func (n Node) OneOf(allowed ...string) (string, bool) {
+	s, ok := n.String()
+	if !ok {
+		return "", false
+	}
+	for _, a := range allowed {
+		if s == a {
+			return s, true
+		}
+	}
+	n.Errorf("unknown value %q (one of: %s)%s", s, strings.Join(allowed, ", "), nearest(s, allowed))
+	return "", false
+}
+
+// nearest suggests the closest candidate within a small edit distance.
+func nearest(s string, candidates []string) string {
+	best, bestD := "", 1<<30
+	for _, c := range candidates {
+		if d := distance(strings.ToLower(s), c); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	if best == "" || bestD > 1+len(s)/3 {
+		return ""
+	}
+	return fmt.Sprintf("; did you mean %q?", best)
+}
+
+// distance is the Levenshtein edit distance.
+func distance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// Nearest is the suggestion suffix used in problems ("; did you mean ...?"), for
+// callers that validate values themselves.
+func Nearest(s string, candidates []string) string { return nearest(s, candidates) }
+
+// Entry is one key of a mapping with free-form keys.
+type Entry struct {
+	Key   string
+	Value Node
+}
+
+// Entries reads a mapping whose keys are data (ids), in document order, reporting
+// duplicates.
+func (n Node) Entries() []Entry {
+	if !n.Present() || !n.spend() {
+		return nil
+	}
+	var values []*ast.MappingValueNode
+	switch v := n.resolve().(type) {
+	case *ast.MappingNode:
+		values = v.Values
+	case *ast.MappingValueNode:
+		values = []*ast.MappingValueNode{v}
+	default:
+		n.Errorf("must be a mapping, not %s", kindName(v))
+		return nil
+	}
+	seen := map[string]bool{}
+	out := make([]Entry, 0, len(values))
+	for _, mv := range values {
+		key := keyString(mv.Key)
+		if seen[key] {
+			Node{d: n.d, n: mv.Key, path: join(n.path, key)}.Errorf("duplicate key %q", key)
+			continue
+		}
+		seen[key] = true
+		out = append(out, Entry{Key: key, Value: n.child(mv.Value, join(n.path, key))})
+	}
+	return out
+}

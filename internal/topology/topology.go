@@ -1,0 +1,84 @@
+// Package topology is the model of a planned nested deployment: one L0 host, its L1
+// guests, and their guests in turn, loaded strictly from a version 1 topology file.
+package topology
+
+import (
+	"github.com/nestvirt/nestvirt/internal/osid"
+)
+
+// Allowed values of the enumerated fields.
+var (
+	Arches          = []string{"x86_64", "aarch64", "s390x", "ppc64le"}
+	CPUs            = []string{"intel", "amd"}
+	HostHypervisors = []string{"kvm", "esxi", "hyper-v", "aws", "xen", "other"}
+	Platforms       = []string{"rhel", "rhv", "openstack", "openshift-virtualization"}
+	GuestRuns       = []string{"kvm", "hyper-v", "wsl2", "none"}
+)
+
+// Topology is one planned deployment.
+type Topology struct {
+	File string // where it was read from ("-" for stdin)
+	Name string // optional; "" when the file gives none
+	Host Host
+}
+
+// Host is the L0.
+type Host struct {
+	Name       string
+	OS         *osid.OS // nil when not given (allowed when Hypervisor is not kvm)
+	Arch       string
+	CPU        string // "intel", "amd"; "" on arches where the vendor is implied
+	Hypervisor string
+	Platform   string
+	Nested     bool
+	Hugepages  bool
+	Migration  bool
+	Guests     []*Guest
+}
+
+// Guest is an L1 or deeper VM.
+type Guest struct {
+	Name string
+	OS   *osid.OS // nil when not given
+	// Runs is what the guest runs its own guests with: kvm, hyper-v, wsl2 or none.
+	Runs   string
+	Guests []*Guest
+}
+
+// Chain is a path from the host to a leaf guest (or the host alone when it has no
+// guests). Guests[0] is the L1, Guests[1] the L2, and so on.
+type Chain struct {
+	Host   *Host
+	Guests []*Guest
+}
+
+// Path is the chain's node names, host first.
+func (c Chain) Path() []string {
+	p := make([]string, 0, 1+len(c.Guests))
+	p = append(p, c.Host.Name)
+	for _, g := range c.Guests {
+		p = append(p, g.Name)
+	}
+	return p
+}
+
+// Chains lists every path from the host to a leaf, depth first in file order.
+func (t *Topology) Chains() []Chain {
+	var out []Chain
+	if len(t.Host.Guests) == 0 {
+		return []Chain{{Host: &t.Host}}
+	}
+	var walk func(prefix []*Guest, gs []*Guest)
+	walk = func(prefix []*Guest, gs []*Guest) {
+		for _, g := range gs {
+			p := append(prefix[:len(prefix):len(prefix)], g)
+			if len(g.Guests) == 0 {
+				out = append(out, Chain{Host: &t.Host, Guests: p})
+				continue
+			}
+			walk(p, g.Guests)
+		}
+	}
+	walk(nil, t.Host.Guests)
+	return out
+}
