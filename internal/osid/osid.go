@@ -156,6 +156,14 @@ var (
 
 // Parse reads an OS name in any of the forms the package doc lists.
 func Parse(s string) (OS, error) {
+	o, err := parse(s)
+	if err != nil && !strings.HasPrefix(err.Error(), "unknown OS") {
+		err = fmt.Errorf("unknown OS %q: %w", s, err)
+	}
+	return o, err
+}
+
+func parse(s string) (OS, error) {
 	name := strings.ToLower(strings.TrimSpace(s))
 	if strings.HasPrefix(name, "http://") || strings.HasPrefix(name, "https://") {
 		return FromLibosinfo(name)
@@ -209,8 +217,8 @@ func yearOf(two string) int {
 }
 
 func windowsServer(year int, r2 bool) (OS, error) {
-	if year < 2003 || year > 2099 {
-		return OS{}, fmt.Errorf("unknown Windows Server release %d", year)
+	if year < 2003 || year > 2040 {
+		return OS{}, fmt.Errorf("there is no Windows Server %d", year)
 	}
 	id := fmt.Sprintf("win2k%02d", year%100)
 	v := strconv.Itoa(year)
@@ -226,7 +234,7 @@ func windowsDesktop(v string) (OS, error) {
 	case "7", "8", "8.1", "10", "11":
 		return OS{ID: "win" + v, Family: winDesktop.name, Kind: Windows, Version: v}, nil
 	}
-	return OS{}, fmt.Errorf("unknown Windows release %q", v)
+	return OS{}, fmt.Errorf("there is no Windows %s (desktop releases: 7, 8, 8.1, 10, 11)", v)
 }
 
 // FromLibosinfo reads a libosinfo OS URI, as virt-install writes it into

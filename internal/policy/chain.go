@@ -186,6 +186,7 @@ func (p *Policy) matchMatrix(c *Chain) matrixResult {
 	l1, l2 := &c.Guests[0], &c.Guests[1]
 	var nearest *Row
 	var nearestMiss []string
+	nearestScore := 0
 	for i := range p.Matrix {
 		row := &p.Matrix[i]
 		miss := row.mismatches(c, l1, l2)
@@ -198,8 +199,14 @@ func (p *Policy) matchMatrix(c *Chain) matrixResult {
 			}
 			return matrixResult{level: row.Level.String(), row: row.ID, book: row.Book, finding: &f}
 		}
-		if nearest == nil || len(miss) < len(nearestMiss) {
-			nearest, nearestMiss = row, miss
+		// The nearest row is the one with fewest misses; a row built for another L1
+		// hypervisor (WSL2 versus KVM) is farther than its miss count says.
+		score := len(miss)
+		if !row.runsAny(l1.Runs) {
+			score++
+		}
+		if nearest == nil || score < nearestScore {
+			nearest, nearestMiss, nearestScore = row, miss, score
 		}
 	}
 	f := Finding{
@@ -258,6 +265,15 @@ func guestLabel(g *Guest) string {
 		s += " with KVM"
 	}
 	return s
+}
+
+func (r *Row) runsAny(runs string) bool {
+	for _, g := range r.L1 {
+		if g.Runs == runs {
+			return true
+		}
+	}
+	return false
 }
 
 // mismatches lists why a chain is not in a row; empty means it is.

@@ -23,8 +23,10 @@ import (
 // Limits bound what one document may cost to read.
 const (
 	MaxBytes = 16 << 20  // larger inputs are refused before parsing
-	MaxNodes = 1_000_000 // nodes visited, aliases expanded included
+	MaxNodes = 200_000 // nodes visited, aliases expanded included
 	MaxDepth = 200       // nesting of mappings and sequences
+	// MaxProblems bounds what one document reports: past it, reading stops.
+	MaxProblems = 50
 )
 
 // Problem is one mistake in a document.
@@ -75,6 +77,7 @@ type Doc struct {
 type Node struct {
 	d     *Doc
 	n     ast.Node
+	at    ast.Node // where an absent value would have been: its parent
 	path  string
 	depth int
 }
@@ -109,7 +112,20 @@ func Parse(file string, data []byte) (*Doc, Node, error) {
 	if root == nil {
 		return d, Node{}, Problems{{File: file, Msg: "empty document"}}
 	}
+	ast.Walk(anchorCollector(d.anchors), root)
 	return d, Node{d: d, n: root}, nil
+}
+
+// anchorCollector records every anchor before the walk, so an alias resolves
+// whatever key its anchor sits under. Aliases are expanded lazily, against the
+// node budget.
+type anchorCollector map[string]ast.Node
+
+func (a anchorCollector) Visit(n ast.Node) ast.Visitor {
+	if an, ok := n.(*ast.AnchorNode); ok && an.Name != nil {
+		a[an.Name.String()] = an.Value
+	}
+	return a
 }
 
 // checkNesting refuses deeply nested input before the parser sees it: goccy's parser
@@ -178,8 +194,15 @@ func (d *Doc) File() string { return d.file }
 // Path is the node's path in the document.
 func (n Node) Path() string { return n.path }
 
-// Line is the node's 1-based line, 0 when absent.
-func (n Node) Line() int { return line(n.n) }
+// Line is the node's 1-based line (its parent's when absent).
+func (n Node) Line() int { return line(n.pos()) }
+
+func (n Node) pos() ast.Node {
+	if n.n != nil {
+		return n.n
+	}
+	return n.at
+}
 
 // Present reports whether the value was in the document (an explicit null is not).
 func (n Node) Present() bool {
@@ -192,7 +215,15 @@ func (n Node) Present() bool {
 
 // Errorf records a problem at n (or at its parent's position when n is absent).
 func (n Node) Errorf(format string, args ...any) {
-	n.d.problems = append(n.d.problems, Problem{File: n.d.file, Path: n.path, Line: line(n.n), Col: col(n.n), Msg: fmt.Sprintf(format, args...)})
+	if len(n.d.problems) >= MaxProblems {
+		if !n.d.stopped {
+			n.d.stopped = true
+			n.d.problems = append(n.d.problems, Problem{File: n.d.file, Msg: fmt.Sprintf("more than %d problems; stopped reading", MaxProblems)})
+		}
+		return
+	}
+	p := n.pos()
+	n.d.problems = append(n.d.problems, Problem{File: n.d.file, Path: n.path, Line: line(p), Col: col(p), Msg: fmt.Sprintf(format, args...)})
 }
 
 func line(n ast.Node) int {
@@ -216,11 +247,6 @@ func (n Node) resolve() ast.Node {
 	for hops := 0; cur != nil && hops < 64; hops++ {
 		switch v := cur.(type) {
 		case *ast.AnchorNode:
-			if name, ok := v.Name.(*ast.StringNode); ok {
-				n.d.anchors[name.Value] = v.Value
-			} else if v.Name != nil {
-				n.d.anchors[v.Name.String()] = v.Value
-			}
 			cur = v.Value
 		case *ast.TagNode:
 			cur = v.Value
@@ -264,6 +290,8 @@ func (n Node) spend() bool {
 
 func kindName(n ast.Node) string {
 	switch n.(type) {
+	case nil:
+		return "an alias to an unknown anchor"
 	case *ast.MappingNode, *ast.MappingValueNode:
 		return "a mapping"
 	case *ast.SequenceNode:
@@ -288,7 +316,7 @@ func kindName(n ast.Node) string {
 func (n Node) Map(fields ...string) map[string]Node {
 	out := make(map[string]Node, len(fields))
 	for _, f := range fields {
-		out[f] = Node{d: n.d, path: join(n.path, f), depth: n.depth + 1}
+		out[f] = Node{d: n.d, at: n.pos(), path: join(n.path, f), depth: n.depth + 1}
 	}
 	if n.n == nil || !n.spend() {
 		return out
@@ -450,7 +478,7 @@ func nearest(s string, candidates []string) string {
 			best, bestD = c, d
 		}
 	}
-	if best == "" || bestD > 1+len(s)/3 {
+	if best == "" || bestD > max(1, len(s)/4) {
 		return ""
 	}
 	return fmt.Sprintf("; did you mean %q?", best)
