@@ -22,9 +22,9 @@ import (
 
 // Limits bound what one document may cost to read.
 const (
-	MaxBytes = 16 << 20  // larger inputs are refused before parsing
-	MaxNodes = 200_000 // nodes visited, aliases expanded included
-	MaxDepth = 200       // nesting of mappings and sequences
+	MaxBytes = 16 << 20 // larger inputs are refused before parsing
+	MaxNodes = 200_000  // nodes visited, aliases expanded included
+	MaxDepth = 200      // nesting of mappings and sequences
 	// MaxProblems bounds what one document reports: past it, reading stops.
 	MaxProblems = 50
 )

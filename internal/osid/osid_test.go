@@ -1,0 +1,126 @@
+package osid
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestParseReadsEveryFormUsersWrite(t *testing.T) {
+	tests := []struct {
+		in                  string
+		id, family, version string
+		kind                Kind
+		pretty              string
+	}{
+		{"rhel10.0", "rhel10.0", "rhel", "10.0", Linux, "RHEL 10.0"},
+		{"rhel-9.6", "rhel9.6", "rhel", "9.6", Linux, "RHEL 9.6"},
+		{"RHEL9.2", "rhel9.2", "rhel", "9.2", Linux, "RHEL 9.2"},
+		{"rhel9-unknown", "rhel9", "rhel", "9", Linux, "RHEL 9"},
+		{"win2k16", "win2k16", "windows-server", "2016", Windows, "Windows Server 2016"},
+		{"win2k19", "win2k19", "windows-server", "2019", Windows, "Windows Server 2019"},
+		{"windows-server-2022", "win2k22", "windows-server", "2022", Windows, "Windows Server 2022"},
+		{"win2k25", "win2k25", "windows-server", "2025", Windows, "Windows Server 2025"},
+		{"win2k12r2", "win2k12r2", "windows-server", "2012.2", Windows, "Windows Server 2012 R2"},
+		{"windows-server-2012-r2", "win2k12r2", "windows-server", "2012.2", Windows, "Windows Server 2012 R2"},
+		{"win10", "win10", "windows", "10", Windows, "Windows 10"},
+		{"windows-11", "win11", "windows", "11", Windows, "Windows 11"},
+		{"win8.1", "win8.1", "windows", "8.1", Windows, "Windows 8.1"},
+		{"ubuntu24.04", "ubuntu24.04", "ubuntu", "24.04", Linux, "Ubuntu 24.04"},
+		{"ubuntu-22.04", "ubuntu22.04", "ubuntu", "22.04", Linux, "Ubuntu 22.04"},
+		{"fedora41", "fedora41", "fedora", "41", Linux, "Fedora 41"},
+		{"centos-stream9", "centos-stream9", "centos-stream", "9", Linux, "CentOS Stream 9"},
+		{"centos7.0", "centos7.0", "centos", "7.0", Linux, "CentOS 7.0"},
+		{"sles15sp5", "sles15.5", "sles", "15.5", Linux, "SLES 15.5"},
+		{"debian12", "debian12", "debian", "12", Linux, "Debian 12"},
+		{"archlinux", "archlinux", "archlinux", "", Linux, "Arch Linux"},
+		{"http://redhat.com/rhel/10.0", "rhel10.0", "rhel", "10.0", Linux, "RHEL 10.0"},
+		{"http://microsoft.com/win/2k22", "win2k22", "windows-server", "2022", Windows, "Windows Server 2022"},
+		{"http://microsoft.com/win/11", "win11", "windows", "11", Windows, "Windows 11"},
+		{"http://ubuntu.com/ubuntu/24.04", "ubuntu24.04", "ubuntu", "24.04", Linux, "Ubuntu 24.04"},
+		{"http://fedoraproject.org/fedora/41", "fedora41", "fedora", "41", Linux, "Fedora 41"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			o, err := Parse(tt.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if o.ID != tt.id || o.Family != tt.family || o.Version != tt.version || o.Kind != tt.kind || o.String() != tt.pretty {
+				t.Errorf("got %+v %q", o, o.String())
+			}
+		})
+	}
+}
+
+func TestParseRejectsWhatIsNotAnOS(t *testing.T) {
+	for _, in := range []string{"", "10", "rhel", "rhelX", "win2k91", "win12", "windows-server-1999", "ubuntu", "solaris11", "http://example.com/os/1", "rhel10.0; rm -rf /"} {
+		if o, err := Parse(in); err == nil {
+			t.Errorf("%q parsed as %+v", in, o)
+		} else if !strings.HasPrefix(err.Error(), "unknown OS") {
+			t.Errorf("%q: error %q does not start with 'unknown OS'", in, err)
+		}
+	}
+}
+
+func TestURIRoundTrips(t *testing.T) {
+	for _, in := range []string{"rhel10.0", "rhel9.6", "win2k22", "win2k16", "win11", "win10", "ubuntu24.04", "fedora41", "centos-stream9", "debian12"} {
+		o, _ := Parse(in)
+		back, err := FromLibosinfo(o.URI())
+		if err != nil || back != o {
+			t.Errorf("%s -> %s -> %+v, %v", in, o.URI(), back, err)
+		}
+	}
+}
+
+func TestVersionsCompareNumerically(t *testing.T) {
+	tests := []struct {
+		a, b string
+		want int
+	}{
+		{"9.6", "9.5", 1}, {"9.10", "9.6", 1}, {"10", "10.0", 0}, {"10.0", "9.6", 1}, {"2019", "2022", -1}, {"24.04", "24.10", -1},
+	}
+	for _, tt := range tests {
+		if got := CompareVersions(tt.a, tt.b); got != tt.want {
+			t.Errorf("CompareVersions(%s, %s) = %d, want %d", tt.a, tt.b, got, tt.want)
+		}
+	}
+	rhel := OS{Family: "rhel", Version: "9.6"}
+	if !rhel.AtLeast("9.6") || rhel.AtLeast("9.7") || !rhel.Below("10") {
+		t.Error("AtLeast/Below at the 9.6 boundary")
+	}
+	if (OS{Family: "archlinux"}).AtLeast("1") {
+		t.Error("an OS without a version is at least something")
+	}
+}
+
+func TestFromOSRelease(t *testing.T) {
+	tests := []struct{ id, ver, want string }{
+		{"rhel", "10.0", "rhel10.0"}, {"rhel", "9.6", "rhel9.6"}, {"ubuntu", "24.04", "ubuntu24.04"},
+		{"debian", "12", "debian12"}, {"fedora", "41", "fedora41"}, {"opensuse-leap", "15.6", "opensuse15.6"},
+	}
+	for _, tt := range tests {
+		o, ok := FromOSRelease(tt.id, tt.ver)
+		if !ok || o.ID != tt.want {
+			t.Errorf("%s %s -> %+v %v", tt.id, tt.ver, o, ok)
+		}
+	}
+	if _, ok := FromOSRelease("plan9", "4"); ok {
+		t.Error("unknown distribution accepted")
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	for _, s := range append(Examples, "win2k12r2", "http://microsoft.com/win/2k22", "sles15sp5", "rhel9-unknown") {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		o, err := Parse(s)
+		if err != nil {
+			return
+		}
+		again, err := Parse(o.ID)
+		if err != nil || again != o {
+			t.Fatalf("%q -> %+v, but its id %q -> %+v, %v", s, o, o.ID, again, err)
+		}
+	})
+}

@@ -1,0 +1,157 @@
+package policy
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"unicode"
+
+	"github.com/nestvirt/nestvirt/internal/strictyaml"
+)
+
+func TestEmbeddedPolicyIsValid(t *testing.T) {
+	for _, name := range EmbeddedNames() {
+		p, err := Embedded(name)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if len(p.Matrix) == 0 || len(p.Rules) == 0 {
+			t.Errorf("%s: %d rows, %d rules", name, len(p.Matrix), len(p.Rules))
+		}
+	}
+}
+
+// normalize keeps letters and digits, so line breaks and list markers lost when the
+// page was flattened do not matter, but every word must be there in order.
+func normalize(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(s) {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// The source text lives beside the repository, in ../shared/seed, as in CI.
+func TestEveryQuoteOfTheRHELPageIsVerbatim(t *testing.T) {
+	seeds, err := filepath.Glob("../../../shared/seed/*.txt")
+	if err != nil || len(seeds) == 0 {
+		t.Fatalf("source text not found beside the repository (../shared/seed): %v", err)
+	}
+	data, err := os.ReadFile(seeds[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := normalize(string(data))
+	p := Default()
+	own := 0
+	for id, s := range p.Sources {
+		if s.Document != "" {
+			continue // cites another document; rules.md records where it comes from
+		}
+		own++
+		if !strings.Contains(page, normalize(s.Quote)) {
+			t.Errorf("source %s: quote not in the RHEL page: %q", id, s.Quote)
+		}
+		if !strings.Contains(page, normalize(s.Section)) {
+			t.Errorf("source %s: section %q not in the RHEL page", id, s.Section)
+		}
+	}
+	if own < 10 {
+		t.Errorf("only %d sources quote the RHEL page", own)
+	}
+}
+
+func TestEveryRuleAndRowCitesAKnownSource(t *testing.T) {
+	p := Default()
+	for _, r := range p.Rules {
+		if _, ok := p.Sources[r.Source]; !ok {
+			t.Errorf("rule %s cites %q", r.ID, r.Source)
+		}
+	}
+	for _, r := range p.Matrix {
+		if _, ok := p.Sources[r.Source]; !ok {
+			t.Errorf("row %s cites %q", r.ID, r.Source)
+		}
+	}
+}
+
+func TestLintReportsEveryProblemWithItsPath(t *testing.T) {
+	data, err := os.ReadFile("testdata/broken.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Load("broken.yaml", data)
+	probs, ok := err.(strictyaml.Problems)
+	if !ok {
+		t.Fatalf("want Problems, got %v", err)
+	}
+	text := err.Error()
+	for _, want := range []string{
+		`matrix[0].l0.os[1]: unknown OS family "solaris"`,
+		`matrix[0].l0.arch[1]: unknown value "arm"`,
+		`matrix[0].l1[0].runs: missing`,
+		`matrix[0].l2[0].runs: runs belongs to L1 entries`,
+		`rules[1].id: duplicate id "ok-rule"`,
+		`rules[2].when: CEL: `,
+		`rules[3].level: unknown level "tech-prevew"`,
+		`did you mean "tech-preview"?`,
+		`rules[4].when: evaluating on sample facts: no such key: nestd`,
+		`rules[5].source: unknown source "s2"; did you mean "s1"?`,
+		`rules[5].remdy: unknown key "remdy"; did you mean "remedy"?`,
+		`rules[5].message: evaluating on sample facts: no such key: nme`,
+		`rules[6].when: CEL: condition must be a boolean, not int`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("lint output lacks %q", want)
+		}
+	}
+	if len(probs) < 12 {
+		t.Errorf("want every problem at once, got %d:\n%s", len(probs), text)
+	}
+	for _, p := range probs {
+		if p.Line == 0 {
+			t.Errorf("problem without a line: %v", p)
+		}
+	}
+}
+
+func TestLevelsAreOrderedBestToWorst(t *testing.T) {
+	want := "supported tech-preview unsupported untested not-expected-to-work does-not-work"
+	if got := strings.Join(LevelNames(), " "); got != want {
+		t.Fatalf("levels %q", got)
+	}
+	for i, l := range Levels() {
+		back, err := ParseLevel(l.String())
+		if err != nil || back != l || int(l) != i {
+			t.Errorf("level %d round trip: %v %v", i, back, err)
+		}
+	}
+	if _, err := ParseLevel("tech-prevew"); err == nil {
+		t.Error("typo accepted")
+	}
+}
+
+func FuzzLoad(f *testing.F) {
+	for _, path := range []string{"../../policies/rhel-10.yaml", "testdata/broken.yaml"} {
+		if data, err := os.ReadFile(path); err == nil {
+			f.Add(data)
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := Load("fuzz.yaml", data)
+		if err != nil {
+			if _, ok := err.(strictyaml.Problems); !ok {
+				t.Fatalf("error is not Problems: %v", err)
+			}
+			return
+		}
+		for _, r := range p.Rules {
+			if r.when == nil {
+				t.Fatalf("rule %s loaded without a compiled condition", r.ID)
+			}
+		}
+	})
+}
