@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -30,6 +31,7 @@ type app struct {
 	stdout, stderr io.Writer
 	policyFile     string
 	color          string
+	cpuProfile     string
 	loaded         *policy.Policy
 }
 
@@ -42,6 +44,9 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	err := root.Execute()
+	if a.cpuProfile != "" {
+		pprof.StopCPUProfile() // a no-op when profiling never started
+	}
 	if err != nil {
 		var th thresholdError
 		if !errors.As(err, &th) {
@@ -70,6 +75,18 @@ not-expected-to-work, does-not-work. Exit codes: 0 verdict better than --fail-on
 	}
 	root.PersistentFlags().StringVar(&a.policyFile, "policy", "", "load this policy file instead of the embedded RHEL 10 policy")
 	root.PersistentFlags().StringVar(&a.color, "color", "auto", "colour output: auto (on a terminal), always, never")
+	root.PersistentFlags().StringVar(&a.cpuProfile, "cpuprofile", "", "write a CPU profile to this file (for performance reports)")
+	_ = root.PersistentFlags().MarkHidden("cpuprofile")
+	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
+		if a.cpuProfile == "" {
+			return nil
+		}
+		f, err := os.Create(a.cpuProfile)
+		if err != nil {
+			return inputError{err}
+		}
+		return pprof.StartCPUProfile(f)
+	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return inputError{fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
 	})
@@ -140,7 +157,8 @@ func validateFailOn(threshold string) error {
 }
 
 func (a *app) printError(err error) {
-	if j, ok := err.(interface{ Unwrap() []error }); ok {
+	var j interface{ Unwrap() []error }
+	if errors.As(err, &j) {
 		for _, e := range j.Unwrap() {
 			a.printError(e)
 		}

@@ -1,9 +1,12 @@
 package cli
 
 import (
+	"errors"
+
 	"github.com/spf13/cobra"
 
 	"github.com/nestvirt/nestvirt/internal/plan"
+	"github.com/nestvirt/nestvirt/internal/policy"
 	"github.com/nestvirt/nestvirt/internal/report"
 	"github.com/nestvirt/nestvirt/internal/topology"
 )
@@ -53,17 +56,32 @@ func (a *app) runPlan(o planOptions, args []string) error {
 	if err != nil {
 		return inputError{err}
 	}
-	res, err := plan.JudgeFiles(p, files, a.stdin)
+	// Render each topology where it is judged; keep only the bytes (see plan.Each).
+	chunks := make([][]byte, len(files))
+	verdicts := make([]policy.Level, len(files))
+	renderErrs := make([]error, len(files))
+	single := len(files) == 1
+	verdict, err := plan.Each(p, files, a.stdin, func(i int, t plan.TopologyResult) {
+		verdicts[i] = t.Verdict
+		if o.format == "json" {
+			chunks[i], renderErrs[i] = report.TopologyJSON(t, single)
+		} else {
+			chunks[i] = report.TopologyText(t, style)
+		}
+	})
 	if err != nil {
 		return inputError{err}
 	}
+	if err := errors.Join(renderErrs...); err != nil {
+		return err
+	}
 	if o.format == "json" {
-		err = report.PlanJSON(a.stdout, res)
+		err = report.WritePlanJSON(a.stdout, verdict, chunks)
 	} else {
-		err = report.PlanText(a.stdout, res, style)
+		err = report.WritePlanText(a.stdout, verdicts, chunks, style)
 	}
 	if err != nil {
 		return err
 	}
-	return failOn(res.Verdict, o.failOn)
+	return failOn(verdict, o.failOn)
 }

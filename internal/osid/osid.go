@@ -13,6 +13,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 )
 
 // Kind is the broad class of an OS.
@@ -154,9 +156,26 @@ var (
 	winDeskLRe   = regexp.MustCompile(`^windows-([0-9]+(\.[0-9])?)$`)
 )
 
+// cache holds names already parsed: a fleet's files name the same few OSes
+// thousands of times. It is bounded so hostile input cannot grow it.
+var (
+	cache     sync.Map // string -> OS
+	cacheSize atomic.Int32
+)
+
+const maxCache = 4096
+
 // Parse reads an OS name in any of the forms the package doc lists.
 func Parse(s string) (OS, error) {
+	if o, ok := cache.Load(s); ok {
+		return o.(OS), nil
+	}
 	o, err := parse(s)
+	if err == nil && cacheSize.Load() < maxCache {
+		if _, loaded := cache.LoadOrStore(s, o); !loaded {
+			cacheSize.Add(1)
+		}
+	}
 	if err != nil && !strings.HasPrefix(err.Error(), "unknown OS") {
 		err = fmt.Errorf("unknown OS %q: %w", s, err)
 	}

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 
 	"cel.dev/cel-go/cel"
@@ -93,7 +94,27 @@ func evalBool(p cel.Program, vars map[string]any) (bool, error) {
 type template struct {
 	parts []string      // literal text; parts[i] precedes exprs[i]
 	exprs []cel.Program // len(exprs) == len(parts)-1
+	paths [][]string    // for a plain field path (l0.name), its keys: a map lookup instead of a CEL run
 	bad   bool
+}
+
+var fieldPathRe = regexp.MustCompile(`^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*$`)
+
+// lookup follows a field path through the activation's maps; ok is false when the
+// path does not lead to a string, and the CEL program decides.
+func lookup(vars map[string]any, path []string) (string, bool) {
+	var cur any = vars
+	for _, k := range path {
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return "", false
+		}
+		if cur, ok = m[k]; !ok {
+			return "", false
+		}
+	}
+	s, ok := cur.(string)
+	return s, ok
 }
 
 func (t template) ok() bool { return !t.bad }
@@ -124,6 +145,11 @@ func (e *env) compileTemplate(s string) (template, error) {
 			return t, fmt.Errorf("in {{%s}}: %w", expr, err)
 		}
 		t.exprs = append(t.exprs, prg)
+		var path []string
+		if fieldPathRe.MatchString(expr) {
+			path = strings.Split(expr, ".")
+		}
+		t.paths = append(t.paths, path)
 		rest = rest[i+j+2:]
 	}
 }
@@ -139,6 +165,10 @@ func (t template) render(vars map[string]any) (string, error) {
 	for i, p := range t.parts {
 		b.WriteString(p)
 		if i < len(t.exprs) {
+			if s, ok := lookup(vars, t.paths[i]); ok && t.paths[i] != nil {
+				b.WriteString(s)
+				continue
+			}
 			v, _, err := t.exprs[i].Eval(vars)
 			if err != nil {
 				return "", err

@@ -74,29 +74,51 @@ func osVars(o *osid.OS) map[string]any {
 	return map[string]any{"known": true, "id": o.ID, "family": o.Family, "kind": string(o.Kind), "version": o.Version, "name": o.String()}
 }
 
-func guestVars(g *Guest) map[string]any {
+// absentGuest stands for l1, l2, l3 beyond the chain's end; CEL never writes to it.
+var absentGuest = guestVars(nil, nil)
+
+// osCache shares the (read-only) CEL maps of OSes across the chains of one call.
+type osCache map[osid.OS]map[string]any
+
+func (c osCache) vars(o *osid.OS) map[string]any {
+	if o == nil || c == nil {
+		return osVars(o)
+	}
+	v, ok := c[*o]
+	if !ok {
+		v = osVars(o)
+		c[*o] = v
+	}
+	return v
+}
+
+func guestVars(g *Guest, oc osCache) map[string]any {
 	if g == nil {
 		return map[string]any{"present": false, "name": "", "os": osVars(nil), "runs": ""}
 	}
-	return map[string]any{"present": true, "name": g.Name, "os": osVars(g.OS), "runs": g.Runs}
+	return map[string]any{"present": true, "name": g.Name, "os": oc.vars(g.OS), "runs": g.Runs}
 }
 
-// vars is the CEL activation for a chain.
-func (c *Chain) vars(m matrixResult) map[string]any {
-	l0 := map[string]any{
-		"name": c.L0.Name, "os": osVars(c.L0.OS), "arch": c.L0.Arch, "cpu": c.L0.CPU,
-		"module": Module(c.L0.Arch, c.L0.CPU), "hypervisor": c.L0.Hypervisor, "platform": c.L0.Platform,
-		"nested": c.L0.Nested, "hugepages": c.L0.Hugepages, "migration": c.L0.Migration,
+func l0Vars(h *L0) map[string]any {
+	return map[string]any{
+		"name": h.Name, "os": osVars(h.OS), "arch": h.Arch, "cpu": h.CPU,
+		"module": Module(h.Arch, h.CPU), "hypervisor": h.Hypervisor, "platform": h.Platform,
+		"nested": h.Nested, "hugepages": h.Hugepages, "migration": h.Migration,
 	}
+}
+
+// vars is the CEL activation for a chain; l0 is l0Vars(&c.L0), shared by the chains
+// of one host.
+func (c *Chain) vars(m matrixResult, l0 map[string]any, oc osCache) map[string]any {
 	guests := make([]any, len(c.Guests))
 	for i := range c.Guests {
-		guests[i] = guestVars(&c.Guests[i])
+		guests[i] = guestVars(&c.Guests[i], oc)
 	}
 	at := func(i int) map[string]any {
 		if i < len(c.Guests) {
 			return guests[i].(map[string]any)
 		}
-		return guestVars(nil)
+		return absentGuest
 	}
 	return map[string]any{
 		"depth": int64(len(c.Guests)), "l0": l0, "l1": at(0), "l2": at(1), "l3": at(2), "guests": guests,
@@ -107,12 +129,34 @@ func (c *Chain) vars(m matrixResult) map[string]any {
 // JudgeChain evaluates the matrix and every chain rule. The error, when not nil,
 // names rules that could not be evaluated; the result holds the rest.
 func (p *Policy) JudgeChain(c Chain) (ChainResult, error) {
-	res := ChainResult{Path: c.Path, Findings: []Finding{}}
-	m := p.matchMatrix(&c)
+	return p.judgeChain(&c, l0Vars(&c.L0), nil)
+}
+
+// JudgeChains judges chains that share one L0, computing its facts once.
+func (p *Policy) JudgeChains(cs []Chain) ([]ChainResult, error) {
+	out := make([]ChainResult, len(cs))
+	var errs []error
+	var l0 map[string]any
+	oc := osCache{}
+	for i := range cs {
+		if i == 0 || cs[i].L0 != cs[i-1].L0 {
+			l0 = l0Vars(&cs[i].L0)
+		}
+		var err error
+		if out[i], err = p.judgeChain(&cs[i], l0, oc); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return out, errors.Join(errs...)
+}
+
+func (p *Policy) judgeChain(c *Chain, l0 map[string]any, oc osCache) (ChainResult, error) {
+	res := ChainResult{Path: c.Path, Findings: make([]Finding, 0, 4)}
+	m := p.matchMatrix(c)
 	if m.finding != nil {
 		res.Findings = append(res.Findings, *m.finding)
 	}
-	vars := c.vars(m)
+	vars := c.vars(m, l0, oc)
 	var errs []error
 	for _, r := range p.Rules {
 		if r.Scope != ScopeChain {
@@ -189,8 +233,7 @@ func (p *Policy) matchMatrix(c *Chain) matrixResult {
 	nearestScore := 0
 	for i := range p.Matrix {
 		row := &p.Matrix[i]
-		miss := row.mismatches(c, l1, l2)
-		if len(miss) == 0 {
+		if row.matches(c, l1, l2) {
 			f := Finding{
 				Rule:    "matrix/" + row.ID,
 				Level:   row.Level,
@@ -199,6 +242,10 @@ func (p *Policy) matchMatrix(c *Chain) matrixResult {
 			}
 			return matrixResult{level: row.Level.String(), row: row.ID, book: row.Book, finding: &f}
 		}
+	}
+	for i := range p.Matrix {
+		row := &p.Matrix[i]
+		miss := row.mismatches(c, l1, l2)
 		// The nearest row is the one with fewest misses; a row built for another L1
 		// hypervisor (WSL2 versus KVM) is farther than its miss count says.
 		score := len(miss)
@@ -227,12 +274,20 @@ func tableName(l Level) string {
 }
 
 func describe(c *Chain) string {
-	parts := []string{fmt.Sprintf("%s (%s)", c.L0.Name, l0Label(&c.L0))}
+	var b strings.Builder
+	b.WriteString(c.L0.Name)
+	b.WriteString(" (")
+	b.WriteString(l0Label(&c.L0))
+	b.WriteString(")")
 	for i := 0; i < len(c.Guests) && i < 2; i++ {
 		g := &c.Guests[i]
-		parts = append(parts, fmt.Sprintf("%s (%s)", g.Name, guestLabel(g)))
+		b.WriteString(" → ")
+		b.WriteString(g.Name)
+		b.WriteString(" (")
+		b.WriteString(guestLabel(g))
+		b.WriteString(")")
 	}
-	return strings.Join(parts, " → ")
+	return b.String()
 }
 
 func l0Label(h *L0) string {
@@ -265,6 +320,17 @@ func guestLabel(g *Guest) string {
 		s += " with KVM"
 	}
 	return s
+}
+
+// matches is mismatches without the explanations, for the common path.
+func (r *Row) matches(c *Chain, l1, l2 *Guest) bool {
+	if !contains(r.L0.Hypervisor, c.L0.Hypervisor) || !anyOS(r.L0.OS, c.L0.OS) || !contains(r.L0.Arch, c.L0.Arch) {
+		return false
+	}
+	if c.L0.Arch == "x86_64" && len(r.L0.CPU) > 0 && !contains(r.L0.CPU, c.L0.CPU) {
+		return false
+	}
+	return anyGuest(r.L1, l1, true) && anyGuest(r.L2, l2, false)
 }
 
 func (r *Row) runsAny(runs string) bool {
@@ -357,7 +423,7 @@ func chainSamples() []map[string]any {
 	var out []map[string]any
 	for d := 0; d <= len(gs); d++ {
 		c := Chain{L0: l0, Guests: gs[:d]}
-		out = append(out, c.vars(matrixResult{level: "supported", row: "wsl2", book: "RHEL 10"}))
+		out = append(out, c.vars(matrixResult{level: "supported", row: "wsl2", book: "RHEL 10"}, l0Vars(&c.L0), nil))
 	}
 	return out
 }

@@ -69,6 +69,11 @@ func Load(file string, data []byte) (*Policy, error) {
 	if err := doc.Err(); err != nil {
 		return nil, err
 	}
+	cites := make(map[string]string, len(p.Sources))
+	for id := range p.Sources {
+		cites[id] = p.Cite(id)
+	}
+	p.cites = cites
 	return p, nil
 }
 

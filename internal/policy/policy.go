@@ -22,6 +22,7 @@ type Policy struct {
 	Sources  map[string]Source
 	Matrix   []Row
 	Rules    []*Rule
+	cites    map[string]string // rendered citations, by source id
 }
 
 // Source is a citation: the sentence of a document a finding rests on.
@@ -151,6 +152,9 @@ type Rule struct {
 
 // Cite renders a source as one line: document, section, quote.
 func (p *Policy) Cite(id string) string {
+	if c, ok := p.cites[id]; ok {
+		return c
+	}
 	s, ok := p.Sources[id]
 	if !ok {
 		return id

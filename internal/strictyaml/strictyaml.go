@@ -8,6 +8,7 @@
 package strictyaml
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"sort"
@@ -78,9 +79,45 @@ type Node struct {
 	d     *Doc
 	n     ast.Node
 	at    ast.Node // where an absent value would have been: its parent
-	path  string
+	path  *step    // built into a string only when a problem is reported
 	depth int
 }
+
+// step is one element of a node's path: a key, or an index when key is "".
+type step struct {
+	parent *step
+	key    string
+	index  int
+}
+
+func (s *step) String() string {
+	if s == nil {
+		return ""
+	}
+	var elems []*step
+	for e := s; e != nil; e = e.parent {
+		elems = append(elems, e)
+	}
+	var b strings.Builder
+	for i := len(elems) - 1; i >= 0; i-- {
+		e := elems[i]
+		switch {
+		case e.key == "":
+			b.WriteByte('[')
+			b.WriteString(strconv.Itoa(e.index))
+			b.WriteByte(']')
+		case b.Len() > 0:
+			b.WriteByte('.')
+			b.WriteString(e.key)
+		default:
+			b.WriteString(e.key)
+		}
+	}
+	return b.String()
+}
+
+func (s *step) key_(k string) *step { return &step{parent: s, key: k} }
+func (s *step) at(i int) *step      { return &step{parent: s, index: i} }
 
 // Parse parses data and returns its root node. A syntax error, an empty document,
 // or an input over the limits is returned as Problems.
@@ -89,7 +126,7 @@ func Parse(file string, data []byte) (*Doc, Node, error) {
 	if len(data) > MaxBytes {
 		return d, Node{}, Problems{{File: file, Msg: fmt.Sprintf("file is %d bytes; the limit is %d", len(data), MaxBytes)}}
 	}
-	if !utf8.Valid(data) || strings.ContainsRune(string(data), 0) {
+	if !utf8.Valid(data) || bytes.IndexByte(data, 0) >= 0 {
 		return d, Node{}, Problems{{File: file, Msg: "not a text file (invalid UTF-8 or NUL bytes)"}}
 	}
 	if err := checkNesting(data); err != nil {
@@ -112,7 +149,9 @@ func Parse(file string, data []byte) (*Doc, Node, error) {
 	if root == nil {
 		return d, Node{}, Problems{{File: file, Msg: "empty document"}}
 	}
-	ast.Walk(anchorCollector(d.anchors), root)
+	if bytes.IndexByte(data, '&') >= 0 {
+		ast.Walk(anchorCollector(d.anchors), root)
+	}
 	return d, Node{d: d, n: root}, nil
 }
 
@@ -192,7 +231,7 @@ func (d *Doc) Err() error {
 func (d *Doc) File() string { return d.file }
 
 // Path is the node's path in the document.
-func (n Node) Path() string { return n.path }
+func (n Node) Path() string { return n.path.String() }
 
 // Line is the node's 1-based line (its parent's when absent).
 func (n Node) Line() int { return line(n.pos()) }
@@ -223,7 +262,7 @@ func (n Node) Errorf(format string, args ...any) {
 		return
 	}
 	p := n.pos()
-	n.d.problems = append(n.d.problems, Problem{File: n.d.file, Path: n.path, Line: line(p), Col: col(p), Msg: fmt.Sprintf(format, args...)})
+	n.d.problems = append(n.d.problems, Problem{File: n.d.file, Path: n.path.String(), Line: line(p), Col: col(p), Msg: fmt.Sprintf(format, args...)})
 }
 
 func line(n ast.Node) int {
@@ -267,7 +306,7 @@ func (n Node) resolve() ast.Node {
 	return cur
 }
 
-func (n Node) child(nn ast.Node, path string) Node {
+func (n Node) child(nn ast.Node, path *step) Node {
 	return Node{d: n.d, n: nn, path: path, depth: n.depth + 1}
 }
 
@@ -316,7 +355,7 @@ func kindName(n ast.Node) string {
 func (n Node) Map(fields ...string) map[string]Node {
 	out := make(map[string]Node, len(fields))
 	for _, f := range fields {
-		out[f] = Node{d: n.d, at: n.pos(), path: join(n.path, f), depth: n.depth + 1}
+		out[f] = Node{d: n.d, at: n.pos(), path: n.path.key_(f), depth: n.depth + 1}
 	}
 	if n.n == nil || !n.spend() {
 		return out
@@ -334,27 +373,35 @@ func (n Node) Map(fields ...string) map[string]Node {
 		n.Errorf("must be a mapping, not %s", kindName(v))
 		return out
 	}
-	known := make(map[string]bool, len(fields))
-	for _, f := range fields {
-		known[f] = true
-	}
-	seen := map[string]bool{}
+	var seen uint64 // fields are few: a bit per field index
 	for _, mv := range values {
 		key := keyString(mv.Key)
-		kn := Node{d: n.d, n: mv.Key, path: join(n.path, key), depth: n.depth + 1}
+		idx := -1
+		for i, f := range fields {
+			if f == key {
+				idx = i
+				break
+			}
+		}
 		switch {
 		case key == "<<":
-			kn.Errorf("merge keys are not supported; write the fields out")
-		case !known[key]:
-			kn.Errorf("unknown key %q%s", key, nearest(key, fields))
-		case seen[key]:
-			kn.Errorf("duplicate key %q", key)
+			n.keyNode(mv, key).Errorf("merge keys are not supported; write the fields out")
+		case idx < 0:
+			n.keyNode(mv, key).Errorf("unknown key %q%s", key, nearest(key, fields))
+		case idx < 64 && seen&(1<<idx) != 0:
+			n.keyNode(mv, key).Errorf("duplicate key %q", key)
 		default:
-			seen[key] = true
-			out[key] = n.child(mv.Value, join(n.path, key))
+			if idx < 64 {
+				seen |= 1 << idx
+			}
+			out[key] = n.child(mv.Value, out[key].path)
 		}
 	}
 	return out
+}
+
+func (n Node) keyNode(mv *ast.MappingValueNode, key string) Node {
+	return Node{d: n.d, n: mv.Key, path: n.path.key_(key), depth: n.depth + 1}
 }
 
 func keyString(k ast.MapKeyNode) string {
@@ -379,13 +426,6 @@ func scalarText(n ast.Node) string {
 	return n.String()
 }
 
-func join(path, key string) string {
-	if path == "" {
-		return key
-	}
-	return path + "." + key
-}
-
 // Seq reads a list; a non-list records a problem and yields nothing.
 func (n Node) Seq() []Node {
 	if !n.Present() || !n.spend() {
@@ -398,7 +438,7 @@ func (n Node) Seq() []Node {
 	}
 	out := make([]Node, len(s.Values))
 	for i, v := range s.Values {
-		out[i] = n.child(v, n.path+"["+strconv.Itoa(i)+"]")
+		out[i] = n.child(v, n.path.at(i))
 	}
 	return out
 }
@@ -536,11 +576,11 @@ func (n Node) Entries() []Entry {
 	for _, mv := range values {
 		key := keyString(mv.Key)
 		if seen[key] {
-			Node{d: n.d, n: mv.Key, path: join(n.path, key)}.Errorf("duplicate key %q", key)
+			Node{d: n.d, n: mv.Key, path: n.path.key_(key)}.Errorf("duplicate key %q", key)
 			continue
 		}
 		seen[key] = true
-		out = append(out, Entry{Key: key, Value: n.child(mv.Value, join(n.path, key))})
+		out = append(out, Entry{Key: key, Value: n.child(mv.Value, n.path.key_(key))})
 	}
 	return out
 }

@@ -1,6 +1,7 @@
 package topology
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -231,6 +232,7 @@ func hasExt(name string) bool {
 // hundreds of megabytes is refused without being read whole.
 func ReadFile(name string, stdin io.Reader) ([]byte, error) {
 	var r io.Reader
+	size := 0
 	if name == "-" {
 		r = stdin
 	} else {
@@ -239,9 +241,14 @@ func ReadFile(name string, stdin io.Reader) ([]byte, error) {
 			return nil, err
 		}
 		defer f.Close()
+		if st, err := f.Stat(); err == nil && st.Size() <= strictyaml.MaxBytes {
+			size = int(st.Size())
+		}
 		r = f
 	}
-	data, err := io.ReadAll(io.LimitReader(r, strictyaml.MaxBytes+1))
+	buf := bytes.NewBuffer(make([]byte, 0, size+512))
+	_, err := buf.ReadFrom(io.LimitReader(r, strictyaml.MaxBytes+1))
+	data := buf.Bytes()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
