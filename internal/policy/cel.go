@@ -8,6 +8,8 @@ import (
 	"cel.dev/cel-go/cel"
 	"cel.dev/cel-go/common/types"
 	"cel.dev/cel-go/common/types/ref"
+
+	"github.com/nestvirt/nestvirt/internal/osid"
 )
 
 // envs holds one CEL environment per scope, with the sample facts lint evaluates
@@ -21,8 +23,22 @@ type env struct {
 	samples []map[string]any
 }
 
+// versionAtLeast is the CEL function version_at_least(version, min): dotted numeric
+// comparison, false for an empty version.
+var versionAtLeast = cel.Function("version_at_least",
+	cel.Overload("version_at_least_string_string", []*cel.Type{cel.StringType, cel.StringType}, cel.BoolType,
+		cel.BinaryBinding(func(a, b ref.Val) ref.Val {
+			v, ok1 := a.(types.String)
+			m, ok2 := b.(types.String)
+			if !ok1 || !ok2 {
+				return types.NewErr("version_at_least takes two strings")
+			}
+			return types.Bool(v != "" && osid.CompareVersions(string(v), string(m)) >= 0)
+		})))
+
 func newEnvs() *envs {
 	chainEnv, err := cel.NewEnv(
+		versionAtLeast,
 		cel.Variable("depth", cel.IntType),
 		cel.Variable("l0", cel.DynType),
 		cel.Variable("l1", cel.DynType),
@@ -34,7 +50,7 @@ func newEnvs() *envs {
 	if err != nil {
 		panic(err) // a static declaration: a failure is a programming error
 	}
-	hostEnv, err := cel.NewEnv(cel.Variable("host", cel.DynType))
+	hostEnv, err := cel.NewEnv(versionAtLeast, cel.Variable("host", cel.DynType))
 	if err != nil {
 		panic(err)
 	}

@@ -281,9 +281,13 @@ func readRule(n strictyaml.Node, p *Policy, env *envs, seen map[string]bool) *Ru
 	// dynamic) but fails here, at lint time, instead of on a user's machine.
 	if r.when != nil && r.message.ok() && r.remedy.ok() {
 		for _, sample := range e.samples {
-			if _, err := evalBool(r.when, sample); err != nil {
+			hit, err := evalBool(r.when, sample)
+			if err != nil {
 				f["when"].Errorf("evaluating on sample facts: %v", err)
 				break
+			}
+			if !hit {
+				continue // messages are only rendered where the condition holds
 			}
 			if _, err := r.message.render(sample); err != nil {
 				f["message"].Errorf("evaluating on sample facts: %v", err)

@@ -1,0 +1,107 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/nestvirt/nestvirt/internal/check"
+	"github.com/nestvirt/nestvirt/internal/probe"
+	"github.com/nestvirt/nestvirt/internal/report"
+)
+
+type checkOptions struct {
+	root   string
+	format string
+	failOn string
+	quiet  bool
+}
+
+func (a *app) checkCmd() *cobra.Command {
+	o := checkOptions{}
+	cmd := &cobra.Command{
+		Use:   "check",
+		Short: "Judge this machine: where it stands, whether it can nest, what the rules say, how to fix it",
+		Long: `Judge the machine nestvirt runs on: CPU and virtualization extensions, KVM and its
+nested setting (live and at the next module load), the OS, and where the machine
+stands (bare-metal L0, a guest of which hypervisor, container, WSL2, depth). Then the
+policy's host rules, with the source they cite and the commands that fix what can be
+fixed. Needs no root: what cannot be read is reported as unknown.
+
+--root DIR reads a snapshot (nestvirt snapshot) instead of this machine.`,
+		Example: "  nestvirt check\n  nestvirt check -q --fail-on does-not-work\n  nestvirt check --root ./snapshot --format json",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return a.runCheck(o)
+		},
+	}
+	cmd.Flags().StringVar(&o.root, "root", "/", "read the machine from this snapshot directory instead of /")
+	cmd.Flags().StringVar(&o.format, "format", "text", formatHelp)
+	cmd.Flags().StringVar(&o.failOn, "fail-on", "unsupported", "exit 1 when the verdict is at or past this level")
+	cmd.Flags().BoolVarP(&o.quiet, "quiet", "q", false, "print only findings that need action")
+	return cmd
+}
+
+func (a *app) runCheck(o checkOptions) error {
+	if err := checkFormat(o.format, "text", "json"); err != nil {
+		return err
+	}
+	if err := validateFailOn(o.failOn); err != nil {
+		return err
+	}
+	style, err := a.style()
+	if err != nil {
+		return err
+	}
+	p, err := a.policy()
+	if err != nil {
+		return err
+	}
+	if st, err := os.Stat(o.root); err != nil || !st.IsDir() {
+		return inputErrorf("--root %s: not a directory", o.root)
+	}
+	facts := probe.ProbeRoot(probe.NewRoot(o.root))
+	res, err := check.Judge(p, facts)
+	if err != nil {
+		// A policy that cannot judge these facts: say so, judge the rest.
+		res.Host.Notes = append(res.Host.Notes, "policy: "+err.Error())
+	}
+	if o.format == "json" {
+		err = report.CheckJSON(a.stdout, res)
+	} else {
+		err = report.CheckText(a.stdout, res, style, o.quiet)
+	}
+	if err != nil {
+		return err
+	}
+	return failOn(res.Verdict, o.failOn)
+}
+
+func (a *app) snapshotCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "snapshot DIR",
+		Short: "Copy every file check reads, and the CPUID leaves, into DIR for check --root",
+		Long: `Copy every file nestvirt check reads into DIR (same paths), plus cpuid.txt with
+the CPUID leaves in the raw format of 'cpuid -r -1'. 'nestvirt check --root DIR'
+replays this machine exactly. Attach DIR to a bug report. DIR must be new or empty.
+Files this user cannot read are left out, and listed.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			_, notes, err := probe.Snapshot(args[0])
+			if err != nil {
+				var pe *os.PathError
+				if errors.As(err, &pe) {
+					return inputError{err}
+				}
+				return inputError{err}
+			}
+			for _, n := range notes {
+				fmt.Fprintf(a.stderr, "nestvirt: note: %s\n", n)
+			}
+			fmt.Fprintf(a.stdout, "snapshot written to %s; replay it with: nestvirt check --root %s\n", args[0], args[0])
+			return nil
+		},
+	}
+}
