@@ -287,6 +287,11 @@ func (p *prober) vmIBMZ() string {
 
 // container names the container this process runs in, as systemd-detect-virt does.
 func (p *prober) container() string {
+	// An illumos LX zone says container=zone; its kernel string is more specific.
+	if v, ok := p.readString("proc/version"); ok && strings.Contains(v, "BrandZ") {
+		p.evidence("proc/version: BrandZ (illumos LX zone)")
+		return "illumos-lx"
+	}
 	if env, ok := p.read("proc/1/environ"); ok {
 		for _, kv := range strings.Split(string(env), "\x00") {
 			if v, found := strings.CutPrefix(kv, "container="); found && v != "" {
@@ -310,10 +315,6 @@ func (p *prober) container() string {
 	if rel, ok := p.readString("proc/sys/kernel/osrelease"); ok && strings.Contains(strings.ToLower(rel), "microsoft") {
 		p.evidence("kernel release %q", rel)
 		return "wsl"
-	}
-	if v, ok := p.readString("proc/version"); ok && strings.Contains(v, "BrandZ") {
-		p.evidence("proc/version: BrandZ (illumos LX zone)")
-		return "illumos-lx"
 	}
 	for _, cg := range []string{"proc/1/cgroup", "proc/self/cgroup"} {
 		data, ok := p.readString(cg)

@@ -53,8 +53,8 @@ type KVMFacts struct {
 	Hpage      *bool   `json:"hpage"`
 	// What modprobe.d and the kernel command line set for the next module load;
 	// nil when nothing sets it (the module default applies).
-	NestedNext *bool    `json:"nested_next"`
-	HpageNext  *bool    `json:"hpage_next"`
+	NestedNext *bool `json:"nested_next"`
+	HpageNext  *bool `json:"hpage_next"`
 	// ConfigModule is the module whose modprobe.d settings were read: the loaded one,
 	// or the one this CPU would use (kvm_intel, kvm_amd, kvm).
 	ConfigModule string   `json:"config_module"`

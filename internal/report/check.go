@@ -178,4 +178,3 @@ func modelSuffix(m string) string {
 	}
 	return " (" + m + ")"
 }
-
