@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/nestvirt/nestvirt/internal/check"
+	"github.com/nestvirt/nestvirt/internal/policy"
 	"github.com/nestvirt/nestvirt/internal/probe"
 	"github.com/nestvirt/nestvirt/internal/report"
 )
@@ -62,7 +63,11 @@ func (a *app) runCheck(o checkOptions) error {
 	if st, err := os.Stat(o.root); err != nil || !st.IsDir() {
 		return inputErrorf("--root %s: not a directory", o.root)
 	}
+	// Compiling the host rules is CPU work, probing is mostly I/O: overlap them.
+	ready := make(chan struct{})
+	go func() { p.Prepare(policy.ScopeHost); close(ready) }()
 	facts := probe.ProbeRoot(probe.NewRoot(o.root))
+	<-ready
 	res, err := check.Judge(p, facts)
 	if err != nil {
 		// A policy that cannot judge these facts: say so, judge the rest.

@@ -226,3 +226,64 @@ func TestVersionAndCompletion(t *testing.T) {
 		t.Errorf("completion: %d", code)
 	}
 }
+
+func TestCheckReplaysASnapshot(t *testing.T) {
+	root := "../probe/testdata/snapshots/amd-l0-nested/root"
+	out, stderr, code := run(t, "", "check", "--root", root)
+	if code != ExitFindings {
+		t.Errorf("exit %d, stderr %s", code, stderr)
+	}
+	golden(t, "check-amd-l0-nested.txt", out)
+	js, _, _ := run(t, "", "check", "--root", root, "--format", "json")
+	golden(t, "check-amd-l0-nested.json", js)
+	quiet, _, _ := run(t, "", "check", "-q", "--root", root)
+	if !strings.HasPrefix(quiet, "does-not-work host-amd-migration: ") || strings.Contains(quiet, "host-l0-ready") || strings.Contains(quiet, "CPU") {
+		t.Errorf("-q printed:\n%s", quiet)
+	}
+	ready, _, code := run(t, "", "check", "-q", "--root", "../probe/testdata/snapshots/intel-l0-ready/root")
+	if ready != "" || code != ExitOK {
+		t.Errorf("-q on a ready host: exit %d, %q", code, ready)
+	}
+	_, stderr, code = run(t, "", "check", "--root", "no/such/dir")
+	if code != ExitInput || !strings.Contains(stderr, "--root no/such/dir: not a directory") {
+		t.Errorf("bad root: %d %s", code, stderr)
+	}
+}
+
+// A snapshot of this machine, replayed, gives the same facts and findings as the
+// live check: the snapshot holds everything check reads.
+func TestSnapshotOfThisMachineReplaysExactly(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "snap")
+	out, stderr, code := run(t, "", "snapshot", dir)
+	if code != ExitOK || !strings.Contains(out, "snapshot written") {
+		t.Fatalf("snapshot: exit %d %s %s", code, out, stderr)
+	}
+	live, _, _ := run(t, "", "check", "--format", "json")
+	replay, _, _ := run(t, "", "check", "--format", "json", "--root", dir)
+	var a, b map[string]any
+	if err := json.Unmarshal([]byte(live), &a); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(replay), &b); err != nil {
+		t.Fatal(err)
+	}
+	// Only the live check can open /dev/kvm, and notes about what it could not read
+	// differ; everything else must be equal.
+	for _, m := range []map[string]any{a, b} {
+		host := m["host"].(map[string]any)
+		delete(host["kvm"].(map[string]any), "accessible")
+		delete(host, "notes")
+	}
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	if string(ja) != string(jb) {
+		t.Errorf("live and replay differ:\nlive   %s\nreplay %s", ja, jb)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "cpuid.txt")); err != nil {
+		t.Error("no cpuid.txt in the snapshot")
+	}
+	_, stderr, code = run(t, "", "snapshot", dir)
+	if code != ExitInput || !strings.Contains(stderr, "not empty") {
+		t.Errorf("second snapshot into the same dir: %d %s", code, stderr)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 
 	"cel.dev/cel-go/cel"
 	"cel.dev/cel-go/common/types"
@@ -19,8 +20,31 @@ type envs struct {
 }
 
 type env struct {
-	cel     *cel.Env
-	samples []map[string]any
+	scope Scope
+	cache celCache // checked trees of known expressions; nil for none
+
+	// Built on first use: a run of `check` never needs the chain environment.
+	once       sync.Once
+	celEnv     *cel.Env
+	newEnv     func() (*cel.Env, error)
+	samplesFn  func() []map[string]any
+	sampleOnce sync.Once
+	samplesV   []map[string]any
+}
+
+func (e *env) cel() *cel.Env {
+	e.once.Do(func() {
+		var err error
+		if e.celEnv, err = e.newEnv(); err != nil {
+			panic(err) // a static declaration: a failure is a programming error
+		}
+	})
+	return e.celEnv
+}
+
+func (e *env) samples() []map[string]any {
+	e.sampleOnce.Do(func() { e.samplesV = e.samplesFn() })
+	return e.samplesV
 }
 
 // versionAtLeast is the CEL function version_at_least(version, min): dotted numeric
@@ -37,26 +61,22 @@ var versionAtLeast = cel.Function("version_at_least",
 		})))
 
 func newEnvs() *envs {
-	chainEnv, err := cel.NewEnv(
-		versionAtLeast,
-		cel.Variable("depth", cel.IntType),
-		cel.Variable("l0", cel.DynType),
-		cel.Variable("l1", cel.DynType),
-		cel.Variable("l2", cel.DynType),
-		cel.Variable("l3", cel.DynType),
-		cel.Variable("guests", cel.ListType(cel.DynType)),
-		cel.Variable("matrix", cel.DynType),
-	)
-	if err != nil {
-		panic(err) // a static declaration: a failure is a programming error
+	chainEnv := func() (*cel.Env, error) {
+		return cel.NewEnv(
+			versionAtLeast,
+			cel.Variable("depth", cel.IntType),
+			cel.Variable("l0", cel.DynType),
+			cel.Variable("l1", cel.DynType),
+			cel.Variable("l2", cel.DynType),
+			cel.Variable("l3", cel.DynType),
+			cel.Variable("guests", cel.ListType(cel.DynType)),
+			cel.Variable("matrix", cel.DynType),
+		)
 	}
-	hostEnv, err := cel.NewEnv(versionAtLeast, cel.Variable("host", cel.DynType))
-	if err != nil {
-		panic(err)
-	}
+	hostEnv := func() (*cel.Env, error) { return cel.NewEnv(versionAtLeast, cel.Variable("host", cel.DynType)) }
 	return &envs{
-		chain: &env{cel: chainEnv, samples: chainSamples()},
-		host:  &env{cel: hostEnv, samples: hostSamples()},
+		chain: &env{scope: ScopeChain, newEnv: chainEnv, samplesFn: chainSamples},
+		host:  &env{scope: ScopeHost, newEnv: hostEnv, samplesFn: hostSamples},
 	}
 }
 
@@ -68,11 +88,15 @@ func (e *envs) of(s Scope) *env {
 }
 
 func (e *env) compile(expr string) (cel.Program, *cel.Ast, error) {
-	ast, iss := e.cel.Compile(expr)
-	if iss != nil && iss.Err() != nil {
-		return nil, nil, fmt.Errorf("CEL: %s", oneLine(iss.Err().Error()))
+	ast := e.cached(expr)
+	if ast == nil {
+		var iss *cel.Issues
+		ast, iss = e.cel().Compile(expr)
+		if iss != nil && iss.Err() != nil {
+			return nil, nil, fmt.Errorf("CEL: %s", oneLine(iss.Err().Error()))
+		}
 	}
-	prg, err := e.cel.Program(ast, cel.EvalOptions(cel.OptOptimize))
+	prg, err := e.cel().Program(ast)
 	if err != nil {
 		return nil, nil, fmt.Errorf("CEL: %w", err)
 	}
@@ -108,10 +132,26 @@ func evalBool(p cel.Program, vars map[string]any) (bool, error) {
 
 // template is a message with {{expr}} parts, each a CEL expression.
 type template struct {
-	parts []string      // literal text; parts[i] precedes exprs[i]
-	exprs []cel.Program // len(exprs) == len(parts)-1
-	paths [][]string    // for a plain field path (l0.name), its keys: a map lookup instead of a CEL run
+	parts []string    // literal text; parts[i] precedes exprs[i]
+	exprs []*tmplExpr // len(exprs) == len(parts)-1
 	bad   bool
+}
+
+// tmplExpr is one {{expr}}. A plain field path (l0.name) is a map lookup; the CEL
+// program is compiled only when needed (not a path, or the lookup finds no string),
+// so a run that never renders a rule never pays for compiling it.
+type tmplExpr struct {
+	src  string
+	path []string
+	env  *env
+	once sync.Once
+	prg  cel.Program
+	err  error
+}
+
+func (x *tmplExpr) compile() error {
+	x.once.Do(func() { x.prg, _, x.err = x.env.compile(x.src) })
+	return x.err
 }
 
 var fieldPathRe = regexp.MustCompile(`^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*$`)
@@ -135,7 +175,9 @@ func lookup(vars map[string]any, path []string) (string, bool) {
 
 func (t template) ok() bool { return !t.bad }
 
-func (e *env) compileTemplate(s string) (template, error) {
+// parseTemplate splits s into text and expressions. With eager, every expression is
+// compiled now, so lint reports CEL errors with the field's position.
+func (e *env) parseTemplate(s string, eager bool) (template, error) {
 	var t template
 	rest := s
 	for {
@@ -154,18 +196,17 @@ func (e *env) compileTemplate(s string) (template, error) {
 			return t, fmt.Errorf("unclosed {{ in %q", s)
 		}
 		t.parts = append(t.parts, rest[:i])
-		expr := strings.TrimSpace(rest[i+2 : i+j])
-		prg, _, err := e.compile(expr)
-		if err != nil {
-			t.bad = true
-			return t, fmt.Errorf("in {{%s}}: %w", expr, err)
+		x := &tmplExpr{src: strings.TrimSpace(rest[i+2 : i+j]), env: e}
+		if fieldPathRe.MatchString(x.src) {
+			x.path = strings.Split(x.src, ".")
 		}
-		t.exprs = append(t.exprs, prg)
-		var path []string
-		if fieldPathRe.MatchString(expr) {
-			path = strings.Split(expr, ".")
+		if eager {
+			if err := x.compile(); err != nil {
+				t.bad = true
+				return t, fmt.Errorf("in {{%s}}: %w", x.src, err)
+			}
 		}
-		t.paths = append(t.paths, path)
+		t.exprs = append(t.exprs, x)
 		rest = rest[i+j+2:]
 	}
 }
@@ -180,17 +221,24 @@ func (t template) render(vars map[string]any) (string, error) {
 	var b strings.Builder
 	for i, p := range t.parts {
 		b.WriteString(p)
-		if i < len(t.exprs) {
-			if s, ok := lookup(vars, t.paths[i]); ok && t.paths[i] != nil {
+		if i >= len(t.exprs) {
+			continue
+		}
+		x := t.exprs[i]
+		if x.path != nil {
+			if s, ok := lookup(vars, x.path); ok {
 				b.WriteString(s)
 				continue
 			}
-			v, _, err := t.exprs[i].Eval(vars)
-			if err != nil {
-				return "", err
-			}
-			b.WriteString(display(v))
 		}
+		if err := x.compile(); err != nil {
+			return "", err
+		}
+		v, _, err := x.prg.Eval(vars)
+		if err != nil {
+			return "", err
+		}
+		b.WriteString(display(v))
 	}
 	return b.String(), nil
 }

@@ -129,11 +129,17 @@ func (c *Chain) vars(m matrixResult, l0 map[string]any, oc osCache) map[string]a
 // JudgeChain evaluates the matrix and every chain rule. The error, when not nil,
 // names rules that could not be evaluated; the result holds the rest.
 func (p *Policy) JudgeChain(c Chain) (ChainResult, error) {
+	if err := p.compiled(ScopeChain); err != nil {
+		return ChainResult{Path: c.Path, Findings: []Finding{}}, err
+	}
 	return p.judgeChain(&c, l0Vars(&c.L0), nil)
 }
 
 // JudgeChains judges chains that share one L0, computing its facts once.
 func (p *Policy) JudgeChains(cs []Chain) ([]ChainResult, error) {
+	if err := p.compiled(ScopeChain); err != nil {
+		return nil, err
+	}
 	out := make([]ChainResult, len(cs))
 	var errs []error
 	var l0 map[string]any

@@ -64,6 +64,9 @@ func levelVar(l *int) any {
 
 // JudgeHost evaluates every host rule against the machine's facts.
 func (p *Policy) JudgeHost(h Host) ([]Finding, error) {
+	if err := p.compiled(ScopeHost); err != nil {
+		return []Finding{}, err
+	}
 	vars := h.vars()
 	out := []Finding{}
 	var errs []error

@@ -18,14 +18,22 @@ var (
 	matrixRuns   = []string{"kvm", "hyper-v", "wsl2"}
 )
 
-// Load parses, validates and compiles a policy file. Every problem is reported at
-// once, as strictyaml.Problems, each with the field's path (rules[3].level).
-func Load(file string, data []byte) (*Policy, error) {
+// Load parses, validates and compiles a policy file, and evaluates every rule on
+// sample facts. Every problem is reported at once, as strictyaml.Problems, each with
+// the field's path (rules[3].level). This is lint, and what --policy files get.
+func Load(file string, data []byte) (*Policy, error) { return load(file, data, true) }
+
+// loadLazy validates the structure but compiles each scope's rules on first use:
+// for the embedded policy, which the tests lint in full, so `nestvirt check` does
+// not pay for compiling the chain rules it never runs.
+func loadLazy(file string, data []byte) (*Policy, error) { return load(file, data, false) }
+
+func load(file string, data []byte, eager bool) (*Policy, error) {
 	doc, root, err := strictyaml.Parse(file, data)
 	if err != nil {
 		return nil, err
 	}
-	p := &Policy{Sources: map[string]Source{}}
+	p := &Policy{Sources: map[string]Source{}, lazy: !eager}
 	top := root.Map("policy", "title", "document", "sources", "matrix", "rules")
 	p.Name = requiredString(top["policy"])
 	p.Title, _ = top["title"].String()
@@ -57,6 +65,7 @@ func Load(file string, data []byte) (*Policy, error) {
 	}
 
 	env := newEnvs()
+	p.envs = env
 	ruleIDs := map[string]bool{}
 	for _, n := range top["rules"].Seq() {
 		if r := readRule(n, p, env, ruleIDs); r != nil {
@@ -263,6 +272,17 @@ func readRule(n strictyaml.Node, p *Policy, env *envs, seen map[string]bool) *Ru
 		return r
 	}
 	e := env.of(r.Scope)
+	eager := !p.lazy
+	var err error
+	if r.message, err = e.parseTemplate(r.Message, eager); err != nil {
+		f["message"].Errorf("%v", err)
+	}
+	if r.remedy, err = e.parseTemplate(r.Remedy, eager); err != nil {
+		f["remedy"].Errorf("%v", err)
+	}
+	if !eager {
+		return r // compiled on first use of its scope (Policy.compiled)
+	}
 	if r.When != "" {
 		prg, err := e.compileBool(r.When)
 		if err != nil {
@@ -270,17 +290,10 @@ func readRule(n strictyaml.Node, p *Policy, env *envs, seen map[string]bool) *Ru
 		}
 		r.when = prg
 	}
-	var err error
-	if r.message, err = e.compileTemplate(r.Message); err != nil {
-		f["message"].Errorf("%v", err)
-	}
-	if r.remedy, err = e.compileTemplate(r.Remedy); err != nil {
-		f["remedy"].Errorf("%v", err)
-	}
 	// Evaluate against full sample facts: a misspelt field compiles (the variables are
 	// dynamic) but fails here, at lint time, instead of on a user's machine.
 	if r.when != nil && r.message.ok() && r.remedy.ok() {
-		for _, sample := range e.samples {
+		for _, sample := range e.samples() {
 			hit, err := evalBool(r.when, sample)
 			if err != nil {
 				f["when"].Errorf("evaluating on sample facts: %v", err)

@@ -5,8 +5,11 @@
 package policy
 
 import (
+	"errors"
 	"fmt"
+	"runtime"
 	"strings"
+	"sync"
 
 	"cel.dev/cel-go/cel"
 
@@ -23,7 +26,55 @@ type Policy struct {
 	Matrix   []Row
 	Rules    []*Rule
 	cites    map[string]string // rendered citations, by source id
+
+	lazy  bool // rules compile on first use of their scope
+	envs  *envs
+	once  [2]sync.Once // per scope: chain, host
+	onErr [2]error
 }
+
+// compiled makes sure the rules of a scope have their conditions compiled. For a
+// lazily loaded policy that happens here, once; its error is a defect of a policy the
+// tests lint, reported rather than hidden.
+func (p *Policy) compiled(s Scope) error {
+	if !p.lazy {
+		return nil
+	}
+	i := 0
+	if s == ScopeHost {
+		i = 1
+	}
+	p.once[i].Do(func() {
+		e := p.envs.of(s)
+		e.cel()
+		rules := p.RulesFor(s)
+		// Spread over the CPUs: `check` waits for this, and it is CPU work.
+		workers := min(runtime.GOMAXPROCS(0), len(rules))
+		errs := make([]error, len(rules))
+		var wg sync.WaitGroup
+		for w := 0; w < workers; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for j := w; j < len(rules); j += workers {
+					prg, err := e.compileBool(rules[j].When)
+					if err != nil {
+						errs[j] = fmt.Errorf("rule %s: %w", rules[j].ID, err)
+						continue
+					}
+					rules[j].when = prg
+				}
+			}()
+		}
+		wg.Wait()
+		p.onErr[i] = errors.Join(errs...)
+	})
+	return p.onErr[i]
+}
+
+// Prepare compiles a scope's rules ahead of use, so a caller can overlap it with
+// gathering facts. It is safe to call from several goroutines.
+func (p *Policy) Prepare(s Scope) error { return p.compiled(s) }
 
 // Source is a citation: the sentence of a document a finding rests on.
 type Source struct {
@@ -180,11 +231,24 @@ func (p *Policy) RulesFor(s Scope) []*Rule {
 // Default returns the embedded default policy. It is validated by the tests, so a
 // failure here is a build defect and panics.
 func Default() *Policy {
-	p, err := Embedded(policies.Default)
-	if err != nil {
-		panic(fmt.Sprintf("embedded policy %s: %v", policies.Default, err))
-	}
-	return p
+	defaultOnce.Do(func() {
+		// The derived file saves parsing YAML and CEL at every start; the YAML is
+		// the source of truth (TestCompiledPolicyMatchesTheYAML), and the fallback.
+		data, err := policies.FS.ReadFile(CompiledName(policies.Default))
+		if err == nil {
+			defaultPol, err = loadCompiled(data)
+		}
+		if err != nil {
+			data, err = policies.FS.ReadFile(policies.Default)
+			if err == nil {
+				defaultPol, err = loadLazy("policies/"+policies.Default, data)
+			}
+		}
+		if err != nil {
+			panic(fmt.Sprintf("embedded policy %s: %v", policies.Default, err))
+		}
+	})
+	return defaultPol
 }
 
 // Embedded loads a policy file built into the binary, by file name.
@@ -194,6 +258,16 @@ func Embedded(name string) (*Policy, error) {
 		return nil, fmt.Errorf("no embedded policy %q", name)
 	}
 	return Load("policies/"+name, data)
+}
+
+var (
+	defaultOnce sync.Once
+	defaultPol  *Policy
+)
+
+// CompiledName is the file holding a policy's CEL cache (see BuildCompiled).
+func CompiledName(policyFile string) string {
+	return strings.TrimSuffix(policyFile, ".yaml") + ".compiled.json"
 }
 
 // EmbeddedNames lists the embedded policy files.

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -154,4 +155,69 @@ func FuzzLoad(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestCompiledPolicyIsFresh(t *testing.T) {
+	for _, name := range EmbeddedNames() {
+		p, err := Embedded(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := BuildCompiled(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := os.ReadFile("../../policies/" + CompiledName(name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.TrimSpace(string(got)) != strings.TrimSpace(string(want)) {
+			t.Errorf("policies/%s is stale: run go run ./scripts/compilepolicy", CompiledName(name))
+		}
+	}
+}
+
+func TestCompiledPolicyMatchesTheYAML(t *testing.T) {
+	fromYAML, err := Embedded("rhel-10.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := json.Marshal(fromYAML)
+	b, _ := json.Marshal(Default())
+	if string(a) != string(b) || len(Default().cites) != len(fromYAML.cites) {
+		t.Errorf("the compiled policy differs from the YAML:\n%s\n%s", a, b)
+	}
+	for id := range fromYAML.Sources {
+		if Default().Cite(id) != fromYAML.Cite(id) {
+			t.Errorf("citation %s differs", id)
+		}
+	}
+}
+
+func TestCachedAndParsedExpressionsJudgeAlike(t *testing.T) {
+	cached := Default() // with the embedded CEL cache
+	data, _ := os.ReadFile("../../policies/rhel-10.yaml")
+	parsed, err := loadLazy("x", data) // no cache: every expression parsed
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cached.envs.host.cache == nil || parsed.envs.host.cache != nil {
+		t.Fatal("test setup: cache presence")
+	}
+	for _, s := range hostSamples() {
+		_ = s
+	}
+	h := Host{Arch: "x86_64", CPUVendor: "amd", VM: "none", Container: "none", Level: new(int), KVMAvailable: true}
+	on := true
+	h.Nested = &on
+	a, err1 := cached.JudgeHost(h)
+	b, err2 := parsed.JudgeHost(h)
+	if err1 != nil || err2 != nil || len(a) == 0 || len(a) != len(b) {
+		t.Fatalf("cached %v %v, parsed %v %v", a, err1, b, err2)
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			t.Errorf("%+v != %+v", a[i], b[i])
+		}
+	}
 }

@@ -72,7 +72,7 @@ func Probe(root *Root, cpu CPUID) Facts {
 // snapshot's cpuid.txt otherwise.
 func ProbeRoot(root *Root) Facts {
 	if root.Live() {
-		return Probe(root, ReadLive())
+		return Probe(root, ReadIdentity())
 	}
 	p := &prober{root: root}
 	if data, err := root.ReadFile(CPUIDFile); err == nil {

@@ -28,7 +28,9 @@ func Snapshot(dst string) (Facts, []string, error) {
 	}
 	for _, rel := range root.Recorded() {
 		src := filepath.Join("/", rel)
-		st, err := os.Lstat(src)
+		// Follow symlinks (/etc/os-release usually is one): the snapshot holds what
+		// the probe read through them, as plain files and directories.
+		st, err := os.Stat(src)
 		if err != nil {
 			continue // absent on this machine: absent in the snapshot too
 		}

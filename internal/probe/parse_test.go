@@ -1,0 +1,197 @@
+package probe
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/nestvirt/nestvirt/internal/modprobe"
+)
+
+func TestParseCPUInfoReadsEachArchitecture(t *testing.T) {
+	tests := []struct {
+		file, vendor, model string
+		flags               []string
+		platform            string
+	}{
+		{"intel-l0-ready", "GenuineIntel", "Intel(R) Xeon(R) Platinum 8480+", []string{"vmx", "ept"}, ""},
+		{"amd-l0-nested", "AuthenticAMD", "AMD EPYC 9654 96-Core Processor", []string{"svm", "npt"}, ""},
+		{"s390x-hpage", "IBM/S390", "", []string{"sie"}, ""},
+		{"aarch64-l0", "", "part 0xd0c", []string{"asimd"}, ""},
+	}
+	for _, tt := range tests {
+		data, err := os.ReadFile(filepath.Join("testdata/snapshots", tt.file, "root/proc/cpuinfo"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ci := ParseCPUInfo(data)
+		if ci.VendorID != tt.vendor || ci.Model != tt.model || ci.Platform != tt.platform {
+			t.Errorf("%s: %+v", tt.file, ci)
+		}
+		for _, f := range tt.flags {
+			if !ci.Flags[f] {
+				t.Errorf("%s: flag %s missing", tt.file, f)
+			}
+		}
+	}
+	if ci := ParseCPUInfo([]byte("processor : 0\nflags : fpu\n\nprocessor : 1\nflags : fpu vmx\n")); ci.Flags["vmx"] {
+		t.Error("flags of the second processor leaked into the first's")
+	}
+}
+
+func TestParseOSRelease(t *testing.T) {
+	kv := ParseOSRelease([]byte("# comment\nNAME=\"Red Hat Enterprise Linux\"\nID=rhel\nVERSION_ID='10.0'\nPRETTY_NAME=\"Say \\\"hi\\\"\"\nbroken line\n=novalue\n"))
+	if kv["ID"] != "rhel" || kv["VERSION_ID"] != "10.0" || kv["NAME"] != "Red Hat Enterprise Linux" || kv["PRETTY_NAME"] != `Say "hi"` || len(kv) != 4 {
+		t.Errorf("%q", kv)
+	}
+}
+
+func TestParseSysInfoCountsLevelsAndRefusesNonsense(t *testing.T) {
+	var many strings.Builder
+	for i := 0; i < 300; i++ {
+		fmt.Fprintf(&many, "VM%02d Name: G%d\nVM%02d Control Program: KVM/Linux\n", i%100, i, i%100)
+	}
+	tests := []struct {
+		name, text string
+		levels     int
+		bad        bool
+	}{
+		{"an LPAR", "LPAR Number: 3\nLPAR Name: X\n", 0, false},
+		{"z/VM guest", "LPAR Number: 3\nVM00 Name: A\nVM00 Control Program: z/VM    7.3.0\n", 1, false},
+		{"two KVM levels", "VM00 Control Program: KVM/Linux\nVM01 Control Program: KVM/Linux\n", 2, false},
+		{"a gap in the numbering", "VM00 Control Program: KVM/Linux\nVM02 Control Program: KVM/Linux\n", 0, true},
+		{"300 VM blocks", many.String(), 100, false}, // VMnn has two digits; the probe refuses more than 8
+	}
+	for _, tt := range tests {
+		si := ParseSysInfo([]byte(tt.text))
+		if len(si.VMs) != tt.levels || (si.Bad != "") != tt.bad {
+			t.Errorf("%s: %d levels, bad %q", tt.name, len(si.VMs), si.Bad)
+		}
+	}
+}
+
+func TestImplausibleIBMZDepthIsUnknown(t *testing.T) {
+	dir := t.TempDir()
+	var sys strings.Builder
+	sys.WriteString("LPAR Number: 1\n")
+	for i := 0; i < 300; i++ {
+		fmt.Fprintf(&sys, "VM%02d Control Program: KVM/Linux\n", i%100)
+	}
+	write(t, dir, "proc/sys/kernel/arch", "s390x\n")
+	write(t, dir, "proc/sysinfo", sys.String())
+	f := ProbeRoot(NewRoot(dir))
+	if f.Virtualization.Level != nil || !strings.Contains(strings.Join(f.Notes, " "), "VM levels; IBM Z describes at most 8") {
+		t.Errorf("level %v, notes %q", f.Virtualization.Level, f.Notes)
+	}
+}
+
+func TestEnormousFilesAreRefusedWithANote(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "proc/sys/kernel/arch", "x86_64\n")
+	path := filepath.Join(dir, "proc/cpuinfo")
+	fh, _ := os.Create(path)
+	fh.Truncate(MaxFile + 10) // sparse: as large as a hostile snapshot, without the disk
+	fh.Close()
+	f := ProbeRoot(NewRoot(dir))
+	if !strings.Contains(strings.Join(f.Notes, " "), "proc/cpuinfo: proc/cpuinfo: file too large") {
+		t.Errorf("notes %q", f.Notes)
+	}
+}
+
+func TestCPUIDTextRoundTrips(t *testing.T) {
+	live := ReadLive()
+	if len(live) == 0 {
+		t.Fatal("no CPUID leaves read from the live CPU")
+	}
+	back, notes := ParseCPUIDText(live.Text())
+	if len(notes) != 0 || len(back) != len(live) {
+		t.Fatalf("notes %v, %d leaves back of %d", notes, len(back), len(live))
+	}
+	for l, r := range live {
+		if back[l] != r {
+			t.Errorf("leaf %#x/%d: %+v != %+v", l.Fn, l.Sub, back[l], r)
+		}
+	}
+}
+
+func TestModprobeOrderAndPrecedence(t *testing.T) {
+	files := []modprobe.File{
+		{Path: "usr/lib/modprobe.d/kvm.conf", Data: []byte("options kvm_intel nested=0\n")},
+		{Path: "etc/modprobe.d/zz.conf", Data: []byte("options kvm-intel nested=Y\n")},
+		{Path: "etc/modprobe.d/kvm.conf", Data: []byte("options kvm_intel \\\n  nested=0 ept=1\n")},
+		{Path: "lib/modprobe.d/aa.conf", Data: []byte("options kvm_intel nested=1\n")},
+	}
+	ordered := modprobe.Order(files)
+	var names []string
+	for _, f := range ordered {
+		names = append(names, f.Path)
+	}
+	if got := strings.Join(names, " "); got != "lib/modprobe.d/aa.conf etc/modprobe.d/kvm.conf etc/modprobe.d/zz.conf" {
+		t.Errorf("order: %s", got)
+	}
+	cfg := modprobe.Parse(ordered, "ro quiet")
+	last, all := cfg.Effective("kvm_intel", "nested")
+	if last == nil || last.Value != "Y" || last.File != "etc/modprobe.d/zz.conf" || len(all) != 3 {
+		t.Errorf("last %v, all %v", last, all)
+	}
+	if all[1].Line != 1 || all[1].File != "etc/modprobe.d/kvm.conf" {
+		t.Errorf("continued line: %+v", all[1])
+	}
+	cfg = modprobe.Parse(ordered, "ro kvm-intel.nested=0 quiet")
+	if last, _ := cfg.Effective("kvm_intel", "nested"); last == nil || last.Value != "0" || last.File != "" {
+		t.Errorf("the kernel command line must win: %v", last)
+	}
+}
+
+func write(t *testing.T, dir, rel, content string) {
+	t.Helper()
+	p := filepath.Join(dir, rel)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Fuzz every parser: none may panic or hang on any input.
+func FuzzParseCPUInfo(f *testing.F) {
+	f.Add([]byte("processor : 0\nvendor_id : GenuineIntel\nflags : vmx ept\n"))
+	f.Fuzz(func(t *testing.T, b []byte) { ParseCPUInfo(b) })
+}
+
+func FuzzParseOSRelease(f *testing.F) {
+	f.Add([]byte("ID=\"rhel\"\nVERSION_ID='10.0'\n"))
+	f.Fuzz(func(t *testing.T, b []byte) { ParseOSRelease(b) })
+}
+
+func FuzzParseSysInfo(f *testing.F) {
+	f.Add([]byte("LPAR Number: 1\nVM00 Control Program: z/VM 7.3\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		si := ParseSysInfo(b)
+		if len(si.VMs) > MaxVMLevels {
+			t.Fatalf("%d levels", len(si.VMs))
+		}
+	})
+}
+
+func FuzzParseCPUIDText(f *testing.F) {
+	f.Add([]byte("CPU:\n   0x40000000 0x00: eax=0x40000001 ebx=0x4b4d564b ecx=0x564b4d56 edx=0x0000004d\n"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, _ := ParseCPUIDText(b)
+		back, notes := ParseCPUIDText(c.Text())
+		if len(notes) > 0 || len(back) != len(c) {
+			t.Fatalf("round trip: %v", notes)
+		}
+	})
+}
+
+func FuzzModprobe(f *testing.F) {
+	f.Add([]byte("options kvm_intel nested=1\n# c\noptions kvm hpage=\"1\" \\\n nested=0\n"), "kvm_amd.nested=0")
+	f.Fuzz(func(t *testing.T, b []byte, cmdline string) {
+		cfg := modprobe.Parse([]modprobe.File{{Path: "etc/modprobe.d/x.conf", Data: b}}, cmdline)
+		cfg.Effective("kvm_intel", "nested")
+	})
+}
