@@ -23,7 +23,7 @@ type celCache map[string][]byte // key -> proto-encoded CheckedExpr
 // compiledFile is the derived form of an embedded policy: the validated policy and
 // the checked CEL trees of its expressions.
 type compiledFile struct {
-	Policy *Policy   `json:"policy"`
+	Policy *Policy  `json:"policy"`
 	CEL    celCache `json:"cel"`
 }
 
