@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 
@@ -18,7 +19,9 @@ import (
 
 func cacheKey(s Scope, expr string) string { return string(s) + "\x00" + expr }
 
-type celCache map[string][]byte // key -> proto-encoded CheckedExpr
+// celCache maps a key to a base64 proto-encoded CheckedExpr, decoded only when the
+// expression is compiled.
+type celCache map[string]string
 
 // compiledFile is the derived form of an embedded policy: the validated policy and
 // the checked CEL trees of its expressions.
@@ -52,7 +55,7 @@ func BuildCompiled(p *Policy) ([]byte, error) {
 			if err != nil {
 				return nil, err
 			}
-			c[cacheKey(r.Scope, src)] = b
+			c[cacheKey(r.Scope, src)] = base64.StdEncoding.EncodeToString(b)
 		}
 	}
 	return json.MarshalIndent(compiledFile{Policy: p, CEL: c}, "", " ") // map keys come sorted
@@ -99,8 +102,12 @@ func (e *env) cached(expr string) *cel.Ast {
 	if e.cache == nil {
 		return nil
 	}
-	b, ok := e.cache[cacheKey(e.scope, expr)]
+	enc, ok := e.cache[cacheKey(e.scope, expr)]
 	if !ok {
+		return nil
+	}
+	b, err := base64.StdEncoding.DecodeString(enc)
+	if err != nil {
 		return nil
 	}
 	var ce exprpb.CheckedExpr
