@@ -19,6 +19,7 @@ echo "virt-what:            $(virt-what 2>/dev/null | tr '\n' ' ')"
 echo "systemd-detect-virt:  $(systemd-detect-virt 2>/dev/null || true)"
 echo "== timing (hyperfine, ${RUNS:-50} runs each, interleaved warm-up)"
 hyperfine -N --warmup 5 --runs "${RUNS:-50}" -i --export-markdown "$work/check.md" \
+  "$work/nestvirt check" \
   "$work/nestvirt check --format json" \
   "$work/nestvirt check -q" \
   "virt-what" \
