@@ -1,0 +1,248 @@
+package domxml
+
+import (
+	"encoding/xml"
+	"fmt"
+	"strings"
+)
+
+// Annotation is what nestvirt records in a domain's <metadata>, in its own
+// namespace: what the guest runs inside, and what `expose` replaced.
+type Annotation struct {
+	Runs string   // kvm, hyper-v, wsl2, none; "" unknown
+	L2   []string // OS names of the guest's own guests
+	OS   string   // the guest's OS when libosinfo metadata is missing or wrong
+
+	Recorded   bool   // expose replaced <cpu>
+	CPUPresent bool   // there was a <cpu> before
+	CPU        string // its text
+
+	HypervRecorded bool
+	HypervPresent  bool
+	Hyperv         string
+}
+
+// Empty reports whether there is nothing to record.
+func (a Annotation) Empty() bool {
+	return a.Runs == "" && len(a.L2) == 0 && a.OS == "" && !a.Recorded && !a.HypervRecorded
+}
+
+type annXML struct {
+	XMLName xml.Name `xml:"https://nestvirt.dev/xmlns/libvirt/1 guest"`
+	Runs    string   `xml:"https://nestvirt.dev/xmlns/libvirt/1 runs,omitempty"`
+	L2      []string `xml:"https://nestvirt.dev/xmlns/libvirt/1 l2"`
+	OS      string   `xml:"https://nestvirt.dev/xmlns/libvirt/1 os,omitempty"`
+	CPU     *origXML `xml:"https://nestvirt.dev/xmlns/libvirt/1 original-cpu"`
+	Hyperv  *origXML `xml:"https://nestvirt.dev/xmlns/libvirt/1 original-hyperv"`
+}
+
+type origXML struct {
+	Present string `xml:"present,attr"`
+	Text    string `xml:",chardata"`
+}
+
+// ParseAnnotation reads nestvirt's element, as libvirt's metadata API returns it or
+// as it stands in a domain's XML.
+func ParseAnnotation(element []byte) (Annotation, error) {
+	var x annXML
+	if err := xml.Unmarshal(element, &x); err != nil {
+		return Annotation{}, fmt.Errorf("nestvirt metadata: %w", err)
+	}
+	a := Annotation{Runs: x.Runs, L2: x.L2, OS: x.OS}
+	if x.CPU != nil {
+		a.Recorded, a.CPUPresent, a.CPU = true, x.CPU.Present == "yes", x.CPU.Text
+	}
+	if x.Hyperv != nil {
+		a.HypervRecorded, a.HypervPresent, a.Hyperv = true, x.Hyperv.Present == "yes", x.Hyperv.Text
+	}
+	return a, nil
+}
+
+// Inner is the element's XML without a namespace prefix, as libvirt's
+// virDomainSetMetadata takes it (libvirt adds the namespace from its key and URI).
+func (a Annotation) Inner() string { return a.render("", "") }
+
+// Element is the element as it stands inside a domain's <metadata>.
+func (a Annotation) Element(indent string) string { return a.render(Prefix+":", indent) }
+
+func (a Annotation) render(p, indent string) string {
+	var b strings.Builder
+	// Text content needs only &, < and > escaped; quotes and newlines stay readable.
+	esc := strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace
+	open := "<" + p + "guest"
+	if p != "" {
+		open += " xmlns:" + Prefix + "=\"" + Namespace + "\""
+	}
+	b.WriteString(open + ">")
+	line := func(s string) { b.WriteString("\n" + indent + "  " + s) }
+	if a.Runs != "" {
+		line("<" + p + "runs>" + esc(a.Runs) + "</" + p + "runs>")
+	}
+	for _, l := range a.L2 {
+		line("<" + p + "l2>" + esc(l) + "</" + p + "l2>")
+	}
+	if a.OS != "" {
+		line("<" + p + "os>" + esc(a.OS) + "</" + p + "os>")
+	}
+	orig := func(name string, present bool, text string) {
+		yes := "no"
+		if present {
+			yes = "yes"
+		}
+		line(fmt.Sprintf("<%s%s present=\"%s\">%s</%s%s>", p, name, yes, esc(text), p, name))
+	}
+	if a.Recorded {
+		orig("original-cpu", a.CPUPresent, a.CPU)
+	}
+	if a.HypervRecorded {
+		orig("original-hyperv", a.HypervPresent, a.Hyperv)
+	}
+	b.WriteString("\n" + indent + "</" + p + "guest>")
+	return b.String()
+}
+
+// ourElement finds nestvirt's element inside <metadata>.
+func (d *doc) ourElement() (element, element, bool, bool) {
+	md, ok := d.top("metadata")
+	if !ok {
+		return element{}, element{}, false, false
+	}
+	for _, c := range md.Children {
+		for _, at := range c.Attrs {
+			if (at.Name.Space == "xmlns" || at.Name.Local == "xmlns") && at.Value == Namespace {
+				return md, c, true, true
+			}
+		}
+	}
+	return md, element{}, true, false
+}
+
+// annotation reads nestvirt's record in the document (zero when absent).
+func (d *doc) annotation() (Annotation, error) {
+	_, el, _, ok := d.ourElement()
+	if !ok {
+		return Annotation{}, nil
+	}
+	return ParseAnnotation(d.Raw[el.Start:el.End])
+}
+
+// ReadAnnotation reads nestvirt's record from a domain's XML.
+func ReadAnnotation(raw []byte) (Annotation, error) {
+	d, err := parse(raw)
+	if err != nil {
+		return Annotation{}, err
+	}
+	return d.annotation()
+}
+
+// setAnnotation writes a (replaces nestvirt's element, creating <metadata> when
+// needed); an empty annotation removes the element.
+func (d *doc) setAnnotation(a Annotation) edit {
+	md, el, hasMD, hasEl := d.ourElement()
+	raw := d.Raw
+	switch {
+	case hasEl && a.Empty():
+		return edit{span{lineStart(raw, el.Start), lineEnd(raw, el.End)}, ""}
+	case hasEl:
+		return edit{el.span, a.Element(indentBefore(raw, el.Start))}
+	case a.Empty():
+		return edit{}
+	case hasMD && md.SelfClosing:
+		ind := indentBefore(raw, md.Start)
+		return edit{md.span, "<metadata>\n" + ind + "  " + a.Element(ind+"  ") + "\n" + ind + "</metadata>"}
+	case hasMD:
+		ind := indentBefore(raw, md.Start) + "  "
+		at := lineStart(raw, md.InnerEnd)
+		if at != md.InnerEnd {
+			return edit{span{at, at}, ind + a.Element(ind) + "\n"}
+		}
+		return edit{span{at, at}, a.Element(ind)}
+	}
+	ind := "  "
+	if len(d.Top) > 0 {
+		ind = indentBefore(raw, d.Top[0].Start)
+	}
+	return d.insertTop("<metadata>\n"+ind+"  "+a.Element(ind+"  ")+"\n"+ind+"</metadata>", "description", "title", "uuid", "name")
+}
+
+// lineEnd extends off over trailing blanks and one newline.
+func lineEnd(raw []byte, off int) int {
+	i := off
+	for i < len(raw) && (raw[i] == ' ' || raw[i] == '\t') {
+		i++
+	}
+	if i < len(raw) && raw[i] == '\n' {
+		return i + 1
+	}
+	return off
+}
+
+// Annotate records what a guest runs (and its OS) in its XML, keeping the rest.
+func Annotate(raw []byte, runs string, l2 []string, osName string) (Result, error) {
+	d, err := parse(raw)
+	if err != nil {
+		return Result{}, err
+	}
+	a, err := d.annotation()
+	if err != nil {
+		return Result{}, err
+	}
+	a.Runs, a.L2 = runs, l2
+	if osName != "" {
+		a.OS = osName
+	}
+	e := d.setAnnotation(a)
+	return Result{XML: apply(raw, []edit{e}), Changed: true}, nil
+}
+
+// Unexpose restores what Expose replaced, from nestvirt's metadata record.
+func Unexpose(raw []byte) (Result, error) {
+	d, err := parse(raw)
+	if err != nil {
+		return Result{}, err
+	}
+	a, err := d.annotation()
+	if err != nil {
+		return Result{}, err
+	}
+	if !a.Recorded && !a.HypervRecorded {
+		return Result{}, fmt.Errorf("nestvirt has no record of exposing this domain (no original <cpu> in its metadata); nothing to restore")
+	}
+	var edits []edit
+	var notes []string
+	if a.Recorded {
+		cpu, has := d.top("cpu")
+		switch {
+		case has && a.CPUPresent:
+			edits = append(edits, edit{cpu.span, a.CPU})
+		case has:
+			edits = append(edits, edit{span{lineStart(d.Raw, cpu.Start), lineEnd(d.Raw, cpu.End)}, ""})
+		case a.CPUPresent:
+			edits = append(edits, d.insertTop(a.CPU, "features", "os"))
+		}
+		notes = append(notes, "restored the original <cpu>")
+		a.Recorded, a.CPUPresent, a.CPU = false, false, ""
+	}
+	if a.HypervRecorded {
+		if feats, ok := d.top("features"); ok {
+			for _, c := range feats.Children {
+				if c.Name != "hyperv" {
+					continue
+				}
+				if a.HypervPresent {
+					edits = append(edits, edit{c.span, a.Hyperv})
+				} else if len(feats.Children) == 1 {
+					edits = append(edits, edit{span{lineStart(d.Raw, feats.Start), lineEnd(d.Raw, feats.End)}, ""})
+				} else {
+					edits = append(edits, edit{span{lineStart(d.Raw, c.Start), lineEnd(d.Raw, c.End)}, ""})
+				}
+			}
+		}
+		notes = append(notes, "restored the original Hyper-V enlightenments")
+		a.HypervRecorded, a.HypervPresent, a.Hyperv = false, false, ""
+	}
+	if e := d.setAnnotation(a); e.valid() || e.Text != "" {
+		edits = append(edits, e)
+	}
+	return Result{XML: apply(d.Raw, edits), Changed: true, Notes: notes}, nil
+}
