@@ -35,6 +35,9 @@ type Guest struct {
 	Name string
 	OS   *osid.OS // nil when unknown
 	Runs string   // kvm, hyper-v, wsl2, none
+	// Exposes says whether hardware virtualization reaches the guest; nil when not
+	// known (a planned topology does not say).
+	Exposes *bool
 }
 
 // Finding is one thing the policy says about a chain or a host.
@@ -94,9 +97,13 @@ func (c osCache) vars(o *osid.OS) map[string]any {
 
 func guestVars(g *Guest, oc osCache) map[string]any {
 	if g == nil {
-		return map[string]any{"present": false, "name": "", "os": osVars(nil), "runs": ""}
+		return map[string]any{"present": false, "name": "", "os": osVars(nil), "runs": "", "exposes": nil}
 	}
-	return map[string]any{"present": true, "name": g.Name, "os": oc.vars(g.OS), "runs": g.Runs}
+	var exposes any
+	if g.Exposes != nil {
+		exposes = *g.Exposes
+	}
+	return map[string]any{"present": true, "name": g.Name, "os": oc.vars(g.OS), "runs": g.Runs, "exposes": exposes}
 }
 
 func l0Vars(h *L0) map[string]any {

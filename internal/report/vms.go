@@ -1,0 +1,92 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/nestvirt/nestvirt/internal/libvirt"
+	"github.com/nestvirt/nestvirt/internal/policy"
+	"github.com/nestvirt/nestvirt/internal/probe"
+)
+
+// VMsDoc is the JSON of `nestvirt vms`.
+type VMsDoc struct {
+	Verdict policy.Level       `json:"verdict"`
+	Host    probe.Facts        `json:"host"`
+	URI     string             `json:"uri"`
+	Notes   []string           `json:"notes"`
+	VMs     []libvirt.VMResult `json:"vms"`
+}
+
+// VMsText writes the audit as a table, then each VM's findings that matter.
+func VMsText(w io.Writer, a libvirt.Audit, s Style) error {
+	fmt.Fprintf(w, "%s on %s: %s\n", s.paint(bold, "VMs"), a.URI, s.Level(a.Verdict))
+	for _, n := range a.Notes {
+		s.wrap(w, "  ", s.paint(dim, "note: "), n)
+	}
+	if len(a.VMs) == 0 {
+		fmt.Fprintln(w, "\n  no domains")
+		return nil
+	}
+	rows := [][]string{{"NAME", "STATE", "ARCH", "CPU", "EXPOSES", "OS", "RUNS", "VERDICT"}}
+	for _, v := range a.VMs {
+		exp := "unknown"
+		if v.Exposes != nil {
+			exp = yesNo(*v.Exposes)
+		}
+		osName := "unknown"
+		if v.OS != nil {
+			osName = *v.OS
+		}
+		runs := v.Runs
+		if len(v.L2) > 0 {
+			runs += " (" + strings.Join(v.L2, ",") + ")"
+		}
+		verdict := v.Verdict.String()
+		if v.Error != "" {
+			verdict = "error"
+		}
+		rows = append(rows, []string{v.Name, v.State, v.Arch, v.CPUMode, exp, osName, runs, verdict})
+	}
+	widths := make([]int, len(rows[0]))
+	for _, r := range rows {
+		for i, c := range r {
+			widths[i] = max(widths[i], len(c))
+		}
+	}
+	fmt.Fprintln(w)
+	for ri, r := range rows {
+		var b strings.Builder
+		b.WriteString("  ")
+		for i, c := range r {
+			cell := c + strings.Repeat(" ", widths[i]-len(c)+2)
+			if ri == 0 {
+				cell = s.paint(bold, cell)
+			} else if i == len(r)-1 && c != "error" {
+				cell = s.Level(a.VMs[ri-1].Verdict) + strings.Repeat(" ", widths[i]-len(c)+2)
+			}
+			b.WriteString(cell)
+		}
+		fmt.Fprintln(w, strings.TrimRight(b.String(), " "))
+	}
+	for _, v := range a.VMs {
+		var fs []policy.Finding
+		for _, c := range v.Chains {
+			for _, f := range c.Findings {
+				if !f.Informational && f.Level > policy.TechPreview {
+					fs = append(fs, f)
+				}
+			}
+		}
+		if len(fs) == 0 && v.Error == "" {
+			continue
+		}
+		fmt.Fprintf(w, "\n  %s  (%s)\n", s.paint(bold, v.Name), v.Why)
+		if v.Error != "" {
+			s.wrap(w, "    ", s.paint(bold, "error: "), v.Error)
+		}
+		s.findings(w, fs, "    ")
+	}
+	return nil
+}
