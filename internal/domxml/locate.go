@@ -109,6 +109,9 @@ func parse(raw []byte) (*doc, error) {
 			parent.Children = append(parent.Children, *el)
 		}
 	}
+	if len(stack) > 0 {
+		return nil, fmt.Errorf("XML ends inside <%s>: the document is truncated", stack[len(stack)-1].Name)
+	}
 	if d.Root.Name != "domain" {
 		return nil, ErrNotDomain
 	}

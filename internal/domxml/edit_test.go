@@ -1,0 +1,115 @@
+package domxml
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestHostileXMLIsRefusedWithAReason(t *testing.T) {
+	deep := "<domain>" + strings.Repeat("<a>", 5000) + strings.Repeat("</a>", 5000) + "</domain>"
+	big := append([]byte("<domain><name>x</name><description>"), bytes.Repeat([]byte("a"), 50<<20)...)
+	big = append(big, "</description></domain>"...)
+	tests := []struct {
+		name, xml, want string
+	}{
+		{"external entity", `<?xml version="1.0"?><!DOCTYPE d [<!ENTITY x SYSTEM "file:///etc/shadow">]><domain><name>&x;</name></domain>`, "DOCTYPE is not allowed"},
+		{"billion laughs", `<!DOCTYPE d [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;">]><domain><name>&b;</name></domain>`, "DOCTYPE is not allowed"},
+		{"undeclared entity", `<domain><name>&x;</name></domain>`, "XML line 1"},
+		{"deep nesting", deep, "deeper than 256"},
+		{"50 MB", string(big), "limit is"},
+		{"not a domain", `<network><name>default</name></network>`, "not a libvirt domain"},
+		{"two roots", `<domain/><domain/>`, "not a libvirt domain"},
+		{"truncated", `<domain><name>x</name><cpu mode='host-model'>`, "XML"},
+		{"binary", "\x00\x01\x02<domain>", "XML"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			start := time.Now()
+			_, err := Expose([]byte(tt.xml), ExposeOptions{Vendor: "intel"})
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("got %v, want an error containing %q", err, tt.want)
+			}
+			if time.Since(start) > 5*time.Second {
+				t.Errorf("took %v", time.Since(start))
+			}
+		})
+	}
+}
+
+func TestExposeChoosesTheFeatureForTheArchAndVendor(t *testing.T) {
+	dom := func(arch, cpu string) []byte {
+		return []byte("<domain type='kvm'>\n  <name>g</name>\n  <os>\n    <type arch='" + arch + "'>hvm</type>\n  </os>\n" + cpu + "</domain>\n")
+	}
+	custom := "  <cpu mode='custom'>\n    <model>Skylake-Server</model>\n  </cpu>\n"
+	tests := []struct {
+		arch, vendor, cpu, want string
+	}{
+		{"x86_64", "intel", custom, "<feature policy='require' name='vmx'/>"},
+		{"x86_64", "amd", custom, "<feature policy='require' name='svm'/>"},
+		{"s390x", "", "  <cpu mode='custom'>\n    <model>gen15a</model>\n  </cpu>\n", "<feature policy='require' name='sie'/>"},
+		{"x86_64", "intel", "  <cpu>\n    <topology sockets='1' cores='2' threads='1'/>\n  </cpu>\n", "<cpu mode='host-passthrough'>\n    <topology sockets='1' cores='2' threads='1'/>"},
+		{"x86_64", "intel", "  <cpu mode='custom'><model>qemu64</model><feature policy='optional' name='vmx'/></cpu>\n", "<feature policy='require' name='vmx'/>"},
+	}
+	for _, tt := range tests {
+		res, err := Expose(dom(tt.arch, tt.cpu), ExposeOptions{Vendor: tt.vendor})
+		if err != nil || !res.Changed || !bytes.Contains(res.XML, []byte(tt.want)) {
+			t.Errorf("%s/%s: %v\n%s", tt.arch, tt.vendor, err, res.XML)
+		}
+	}
+	if _, err := Expose(dom("aarch64", ""), ExposeOptions{}); err == nil || !strings.Contains(err.Error(), "does not work on aarch64") {
+		t.Errorf("aarch64: %v", err)
+	}
+	if _, err := Expose(dom("x86_64", ""), ExposeOptions{}); err == nil || !strings.Contains(err.Error(), "intel or amd") {
+		t.Errorf("no vendor: %v", err)
+	}
+}
+
+func TestAnnotateKeepsEverythingElse(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(libvirtXML, "metadata.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Annotate(raw, "wsl2", []string{"ubuntu24.04"}, "win11")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := ReadAnnotation(res.XML)
+	if err != nil || a.Runs != "wsl2" || a.OS != "win11" || len(a.L2) != 1 {
+		t.Fatalf("%+v %v", a, err)
+	}
+	// Everything before our insertion and after it is the original, byte for byte.
+	i := bytes.Index(res.XML, []byte("<nestvirt:guest"))
+	j := bytes.Index(res.XML, []byte("</nestvirt:guest>")) + len("</nestvirt:guest>")
+	i = lineStart(res.XML, i)
+	j = lineEnd(res.XML, j)
+	if without := append(append([]byte{}, res.XML[:i]...), res.XML[j:]...); !bytes.Equal(without, raw) {
+		t.Errorf("annotate changed other bytes:\n%s", res.XML)
+	}
+}
+
+func FuzzExpose(f *testing.F) {
+	for _, name := range []string{"minimal.xml", "cpu-host-model-features.xml", "metadata.xml", "hyperv-panic.xml"} {
+		if b, err := os.ReadFile(filepath.Join(libvirtXML, name)); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Add([]byte("<domain><cpu/><features/><metadata/></domain>"))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		res, err := Expose(raw, ExposeOptions{Vendor: "intel", Hyperv: true})
+		if err != nil {
+			return
+		}
+		// The result is still well-formed and a second pass is a no-op.
+		again, err := Expose(res.XML, ExposeOptions{Vendor: "intel", Hyperv: true})
+		if err != nil {
+			t.Fatalf("result does not parse: %v\n%s", err, res.XML)
+		}
+		if again.Changed {
+			t.Fatalf("not idempotent:\n%s\n---\n%s", res.XML, again.XML)
+		}
+	})
+}
