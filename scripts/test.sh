@@ -7,6 +7,9 @@ cd "$(dirname "$0")/.."
 export CGO_ENABLED=0
 go mod download
 
+echo "== libvirtd (the libvirt tests use a real daemon)"
+bash scripts/libvirtd.sh
+
 echo "== gofmt"
 bad=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [ -n "$bad" ]; then

@@ -4,20 +4,24 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 
 	"github.com/spf13/cobra"
 
 	"github.com/nestvirt/nestvirt/internal/check"
+	"github.com/nestvirt/nestvirt/internal/libvirt"
 	"github.com/nestvirt/nestvirt/internal/policy"
 	"github.com/nestvirt/nestvirt/internal/probe"
 	"github.com/nestvirt/nestvirt/internal/report"
 )
 
 type checkOptions struct {
-	root   string
-	format string
-	failOn string
-	quiet  bool
+	root    string
+	format  string
+	failOn  string
+	quiet   bool
+	vms     bool
+	connect string
 }
 
 func (a *app) checkCmd() *cobra.Command {
@@ -42,6 +46,8 @@ fixed. Needs no root: what cannot be read is reported as unknown.
 	cmd.Flags().StringVar(&o.format, "format", "text", formatHelp)
 	cmd.Flags().StringVar(&o.failOn, "fail-on", "unsupported", "exit 1 when the verdict is at or past this level")
 	cmd.Flags().BoolVarP(&o.quiet, "quiet", "q", false, "print only findings that need action")
+	cmd.Flags().BoolVar(&o.vms, "vms", false, "also judge this host's libvirt VMs (as nestvirt vms)")
+	addConnectFlag(cmd, &o.connect)
 	return cmd
 }
 
@@ -73,10 +79,34 @@ func (a *app) runCheck(o checkOptions) error {
 		// A policy that cannot judge these facts: say so, judge the rest.
 		res.Host.Notes = append(res.Host.Notes, "policy: "+err.Error())
 	}
-	if o.format == "json" {
+	var vms *libvirt.Audit
+	if o.vms {
+		conn, err := libvirt.Connect(o.connect, true)
+		if err != nil {
+			return inputError{err}
+		}
+		defer conn.Close()
+		audit, err := libvirt.AuditAll(conn, p, facts, 4*runtime.GOMAXPROCS(0))
+		if err != nil {
+			return inputError{err}
+		}
+		vms = &audit
+		res.Verdict = policy.Worst(res.Verdict, audit.Verdict)
+	}
+	switch {
+	case o.format == "json" && vms != nil:
+		err = report.JSON(a.stdout, struct {
+			check.Result
+			VMs []libvirt.VMResult `json:"vms"`
+		}{res, vms.VMs})
+	case o.format == "json":
 		err = report.CheckJSON(a.stdout, res)
-	} else {
+	default:
 		err = report.CheckText(a.stdout, res, style, o.quiet)
+		if err == nil && vms != nil && !o.quiet {
+			fmt.Fprintln(a.stdout)
+			err = report.VMsText(a.stdout, *vms, style)
+		}
 	}
 	if err != nil {
 		return err
