@@ -1,0 +1,144 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/nestvirt/nestvirt/internal/hostconf"
+	"github.com/nestvirt/nestvirt/internal/libvirt"
+)
+
+type enableOptions struct {
+	root             string
+	connect          string
+	now              bool
+	dryRun           bool
+	disableHugepages bool
+}
+
+func (a *app) enableCmd(enable bool) *cobra.Command {
+	o := enableOptions{}
+	verb := "enable"
+	short := "Turn nesting on in this host's KVM module: modprobe.d, and now when no VM runs"
+	if !enable {
+		verb = "disable"
+		short = "Turn nesting off in this host's KVM module (the remedy check gives AMD hosts that migrate VMs)"
+	}
+	cmd := &cobra.Command{
+		Use:   verb,
+		Short: short,
+		Long: short + `.
+
+The module is the one this machine uses (kvm_intel, kvm_amd, or kvm on IBM Z); no
+option is ever written for another. The setting is persisted in modprobe.d: the line
+that sets it now is edited in place (its other options, comments and the file's
+other lines kept), else /etc/modprobe.d/kvm.conf is written as the RHEL procedure
+does; lines elsewhere that set it too are reported. Every write is atomic, and the
+previous version is kept beside the file as *.nestvirt-bak. The module is reloaded
+now only when no VM runs (libvirt is asked, and the module's use count read);
+otherwise the setting applies at the next reload or boot, and --now refuses.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error { return a.runEnable(o, enable) },
+	}
+	cmd.Flags().StringVar(&o.root, "root", "/", "act on this snapshot tree instead of / (module loading is simulated in the tree)")
+	addConnectFlag(cmd, &o.connect)
+	cmd.Flags().BoolVar(&o.now, "now", false, "apply now or not at all: refuse, listing the running VMs, when the module cannot be reloaded")
+	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "print the file diffs and the commands, change nothing")
+	if enable {
+		cmd.Flags().BoolVar(&o.disableHugepages, "disable-hugepages", false, "IBM Z: also set hpage=0, deliberately (huge pages and nesting exclude each other)")
+	}
+	return cmd
+}
+
+func (a *app) runEnable(o enableOptions, enable bool) error {
+	facts, err := hostFacts(o.root)
+	if err != nil {
+		return err
+	}
+	root, _ := filepath.Abs(o.root)
+	var mods hostconf.Modules = hostconf.System{}
+	var running []string
+	var runningErr error
+	if o.root != "/" {
+		mods = hostconf.Tree{Root: root}
+	} else {
+		running, runningErr = runningVMs(o.connect)
+	}
+	plan, err := hostconf.PlanNested(root, facts, hostconf.Request{Enable: enable, DisableHugepages: o.disableHugepages, Now: o.now}, mods, running, runningErr)
+	if err != nil {
+		return inputError{err}
+	}
+	for _, w := range plan.Warnings {
+		fmt.Fprintf(a.stderr, "nestvirt: warning: %s\n", w)
+	}
+	for _, c := range plan.Conflicts {
+		fmt.Fprintf(a.stderr, "nestvirt: note: also set in %s\n", c)
+	}
+	for _, n := range plan.Notes {
+		fmt.Fprintf(a.stderr, "nestvirt: note: %s\n", n)
+	}
+	if o.dryRun {
+		for _, c := range plan.Changes {
+			if err := writeDiff(a.stdout, "/"+c.Path, c.Old, c.New); err != nil {
+				return err
+			}
+		}
+		for _, c := range plan.Commands {
+			fmt.Fprintf(a.stdout, "# then: %s\n", c)
+		}
+		if len(plan.Changes) == 0 && len(plan.Commands) == 0 {
+			fmt.Fprintln(a.stdout, "# nothing to change")
+		}
+		return nil
+	}
+	written, err := hostconf.Apply(root, plan, mods)
+	for _, w := range written {
+		fmt.Fprintf(a.stdout, "wrote /%s (previous version: /%s%s)\n", w, w, hostconf.BackupSuffix)
+	}
+	if err != nil {
+		return inputError{err}
+	}
+	state := "off"
+	if enable {
+		state = "on"
+	}
+	switch {
+	case plan.Reload:
+		fmt.Fprintf(a.stdout, "reloaded %s: nesting is %s now\n", plan.Module, state)
+	case plan.Live && len(written) == 0:
+		fmt.Fprintf(a.stdout, "nesting is already %s in %s, now and at the next load: nothing to change\n", state, plan.Module)
+	case plan.Live:
+		fmt.Fprintf(a.stdout, "nesting is %s in %s now, and will stay %s at the next load\n", state, plan.Module, state)
+	default:
+		fmt.Fprintf(a.stdout, "nesting will be %s in %s at its next reload or boot\n", state, plan.Module)
+	}
+	return nil
+}
+
+// runningVMs asks libvirt which domains run; without libvirt the module's use
+// count still protects them.
+func runningVMs(uri string) ([]string, error) {
+	c, err := libvirt.Connect(uri, true)
+	if err != nil {
+		var ce *libvirt.ConnectError
+		if errors.As(err, &ce) {
+			return nil, errors.New("libvirt is not reachable")
+		}
+		return nil, err
+	}
+	defer c.Close()
+	ds, err := c.Domains()
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, d := range ds {
+		if d.Active {
+			out = append(out, d.Name)
+		}
+	}
+	return out, nil
+}
