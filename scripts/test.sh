@@ -23,4 +23,5 @@ echo "== static build"
 go build -o /dev/null ./cmd/nestvirt
 
 echo "== go test"
-go test -count=1 ./...
+# One package at a time: the guard test restarts libvirtd, which other packages use.
+go test -count=1 -p 1 ./...

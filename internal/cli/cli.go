@@ -90,7 +90,7 @@ not-expected-to-work, does-not-work. Exit codes: 0 verdict better than --fail-on
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return inputError{fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
 	})
-	root.AddCommand(a.planCmd(), a.checkCmd(), a.snapshotCmd(), a.vmsCmd(), a.annotateCmd(), a.exposeCmd(false), a.exposeCmd(true), a.enableCmd(true), a.enableCmd(false), a.matrixCmd(), a.policyCmd(), a.versionCmd())
+	root.AddCommand(a.planCmd(), a.checkCmd(), a.snapshotCmd(), a.vmsCmd(), a.annotateCmd(), a.exposeCmd(false), a.exposeCmd(true), a.enableCmd(true), a.enableCmd(false), a.guardCmd(), a.matrixCmd(), a.policyCmd(), a.versionCmd())
 	return root
 }
 

@@ -28,7 +28,16 @@ func step(name string) {
 // new one, never a mix: write a temporary file in the same directory, fsync it,
 // keep the old file as path+BackupSuffix, rename the temporary over path, fsync the
 // directory. The file keeps its mode (0644 for a new one).
-func WriteAtomic(path string, data []byte) error {
+func WriteAtomic(path string, data []byte) error { return writeAtomic(path, data, 0, true) }
+
+// WriteAtomicMode writes like WriteAtomic with the given mode and no backup: for
+// files whose copy beside them would itself be acted on (a hook directory runs
+// every executable in it).
+func WriteAtomicMode(path string, data []byte, mode os.FileMode) error {
+	return writeAtomic(path, data, mode, false)
+}
+
+func writeAtomic(path string, data []byte, forceMode os.FileMode, backup bool) error {
 	dir := filepath.Dir(path)
 	mode := os.FileMode(0o644)
 	old, err := os.ReadFile(path)
@@ -40,6 +49,9 @@ func WriteAtomic(path string, data []byte) error {
 		mode = st.Mode().Perm()
 	} else if !os.IsNotExist(serr) {
 		return fmt.Errorf("%s: %w", path, serr)
+	}
+	if forceMode != 0 {
+		mode = forceMode
 	}
 	if err != nil && existed {
 		return fmt.Errorf("%s: %w", path, err)
@@ -72,7 +84,7 @@ func WriteAtomic(path string, data []byte) error {
 		cleanup()
 		return err
 	}
-	if existed {
+	if existed && backup {
 		// The backup is itself written atomically: a crash leaves the old backup or
 		// the new one, and path is untouched until the rename below.
 		if err := writeBackup(path+BackupSuffix, old, mode); err != nil {
