@@ -85,7 +85,7 @@ the first install.`,
 		Use:   "status",
 		Short: "Show whether the hook is installed and what it would decide on this host",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error { return a.guardStatus(o) },
+		RunE:  func(cmd *cobra.Command, args []string) error { return a.guardStatus(o) },
 	}
 	status.Flags().StringVar(&o.root, "root", "/", "judge with this snapshot tree's facts")
 	hook := &cobra.Command{
