@@ -5,7 +5,7 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 if ! command -v libvirtd >/dev/null || ! command -v virsh >/dev/null || ! command -v qemu-system-x86_64 >/dev/null; then
   apt-get update -qq
-  apt-get install -y -qq --no-install-recommends libvirt-daemon libvirt-daemon-system libvirt-clients qemu-system-x86 >/dev/null
+  apt-get install -y -qq --no-install-recommends libvirt-daemon libvirt-clients qemu-system-x86 >/dev/null
 fi
 getent group kvm >/dev/null || addgroup --quiet --system kvm
 getent passwd libvirt-qemu >/dev/null || adduser --quiet --system --ingroup kvm --disabled-login \
