@@ -16,9 +16,8 @@ import (
 )
 
 type checkOptions struct {
+	verdictFlags
 	root    string
-	format  string
-	failOn  string
 	quiet   bool
 	vms     bool
 	connect string
@@ -43,8 +42,7 @@ fixed. Needs no root: what cannot be read is reported as unknown.
 		},
 	}
 	cmd.Flags().StringVar(&o.root, "root", "/", "read the machine from this snapshot directory instead of /")
-	cmd.Flags().StringVar(&o.format, "format", "text", formatHelp)
-	cmd.Flags().StringVar(&o.failOn, "fail-on", "unsupported", "exit 1 when the verdict is at or past this level")
+	o.verdictFlags.add(cmd)
 	cmd.Flags().BoolVarP(&o.quiet, "quiet", "q", false, "print only findings that need action")
 	cmd.Flags().BoolVar(&o.vms, "vms", false, "also judge this host's libvirt VMs (as nestvirt vms)")
 	addConnectFlag(cmd, &o.connect)
@@ -52,17 +50,7 @@ fixed. Needs no root: what cannot be read is reported as unknown.
 }
 
 func (a *app) runCheck(o checkOptions) error {
-	if err := checkFormat(o.format, "text", "json"); err != nil {
-		return err
-	}
-	if err := validateFailOn(o.failOn); err != nil {
-		return err
-	}
-	style, err := a.style()
-	if err != nil {
-		return err
-	}
-	p, err := a.policy()
+	style, p, err := a.start(o.verdictFlags)
 	if err != nil {
 		return err
 	}

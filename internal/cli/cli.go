@@ -178,6 +178,34 @@ func (a *app) printError(err error) {
 
 const formatHelp = "output format: text or json"
 
+// verdictFlags are the output flags of every command that reaches a verdict.
+type verdictFlags struct {
+	format string
+	failOn string
+}
+
+func (v *verdictFlags) add(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&v.format, "format", "text", formatHelp)
+	cmd.Flags().StringVar(&v.failOn, "fail-on", "unsupported", "exit 1 when the verdict is at or past this level")
+}
+
+// start validates the verdict flags and returns the output style and the policy,
+// before any work is done.
+func (a *app) start(v verdictFlags) (report.Style, *policy.Policy, error) {
+	if err := checkFormat(v.format, "text", "json"); err != nil {
+		return report.Style{}, nil, err
+	}
+	if err := validateFailOn(v.failOn); err != nil {
+		return report.Style{}, nil, err
+	}
+	style, err := a.style()
+	if err != nil {
+		return style, nil, err
+	}
+	p, err := a.policy()
+	return style, p, err
+}
+
 func checkFormat(f string, allowed ...string) error {
 	for _, x := range allowed {
 		if f == x {

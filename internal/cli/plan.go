@@ -14,8 +14,7 @@ import (
 )
 
 type planOptions struct {
-	format string
-	failOn string
+	verdictFlags
 }
 
 func (a *app) planCmd() *cobra.Command {
@@ -34,23 +33,12 @@ exists. A directory means its *.yaml, *.yml and *.json files; - reads stdin.`,
 			return a.runPlan(o, args)
 		},
 	}
-	cmd.Flags().StringVar(&o.format, "format", "text", formatHelp)
-	cmd.Flags().StringVar(&o.failOn, "fail-on", "unsupported", "exit 1 when the verdict is at or past this level")
+	o.verdictFlags.add(cmd)
 	return cmd
 }
 
 func (a *app) runPlan(o planOptions, args []string) error {
-	if err := checkFormat(o.format, "text", "json"); err != nil {
-		return err
-	}
-	if err := validateFailOn(o.failOn); err != nil {
-		return err
-	}
-	style, err := a.style()
-	if err != nil {
-		return err
-	}
-	p, err := a.policy()
+	style, p, err := a.start(o.verdictFlags)
 	if err != nil {
 		return err
 	}

@@ -15,8 +15,7 @@ import (
 type vmsOptions struct {
 	connect string
 	root    string
-	format  string
-	failOn  string
+	verdictFlags
 }
 
 func addConnectFlag(cmd *cobra.Command, uri *string) {
@@ -40,8 +39,7 @@ Read-only: the daemon's read-only socket is used where there is one.`,
 	}
 	addConnectFlag(cmd, &o.connect)
 	cmd.Flags().StringVar(&o.root, "root", "/", "read the host's facts from this snapshot instead of /")
-	cmd.Flags().StringVar(&o.format, "format", "text", formatHelp)
-	cmd.Flags().StringVar(&o.failOn, "fail-on", "unsupported", "exit 1 when the verdict is at or past this level")
+	o.verdictFlags.add(cmd)
 	return cmd
 }
 
@@ -75,13 +73,7 @@ func (a *app) audit(uri, root string) (libvirt.Audit, probe.Facts, *policy.Polic
 }
 
 func (a *app) runVMs(o vmsOptions) error {
-	if err := checkFormat(o.format, "text", "json"); err != nil {
-		return err
-	}
-	if err := validateFailOn(o.failOn); err != nil {
-		return err
-	}
-	style, err := a.style()
+	style, _, err := a.start(o.verdictFlags)
 	if err != nil {
 		return err
 	}

@@ -170,23 +170,11 @@ func (p *Policy) judgeChain(c *Chain, l0 map[string]any, oc osCache) (ChainResul
 		res.Findings = append(res.Findings, *m.finding)
 	}
 	vars := c.vars(m, l0, oc)
-	var errs []error
-	for _, r := range p.Rules {
-		if r.Scope != ScopeChain {
-			continue
-		}
-		f, ok, err := p.apply(r, vars)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if ok {
-			res.Findings = append(res.Findings, f)
-		}
-	}
+	fs, err := p.applyScope(ScopeChain, vars)
+	res.Findings = append(res.Findings, fs...)
 	SortFindings(res.Findings)
 	res.Verdict = VerdictOf(res.Findings)
-	return res, errors.Join(errs...)
+	return res, err
 }
 
 // SortFindings orders findings worst level first, informational ones last, keeping
@@ -207,6 +195,26 @@ func VerdictOf(fs []Finding) Level {
 		v = Worst(v, f.Level)
 	}
 	return v
+}
+
+// applyScope evaluates every rule of a scope on vars, in policy order.
+func (p *Policy) applyScope(s Scope, vars map[string]any) ([]Finding, error) {
+	var out []Finding
+	var errs []error
+	for _, r := range p.Rules {
+		if r.Scope != s {
+			continue
+		}
+		f, ok, err := p.apply(r, vars)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if ok {
+			out = append(out, f)
+		}
+	}
+	return out, errors.Join(errs...)
 }
 
 func (p *Policy) apply(r *Rule, vars map[string]any) (Finding, bool, error) {

@@ -1,8 +1,6 @@
 package policy
 
 import (
-	"errors"
-
 	"github.com/nestvirt/nestvirt/internal/osid"
 )
 
@@ -67,24 +65,12 @@ func (p *Policy) JudgeHost(h Host) ([]Finding, error) {
 	if err := p.compiled(ScopeHost); err != nil {
 		return []Finding{}, err
 	}
-	vars := h.vars()
-	out := []Finding{}
-	var errs []error
-	for _, r := range p.Rules {
-		if r.Scope != ScopeHost {
-			continue
-		}
-		f, ok, err := p.apply(r, vars)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if ok {
-			out = append(out, f)
-		}
+	out, err := p.applyScope(ScopeHost, h.vars())
+	if out == nil {
+		out = []Finding{}
 	}
 	SortFindings(out)
-	return out, errors.Join(errs...)
+	return out, err
 }
 
 // hostSamples are the host facts lint evaluates host rules against: one machine

@@ -360,17 +360,8 @@ func (n Node) Map(fields ...string) map[string]Node {
 	if n.n == nil || !n.spend() {
 		return out
 	}
-	var values []*ast.MappingValueNode
-	switch v := n.resolve().(type) {
-	case *ast.MappingNode:
-		values = v.Values
-	case *ast.MappingValueNode:
-		values = []*ast.MappingValueNode{v}
-	case nil:
-		n.Errorf("alias to an unknown anchor")
-		return out
-	default:
-		n.Errorf("must be a mapping, not %s", kindName(v))
+	values, ok := n.mapping()
+	if !ok {
 		return out
 	}
 	var seen uint64 // fields are few: a bit per field index
@@ -402,6 +393,19 @@ func (n Node) Map(fields ...string) map[string]Node {
 
 func (n Node) keyNode(mv *ast.MappingValueNode, key string) Node {
 	return Node{d: n.d, n: mv.Key, path: n.path.key_(key), depth: n.depth + 1}
+}
+
+// mapping returns a mapping's key/value pairs, or records why the node is not one.
+func (n Node) mapping() ([]*ast.MappingValueNode, bool) {
+	switch v := n.resolve().(type) {
+	case *ast.MappingNode:
+		return v.Values, true
+	case *ast.MappingValueNode:
+		return []*ast.MappingValueNode{v}, true
+	default:
+		n.Errorf("must be a mapping, not %s", kindName(v))
+		return nil, false
+	}
 }
 
 func keyString(k ast.MapKeyNode) string {
@@ -561,14 +565,8 @@ func (n Node) Entries() []Entry {
 	if !n.Present() || !n.spend() {
 		return nil
 	}
-	var values []*ast.MappingValueNode
-	switch v := n.resolve().(type) {
-	case *ast.MappingNode:
-		values = v.Values
-	case *ast.MappingValueNode:
-		values = []*ast.MappingValueNode{v}
-	default:
-		n.Errorf("must be a mapping, not %s", kindName(v))
+	values, ok := n.mapping()
+	if !ok {
 		return nil
 	}
 	seen := map[string]bool{}
