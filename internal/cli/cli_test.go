@@ -287,3 +287,18 @@ func TestSnapshotOfThisMachineReplaysExactly(t *testing.T) {
 		t.Errorf("second snapshot into the same dir: %d %s", code, stderr)
 	}
 }
+
+func TestColoursOnlyWhenAskedOrOnATerminal(t *testing.T) {
+	file := filepath.Join(examples, "ci-runners-amd-migration.yaml")
+	plain, _, _ := run(t, "", "plan", file)
+	if strings.Contains(plain, "\x1b[") {
+		t.Error("colour codes written to a pipe")
+	}
+	coloured, _, _ := run(t, "", "--color", "always", "plan", file)
+	if !strings.Contains(coloured, "\x1b[1m\x1b[31mdoes-not-work\x1b[0m") {
+		t.Errorf("--color always: %q", coloured[:200])
+	}
+	if _, stderr, code := run(t, "", "--color", "sometimes", "plan", file); code != ExitInput || !strings.Contains(stderr, "--color") {
+		t.Errorf("bad --color: %d %s", code, stderr)
+	}
+}

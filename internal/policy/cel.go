@@ -22,6 +22,10 @@ type envs struct {
 type env struct {
 	scope Scope
 	cache celCache // checked trees of known expressions; nil for none
+	// optimize plans programs for evaluation speed (constant folding, in-list
+	// sets) at a higher cost to build: worth it for chain rules, run per chain,
+	// not for host rules, run once per process.
+	optimize bool
 
 	// Built on first use: a run of `check` never needs the chain environment.
 	once       sync.Once
@@ -75,7 +79,7 @@ func newEnvs() *envs {
 	}
 	hostEnv := func() (*cel.Env, error) { return cel.NewEnv(versionAtLeast, cel.Variable("host", cel.DynType)) }
 	return &envs{
-		chain: &env{scope: ScopeChain, newEnv: chainEnv, samplesFn: chainSamples},
+		chain: &env{scope: ScopeChain, newEnv: chainEnv, samplesFn: chainSamples, optimize: true},
 		host:  &env{scope: ScopeHost, newEnv: hostEnv, samplesFn: hostSamples},
 	}
 }
@@ -96,7 +100,11 @@ func (e *env) compile(expr string) (cel.Program, *cel.Ast, error) {
 			return nil, nil, fmt.Errorf("CEL: %s", oneLine(iss.Err().Error()))
 		}
 	}
-	prg, err := e.cel().Program(ast)
+	var opts []cel.ProgramOption
+	if e.optimize {
+		opts = append(opts, cel.EvalOptions(cel.OptOptimize))
+	}
+	prg, err := e.cel().Program(ast, opts...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("CEL: %w", err)
 	}
