@@ -126,13 +126,20 @@ func (d *doc) annotation() (Annotation, error) {
 	return ParseAnnotation(d.Raw[el.Start:el.End])
 }
 
-// ReadAnnotation reads nestvirt's record from a domain's XML.
-func ReadAnnotation(raw []byte) (Annotation, error) {
+// parseAnnotated parses a domain and reads nestvirt's record in it.
+func parseAnnotated(raw []byte) (*doc, Annotation, error) {
 	d, err := parse(raw)
 	if err != nil {
-		return Annotation{}, err
+		return nil, Annotation{}, err
 	}
-	return d.annotation()
+	a, err := d.annotation()
+	return d, a, err
+}
+
+// ReadAnnotation reads nestvirt's record from a domain's XML.
+func ReadAnnotation(raw []byte) (Annotation, error) {
+	_, a, err := parseAnnotated(raw)
+	return a, err
 }
 
 // setAnnotation writes a (replaces nestvirt's element, creating <metadata> when
@@ -179,11 +186,7 @@ func lineEnd(raw []byte, off int) int {
 
 // Annotate records what a guest runs (and its OS) in its XML, keeping the rest.
 func Annotate(raw []byte, runs string, l2 []string, osName string) (Result, error) {
-	d, err := parse(raw)
-	if err != nil {
-		return Result{}, err
-	}
-	a, err := d.annotation()
+	d, a, err := parseAnnotated(raw)
 	if err != nil {
 		return Result{}, err
 	}
@@ -197,11 +200,7 @@ func Annotate(raw []byte, runs string, l2 []string, osName string) (Result, erro
 
 // Unexpose restores what Expose replaced, from nestvirt's metadata record.
 func Unexpose(raw []byte) (Result, error) {
-	d, err := parse(raw)
-	if err != nil {
-		return Result{}, err
-	}
-	a, err := d.annotation()
+	d, a, err := parseAnnotated(raw)
 	if err != nil {
 		return Result{}, err
 	}

@@ -57,7 +57,7 @@ var hypervEnlightenments = []struct{ name, attrs string }{
 // Expose makes the domain expose hardware virtualization to its guest, recording
 // what it replaces in nestvirt's metadata so Unexpose can restore it.
 func Expose(raw []byte, o ExposeOptions) (Result, error) {
-	d, err := parse(raw)
+	d, meta, err := parseAnnotated(raw)
 	if err != nil {
 		return Result{}, err
 	}
@@ -71,10 +71,6 @@ func Expose(raw []byte, o ExposeOptions) (Result, error) {
 			return Result{}, fmt.Errorf("an x86 guest needs the host's CPU vendor (intel or amd) to choose vmx or svm")
 		}
 		return Result{}, fmt.Errorf("nested virtualization does not work on %s (only Intel, AMD and IBM Z); nothing exposed", orUnknown(arch))
-	}
-	meta, err := d.annotation()
-	if err != nil {
-		return Result{}, err
 	}
 	var edits []edit
 	var notes []string
