@@ -78,6 +78,9 @@ func AuditAll(c *Conn, p *policy.Policy, host probe.Facts, workers int) (Audit, 
 	if note != "" {
 		res.Notes = append(res.Notes, note)
 	}
+	if c.Socket == "" {
+		res.Notes = append(res.Notes, "the L0 facts are this machine's (or --root's), not the remote host's: take 'nestvirt snapshot' there and pass it with --root")
+	}
 	hc := HostCPUOf(host)
 	caps := capsCache{c: c}
 	if workers < 1 {

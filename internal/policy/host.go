@@ -82,6 +82,12 @@ func hostSamples() []map[string]any {
 	known := Host{Arch: "x86_64", CPUVendor: "intel", VirtExt: "vmx", HypervisorBit: true, OS: rhel, OSID: "rhel", OSVersion: "10.0",
 		VM: "kvm", Container: "none", Cloud: &cloud, Level: &lvl, KVMAvailable: true, KVMModule: &mod,
 		Nested: &t, Hpage: &t, NestedNext: &t, HpageNext: &t}
+	zero, amd, kvmAMD, f := 0, "amd", "kvm_amd", false
+	l0 := Host{Arch: "x86_64", CPUVendor: amd, VirtExt: "svm", OS: rhel, OSID: "rhel", OSVersion: "10.0",
+		VM: "none", Container: "none", Level: &zero, KVMAvailable: true, KVMModule: &kvmAMD, Nested: &t, NestedNext: &f}
+	z, kvmZ := "s390x", "kvm"
+	ibmz := Host{Arch: z, CPUVendor: "ibm", VirtExt: "sie", OS: rhel, VM: "none", Container: "wsl", Level: &zero,
+		KVMAvailable: true, KVMModule: &kvmZ, Nested: &f, Hpage: &t, NestedNext: &t, HpageNext: &t}
 	unknown := Host{Arch: "", VM: "", Container: ""}
-	return []map[string]any{known.vars(), unknown.vars()}
+	return []map[string]any{known.vars(), l0.vars(), ibmz.vars(), unknown.vars()}
 }
