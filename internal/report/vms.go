@@ -72,9 +72,11 @@ func VMsText(w io.Writer, a libvirt.Audit, s Style) error {
 	}
 	for _, v := range a.VMs {
 		var fs []policy.Finding
+		seen := map[string]bool{}
 		for _, c := range v.Chains {
 			for _, f := range c.Findings {
-				if !f.Informational && f.Level > policy.TechPreview {
+				if key := f.Rule + "\x00" + f.Message; !f.Informational && f.Level > policy.TechPreview && !seen[key] {
+					seen[key] = true
 					fs = append(fs, f)
 				}
 			}
