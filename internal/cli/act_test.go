@@ -90,3 +90,34 @@ func TestGuardInstallStatusUninstall(t *testing.T) {
 		t.Errorf("hook usage: %d %s", code, stderr)
 	}
 }
+
+// check needs no root: what an unprivileged user cannot read is a note, and the exit
+// code is the verdict's, never "bad input".
+func TestCheckWorksWithoutRoot(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "nestvirt")
+	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/nestvirt").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v %s", err, out)
+	}
+	os.Chmod(filepath.Dir(bin), 0o755)
+	args := []string{bin, "check", "--format", "json"}
+	if os.Geteuid() == 0 {
+		args = append([]string{"setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"}, args...)
+	}
+	cmd := exec.Command(args[0], args[1:]...)
+	out, err := cmd.Output()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("%v", err)
+	}
+	if code == ExitInput {
+		t.Fatalf("check as an unprivileged user exited %d: %s", code, out)
+	}
+	if !strings.Contains(string(out), `"verdict"`) || !strings.Contains(string(out), `"notes"`) {
+		t.Errorf("output: %s", out)
+	}
+	if os.Geteuid() == 0 && !strings.Contains(string(out), "permission denied") {
+		t.Errorf("as nobody, some file should be unreadable and noted: %s", out)
+	}
+}

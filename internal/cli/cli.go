@@ -62,9 +62,16 @@ func (a *app) rootCmd() *cobra.Command {
 		Short: "Judge nested virtualization against Red Hat's documented support limitations",
 		Long: `nestvirt makes Red Hat's nested-virtualization support page executable.
 
-  nestvirt plan FILE     judge a planned deployment (L0 host, L1 and L2 guests)
-  nestvirt matrix        print the support matrix of the loaded policy
-  nestvirt policy lint   validate a policy file
+  nestvirt check          judge this machine: where it stands, can it nest, how to fix it
+  nestvirt plan FILE      judge a planned deployment (L0 host, L1 and L2 guests)
+  nestvirt vms            judge every VM of a libvirt host
+  nestvirt annotate VM    record what a VM runs inside (for vms)
+  nestvirt expose VM      make a VM expose virtualization, keeping its definition
+  nestvirt enable         turn nesting on in the KVM module (disable: off)
+  nestvirt guard install  a libvirt hook that stops what does not work
+  nestvirt snapshot DIR   copy what check reads, for check --root and bug reports
+  nestvirt matrix         print the support matrix of the loaded policy
+  nestvirt policy lint    validate a policy file
 
 Levels, best to worst: supported, tech-preview, unsupported, untested,
 not-expected-to-work, does-not-work. Exit codes: 0 verdict better than --fail-on,
