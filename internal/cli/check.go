@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -114,10 +113,6 @@ Files this user cannot read are left out, and listed.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			_, notes, err := probe.Snapshot(args[0])
 			if err != nil {
-				var pe *os.PathError
-				if errors.As(err, &pe) {
-					return inputError{err}
-				}
 				return inputError{err}
 			}
 			for _, n := range notes {

@@ -70,8 +70,7 @@ func isOurs(start xml.StartElement) bool { return start.Name.Space == Namespace 
 
 // edited are the elements expose may touch.
 func edited(path string, start xml.StartElement) bool {
-	return path == "domain/cpu" || path == "domain/features/hyperv" || isOurs(start) ||
-		path == "domain/metadata" && false
+	return path == "domain/cpu" || path == "domain/features/hyperv" || isOurs(start)
 }
 
 func exposes(t *testing.T, raw []byte, feat string) bool {

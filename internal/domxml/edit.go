@@ -265,7 +265,6 @@ func (d *doc) insertTop(text string, after ...string) edit {
 	if len(d.Top) > 0 {
 		ind = indentBefore(d.Raw, d.Top[0].Start)
 	}
-	text = strings.ReplaceAll(text, "\n", "\n")
 	for _, name := range after {
 		if e, ok := d.top(name); ok {
 			return edit{span{e.End, e.End}, "\n" + ind + text}

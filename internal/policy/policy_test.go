@@ -204,9 +204,6 @@ func TestCachedAndParsedExpressionsJudgeAlike(t *testing.T) {
 	if cached.envs.host.cache == nil || parsed.envs.host.cache != nil {
 		t.Fatal("test setup: cache presence")
 	}
-	for _, s := range hostSamples() {
-		_ = s
-	}
 	h := Host{Arch: "x86_64", CPUVendor: "amd", VM: "none", Container: "none", Level: new(int), KVMAvailable: true}
 	on := true
 	h.Nested = &on
