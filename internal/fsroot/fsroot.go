@@ -1,0 +1,242 @@
+// Package fsroot is confined file access: every read and write nestvirt makes under
+// a directory (the live "/", a snapshot tree, --root, a hook directory) goes through
+// Go's os.Root, so no symlink or ".." can lead outside it. Reads take regular files
+// only, bounded in size, so a FIFO or a device planted in a tree cannot hang or feed
+// a reader. Writes are atomic and can be made conditional on what was read.
+package fsroot
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Dir is a directory tree nestvirt reads and writes in.
+type Dir struct {
+	root *os.Root
+	path string // as given, cleaned
+	// live is true for "/": an absolute symlink there stays inside the tree, so it
+	// is followed (os.Root refuses absolute links; a snapshot tree keeps refusing).
+	live bool
+}
+
+// ErrNotRegular is returned when a read meets something other than a regular file.
+var ErrNotRegular = errors.New("not a regular file")
+
+// ErrTooLarge is returned for a file over the caller's size limit.
+var ErrTooLarge = errors.New("file too large")
+
+// Open opens dir as a confined tree.
+func Open(dir string) (*Dir, error) {
+	clean := filepath.Clean(dir)
+	st, err := os.Stat(clean)
+	if err != nil {
+		return nil, err
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("%s: not a directory", dir)
+	}
+	r, err := os.OpenRoot(clean)
+	if err != nil {
+		return nil, err
+	}
+	return &Dir{root: r, path: clean, live: clean == string(filepath.Separator)}, nil
+}
+
+// Close releases the tree's descriptor.
+func (d *Dir) Close() error { return d.root.Close() }
+
+// Path is the directory as opened.
+func (d *Dir) Path() string { return d.path }
+
+// Live reports whether the tree is the running machine's "/".
+func (d *Dir) Live() bool { return d.live }
+
+// Real is the path a person reads for rel: the file under the tree.
+func (d *Dir) Real(rel string) string {
+	if d.live {
+		return "/" + strings.TrimPrefix(filepath.ToSlash(rel), "/")
+	}
+	return filepath.Join(d.path, filepath.FromSlash(rel))
+}
+
+// name turns a slash path relative to the tree into an os.Root name.
+func name(rel string) string {
+	rel = strings.TrimPrefix(path.Clean("/"+rel), "/")
+	if rel == "" {
+		return "."
+	}
+	return filepath.FromSlash(rel)
+}
+
+// resolve follows absolute symlinks on the live tree, which os.Root refuses
+// although they cannot leave "/". Elsewhere it returns rel unchanged.
+func (d *Dir) resolve(rel string) string {
+	if !d.live {
+		return name(rel)
+	}
+	parts := strings.Split(strings.TrimPrefix(path.Clean("/"+rel), "/"), "/")
+	for hops := 0; hops < 40; hops++ {
+		changed := false
+		for i := range parts {
+			prefix := strings.Join(parts[:i+1], "/")
+			st, err := d.root.Lstat(name(prefix))
+			if err != nil || st.Mode()&fs.ModeSymlink == 0 {
+				if err != nil {
+					break
+				}
+				continue
+			}
+			target, err := d.root.Readlink(name(prefix))
+			if err != nil || !path.IsAbs(target) {
+				continue // relative links: os.Root follows them itself
+			}
+			rest := append([]string{strings.TrimPrefix(path.Clean(target), "/")}, parts[i+1:]...)
+			parts = strings.Split(strings.Trim(path.Join(rest...), "/"), "/")
+			changed = true
+			break
+		}
+		if !changed {
+			break
+		}
+	}
+	return name(strings.Join(parts, "/"))
+}
+
+// Stat stats rel, following symlinks inside the tree.
+func (d *Dir) Stat(rel string) (fs.FileInfo, error) { return d.root.Stat(d.resolve(rel)) }
+
+// Lstat stats rel without following a final symlink.
+func (d *Dir) Lstat(rel string) (fs.FileInfo, error) { return d.root.Lstat(name(rel)) }
+
+// ReadFile reads a regular file of at most max bytes. Anything else (a FIFO, a
+// device, a socket, a directory) is ErrNotRegular, checked before opening and again
+// on the open file; a larger file is ErrTooLarge.
+func (d *Dir) ReadFile(rel string, max int64) ([]byte, fs.FileInfo, error) {
+	n := d.resolve(rel)
+	st, err := d.root.Stat(n)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, st, fmt.Errorf("%s: %w (%s)", rel, ErrNotRegular, kind(st.Mode()))
+	}
+	f, err := d.root.OpenFile(n, os.O_RDONLY|nonBlock, 0)
+	if err != nil {
+		return nil, st, err
+	}
+	defer f.Close()
+	if st, err = f.Stat(); err != nil {
+		return nil, nil, err
+	}
+	if !st.Mode().IsRegular() { // swapped between the check and the open
+		return nil, st, fmt.Errorf("%s: %w (%s)", rel, ErrNotRegular, kind(st.Mode()))
+	}
+	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, st, err
+	}
+	if int64(len(data)) > max {
+		return nil, st, fmt.Errorf("%s: %w (over %d bytes)", rel, ErrTooLarge, max)
+	}
+	return data, st, nil
+}
+
+func kind(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	case m&fs.ModeSymlink != 0:
+		return "a symlink"
+	}
+	return "not a plain file"
+}
+
+// ReadDir lists a directory's entries, sorted by name.
+func (d *Dir) ReadDir(rel string) ([]fs.DirEntry, error) {
+	f, err := d.root.Open(d.resolve(rel))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	ents, err := f.ReadDir(-1)
+	sort.Slice(ents, func(i, j int) bool { return ents[i].Name() < ents[j].Name() })
+	return ents, err
+}
+
+// Glob lists the paths matching a slash pattern (path.Match syntax in any
+// component), sorted. Directories that cannot be listed match nothing.
+func (d *Dir) Glob(pattern string) []string {
+	parts := strings.Split(strings.Trim(pattern, "/"), "/")
+	var out []string
+	var walk func(prefix string, i int)
+	walk = func(prefix string, i int) {
+		if i == len(parts) {
+			out = append(out, prefix)
+			return
+		}
+		join := func(n string) string {
+			if prefix == "" {
+				return n
+			}
+			return prefix + "/" + n
+		}
+		if !strings.ContainsAny(parts[i], `*?[\`) {
+			p := join(parts[i])
+			if _, err := d.Lstat(p); err == nil {
+				walk(p, i+1)
+			}
+			return
+		}
+		ents, err := d.ReadDir(prefix)
+		if err != nil {
+			return
+		}
+		for _, e := range ents {
+			if ok, _ := path.Match(parts[i], e.Name()); ok {
+				walk(join(e.Name()), i+1)
+			}
+		}
+	}
+	walk("", 0)
+	sort.Strings(out)
+	return out
+}
+
+// OpenDevice opens a device node (dev/kvm) to learn whether this user may use it,
+// and closes it unread.
+func (d *Dir) OpenDevice(rel string, flag int) error {
+	n := d.resolve(rel)
+	st, err := d.root.Stat(n)
+	if err != nil {
+		return err
+	}
+	if st.Mode()&fs.ModeDevice == 0 {
+		return fmt.Errorf("%s: not a device", rel)
+	}
+	f, err := d.root.OpenFile(n, flag|nonBlock, 0)
+	if err != nil {
+		return err
+	}
+	return f.Close()
+}
+
+// MkdirAll creates a directory and its parents inside the tree.
+func (d *Dir) MkdirAll(rel string, perm fs.FileMode) error {
+	return d.root.MkdirAll(d.resolve(rel), perm)
+}
+
+// Remove removes a file inside the tree (not following a final symlink).
+func (d *Dir) Remove(rel string) error { return d.root.Remove(name(rel)) }

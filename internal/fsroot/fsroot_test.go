@@ -1,0 +1,273 @@
+//go:build unix
+
+package fsroot
+
+import (
+	"bytes"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// tree makes a directory with files (path -> content) and returns it with an
+// "outside" directory beside it, holding a secret.
+func tree(t *testing.T, files map[string]string) (root, outside string) {
+	t.Helper()
+	base := t.TempDir()
+	root, outside = filepath.Join(base, "root"), filepath.Join(base, "outside")
+	for _, d := range []string{root, outside} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(outside, "secret"), []byte("root:$6$hash:19000::\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for p, c := range files {
+		full := filepath.Join(root, p)
+		os.MkdirAll(filepath.Dir(full), 0o755)
+		if err := os.WriteFile(full, []byte(c), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root, outside
+}
+
+func open(t *testing.T, dir string) *Dir {
+	t.Helper()
+	d, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d
+}
+
+func TestReadsNeverLeaveTheTree(t *testing.T) {
+	root, outside := tree(t, map[string]string{"etc/hostname": "h\n"})
+	os.Symlink(filepath.Join(outside, "secret"), filepath.Join(root, "etc/os-release")) // absolute, outside
+	os.Symlink("../../outside/secret", filepath.Join(root, "etc/relative"))            // relative, outside
+	os.Symlink(outside, filepath.Join(root, "linkdir"))                                // a directory outside
+	d := open(t, root)
+	for _, rel := range []string{"etc/os-release", "etc/relative", "linkdir/secret", "../outside/secret", "etc/../../outside/secret"} {
+		data, _, err := d.ReadFile(rel, 1<<20)
+		if err == nil || bytes.Contains(data, []byte("hash")) {
+			t.Errorf("%s: read %q, err %v: escaped the tree", rel, data, err)
+		}
+	}
+	if data, _, err := d.ReadFile("etc/hostname", 1<<20); err != nil || string(data) != "h\n" {
+		t.Errorf("plain read: %q %v", data, err)
+	}
+}
+
+func TestALiveTreeFollowsAbsoluteSymlinksInsideItself(t *testing.T) {
+	root, _ := tree(t, map[string]string{"usr/lib/os-release": "ID=rhel\n"})
+	os.Symlink("/usr/lib/os-release", filepath.Join(root, "etc-os-release"))
+	os.MkdirAll(filepath.Join(root, "etc"), 0o755)
+	os.Symlink("/usr/lib", filepath.Join(root, "etc/lib"))
+	d := open(t, root)
+	if _, _, err := d.ReadFile("etc-os-release", 100); err == nil {
+		t.Error("a snapshot tree followed an absolute symlink")
+	}
+	d.live = true // as for "/", where an absolute link cannot leave the tree
+	for _, rel := range []string{"etc-os-release", "etc/lib/os-release"} {
+		if data, _, err := d.ReadFile(rel, 100); err != nil || string(data) != "ID=rhel\n" {
+			t.Errorf("%s: %q %v", rel, data, err)
+		}
+	}
+}
+
+func TestSpecialFilesAreRefusedWithoutHanging(t *testing.T) {
+	root, _ := tree(t, map[string]string{"proc/cpuinfo": strings.Repeat("x", 2000)})
+	fifo := filepath.Join(root, "etc/os-release")
+	os.MkdirAll(filepath.Dir(fifo), 0o755)
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d := open(t, root)
+	done := make(chan error, 1)
+	go func() { _, _, err := d.ReadFile("etc/os-release", 100); done <- err }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrNotRegular) || !strings.Contains(err.Error(), "FIFO") {
+			t.Errorf("FIFO: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("reading a FIFO hung")
+	}
+	if _, _, err := d.ReadFile("proc", 100); !errors.Is(err, ErrNotRegular) {
+		t.Errorf("directory: %v", err)
+	}
+	if _, _, err := d.ReadFile("proc/cpuinfo", 100); !errors.Is(err, ErrTooLarge) {
+		t.Errorf("large file: %v", err)
+	}
+	if err := d.OpenDevice("proc/cpuinfo", os.O_RDWR); err == nil {
+		t.Error("a plain file opened as a device")
+	}
+}
+
+func TestWritesNeverLeaveTheTree(t *testing.T) {
+	root, outside := tree(t, map[string]string{})
+	os.MkdirAll(filepath.Join(root, "etc"), 0o755)
+	os.Symlink(outside, filepath.Join(root, "etc/modprobe.d"))                        // directory outside
+	os.Symlink(filepath.Join(outside, "secret"), filepath.Join(root, "etc/kvm.conf")) // file outside
+	d := open(t, root)
+	for _, rel := range []string{"etc/modprobe.d/kvm.conf", "etc/kvm.conf", "../outside/x"} {
+		if err := d.WriteAtomic(rel, []byte("options kvm_intel nested=1\n"), WriteOptions{Backup: true}); err == nil {
+			t.Errorf("%s: written", rel)
+		}
+	}
+	ents, _ := os.ReadDir(outside)
+	if len(ents) != 1 {
+		t.Errorf("outside holds %v", ents)
+	}
+	if b, _ := os.ReadFile(filepath.Join(outside, "secret")); !bytes.Contains(b, []byte("hash")) {
+		t.Error("the outside file changed")
+	}
+}
+
+func TestConditionalWriteRefusesAChangedFile(t *testing.T) {
+	root, _ := tree(t, map[string]string{"etc/kvm.conf": "a\n"})
+	d := open(t, root)
+	v, err := d.ReadVersion("etc/kvm.conf", 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(root, "etc/kvm.conf"), []byte("a\nb\n"), 0o644)
+	if err := d.WriteAtomic("etc/kvm.conf", []byte("new\n"), WriteOptions{Expect: &v}); !errors.Is(err, ErrChanged) {
+		t.Fatalf("err = %v, want ErrChanged", err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(root, "etc/kvm.conf")); string(b) != "a\nb\n" {
+		t.Errorf("the other writer's change was lost: %q", b)
+	}
+	// A file that must still be absent.
+	absent, _ := d.ReadVersion("etc/new.conf", 100)
+	os.WriteFile(filepath.Join(root, "etc/new.conf"), []byte("theirs\n"), 0o644)
+	if err := d.WriteAtomic("etc/new.conf", []byte("ours\n"), WriteOptions{Expect: &absent}); !errors.Is(err, ErrChanged) {
+		t.Errorf("created over a file that appeared: %v", err)
+	}
+}
+
+func TestAChangeBetweenTheCheckAndTheRenameIsReturnedNotLost(t *testing.T) {
+	root, _ := tree(t, map[string]string{"etc/kvm.conf": "a\n"})
+	d := open(t, root)
+	stepHook = func(s string) error {
+		if s == "checked" {
+			f, _ := os.OpenFile(filepath.Join(root, "etc/kvm.conf"), os.O_APPEND|os.O_WRONLY, 0)
+			f.WriteString("appended\n")
+			f.Close()
+		}
+		return nil
+	}
+	defer func() { stepHook = nil }()
+	err := d.WriteAtomic("etc/kvm.conf", []byte("new\n"), WriteOptions{})
+	var race *RaceError
+	if !errors.As(err, &race) || string(race.Lost) != "a\nappended\n" {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestBackupsKeepTheFirstAndTheLastVersionWithOwnerAndMode(t *testing.T) {
+	root, _ := tree(t, map[string]string{"etc/kvm.conf": "v1\n"})
+	p := filepath.Join(root, "etc/kvm.conf")
+	os.Chmod(p, 0o640)
+	owner := -1
+	if os.Geteuid() == 0 {
+		owner = 65534 // nobody: a root test proves the owner is kept
+		os.Chown(p, owner, owner)
+	}
+	d := open(t, root)
+	for _, v := range []string{"v2\n", "v3\n"} {
+		if err := d.WriteAtomic("etc/kvm.conf", []byte(v), WriteOptions{Backup: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for file, want := range map[string]string{"etc/kvm.conf": "v3\n", "etc/kvm.conf" + OrigSuffix: "v1\n", "etc/kvm.conf" + BackupSuffix: "v2\n"} {
+		full := filepath.Join(root, file)
+		b, err := os.ReadFile(full)
+		if err != nil || string(b) != want {
+			t.Errorf("%s = %q (%v), want %q", file, b, err, want)
+		}
+		st, _ := os.Stat(full)
+		if st.Mode().Perm() != 0o640 {
+			t.Errorf("%s mode %v, want 0640", file, st.Mode().Perm())
+		}
+		if owner >= 0 && Owner(st) != owner {
+			t.Errorf("%s owner %d, want %d", file, Owner(st), owner)
+		}
+	}
+	if temps, _ := filepath.Glob(filepath.Join(root, "etc/.*")); len(temps) > 0 {
+		t.Errorf("temporary files left: %v", temps)
+	}
+}
+
+// TestACrashAtAnyStepOnAVolatileFileSystemLeavesOldOrNew stops a write at each step
+// and then drops every byte that was not synced, as a power cut does to the page
+// cache. The file and its backups must be whole: old or new, never empty or cut.
+// Without the syncs, renamed files lose their content here.
+func TestACrashAtAnyStepOnAVolatileFileSystemLeavesOldOrNew(t *testing.T) {
+	for _, at := range []string{"created", "written", "synced", "backed-up", "checked", "renamed", "dir-synced", ""} {
+		t.Run("crash at "+at, func(t *testing.T) {
+			old, nw := strings.Repeat("old line\n", 100), strings.Repeat("new line\n", 120)
+			root, _ := tree(t, map[string]string{"etc/kvm.conf": old, "etc/kvm.conf" + BackupSuffix: "older\n"})
+			d := open(t, root)
+			synced := map[uint64]int64{} // inode -> bytes made durable
+			for _, f := range []string{"etc/kvm.conf", "etc/kvm.conf" + BackupSuffix} {
+				st, _ := os.Stat(filepath.Join(root, f))
+				synced[st.Sys().(*syscall.Stat_t).Ino] = st.Size()
+			}
+			syncFile = func(f *os.File) error {
+				if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+					synced[st.Sys().(*syscall.Stat_t).Ino] = st.Size()
+				}
+				return f.Sync()
+			}
+			crash := errors.New("crash")
+			stepHook = func(s string) error {
+				if s == at {
+					return crash
+				}
+				return nil
+			}
+			defer func() { stepHook, syncFile = nil, func(f *os.File) error { return f.Sync() } }()
+			err := d.WriteAtomic("etc/kvm.conf", []byte(nw), WriteOptions{Backup: true})
+			if at != "" && !errors.Is(err, crash) {
+				t.Fatalf("err = %v", err)
+			}
+			// The power cut: unsynced bytes are gone.
+			filepath.WalkDir(root, func(p string, e fs.DirEntry, err error) error {
+				if err != nil || !e.Type().IsRegular() {
+					return nil
+				}
+				st, _ := os.Stat(p)
+				n, ok := synced[st.Sys().(*syscall.Stat_t).Ino]
+				if !ok {
+					n = 0
+				}
+				if n < st.Size() {
+					os.Truncate(p, n)
+				}
+				return nil
+			})
+			check := func(file string, allowed ...string) {
+				b, err := os.ReadFile(filepath.Join(root, file))
+				if err != nil {
+					t.Fatalf("%s: %v", file, err)
+				}
+				for _, a := range allowed {
+					if string(b) == a {
+						return
+					}
+				}
+				t.Errorf("%s holds %d bytes, neither old nor new", file, len(b))
+			}
+			check("etc/kvm.conf", old, nw)
+			check("etc/kvm.conf"+BackupSuffix, "older\n", old)
+		})
+	}
+}
