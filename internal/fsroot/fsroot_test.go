@@ -51,8 +51,8 @@ func open(t *testing.T, dir string) *Dir {
 func TestReadsNeverLeaveTheTree(t *testing.T) {
 	root, outside := tree(t, map[string]string{"etc/hostname": "h\n"})
 	os.Symlink(filepath.Join(outside, "secret"), filepath.Join(root, "etc/os-release")) // absolute, outside
-	os.Symlink("../../outside/secret", filepath.Join(root, "etc/relative"))            // relative, outside
-	os.Symlink(outside, filepath.Join(root, "linkdir"))                                // a directory outside
+	os.Symlink("../../outside/secret", filepath.Join(root, "etc/relative"))             // relative, outside
+	os.Symlink(outside, filepath.Join(root, "linkdir"))                                 // a directory outside
 	d := open(t, root)
 	for _, rel := range []string{"etc/os-release", "etc/relative", "linkdir/secret", "../outside/secret", "etc/../../outside/secret"} {
 		data, _, err := d.ReadFile(rel, 1<<20)
