@@ -1,13 +1,28 @@
 #!/usr/bin/env bash
 # Runs every nestvirt test on this machine, installing and starting what the tests
-# need first. This is the README's test command, and what CI runs.
+# need first. This is the README's test command, and what CI runs. It changes the
+# machine (see README, "Development"): Debian packages, the kvm and libvirt-qemu
+# users, /dev/kvm's group, a running libvirtd.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 export CGO_ENABLED=0
+export DEBIAN_FRONTEND=noninteractive
+
+echo "== packages the tests use"
+# osinfo-db: every libosinfo short id must parse; patch: diffs must apply;
+# util-linux (setpriv) runs check as nobody; coreutils' timeout bounds the hook.
+need=()
+for p in osinfo-db patch util-linux coreutils; do
+  dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
+done
+if [ ${#need[@]} -gt 0 ]; then
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
 go mod download
 
-echo "== libvirtd (the libvirt tests use a real daemon)"
+echo "== libvirtd (the integration tests use a real daemon)"
 bash scripts/libvirtd.sh
 
 echo "== gofmt"
@@ -18,10 +33,14 @@ fi
 
 echo "== go vet"
 go vet ./...
+go vet -tags integration ./...
+
+echo "== go mod tidy"
+go mod tidy -diff
 
 echo "== static build"
 go build -o /dev/null ./cmd/nestvirt
 
-echo "== go test"
+echo "== go test (with the integration tests: a real libvirtd, root)"
 # One package at a time: the guard test restarts libvirtd, which other packages use.
-go test -count=1 -p 1 ./...
+go test -tags integration -count=1 -p 1 ./...

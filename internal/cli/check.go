@@ -1,25 +1,59 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
-	"os"
 	"runtime"
+	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/nestvirt/nestvirt/internal/check"
-	"github.com/nestvirt/nestvirt/internal/libvirt"
+	"github.com/nestvirt/nestvirt/internal/judge"
+	"github.com/nestvirt/nestvirt/internal/osid"
 	"github.com/nestvirt/nestvirt/internal/policy"
 	"github.com/nestvirt/nestvirt/internal/probe"
 	"github.com/nestvirt/nestvirt/internal/report"
 )
 
+// statedFlags let the admin state what cannot be read, over /etc/nestvirt/host.yaml.
+type statedFlags struct {
+	migrates string
+	l0OS     string
+}
+
+func (s *statedFlags) add(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&s.migrates, "migrates", "", "whether this host's VMs are live-migrated: yes or no (default: migration: in "+"/"+probe.HostConfig+", else unknown)")
+	cmd.Flags().StringVar(&s.l0OS, "l0-os", "", "inside a guest: the OS of the L0 host below it, which cannot be seen from here (rhel10.0)")
+}
+
+// apply puts the flags' statements over what host.yaml said.
+func (s statedFlags) apply(f *probe.Facts) error {
+	switch s.migrates {
+	case "":
+	case "yes", "no":
+		v := s.migrates == "yes"
+		f.Stated.Migration = &v
+		f.Stated.From = append(f.Stated.From, "migration: --migrates "+s.migrates)
+	default:
+		return inputErrorf("--migrates: unknown value %q (yes, no)", s.migrates)
+	}
+	if s.l0OS != "" {
+		o, err := osid.Parse(s.l0OS)
+		if err != nil {
+			return inputErrorf("--l0-os: %v", err)
+		}
+		f.Stated.L0OS = &o.ID
+		f.Stated.From = append(f.Stated.From, "l0.os: --l0-os "+s.l0OS)
+	}
+	return nil
+}
+
 type checkOptions struct {
 	verdictFlags
+	stated  statedFlags
 	root    string
-	quiet   bool
 	vms     bool
-	connect string
+	connect connectFlags
 }
 
 func (a *app) checkCmd() *cobra.Command {
@@ -31,21 +65,45 @@ func (a *app) checkCmd() *cobra.Command {
 nested setting (live and at the next module load), the OS, and where the machine
 stands (bare-metal L0, a guest of which hypervisor, container, WSL2, depth). Then the
 policy's host rules, with the source they cite and the commands that fix what can be
-fixed. Needs no root: what cannot be read is reported as unknown.
+fixed. Needs no root: what cannot be read is reported as unknown, and a verdict
+never rests on it (such findings are marked undetermined).
+
+Some facts cannot be read at all: whether this host's VMs are live-migrated, and
+inside a guest, which OS runs the L0 below. State them in /etc/nestvirt/host.yaml:
+
+` + indent(probe.HostConfigExample, "  ") + `
+or with --migrates and --l0-os.
 
 --root DIR reads a snapshot (nestvirt snapshot) instead of this machine.`,
-		Example: "  nestvirt check\n  nestvirt check -q --fail-on does-not-work\n  nestvirt check --root ./snapshot --format json",
+		Example: "  nestvirt check\n  nestvirt check -q --fail-on does-not-work\n  nestvirt check --migrates no\n  nestvirt check --root ./snapshot --format json",
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.runCheck(o)
-		},
+		RunE:    run(func() error { return a.runCheck(o) }),
 	}
 	cmd.Flags().StringVar(&o.root, "root", "/", "read the machine from this snapshot directory instead of /")
 	o.verdictFlags.add(cmd)
-	cmd.Flags().BoolVarP(&o.quiet, "quiet", "q", false, "print only findings that need action")
+	o.stated.add(cmd)
 	cmd.Flags().BoolVar(&o.vms, "vms", false, "also judge this host's libvirt VMs (as nestvirt vms)")
-	addConnectFlag(cmd, &o.connect)
+	o.connect.add(cmd)
 	return cmd
+}
+
+// hostFacts probes the machine (or a snapshot of it) and applies the admin's
+// statements. A host.yaml that cannot be used is bad input.
+func hostFacts(root string, stated statedFlags) (probe.Facts, error) {
+	r, err := probe.OpenRoot(root)
+	if err != nil {
+		return probe.Facts{}, inputErrorf("--root %s: %v", root, err)
+	}
+	defer r.Close()
+	f, err := probe.ProbeRoot(r)
+	var se *probe.StatedError
+	if errors.As(err, &se) {
+		return f, inputErrorf("%v", se)
+	}
+	if err := stated.apply(&f); err != nil {
+		return f, err
+	}
+	return f, nil
 }
 
 func (a *app) runCheck(o checkOptions) error {
@@ -53,73 +111,131 @@ func (a *app) runCheck(o checkOptions) error {
 	if err != nil {
 		return err
 	}
-	if st, err := os.Stat(o.root); err != nil || !st.IsDir() {
-		return inputErrorf("--root %s: not a directory", o.root)
-	}
 	// Compiling the host rules is CPU work, probing is mostly I/O: overlap them.
 	ready := make(chan struct{})
 	go func() { p.Prepare(policy.ScopeHost); close(ready) }()
-	facts := probe.ProbeRoot(probe.NewRoot(o.root))
+	facts, err := hostFacts(o.root, o.stated)
 	<-ready
-	res, err := check.Judge(p, facts)
+	if err != nil {
+		return err
+	}
+	res, err := judge.Check(p, facts)
 	if err != nil {
 		// A policy that cannot judge these facts: say so, judge the rest.
 		res.Host.Notes = append(res.Host.Notes, "policy: "+err.Error())
 	}
-	var vms *libvirt.Audit
+	var audit *judge.Audit
+	var vmsErr error
 	if o.vms {
-		conn, err := libvirt.Connect(o.connect, true)
+		a, err := a.audit(o.connect, facts)
 		if err != nil {
-			return inputError{err}
+			vmsErr = err
+		} else {
+			audit = &a
+			if a.Verdict != nil {
+				res.Verdict = policy.Worst(res.Verdict, *a.Verdict)
+			}
 		}
-		defer conn.Close()
-		audit, err := libvirt.AuditAll(conn, p, facts, 4*runtime.GOMAXPROCS(0))
-		if err != nil {
-			return inputError{err}
-		}
-		vms = &audit
-		res.Verdict = policy.Worst(res.Verdict, audit.Verdict)
 	}
 	switch {
-	case o.format == "json" && vms != nil:
-		err = report.JSON(a.stdout, struct {
-			check.Result
-			VMs []libvirt.VMResult `json:"vms"`
-		}{res, vms.VMs})
 	case o.format == "json":
-		err = report.CheckJSON(a.stdout, res)
+		err = report.CheckJSON(a.stdout, res, audit)
 	default:
-		err = report.CheckText(a.stdout, res, style, o.quiet)
-		if err == nil && vms != nil && !o.quiet {
+		cites := report.NewCites(p)
+		err = report.CheckText(a.stdout, res, style, o.quiet, cites)
+		if err == nil && audit != nil {
 			fmt.Fprintln(a.stdout)
-			err = report.VMsText(a.stdout, *vms, style)
+			err = report.VMsText(a.stdout, *audit, style, o.quiet, cites)
+		}
+		if err == nil && !o.quiet {
+			style.WriteSources(a.stdout, cites)
 		}
 	}
 	if err != nil {
 		return err
 	}
+	if vmsErr != nil {
+		return vmsErr // the host report is out; the VMs could not be judged
+	}
 	return failOn(res.Verdict, o.failOn)
 }
 
 func (a *app) snapshotCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "snapshot DIR",
-		Short: "Copy every file check reads, and the CPUID leaves, into DIR for check --root",
-		Long: `Copy every file nestvirt check reads into DIR (same paths), plus cpuid.txt with
-the CPUID leaves in the raw format of 'cpuid -r -1'. 'nestvirt check --root DIR'
-replays this machine exactly. Attach DIR to a bug report. DIR must be new or empty.
-Files this user cannot read are left out, and listed.`,
-		Args: cobra.ExactArgs(1),
+	var tarFile string
+	cmd := &cobra.Command{
+		Use:   "snapshot DIR | --tar FILE",
+		Short: "Copy what check reads of this machine into DIR (or one tar file), for check --root and bug reports",
+		Long: `Copy what nestvirt check reads of this machine into DIR (same paths), plus cpuid.txt
+with the CPUID leaves in the raw format of 'cpuid -r -1' and nestvirt-snapshot.json,
+which records every path looked at and what was found there, so that
+'nestvirt check --root DIR' replays this machine exactly.
+
+It is made to be attached to a bug report: of each file only what the probe needs
+is kept (from PID 1's environment only container=, from the kernel command line
+only init=, rdinit= and KVM module parameters, and so on; the manifest lists each
+such filter), and no file is more readable than it is on the machine. DIR is
+created (an existing one must be empty and yours); --tar FILE writes one archive
+instead (- for stdout). See docs/SECURITY.md.`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			_, notes, err := probe.Snapshot(args[0])
-			if err != nil {
-				return inputError{err}
+			if (len(args) == 1) == (tarFile != "") {
+				return inputErrorf("give a DIR or --tar FILE, one of them")
 			}
-			for _, n := range notes {
-				fmt.Fprintf(a.stderr, "nestvirt: note: %s\n", n)
-			}
-			fmt.Fprintf(a.stdout, "snapshot written to %s; replay it with: nestvirt check --root %s\n", args[0], args[0])
-			return nil
+			return run(func() error { return a.runSnapshot(args, tarFile) })(cmd, args)
 		},
 	}
+	cmd.Flags().StringVar(&tarFile, "tar", "", "write the snapshot as one tar archive (- for stdout)")
+	return cmd
 }
+
+func (a *app) runSnapshot(args []string, tarFile string) error {
+	s, err := probe.TakeSnapshot(Version, time.Now())
+	if err != nil {
+		return err
+	}
+	for _, n := range s.Notes {
+		fmt.Fprintf(a.stderr, "nestvirt: note: %s\n", n)
+	}
+	if tarFile != "" {
+		if tarFile == "-" {
+			return s.WriteTar(a.stdout)
+		}
+		if err := writeOutput(tarFile, s.WriteTar); err != nil {
+			return err
+		}
+		fmt.Fprintf(a.stderr, "snapshot written to %s; replay it with: mkdir snap && tar -xf %s -C snap && nestvirt check --root snap\n", tarFile, tarFile)
+		return nil
+	}
+	if err := s.WriteDir(args[0]); err != nil {
+		return inputError{err}
+	}
+	fmt.Fprintf(a.stdout, "snapshot written to %s; replay it with: nestvirt check --root %s\n", args[0], args[0])
+	return nil
+}
+
+func indent(s, prefix string) string {
+	var out string
+	for _, l := range splitLines(s) {
+		out += prefix + l + "\n"
+	}
+	return out
+}
+
+func splitLines(s string) []string {
+	var out []string
+	for len(s) > 0 {
+		i := 0
+		for i < len(s) && s[i] != '\n' {
+			i++
+		}
+		out = append(out, s[:i])
+		if i < len(s) {
+			i++
+		}
+		s = s[i:]
+	}
+	return out
+}
+
+// workers is how many domains are read at once.
+func workers() int { return 4 * runtime.GOMAXPROCS(0) }

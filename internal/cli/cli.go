@@ -1,6 +1,6 @@
 // Package cli is nestvirt's command line: each command parses its flags, calls a
 // package, and hands the result to a renderer. It is the only layer that writes to
-// the terminal or chooses an exit code.
+// the terminal or chooses an exit code (exit.go).
 //
 // Output rules: results on stdout; errors on stderr as "nestvirt: error: ...",
 // followed by "nestvirt: hint: ..." where there is something to try.
@@ -25,10 +25,11 @@ import (
 // Version is set at build time with -ldflags "-X .../internal/cli.Version=v1.2.3".
 var Version = "dev"
 
-// app holds what every command shares: streams and global flags.
+// app holds what every command shares: streams, the environment and global flags.
 type app struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
+	getenv         func(string) string
 	policyFile     string
 	color          string
 	cpuProfile     string
@@ -37,15 +38,25 @@ type app struct {
 
 // Main runs nestvirt with args (without the program name) and returns the exit code.
 func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	a := &app{stdin: stdin, stdout: stdout, stderr: stderr}
+	a := &app{stdin: stdin, stdout: stdout, stderr: stderr, getenv: os.Getenv}
 	root := a.rootCmd()
 	root.SetArgs(args)
-	root.SetIn(stdin)
-	root.SetOut(stdout)
-	root.SetErr(stderr)
+	return mainWith(a, root)
+}
+
+// mainWith runs a command tree built for a, and maps its error to an exit code.
+func mainWith(a *app, root *cobra.Command) int {
+	root.SetIn(a.stdin)
+	root.SetOut(a.stdout)
+	root.SetErr(a.stderr)
 	err := root.Execute()
 	if a.cpuProfile != "" {
 		pprof.StopCPUProfile() // a no-op when profiling never started
+	}
+	if err != nil && !classified(err) {
+		// Commands return classified errors; what is left is cobra's own usage
+		// checks (an unknown command, a wrong number of arguments).
+		err = inputError{err}
 	}
 	if err != nil {
 		var th thresholdError
@@ -54,6 +65,28 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		}
 	}
 	return exitCode(err)
+}
+
+func classified(err error) bool {
+	var (
+		th  thresholdError
+		ref refusedError
+		in  inputError
+		dep dependencyError
+	)
+	return errors.As(err, &th) || errors.As(err, &ref) || errors.As(err, &in) || errors.As(err, &dep)
+}
+
+// run wraps a command's work: an error it does not classify is a failed
+// dependency (an output that could not be written, a system call that failed).
+func run(fn func() error) func(*cobra.Command, []string) error {
+	return func(*cobra.Command, []string) error {
+		err := fn()
+		if err != nil && !classified(err) {
+			return dependencyError{err}
+		}
+		return err
+	}
 }
 
 func (a *app) rootCmd() *cobra.Command {
@@ -71,11 +104,17 @@ func (a *app) rootCmd() *cobra.Command {
   nestvirt guard install  a libvirt hook that stops what does not work
   nestvirt snapshot DIR   copy what check reads, for check --root and bug reports
   nestvirt matrix         print the support matrix of the loaded policy
+  nestvirt os list        the OS names nestvirt knows
   nestvirt policy lint    validate a policy file
 
 Levels, best to worst: supported, tech-preview, unsupported, untested,
-not-expected-to-work, does-not-work. Exit codes: 0 verdict better than --fail-on,
-1 verdict at or past it, 2 bad input or usage.`,
+not-expected-to-work, does-not-work. A verdict is granted, not assumed: what the
+policy does not place in a listed environment is unsupported, and a verdict never
+rests on a fact that could not be read.
+
+Exit codes: 0 verdict better than --fail-on (or done), 1 verdict at or past it (or
+refused), 2 bad input or usage (nothing judged), 3 a dependency failed (libvirt
+unreachable, permission denied, a module reload failed).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       Version,
@@ -97,7 +136,8 @@ not-expected-to-work, does-not-work. Exit codes: 0 verdict better than --fail-on
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return inputError{fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
 	})
-	root.AddCommand(a.planCmd(), a.checkCmd(), a.snapshotCmd(), a.vmsCmd(), a.annotateCmd(), a.exposeCmd(false), a.exposeCmd(true), a.enableCmd(true), a.enableCmd(false), a.guardCmd(), a.matrixCmd(), a.policyCmd(), a.versionCmd())
+	root.AddCommand(a.planCmd(), a.checkCmd(), a.snapshotCmd(), a.vmsCmd(), a.annotateCmd(), a.exposeCmd(false), a.exposeCmd(true),
+		a.enableCmd(true), a.enableCmd(false), a.guardCmd(), a.matrixCmd(), a.osCmd(), a.policyCmd(), a.versionCmd())
 	return root
 }
 
@@ -110,7 +150,7 @@ func (a *app) policy() (*policy.Policy, error) {
 		a.loaded = policy.Default()
 		return a.loaded, nil
 	}
-	data, err := os.ReadFile(a.policyFile)
+	data, err := readLimited(a.policyFile, 4<<20)
 	if err != nil {
 		return nil, inputError{fmt.Errorf("reading policy: %w", err)}
 	}
@@ -122,12 +162,14 @@ func (a *app) policy() (*policy.Policy, error) {
 	return p, nil
 }
 
-// style decides colours: --color always/never, else only when stdout is a terminal
-// and NO_COLOR is unset.
+// style decides how text looks: colours with --color always, or on a terminal
+// whose TERM is not "dumb" when NO_COLOR is unset; plain ASCII where the locale
+// is not UTF-8.
 func (a *app) style() (report.Style, error) {
-	s := report.Style{}
+	s := report.Style{ASCII: !utf8Locale(a.getenv)}
 	f, isFile := a.stdout.(*os.File)
-	if isFile && term.IsTerminal(int(f.Fd())) {
+	tty := isFile && term.IsTerminal(int(f.Fd()))
+	if tty {
 		if w, _, err := term.GetSize(int(f.Fd())); err == nil {
 			s.Width = w
 		}
@@ -137,15 +179,29 @@ func (a *app) style() (report.Style, error) {
 		s.Color = true
 	case "never":
 	case "auto":
-		s.Color = isFile && term.IsTerminal(int(f.Fd())) && os.Getenv("NO_COLOR") == ""
+		s.Color = tty && a.getenv("NO_COLOR") == "" && a.getenv("TERM") != "dumb"
 	default:
 		return s, inputErrorf("--color: unknown value %q (auto, always, never)", a.color)
 	}
 	return s, nil
 }
 
+// utf8Locale reads the locale as setlocale does: LC_ALL, then LC_CTYPE, then LANG.
+func utf8Locale(getenv func(string) string) bool {
+	for _, v := range []string{"LC_ALL", "LC_CTYPE", "LANG"} {
+		if l := getenv(v); l != "" {
+			l = strings.ToLower(l)
+			return strings.Contains(l, "utf-8") || strings.Contains(l, "utf8")
+		}
+	}
+	return false
+}
+
 // failOn checks a verdict against --fail-on.
 func failOn(verdict policy.Level, threshold string) error {
+	if threshold == "never" {
+		return nil
+	}
 	th, err := policy.ParseLevel(threshold)
 	if err != nil {
 		return inputErrorf("--fail-on: %v", err)
@@ -157,8 +213,11 @@ func failOn(verdict policy.Level, threshold string) error {
 }
 
 func validateFailOn(threshold string) error {
+	if threshold == "never" {
+		return nil
+	}
 	if _, err := policy.ParseLevel(threshold); err != nil {
-		return inputErrorf("--fail-on: %v", err)
+		return inputErrorf("--fail-on: %v, or never", err)
 	}
 	return nil
 }
@@ -178,8 +237,21 @@ func (a *app) printError(err error) {
 		}
 		return
 	}
-	for _, line := range strings.Split(err.Error(), "\n") {
+	msg := err.Error()
+	hint := ""
+	if i := strings.Index(msg, "\n\nDid you mean this?"); i >= 0 {
+		// cobra's suggestion: one hint, not an error per line.
+		hint = strings.Join(strings.Fields(msg[i+len("\n\nDid you mean this?"):]), ", ")
+		msg = msg[:i]
+	}
+	for _, line := range strings.Split(strings.TrimRight(msg, "\n"), "\n") {
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
 		fmt.Fprintf(a.stderr, "nestvirt: error: %s\n", line)
+	}
+	if hint != "" {
+		fmt.Fprintf(a.stderr, "nestvirt: hint: did you mean %s?\n", hint)
 	}
 }
 
@@ -189,17 +261,22 @@ const formatHelp = "output format: text or json"
 type verdictFlags struct {
 	format string
 	failOn string
+	quiet  bool
 }
 
 func (v *verdictFlags) add(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&v.format, "format", "text", formatHelp)
-	cmd.Flags().StringVar(&v.failOn, "fail-on", "unsupported", "exit 1 when the verdict is at or past this level")
+	cmd.Flags().StringVar(&v.failOn, "fail-on", "unsupported", "exit 1 when the verdict is at or past this level: "+strings.Join(policy.LevelNames(), ", ")+", or never")
+	cmd.Flags().BoolVarP(&v.quiet, "quiet", "q", false, "print only what needs action")
 }
 
 // start validates the verdict flags and returns the output style and the policy,
 // before any work is done.
-func (a *app) start(v verdictFlags) (report.Style, *policy.Policy, error) {
-	if err := checkFormat(v.format, "text", "json"); err != nil {
+func (a *app) start(v verdictFlags, formats ...string) (report.Style, *policy.Policy, error) {
+	if len(formats) == 0 {
+		formats = []string{"text", "json"}
+	}
+	if err := checkFormat(v.format, formats...); err != nil {
 		return report.Style{}, nil, err
 	}
 	if err := validateFailOn(v.failOn); err != nil {

@@ -1,9 +1,11 @@
 package cli
 
 import (
+	"archive/tar"
 	"bytes"
 	"encoding/json"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,11 +14,20 @@ import (
 
 var update = flag.Bool("update", false, "rewrite golden files")
 
-// run calls Main as the binary would, with stdin.
-func run(t *testing.T, stdin string, args ...string) (stdout, stderr string, code int) {
+// nv calls Main as the binary would, with stdin, in a UTF-8 locale.
+func nv(t *testing.T, stdin string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	return nvEnv(t, map[string]string{"LANG": "C.UTF-8"}, stdin, args...)
+}
+
+// nvEnv is nv with an environment of its own.
+func nvEnv(t *testing.T, env map[string]string, stdin string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	var out, errb bytes.Buffer
-	code = Main(args, strings.NewReader(stdin), &out, &errb)
+	a := &app{stdin: strings.NewReader(stdin), stdout: &out, stderr: &errb, getenv: func(k string) string { return env[k] }}
+	root := a.rootCmd()
+	root.SetArgs(args)
+	code = mainWith(a, root)
 	return out.String(), errb.String(), code
 }
 
@@ -39,6 +50,7 @@ func golden(t *testing.T, name, got string) {
 }
 
 const examples = "../../examples"
+const snapshots = "../probe/testdata/snapshots/"
 
 func TestPlanExamplesMatchGoldenOutput(t *testing.T) {
 	ents, err := os.ReadDir(examples)
@@ -46,37 +58,32 @@ func TestPlanExamplesMatchGoldenOutput(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, e := range ents {
+		if e.IsDir() {
+			continue
+		}
 		file := filepath.Join(examples, e.Name())
 		t.Run(e.Name(), func(t *testing.T) {
-			text, _, _ := run(t, "", "plan", "--fail-on", "does-not-work", file)
+			text, _, _ := nv(t, "", "plan", "--fail-on", "does-not-work", file)
 			golden(t, e.Name()+".txt", text)
-			js, stderr, code := run(t, "", "plan", "--format", "json", "--fail-on", "does-not-work", file)
+			js, stderr, code := nv(t, "", "plan", "--format", "json", "--fail-on", "does-not-work", file)
 			if stderr != "" {
 				t.Errorf("stderr: %s", stderr)
 			}
 			golden(t, e.Name()+".json", js)
 			var doc struct {
-				Verdict string `json:"verdict"`
-				Chains  []struct {
-					Path     []string `json:"path"`
-					Verdict  string   `json:"verdict"`
-					Findings []map[string]any
-				} `json:"chains"`
+				Schema     string `json:"schema"`
+				Verdict    string `json:"verdict"`
+				Topologies []struct {
+					Chains []struct {
+						Findings []map[string]any
+					} `json:"chains"`
+				} `json:"topologies"`
 			}
 			if err := json.Unmarshal([]byte(js), &doc); err != nil {
 				t.Fatal(err)
 			}
-			if doc.Verdict == "" || len(doc.Chains) == 0 {
-				t.Errorf("json lacks verdict or chains: %s", js)
-			}
-			for _, c := range doc.Chains {
-				for _, f := range c.Findings {
-					for _, k := range []string{"rule", "level", "message", "source", "remedy"} {
-						if _, ok := f[k]; !ok {
-							t.Errorf("finding lacks %q: %v", k, f)
-						}
-					}
-				}
+			if doc.Schema == "" || doc.Verdict == "" || len(doc.Topologies) != 1 || len(doc.Topologies[0].Chains) == 0 {
+				t.Errorf("json lacks schema, verdict or chains: %s", js)
 			}
 			if (doc.Verdict == "does-not-work") != (code == ExitFindings) {
 				t.Errorf("verdict %s with --fail-on does-not-work exited %d", doc.Verdict, code)
@@ -85,8 +92,18 @@ func TestPlanExamplesMatchGoldenOutput(t *testing.T) {
 	}
 }
 
-func TestPlanSeveralFilesNamesEachTopology(t *testing.T) {
-	out, _, code := run(t, "", "plan", "--format", "json", examples)
+func TestPlanJSONHasOneShapeWhateverTheNumberOfFiles(t *testing.T) {
+	one, _, _ := nv(t, "", "plan", "--format", "json", filepath.Join(examples, "wsl2-supported.yaml"))
+	many, _, code := nv(t, "", "plan", "--format", "json", examples)
+	for _, js := range []string{one, many} {
+		var doc map[string]json.RawMessage
+		if err := json.Unmarshal([]byte(js), &doc); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := doc["topologies"]; !ok || len(doc) != 3 {
+			t.Errorf("keys %v", keys(doc))
+		}
+	}
 	var doc struct {
 		Verdict    string `json:"verdict"`
 		Topologies []struct {
@@ -94,20 +111,18 @@ func TestPlanSeveralFilesNamesEachTopology(t *testing.T) {
 			Chains              []any
 		} `json:"topologies"`
 	}
-	if err := json.Unmarshal([]byte(out), &doc); err != nil {
-		t.Fatal(err)
+	json.Unmarshal([]byte(many), &doc)
+	if doc.Verdict != "does-not-work" || code != ExitFindings || len(doc.Topologies) < 6 {
+		t.Errorf("verdict %s, exit %d, %d topologies", doc.Verdict, code, len(doc.Topologies))
 	}
-	if doc.Verdict != "does-not-work" || code != ExitFindings {
-		t.Errorf("verdict %s, exit %d", doc.Verdict, code)
+}
+
+func keys(m map[string]json.RawMessage) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
 	}
-	if len(doc.Topologies) < 6 {
-		t.Fatalf("%d topologies", len(doc.Topologies))
-	}
-	for _, tp := range doc.Topologies {
-		if tp.File == "" || tp.Verdict == "" || len(tp.Chains) == 0 {
-			t.Errorf("incomplete topology result %+v", tp)
-		}
-	}
+	return out
 }
 
 func TestFailOnSetsTheExitCode(t *testing.T) {
@@ -121,15 +136,17 @@ func TestFailOnSetsTheExitCode(t *testing.T) {
 		{[]string{"plan", "--fail-on", "supported", wsl}, ExitFindings},
 		{[]string{"plan", lab}, ExitFindings}, // unsupported chain, default --fail-on unsupported
 		{[]string{"plan", "--fail-on", "untested", lab}, ExitOK},
+		{[]string{"plan", "--fail-on", "never", lab}, ExitOK},
 		{[]string{"plan", "--fail-on", "tech-prevew", wsl}, ExitInput},
 		{[]string{"plan", "--format", "yaml", wsl}, ExitInput},
 		{[]string{"plan"}, ExitInput},
 		{[]string{"plan", "--no-such-flag", wsl}, ExitInput},
 		{[]string{"plan", "missing.yaml"}, ExitInput},
 		{[]string{"frobnicate"}, ExitInput},
+		{[]string{"vms", "extra"}, ExitInput},
 	}
 	for _, tt := range tests {
-		_, stderr, code := run(t, "", tt.args...)
+		_, stderr, code := nv(t, "", tt.args...)
 		if code != tt.code {
 			t.Errorf("%v: exit %d, want %d (stderr %q)", tt.args, code, tt.code, stderr)
 		}
@@ -140,35 +157,104 @@ func TestFailOnSetsTheExitCode(t *testing.T) {
 }
 
 func TestPlanReadsStdin(t *testing.T) {
-	out, _, code := run(t, "host: {os: rhel10.0, guests: [{name: w, os: win11, hypervisor: wsl2, guests: [{name: u, os: ubuntu24.04}]}]}", "plan", "--format", "json", "-")
+	out, _, code := nv(t, "host: {os: rhel10.0, guests: [{name: w, os: win11, hypervisor: wsl2, guests: [{name: u, os: ubuntu24.04}]}]}", "plan", "--format", "json", "-")
 	if code != ExitOK || !strings.Contains(out, `"verdict": "supported"`) {
 		t.Errorf("exit %d: %s", code, out)
 	}
-	_, stderr, code := run(t, "host: {os: rhel10.0, nme: x}", "plan", "-")
+	_, stderr, code := nv(t, "host: {os: rhel10.0, nme: x}", "plan", "-")
 	if code != ExitInput || !strings.Contains(stderr, `<stdin>:1:22: host.nme: unknown key "nme"`) {
 		t.Errorf("exit %d: %s", code, stderr)
 	}
+	_, stderr, code = nv(t, "", "plan")
+	if code != ExitInput || !strings.Contains(stderr, "nestvirt plan - < lab.yaml") {
+		t.Errorf("plan with no argument: %d %s", code, stderr)
+	}
 }
 
-func TestBadInputAmongGoodFilesJudgesNothing(t *testing.T) {
+// TestEveryGoodFileIsJudgedAndEveryBadOneReported: one bad file used to hide all
+// the others; now each good one is judged, each bad one reported with its
+// positions (in JSON too), and the run exits 2 at the end.
+func TestEveryGoodFileIsJudgedAndEveryBadOneReported(t *testing.T) {
 	dir := t.TempDir()
 	good, _ := os.ReadFile(filepath.Join(examples, "wsl2-supported.yaml"))
 	os.WriteFile(filepath.Join(dir, "a.yaml"), good, 0o644)
 	os.WriteFile(filepath.Join(dir, "b.yaml"), []byte("host:\n  os: rhel10.0\n  guests: [{name: x, os: win2k91}]\n"), 0o644)
 	os.WriteFile(filepath.Join(dir, "c.yaml"), []byte("host: {arch: arm}\n"), 0o644)
-	out, stderr, code := run(t, "", "plan", dir)
-	if code != ExitInput || out != "" {
+	out, stderr, code := nv(t, "", "plan", dir)
+	if code != ExitInput || !strings.Contains(out, "a.yaml (wsl2-workstation): supported") || !strings.Contains(out, "b.yaml: not judged") {
 		t.Errorf("exit %d, stdout %q", code, out)
 	}
-	for _, want := range []string{"b.yaml:3:26: host.guests[0].os: unknown OS \"win2k91\"", "c.yaml:1:14: host.arch: unknown value \"arm\"", "c.yaml:1:7: host.os: missing"} {
+	for _, want := range []string{"b.yaml:3:26: host.guests[0].os: unknown OS \"win2k91\"", "c.yaml:1:14: host.arch: unknown value \"arm\"", "c.yaml:1:7: host.os: missing", "2 of 3 files could not be judged"} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("stderr lacks %q:\n%s", want, stderr)
 		}
 	}
+	js, _, code := nv(t, "", "plan", "--format", "json", dir)
+	var doc struct {
+		Verdict    *string `json:"verdict"`
+		Topologies []struct {
+			File    string  `json:"file"`
+			Verdict *string `json:"verdict"`
+			Error   *struct {
+				Problems []struct {
+					Line, Column int
+					Path         string
+				} `json:"problems"`
+			} `json:"error"`
+		} `json:"topologies"`
+	}
+	if err := json.Unmarshal([]byte(js), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if code != ExitInput || len(doc.Topologies) != 3 || doc.Topologies[0].Verdict == nil || doc.Topologies[1].Error == nil || doc.Topologies[1].Error.Problems[0].Line != 3 || doc.Topologies[1].Verdict != nil {
+		t.Errorf("exit %d: %s", code, js)
+	}
+}
+
+func TestPlanSaysWhatADirectoryHeldThatItSkipped(t *testing.T) {
+	dir := t.TempDir()
+	good, _ := os.ReadFile(filepath.Join(examples, "wsl2-supported.yaml"))
+	os.WriteFile(filepath.Join(dir, "A.YAML"), good, 0o644)
+	os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("x"), 0o644)
+	os.MkdirAll(filepath.Join(dir, "sub"), 0o755)
+	os.WriteFile(filepath.Join(dir, "sub", "b.yaml"), good, 0o644)
+	out, stderr, code := nv(t, "", "plan", dir)
+	if code != ExitOK || !strings.Contains(stderr, "skipped "+filepath.Join(dir, "sub")+"/ (a directory: --recursive reads it)") || !strings.Contains(stderr, "notes.txt") {
+		t.Errorf("exit %d, stderr %s", code, stderr)
+	}
+	if !strings.Contains(out, "1 file: 1 supported; verdict supported") {
+		t.Errorf("a directory of one file gets a summary line too:\n%s", out)
+	}
+	out, _, _ = nv(t, "", "plan", "-r", dir)
+	if !strings.Contains(out, "2 files: 2 supported") {
+		t.Errorf("--recursive:\n%s", out)
+	}
+}
+
+func TestPlanQuietPrintsOnlyWhatNeedsAction(t *testing.T) {
+	out, _, _ := nv(t, "", "plan", "-q", filepath.Join(examples, "wsl2-supported.yaml"))
+	if out != "" {
+		t.Errorf("-q on a supported file printed %q", out)
+	}
+	out, _, _ = nv(t, "", "plan", "-q", filepath.Join(examples, "ci-runners-amd-migration.yaml"))
+	if !strings.Contains(out, "does-not-work amd-migration:") || strings.Contains(out, "source") {
+		t.Errorf("-q:\n%s", out)
+	}
+}
+
+func TestSourcesAreQuotedOncePerRun(t *testing.T) {
+	out, _, _ := nv(t, "", "plan", examples)
+	quote := "Migrating VMs currently does not work on AMD systems"
+	if n := strings.Count(out, quote); n != 1 {
+		t.Errorf("the AMD migration quote appears %d times, want once", n)
+	}
+	if !strings.Contains(out, "Sources\n  [") || !strings.Contains(out, "source [") {
+		t.Errorf("no numbered sources:\n%s", out)
+	}
 }
 
 func TestMatrixMatchesGoldenOutput(t *testing.T) {
-	out, _, code := run(t, "", "matrix")
+	out, _, code := nv(t, "", "matrix")
 	if code != ExitOK {
 		t.Fatalf("exit %d", code)
 	}
@@ -190,63 +276,110 @@ func TestAnotherPolicyFileChangesTheVerdict(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "rhel-10-next.yaml")
 	os.WriteFile(path, []byte(changed), 0o644)
 	topo := "host: {os: rhel10.0, guests: [{name: a, os: rhel9.5, guests: [{name: b, os: rhel9.5}]}]}"
-	before, _, _ := run(t, topo, "plan", "--format", "json", "-")
-	after, stderr, _ := run(t, topo, "--policy", path, "plan", "--format", "json", "-")
+	before, _, _ := nv(t, topo, "plan", "--format", "json", "-")
+	after, stderr, _ := nv(t, topo, "--policy", path, "plan", "--format", "json", "-")
 	if !strings.Contains(before, `"verdict": "unsupported"`) || !strings.Contains(after, `"verdict": "tech-preview"`) {
 		t.Errorf("before:\n%s\nafter:\n%s\n%s", before, after, stderr)
 	}
-	_, stderr, code := run(t, "", "--policy", "testdata/no-such-policy.yaml", "matrix")
+	_, stderr, code := nv(t, "", "--policy", "testdata/no-such-policy.yaml", "matrix")
 	if code != ExitInput || !strings.Contains(stderr, "no-such-policy.yaml") {
 		t.Errorf("missing policy: exit %d %s", code, stderr)
 	}
 }
 
 func TestPolicyLint(t *testing.T) {
-	out, _, code := run(t, "", "policy", "lint")
+	out, _, code := nv(t, "", "policy", "lint")
 	if code != ExitOK || !strings.Contains(out, "policies/rhel-10.yaml: ok") {
 		t.Errorf("embedded: exit %d %s", code, out)
 	}
-	_, stderr, code := run(t, "", "policy", "lint", "../policy/testdata/broken.yaml")
-	if code != ExitInput || strings.Count(stderr, "nestvirt: error: ") < 12 || !strings.Contains(stderr, `rules[3].level: unknown level "tech-prevew"`) {
+	_, stderr, code := nv(t, "", "policy", "lint", "../policy/testdata/broken.yaml")
+	if code != ExitInput || strings.Count(stderr, "nestvirt: error: ") < 12 || !strings.Contains(stderr, `rules[3].level: unknown level "tech-prevew"`) || !strings.Contains(stderr, "undefined field 'nestd'") {
 		t.Errorf("broken: exit %d\n%s", code, stderr)
 	}
-	shown, _, code := run(t, "", "policy", "show")
+	shown, _, code := nv(t, "", "policy", "show")
 	if code != ExitOK || !strings.Contains(shown, "policy: rhel-10") {
 		t.Errorf("show: exit %d", code)
 	}
 }
 
 func TestVersionAndCompletion(t *testing.T) {
-	out, _, code := run(t, "", "version")
+	out, _, code := nv(t, "", "version")
 	if code != ExitOK || !strings.HasPrefix(out, "nestvirt ") || !strings.Contains(out, "policy rhel-10") {
 		t.Errorf("version: %d %q", code, out)
 	}
-	out, _, code = run(t, "", "completion", "bash")
+	out, _, code = nv(t, "", "completion", "bash")
 	if code != ExitOK || !strings.Contains(out, "bash completion") {
 		t.Errorf("completion: %d", code)
 	}
 }
 
+func TestOSListShowsTheNamesNestvirtKnows(t *testing.T) {
+	out, _, code := nv(t, "", "os", "list")
+	if code != ExitOK {
+		t.Fatalf("exit %d", code)
+	}
+	for _, want := range []string{"NAME", "rhel10.0", "win2k22", "windows-server", "linux2022", "generic", "osinfo-db"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("os list lacks %q", want)
+		}
+	}
+	_, stderr, code := nv(t, "host: {os: rhel10.0, guests: [{name: a, os: rhel10.O}]}", "plan", "-")
+	if code != ExitInput || !strings.Contains(stderr, `did you mean "rhel10.0"?`) {
+		t.Errorf("a misspelt OS: %d %s", code, stderr)
+	}
+}
+
 func TestCheckReplaysASnapshot(t *testing.T) {
-	root := "../probe/testdata/snapshots/amd-l0-nested/root"
-	out, stderr, code := run(t, "", "check", "--root", root)
-	if code != ExitFindings {
+	root := snapshots + "amd-l0-nested/root"
+	out, stderr, code := nv(t, "", "check", "--root", root)
+	if code != ExitOK {
 		t.Errorf("exit %d, stderr %s", code, stderr)
 	}
 	golden(t, "check-amd-l0-nested.txt", out)
-	js, _, _ := run(t, "", "check", "--root", root, "--format", "json")
-	golden(t, "check-amd-l0-nested.json", js)
-	quiet, _, _ := run(t, "", "check", "-q", "--root", root)
-	if !strings.HasPrefix(quiet, "does-not-work host-amd-migration: ") || strings.Contains(quiet, "host-l0-ready") || strings.Contains(quiet, "CPU") {
-		t.Errorf("-q printed:\n%s", quiet)
+	if !strings.Contains(out, "This machine: supported\n  live migration: does-not-work if this host migrates its VMs") {
+		t.Errorf("the headline must name the nesting verdict and the migration limitation apart:\n%s", out)
 	}
-	ready, _, code := run(t, "", "check", "-q", "--root", "../probe/testdata/snapshots/intel-l0-ready/root")
+	js, _, _ := nv(t, "", "check", "--root", root, "--format", "json")
+	golden(t, "check-amd-l0-nested.json", js)
+	migrates, _, code := nv(t, "", "check", "-q", "--root", root, "--migrates", "yes")
+	if code != ExitFindings || !strings.HasPrefix(migrates, "does-not-work host-amd-migration: ") || strings.Contains(migrates, "CPU") {
+		t.Errorf("-q --migrates yes: %d\n%s", code, migrates)
+	}
+	ready, _, code := nv(t, "", "check", "-q", "--root", snapshots+"intel-l0-ready/root")
 	if ready != "" || code != ExitOK {
 		t.Errorf("-q on a ready host: exit %d, %q", code, ready)
 	}
-	_, stderr, code = run(t, "", "check", "--root", "no/such/dir")
-	if code != ExitInput || !strings.Contains(stderr, "--root no/such/dir: not a directory") {
-		t.Errorf("bad root: %d %s", code, stderr)
+	for _, bad := range []struct{ args []string }{
+		{[]string{"check", "--root", "no/such/dir"}},
+		{[]string{"check", "--root", t.TempDir()}},
+		{[]string{"check", "--root", root, "--migrates", "sometimes"}},
+		{[]string{"check", "--root", root, "--l0-os", "rhel99x"}},
+	} {
+		if _, stderr, code := nv(t, "", bad.args...); code != ExitInput || !strings.HasPrefix(stderr, "nestvirt: error: ") {
+			t.Errorf("%v: %d %s", bad.args, code, stderr)
+		}
+	}
+}
+
+func TestCheckOfAnL1SaysWhatItCannotSee(t *testing.T) {
+	root := snapshots + "rhel96-l1-on-kvm/root"
+	out, _, code := nv(t, "", "check", "--root", root)
+	if code != ExitFindings || !strings.Contains(out, "This machine: unsupported") || !strings.Contains(out, "could be tech-preview (host-l1-on-kvm) if the OS of the L0 below this guest") || !strings.Contains(out, "level      ≥ 1") {
+		t.Errorf("exit %d:\n%s", code, out)
+	}
+	out, _, code = nv(t, "", "check", "--root", root, "--l0-os", "rhel10.0")
+	if code != ExitOK || !strings.HasPrefix(out, "This machine: tech-preview\n") {
+		t.Errorf("with the L0 stated: %d\n%s", code, out)
+	}
+	dir := copyTree(t, "rhel96-l1-on-kvm")
+	os.MkdirAll(filepath.Join(dir, "etc/nestvirt"), 0o755)
+	os.WriteFile(filepath.Join(dir, "etc/nestvirt/host.yaml"), []byte("l0:\n  os: rhel10.0\n"), 0o644)
+	if out, _, code := nv(t, "", "check", "--root", dir); code != ExitOK || !strings.HasPrefix(out, "This machine: tech-preview\n") {
+		t.Errorf("with host.yaml: %d\n%s", code, out)
+	}
+	os.WriteFile(filepath.Join(dir, "etc/nestvirt/host.yaml"), []byte("l0:\n  os: rhel10.0\nmigrate: yes\n"), 0o644)
+	if _, stderr, code := nv(t, "", "check", "--root", dir); code != ExitInput || !strings.Contains(stderr, `host.yaml:3:1: migrate: unknown key "migrate"; did you mean "migration"?`) {
+		t.Errorf("a bad host.yaml: %d %s", code, stderr)
 	}
 }
 
@@ -254,51 +387,110 @@ func TestCheckReplaysASnapshot(t *testing.T) {
 // live check: the snapshot holds everything check reads.
 func TestSnapshotOfThisMachineReplaysExactly(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "snap")
-	out, stderr, code := run(t, "", "snapshot", dir)
+	out, stderr, code := nv(t, "", "snapshot", dir)
 	if code != ExitOK || !strings.Contains(out, "snapshot written") {
 		t.Fatalf("snapshot: exit %d %s %s", code, out, stderr)
 	}
-	live, _, _ := run(t, "", "check", "--format", "json")
-	replay, _, _ := run(t, "", "check", "--format", "json", "--root", dir)
-	var a, b map[string]any
-	if err := json.Unmarshal([]byte(live), &a); err != nil {
+	live, _, _ := nv(t, "", "check", "--format", "json")
+	replay, _, _ := nv(t, "", "check", "--format", "json", "--root", dir)
+	if d := diffFacts(t, live, replay); d != "" {
+		t.Errorf("live and replay differ:\n%s", d)
+	}
+	for _, f := range []string{"cpuid.txt", "nestvirt-snapshot.json"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("no %s in the snapshot", f)
+		}
+	}
+	_, stderr, code = nv(t, "", "snapshot", dir)
+	if code != ExitInput || !strings.Contains(stderr, "not empty") {
+		t.Errorf("second snapshot into the same dir: %d %s", code, stderr)
+	}
+	// One tar to attach: the same files, replayed the same way.
+	tarOut, _, code := nv(t, "", "snapshot", "--tar", "-")
+	if code != ExitOK {
+		t.Fatalf("--tar -: %d", code)
+	}
+	extracted := t.TempDir()
+	tr := tar.NewReader(strings.NewReader(tarOut))
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(extracted, h.Name)
+		if h.Typeflag == tar.TypeDir {
+			os.MkdirAll(p, 0o755)
+			continue
+		}
+		b, _ := io.ReadAll(tr)
+		os.WriteFile(p, b, os.FileMode(h.Mode))
+	}
+	fromTar, _, _ := nv(t, "", "check", "--format", "json", "--root", extracted)
+	if d := diffFacts(t, live, fromTar); d != "" {
+		t.Errorf("live and the tar differ:\n%s", d)
+	}
+}
+
+// diffFacts compares two check documents, leaving out what only a live check can
+// know (whether /dev/kvm opens) and the notes about what could not be read.
+func diffFacts(t *testing.T, a, b string) string {
+	t.Helper()
+	var ma, mb map[string]any
+	if err := json.Unmarshal([]byte(a), &ma); err != nil {
 		t.Fatal(err)
 	}
-	if err := json.Unmarshal([]byte(replay), &b); err != nil {
+	if err := json.Unmarshal([]byte(b), &mb); err != nil {
 		t.Fatal(err)
 	}
-	// Only the live check can open /dev/kvm, and notes about what it could not read
-	// differ; everything else must be equal.
-	for _, m := range []map[string]any{a, b} {
+	for _, m := range []map[string]any{ma, mb} {
 		host := m["host"].(map[string]any)
 		delete(host["kvm"].(map[string]any), "accessible")
 		delete(host, "notes")
 	}
-	ja, _ := json.Marshal(a)
-	jb, _ := json.Marshal(b)
-	if string(ja) != string(jb) {
-		t.Errorf("live and replay differ:\nlive   %s\nreplay %s", ja, jb)
+	ja, _ := json.Marshal(ma)
+	jb, _ := json.Marshal(mb)
+	if string(ja) == string(jb) {
+		return ""
 	}
-	if _, err := os.Stat(filepath.Join(dir, "cpuid.txt")); err != nil {
-		t.Error("no cpuid.txt in the snapshot")
-	}
-	_, stderr, code = run(t, "", "snapshot", dir)
-	if code != ExitInput || !strings.Contains(stderr, "not empty") {
-		t.Errorf("second snapshot into the same dir: %d %s", code, stderr)
-	}
+	return "live   " + string(ja) + "\nreplay " + string(jb)
 }
 
 func TestColoursOnlyWhenAskedOrOnATerminal(t *testing.T) {
 	file := filepath.Join(examples, "ci-runners-amd-migration.yaml")
-	plain, _, _ := run(t, "", "plan", file)
+	plain, _, _ := nv(t, "", "plan", file)
 	if strings.Contains(plain, "\x1b[") {
 		t.Error("colour codes written to a pipe")
 	}
-	coloured, _, _ := run(t, "", "--color", "always", "plan", file)
+	coloured, _, _ := nv(t, "", "--color", "always", "plan", file)
 	if !strings.Contains(coloured, "\x1b[1m\x1b[31mdoes-not-work\x1b[0m") {
 		t.Errorf("--color always: %q", coloured[:200])
 	}
-	if _, stderr, code := run(t, "", "--color", "sometimes", "plan", file); code != ExitInput || !strings.Contains(stderr, "--color") {
+	if _, stderr, code := nv(t, "", "--color", "sometimes", "plan", file); code != ExitInput || !strings.Contains(stderr, "--color") {
 		t.Errorf("bad --color: %d %s", code, stderr)
+	}
+}
+
+func TestTheCLocaleGetsASCII(t *testing.T) {
+	file := filepath.Join(examples, "wsl2-supported.yaml")
+	out, _, _ := nvEnv(t, map[string]string{"LANG": "C"}, "", "plan", file)
+	if strings.ContainsAny(out, "→›·≥") || !strings.Contains(out, " -> ") {
+		t.Errorf("non-ASCII under LANG=C:\n%s", out)
+	}
+	m, _, _ := nvEnv(t, map[string]string{"LC_ALL": "C"}, "", "matrix")
+	for _, r := range m {
+		if r > 127 {
+			t.Errorf("matrix under LC_ALL=C holds %q", r)
+			break
+		}
+	}
+}
+
+func TestCobraSuggestionsAreOneHint(t *testing.T) {
+	_, stderr, code := nv(t, "", "chek")
+	if code != ExitInput || !strings.Contains(stderr, "nestvirt: hint: did you mean check?") || strings.Contains(stderr, "nestvirt: error: \n") || strings.Contains(stderr, "error: \t") {
+		t.Errorf("exit %d:\n%s", code, stderr)
 	}
 }

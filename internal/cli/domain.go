@@ -6,17 +6,19 @@ import (
 	"os"
 	"strings"
 
-	"github.com/pmezard/go-difflib/difflib"
 	"github.com/spf13/cobra"
 
+	"github.com/nestvirt/nestvirt/internal/arch"
 	"github.com/nestvirt/nestvirt/internal/domxml"
 	"github.com/nestvirt/nestvirt/internal/libvirt"
 	"github.com/nestvirt/nestvirt/internal/osid"
+	"github.com/nestvirt/nestvirt/internal/probe"
+	"github.com/nestvirt/nestvirt/internal/report"
 	"github.com/nestvirt/nestvirt/internal/topology"
 )
 
 type annotateOptions struct {
-	connect string
+	connect connectFlags
 	runs    string
 	l2      []string
 	os      string
@@ -32,19 +34,29 @@ metadata API (the rest of the definition is not rewritten), what the guest runs 
 own guests with and which OSes they are, so 'nestvirt vms' judges the whole chain.
 --os records or corrects the guest's OS where libosinfo metadata is missing or wrong.`,
 		Example: "  nestvirt annotate win11 --runs wsl2 --l2 ubuntu24.04\n  nestvirt annotate lab1 --runs kvm --l2 rhel10.0,rhel9.6 --os rhel9.6",
-		Args:    cobra.ExactArgs(1),
+		Args:    exactArgs(1, "DOMAIN"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !cmd.Flags().Changed("runs") {
 				return inputErrorf("--runs is required (one of: %s)", strings.Join(topology.GuestRuns, ", "))
 			}
-			return a.runAnnotate(o, args[0])
+			return run(func() error { return a.runAnnotate(o, args[0]) })(cmd, args)
 		},
 	}
-	addConnectFlag(cmd, &o.connect)
+	o.connect.add(cmd)
 	cmd.Flags().StringVar(&o.runs, "runs", "", "what the guest runs its guests with: "+strings.Join(topology.GuestRuns, ", "))
 	cmd.Flags().StringSliceVar(&o.l2, "l2", nil, "OS of each of its guests (as in topology files: ubuntu24.04, rhel10.0)")
 	cmd.Flags().StringVar(&o.os, "os", "", "the guest's own OS, where libosinfo metadata is missing or wrong")
 	return cmd
+}
+
+// exactArgs is cobra.ExactArgs with a message that names what is missing.
+func exactArgs(n int, what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != n {
+			return inputErrorf("%s takes %s (got %d arguments; see '%s --help')", cmd.CommandPath(), what, len(args), cmd.CommandPath())
+		}
+		return nil
+	}
 }
 
 func (a *app) runAnnotate(o annotateOptions, name string) error {
@@ -70,14 +82,14 @@ func (a *app) runAnnotate(o annotateOptions, name string) error {
 		}
 		osName = os.ID
 	}
-	conn, err := libvirt.Connect(o.connect, false)
+	conn, err := o.connect.connect(false)
 	if err != nil {
-		return inputError{err}
+		return err
 	}
 	defer conn.Close()
 	ann, err := conn.Annotate(name, o.runs, l2, osName)
 	if err != nil {
-		return inputError{err}
+		return libvirtErr(err)
 	}
 	fmt.Fprintf(a.stdout, "%s: runs %s", name, ann.Runs)
 	if len(ann.L2) > 0 {
@@ -100,48 +112,58 @@ func contains(list []string, v string) bool {
 }
 
 type exposeOptions struct {
-	connect string
+	connect connectFlags
 	root    string
 	file    string
 	arch    string
 	vendor  string
 	hyperv  string
 	dryRun  bool
+	persist bool
 }
 
 func (a *app) exposeCmd(undo bool) *cobra.Command {
 	o := exposeOptions{}
-	use, short := "expose DOMAIN | --file domain.xml", "Make a VM expose virtualization to its guest, keeping every other byte of its definition"
-	if undo {
-		use, short = "unexpose DOMAIN | --file domain.xml", "Restore the <cpu> (and Hyper-V settings) that expose replaced"
-	}
-	cmd := &cobra.Command{
-		Use:   use,
-		Short: short,
-		Long: short + `.
-
-expose edits only <cpu> (host-passthrough, or <feature policy='require'> for vmx,
+	use, short, long := "expose DOMAIN | --file domain.xml", "Make a VM expose virtualization to its guest, keeping every other byte of its definition",
+		`expose edits only <cpu> (host-passthrough, or <feature policy='require'> for vmx,
 svm or sie on the CPU model in use) and, for a Windows guest that runs Hyper-V or
 WSL2, <features><hyperv> (enlightened VMCS on Intel only). Every other element,
 attribute, namespace, comment and metadata is kept byte for byte; the original <cpu>
 is kept in nestvirt's metadata so unexpose can restore it. A running domain keeps
-running: the change applies at its next cold boot. It refuses where this host cannot
-nest (see nestvirt check). With --file it edits a file and prints the result, with
-no libvirt needed.`,
-		Args: cobra.MaximumNArgs(1),
+running: the change applies at its next cold boot. It refuses where this host
+cannot nest (saying what would fix it) and on architectures where nesting does not
+work. Just before defining, the definition is read again: a change made by someone
+else meanwhile is never reverted. A transient domain is refused unless --persist.
+With --file it edits a file and prints the result, with no libvirt needed.`
+	if undo {
+		use, short, long = "unexpose DOMAIN | --file domain.xml", "Restore the <cpu> (and Hyper-V settings) that expose replaced",
+			`unexpose puts back the <cpu> and <features><hyperv> that expose replaced, from the
+record expose keeps in nestvirt's metadata, and removes that record (and a
+<metadata> element expose created for it). Every other byte of the definition is
+kept. A domain expose never changed has nothing to restore: that is not an error.
+With --file it edits a file and prints the result, with no libvirt needed.`
+	}
+	cmd := &cobra.Command{
+		Use:   use,
+		Short: short,
+		Long:  short + ".\n\n" + long,
+		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if (len(args) == 1) == (o.file != "") {
 				return inputErrorf("give a DOMAIN or --file, one of them")
 			}
-			if o.file != "" {
-				return a.runExposeFile(o, undo)
-			}
-			return a.runExposeDomain(o, args[0], undo)
+			return run(func() error {
+				if o.file != "" {
+					return a.runExposeFile(o, undo)
+				}
+				return a.runExposeDomain(o, args[0], undo)
+			})(cmd, args)
 		},
 	}
-	addConnectFlag(cmd, &o.connect)
+	o.connect.add(cmd)
 	cmd.Flags().StringVar(&o.file, "file", "", "edit this domain XML file instead (- for stdin); the result goes to stdout")
 	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "print a unified diff of the definition (secrets masked) and change nothing")
+	cmd.Flags().BoolVar(&o.persist, "persist", false, "allow defining a transient domain, which makes it persistent")
 	if !undo {
 		cmd.Flags().StringVar(&o.root, "root", "/", "read this host's facts from a snapshot instead of /")
 		cmd.Flags().StringVar(&o.arch, "arch", "", "with --file: the guest's arch (default: from the XML)")
@@ -156,6 +178,9 @@ func (a *app) runExposeFile(o exposeOptions, undo bool) error {
 	var err error
 	if o.file == "-" {
 		data, err = io.ReadAll(io.LimitReader(a.stdin, domxml.MaxSize+1))
+		if err == nil && len(data) > domxml.MaxSize {
+			err = fmt.Errorf("stdin: larger than %d MiB; not a domain definition", domxml.MaxSize>>20)
+		}
 	} else {
 		data, err = readLimited(o.file, domxml.MaxSize)
 	}
@@ -167,11 +192,14 @@ func (a *app) runExposeFile(o exposeOptions, undo bool) error {
 		res, err = domxml.Unexpose(data)
 	} else {
 		vendor := o.vendor
-		if vendor == "" {
-			vendor = probe0().CPUVendor
-		}
-		if vendor != "" && vendor != "intel" && vendor != "amd" && o.vendor != "" {
+		switch vendor {
+		case "", "intel", "amd":
+		default:
 			return inputErrorf("--vendor: unknown value %q (intel, amd)", o.vendor)
+		}
+		if vendor == "" {
+			f, _ := hostFacts("/", statedFlags{})
+			vendor = probe.Str(f.CPUVendor)
 		}
 		hv, herr := hypervWanted(o.hyperv, data)
 		if herr != nil {
@@ -186,7 +214,7 @@ func (a *app) runExposeFile(o exposeOptions, undo bool) error {
 		fmt.Fprintf(a.stderr, "nestvirt: %s\n", n)
 	}
 	if o.dryRun {
-		return writeDiff(a.stdout, o.file, libvirt.MaskSecrets(data), libvirt.MaskSecrets(res.XML))
+		return report.Diff(a.stdout, o.file, domxml.MaskSecrets(data), domxml.MaskSecrets(res.XML), false)
 	}
 	_, err = a.stdout.Write(res.XML)
 	return err
@@ -203,7 +231,7 @@ func readLimited(path string, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%s: larger than %d MiB; not a domain definition", path, limit>>20)
+		return nil, fmt.Errorf("%s: larger than %d MiB", path, limit>>20)
 	}
 	return data, nil
 }
@@ -218,54 +246,80 @@ func hypervWanted(mode string, xml []byte) (bool, error) {
 		return false, nil
 	case "auto":
 		ann, _ := domxml.ReadAnnotation(xml)
-		if ann.Runs != "wsl2" && ann.Runs != "hyper-v" {
-			return false, nil
-		}
-		return true, nil
+		return ann.Runs == "wsl2" || ann.Runs == "hyper-v", nil
 	}
 	return false, inputErrorf("--hyperv: unknown value %q (auto, on, off)", mode)
 }
 
+// exposable says whether this host can give a guest virtualization to use, and if
+// not, what would change that.
+func exposable(f probe.Facts) (warnings []string, refusal error) {
+	a := probe.Str(f.Arch)
+	info := arch.Of(a, probe.Str(f.CPUVendor))
+	k := f.KVM
+	switch {
+	case f.Arch != nil && !info.Nestable:
+		return nil, refusedError{fmt.Errorf("nested virtualization does not work on %s (only Intel, AMD and IBM Z): exposing would not let the guest run VMs", a)}
+	case probe.Str(k.Module) == "kvm_pvm":
+		return nil, refusedError{fmt.Errorf("this host's KVM is PVM (kvm_pvm), which cannot pass virtualization on to its guests; nothing to expose")}
+	case k.Nested != nil && !*k.Nested:
+		return nil, refusedError{fmt.Errorf("nesting is off in %s on this host, so an exposed guest could not use it. Run 'nestvirt enable' first (it edits modprobe.d in place, with a backup, and reloads %s when no VM runs), then expose", probe.Str(k.Module), probe.Str(k.Module))}
+	case probe.Str(f.VirtExt) == "none" && f.Virtualization.LevelMin != nil && *f.Virtualization.LevelMin >= 1:
+		return nil, refusedError{fmt.Errorf("this host is a guest whose own CPU shows no %s: expose it on the L0 below first (nestvirt expose there)", info.Flag)}
+	}
+	if k.Nested == nil {
+		warnings = append(warnings, "this host's live nested value is unknown (see nestvirt check); exposing anyway")
+	}
+	if lm := f.Virtualization.LevelMin; lm != nil && *lm >= 1 {
+		warnings = append(warnings, fmt.Sprintf("this host is itself a guest: VMs started inside this domain would be L%d guests at least, which are not expected to work", *lm+2))
+	}
+	return warnings, nil
+}
+
 func (a *app) runExposeDomain(o exposeOptions, name string, undo bool) error {
-	conn, err := libvirt.Connect(o.connect, false)
+	if !undo {
+		if err := checkOneOf("--hyperv", o.hyperv, "auto", "on", "off"); err != nil {
+			return err
+		}
+	}
+	conn, err := o.connect.connect(false)
 	if err != nil {
-		return inputError{err}
+		return err
 	}
 	defer conn.Close()
+	if _, err := conn.Lookup(name); err != nil {
+		return libvirtErr(err)
+	}
+	eo := libvirt.EditOptions{DryRun: o.dryRun, Persist: o.persist}
 	var ch libvirt.Change
 	if undo {
-		ch, err = conn.Unexpose(name, o.dryRun)
+		ch, err = conn.Edit(name, eo, domxml.Unexpose)
 	} else {
-		facts, ferr := hostFacts(o.root)
+		facts, ferr := hostFacts(o.root, statedFlags{})
 		if ferr != nil {
 			return ferr
 		}
-		l0, _ := libvirt.L0(facts)
-		if !l0.Nested {
-			return inputErrorf("this host cannot nest (its KVM module has nesting off, or its KVM cannot pass virtualization on): exposing %s would not let it run VMs; run 'nestvirt check' for the remedy", name)
+		warnings, refusal := exposable(facts)
+		if refusal != nil {
+			return refusal
 		}
-		d, lerr := conn.Lookup(name)
-		if lerr != nil {
-			return inputError{lerr}
+		for _, w := range warnings {
+			fmt.Fprintf(a.stderr, "nestvirt: warning: %s\n", w)
 		}
-		x, xerr := conn.XML(d, true, false)
-		if xerr != nil {
-			return inputError{xerr}
-		}
-		hv, herr := hypervWanted(o.hyperv, []byte(x))
-		if herr != nil {
-			return herr
-		}
-		ch, err = conn.Expose(name, domxml.ExposeOptions{Vendor: facts.CPUVendor, Hyperv: hv}, o.dryRun)
+		vendor := probe.Str(facts.CPUVendor)
+		ch, err = conn.Edit(name, eo, func(raw []byte) (domxml.Result, error) {
+			hv, _ := hypervWanted(o.hyperv, raw)
+			return domxml.Expose(raw, domxml.ExposeOptions{Vendor: vendor, Hyperv: hv})
+		})
 	}
 	if err != nil {
-		return inputError{err}
+		return libvirtErr(err)
 	}
 	for _, n := range ch.Notes {
 		fmt.Fprintf(a.stderr, "nestvirt: %s\n", n)
 	}
 	if o.dryRun {
-		return writeDiff(a.stdout, name, ch.Before, ch.After)
+		return report.Diff(a.stdout, name, ch.Before, ch.After, false)
 	}
 	switch {
 	case !ch.Changed:
@@ -278,14 +332,9 @@ func (a *app) runExposeDomain(o exposeOptions, name string, undo bool) error {
 	return nil
 }
 
-func writeDiff(w io.Writer, name string, before, after []byte) error {
-	d, err := difflib.GetUnifiedDiffString(difflib.UnifiedDiff{
-		A: difflib.SplitLines(string(before)), B: difflib.SplitLines(string(after)),
-		FromFile: name + " (current)", ToFile: name + " (new)", Context: 3,
-	})
-	if err != nil {
-		return err
+func checkOneOf(flag, v string, allowed ...string) error {
+	if contains(allowed, v) {
+		return nil
 	}
-	_, err = io.WriteString(w, d)
-	return err
+	return inputErrorf("%s: unknown value %q (%s)", flag, v, strings.Join(allowed, ", "))
 }

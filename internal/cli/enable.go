@@ -3,17 +3,17 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
+	"github.com/nestvirt/nestvirt/internal/fsroot"
 	"github.com/nestvirt/nestvirt/internal/hostconf"
-	"github.com/nestvirt/nestvirt/internal/libvirt"
+	"github.com/nestvirt/nestvirt/internal/report"
 )
 
 type enableOptions struct {
 	root             string
-	connect          string
+	connect          connectFlags
 	now              bool
 	dryRun           bool
 	disableHugepages bool
@@ -36,17 +36,20 @@ The module is the one this machine uses (kvm_intel, kvm_amd, or kvm on IBM Z); n
 option is ever written for another. The setting is persisted in modprobe.d: the line
 that sets it now is edited in place (its other options, comments and the file's
 other lines kept), else /etc/modprobe.d/kvm.conf is written as the RHEL procedure
-does; lines elsewhere that set it too are reported. Every write is atomic, and the
-previous version is kept beside the file as *.nestvirt-bak. The module is reloaded
-now only when no VM runs (libvirt is asked, and the module's use count read);
-otherwise the setting applies at the next reload or boot, and --now refuses.`,
+does; lines elsewhere that set it too are reported. Every write is atomic and made
+only if the file is still what was read (a concurrent change is planned again, not
+lost); the file before nestvirt first changed it is kept as *.nestvirt-orig and the
+one before the latest change as *.nestvirt-bak, with their owner and mode. The
+module is reloaded now only when no VM runs (libvirt is asked, and the module's use
+count read); otherwise the setting applies at the next reload or boot, and --now
+refuses.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error { return a.runEnable(o, enable) },
+		RunE: run(func() error { return a.runEnable(o, enable) }),
 	}
 	cmd.Flags().StringVar(&o.root, "root", "/", "act on this snapshot tree instead of / (module loading is simulated in the tree)")
-	addConnectFlag(cmd, &o.connect)
+	o.connect.add(cmd)
 	cmd.Flags().BoolVar(&o.now, "now", false, "apply now or not at all: refuse, listing the running VMs, when the module cannot be reloaded")
-	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "print the file diffs and the commands, change nothing")
+	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "print the file diffs (patch -p1 -d / applies them) and the commands, change nothing")
 	if enable {
 		cmd.Flags().BoolVar(&o.disableHugepages, "disable-hugepages", false, "IBM Z: also set hpage=0, deliberately (huge pages and nesting exclude each other)")
 	}
@@ -54,22 +57,32 @@ otherwise the setting applies at the next reload or boot, and --now refuses.`,
 }
 
 func (a *app) runEnable(o enableOptions, enable bool) error {
-	facts, err := hostFacts(o.root)
+	facts, err := hostFacts(o.root, statedFlags{})
 	if err != nil {
 		return err
 	}
-	root, _ := filepath.Abs(o.root)
-	var mods hostconf.Modules = hostconf.System{}
+	root, err := fsroot.Open(o.root)
+	if err != nil {
+		return inputErrorf("--root %s: %v", o.root, err)
+	}
+	defer root.Close()
+	var mods hostconf.Modules
 	var running []string
 	var runningErr error
-	if o.root != "/" {
-		mods = hostconf.Tree{Root: root}
-	} else {
+	if root.Live() {
+		mods = hostconf.System{Root: root}
 		running, runningErr = runningVMs(o.connect)
+	} else {
+		mods = hostconf.Tree{Root: root}
+		fmt.Fprintf(a.stderr, "nestvirt: note: --root: module loading is simulated in %s, and which VMs run there cannot be asked; only the tree's sys/module/*/refcnt stands for them\n", o.root)
 	}
-	plan, err := hostconf.PlanNested(root, facts, hostconf.Request{Enable: enable, DisableHugepages: o.disableHugepages, Now: o.now}, mods, running, runningErr)
-	if err != nil {
-		return inputError{err}
+	req := hostconf.Request{Enable: enable, DisableHugepages: o.disableHugepages, Now: o.now}
+	var plan hostconf.Plan
+	var written []string
+	if o.dryRun {
+		plan, err = hostconf.PlanNested(root, facts, req, mods, running, runningErr)
+	} else {
+		plan, written, err = hostconf.Run(root, facts, req, mods, running, runningErr)
 	}
 	for _, w := range plan.Warnings {
 		fmt.Fprintf(a.stderr, "nestvirt: warning: %s\n", w)
@@ -80,9 +93,31 @@ func (a *app) runEnable(o enableOptions, enable bool) error {
 	for _, n := range plan.Notes {
 		fmt.Fprintf(a.stderr, "nestvirt: note: %s\n", n)
 	}
+	for _, w := range written {
+		created := false
+		for _, c := range plan.Changes {
+			if c.Path == w {
+				created = c.Created
+			}
+		}
+		if created {
+			fmt.Fprintf(a.stdout, "created %s (it did not exist, so there is no previous version)\n", root.Real(w))
+		} else {
+			fmt.Fprintf(a.stdout, "wrote %s (previous version: %s%s; before nestvirt first changed it: %s%s)\n", root.Real(w), root.Real(w), fsroot.BackupSuffix, root.Real(w), fsroot.OrigSuffix)
+		}
+	}
+	var refused *hostconf.ReloadError
+	switch {
+	case errors.Is(err, hostconf.ErrRefused):
+		return refusedError{err}
+	case errors.As(err, &refused):
+		return dependencyError{err}
+	case err != nil:
+		return dependencyError{err}
+	}
 	if o.dryRun {
 		for _, c := range plan.Changes {
-			if err := writeDiff(a.stdout, "/"+c.Path, c.Old, c.New); err != nil {
+			if err := report.Diff(a.stdout, c.Path, c.Old, c.New, c.Created); err != nil {
 				return err
 			}
 		}
@@ -93,13 +128,6 @@ func (a *app) runEnable(o enableOptions, enable bool) error {
 			fmt.Fprintln(a.stdout, "# nothing to change")
 		}
 		return nil
-	}
-	written, err := hostconf.Apply(root, plan, mods)
-	for _, w := range written {
-		fmt.Fprintf(a.stdout, "wrote /%s (previous version: /%s%s)\n", w, w, hostconf.BackupSuffix)
-	}
-	if err != nil {
-		return inputError{err}
 	}
 	state := "off"
 	if enable {
@@ -120,17 +148,13 @@ func (a *app) runEnable(o enableOptions, enable bool) error {
 
 // runningVMs asks libvirt which domains run; without libvirt the module's use
 // count still protects them.
-func runningVMs(uri string) ([]string, error) {
-	c, err := libvirt.Connect(uri, true)
+func runningVMs(c connectFlags) ([]string, error) {
+	conn, err := c.connect(true)
 	if err != nil {
-		var ce *libvirt.ConnectError
-		if errors.As(err, &ce) {
-			return nil, errors.New("libvirt is not reachable")
-		}
-		return nil, err
+		return nil, errors.New("libvirt is not reachable")
 	}
-	defer c.Close()
-	ds, err := c.Domains()
+	defer conn.Close()
+	ds, err := conn.Domains()
 	if err != nil {
 		return nil, err
 	}

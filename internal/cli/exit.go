@@ -5,11 +5,21 @@ import (
 	"fmt"
 )
 
-// Exit codes, defined once for every command.
+// Exit codes, defined once for every command (README, "Exit codes").
 const (
-	ExitOK       = 0 // verdict better than --fail-on, or nothing to judge
-	ExitFindings = 1 // verdict at or past --fail-on
-	ExitInput    = 2 // bad input or usage: nothing was judged
+	// ExitOK: the verdict is better than --fail-on; an action was done, or there
+	// was nothing to do.
+	ExitOK = 0
+	// ExitFindings: the verdict is at or past --fail-on; an action was refused by
+	// a rule or a safety check (nothing was changed); the guard refused.
+	ExitFindings = 1
+	// ExitInput: bad input or usage (a flag, a file, a domain name): nothing was
+	// judged or changed.
+	ExitInput = 2
+	// ExitDependency: something nestvirt depends on failed: the libvirt daemon is
+	// unreachable or timed out, permission was denied, a module reload failed
+	// after the file was written (the message says what was changed).
+	ExitDependency = 3
 )
 
 // inputError marks an error caused by what the user gave (a file, a flag, a domain).
@@ -22,21 +32,40 @@ func inputErrorf(format string, args ...any) error {
 	return inputError{fmt.Errorf(format, args...)}
 }
 
-// thresholdError reports a verdict at or past --fail-on; its output was already written.
+// dependencyError marks a failure of something nestvirt relies on.
+type dependencyError struct{ err error }
+
+func (e dependencyError) Error() string { return e.err.Error() }
+func (e dependencyError) Unwrap() error { return e.err }
+
+// thresholdError reports a verdict at or past --fail-on, or a refusal; its output
+// was already written.
 type thresholdError struct{ msg string }
 
 func (e thresholdError) Error() string { return e.msg }
 
-// exitCode maps an error to the process exit code.
+// refusedError is an action refused by a rule or a safety check: printed, exit 1.
+type refusedError struct{ err error }
+
+func (e refusedError) Error() string { return e.err.Error() }
+func (e refusedError) Unwrap() error { return e.err }
+
+// exitCode maps an error to the process exit code. An error nestvirt did not
+// classify is treated as a failed dependency, never as a verdict.
 func exitCode(err error) int {
-	var th thresholdError
+	var (
+		th  thresholdError
+		ref refusedError
+		in  inputError
+	)
 	switch {
 	case err == nil:
 		return ExitOK
-	case errors.As(err, &th):
+	case errors.As(err, &th), errors.As(err, &ref):
 		return ExitFindings
-	default:
-		// Usage mistakes, bad input and unreadable sources all mean "nothing judged".
+	case errors.As(err, &in):
 		return ExitInput
+	default:
+		return ExitDependency
 	}
 }

@@ -1,24 +1,33 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"io"
-	"log/syslog"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/nestvirt/nestvirt/internal/domxml"
+	"github.com/nestvirt/nestvirt/internal/fsroot"
 	"github.com/nestvirt/nestvirt/internal/guard"
-	"github.com/nestvirt/nestvirt/internal/probe"
+	"github.com/nestvirt/nestvirt/internal/policy"
 )
+
+// DecisionBudget is how long the hook may take to decide; past it, it allows the
+// operation (fail open) or refuses it (--fail-closed), and says so.
+const DecisionBudget = 2 * time.Second
 
 type guardOptions struct {
 	mode       string
 	failClosed bool
 	root       string
 	hooksDir   string
+	binary     string
 }
 
 func (a *app) guardCmd() *cobra.Command {
@@ -34,58 +43,58 @@ policy, before libvirt goes on:
     with nesting on is refused: migrating VMs does not work there, and fails by
     corrupting the guest, not by an error;
   - a guest backed by huge pages on an IBM Z host with nesting on is refused;
-  - a guest on a host at level 2 or deeper is allowed with a warning (it is an L3).
+  - what else the rules say does not work or is not expected to (an L3 guest) is
+    allowed with a warning.
 
 What it cannot see: the source side of a migration. A host migrating its VMs away is
 not stopped by its own guard; the destination's guard refuses them. Install the guard
-on every host of a migration pool. It never blocks a VM because it failed to read a
-fact, unless --fail-closed. Each decision is logged to syslog (journalctl -t
-nestvirt-guard). --mode warn logs and never blocks.
+on every host of a migration pool.
+
+It fails open: if nestvirt is missing, broken, or takes longer than 2 s to decide,
+the operation goes on and the hook says so in syslog (journalctl -t nestvirt-guard)
+and to libvirt; --fail-closed refuses instead. Install refuses a nestvirt binary
+that could vanish or be replaced (a temporary or build-cache file, one not owned by
+root or writable by others): install the package, or pass --binary /usr/bin/nestvirt.
+--mode warn logs and never blocks.
 
 libvirtd (or virtqemud) reads the qemu.d directory when it starts: restart it after
-the first install.`,
+the first install. 'guard status' checks all of this.`,
 	}
 	install := &cobra.Command{
 		Use:   "install",
 		Short: "Install the hook",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if o.mode != guard.Enforce && o.mode != guard.Warn {
-				return inputErrorf("--mode: unknown value %q (enforce, warn)", o.mode)
-			}
-			bin, err := os.Executable()
-			if err != nil {
-				return inputError{err}
-			}
-			path, err := guard.Install(o.hooksDir, guard.Config{Binary: bin, Mode: o.mode, FailClosed: o.failClosed, Root: o.root})
-			if err != nil {
-				return inputError{err}
-			}
-			fmt.Fprintf(a.stdout, "installed %s (mode %s), running %s\nrestart libvirtd or virtqemud if no qemu hook was active when it started: it reads the hook directory at start\n", path, o.mode, bin)
-			return nil
-		},
+		RunE:  run(func() error { return a.guardInstall(o) }),
 	}
 	install.Flags().StringVar(&o.mode, "mode", guard.Enforce, "enforce (refuse what does not work) or warn (log it, never block)")
-	install.Flags().BoolVar(&o.failClosed, "fail-closed", false, "refuse when the guard cannot read the facts it needs")
+	install.Flags().BoolVar(&o.failClosed, "fail-closed", false, "refuse when the guard cannot judge (nestvirt missing, broken, slow, facts unreadable)")
 	install.Flags().StringVar(&o.root, "root", "/", "the hook reads this host's facts from this snapshot tree (for tests and demonstrations)")
+	install.Flags().StringVar(&o.binary, "binary", "", "the nestvirt the hook runs (default: this one; "+guard.SuggestedBinary+" for a package)")
 	uninstall := &cobra.Command{
 		Use:   "uninstall",
-		Short: "Remove the hook",
+		Short: "Remove the hook (and leftovers of an interrupted install)",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			path, err := guard.Uninstall(o.hooksDir)
+		RunE: run(func() error {
+			path, removed, err := guard.Uninstall(o.hooksDir)
+			if errors.Is(err, guard.ErrNotOurs) {
+				return refusedError{err}
+			}
 			if err != nil {
-				return inputError{err}
+				return err
+			}
+			if !removed {
+				fmt.Fprintf(a.stdout, "no guard installed at %s: nothing to do\n", path)
+				return nil
 			}
 			fmt.Fprintf(a.stdout, "removed %s\n", path)
 			return nil
-		},
+		}),
 	}
 	status := &cobra.Command{
 		Use:   "status",
-		Short: "Show whether the hook is installed and what it would decide on this host",
+		Short: "Check the installed hook (binary, policy, libvirt's view) and what it would decide on this host",
 		Args:  cobra.NoArgs,
-		RunE:  func(cmd *cobra.Command, args []string) error { return a.guardStatus(o) },
+		RunE:  run(func() error { return a.guardStatus(o) }),
 	}
 	status.Flags().StringVar(&o.root, "root", "/", "judge with this snapshot tree's facts")
 	hook := &cobra.Command{
@@ -98,37 +107,100 @@ the first install.`,
 		},
 	}
 	hook.Flags().StringVar(&o.mode, "mode", guard.Enforce, "enforce or warn")
-	hook.Flags().BoolVar(&o.failClosed, "fail-closed", false, "refuse when facts cannot be read")
+	hook.Flags().BoolVar(&o.failClosed, "fail-closed", false, "refuse when the guard cannot judge")
 	hook.Flags().StringVar(&o.root, "root", "/", "read this host's facts from this snapshot tree")
 	cmd.PersistentFlags().StringVar(&o.hooksDir, "hooks-dir", "/etc/libvirt/hooks", "libvirt's hook directory")
 	cmd.AddCommand(install, uninstall, status, hook)
 	return cmd
 }
 
+func (a *app) guardInstall(o guardOptions) error {
+	if err := checkOneOf("--mode", o.mode, guard.Enforce, guard.Warn); err != nil {
+		return err
+	}
+	bin := o.binary
+	if bin == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		if bin, err = filepath.EvalSymlinks(exe); err != nil {
+			return err
+		}
+	}
+	if err := guard.CheckBinary(bin); err != nil {
+		return refusedError{fmt.Errorf("%w. Install nestvirt where only root can change it (the package puts it at %s) and pass --binary", err, guard.SuggestedBinary)}
+	}
+	cfg := guard.Config{Binary: bin, Mode: o.mode, FailClosed: o.failClosed}
+	if a.policyFile != "" {
+		if _, err := a.policy(); err != nil {
+			return err
+		}
+		abs, err := filepath.Abs(a.policyFile)
+		if err != nil {
+			return err
+		}
+		cfg.Policy = abs
+	}
+	if o.root != "/" {
+		abs, err := filepath.Abs(o.root)
+		if err != nil {
+			return err
+		}
+		cfg.Root = abs
+	}
+	path, err := guard.Install(o.hooksDir, cfg)
+	if errors.Is(err, guard.ErrNotOurs) {
+		return refusedError{err}
+	}
+	if err != nil {
+		return err
+	}
+	policyName := "the embedded policy"
+	if cfg.Policy != "" {
+		policyName = cfg.Policy
+	}
+	fmt.Fprintf(a.stdout, "installed %s (mode %s), running %s with %s\nrestart libvirtd or virtqemud if no qemu hook was active when it started: it reads the hook directory at start\n", path, o.mode, bin, policyName)
+	return nil
+}
+
 // guardHook is what libvirt runs. It never writes to stdout: for a migration,
-// libvirt would read it as a replacement domain XML.
+// libvirt would read it as a replacement domain XML. It decides within
+// DecisionBudget, or fails open (closed with --fail-closed).
 func (a *app) guardHook(o guardOptions, args []string) error {
 	in := guard.Input{Domain: args[0], Op: args[1], SubOp: args[2], Mode: o.mode, FailClosed: o.failClosed}
 	if o.mode != guard.Enforce && o.mode != guard.Warn {
 		return inputErrorf("--mode: unknown value %q (enforce, warn)", o.mode)
 	}
+	done := make(chan guard.Decision, 1)
+	go func() {
+		xml, err := io.ReadAll(io.LimitReader(a.stdin, domxml.MaxSize+1))
+		if err == nil {
+			in.XML, in.XMLTooLarge = xml, len(xml) > domxml.MaxSize
+		}
+		if f, err := hostFacts(o.root, statedFlags{}); err == nil {
+			in.Facts = f
+		}
+		p, err := a.policy()
+		if err != nil {
+			done <- guard.Decision{Allow: !o.failClosed, Judged: true, Message: "nestvirt guard cannot load its policy: " + err.Error(), Log: "nestvirt-guard: policy: " + err.Error()}
+			return
+		}
+		done <- guard.Decide(p, in)
+	}()
 	var d guard.Decision
-	if st, err := os.Stat(o.root); err != nil || !st.IsDir() {
-		in.Facts = probe.Facts{}
-	} else {
-		in.Facts = probe.ProbeRoot(probe.NewRoot(o.root))
+	select {
+	case d = <-done:
+	case <-time.After(DecisionBudget):
+		verb := "allowing (fail open)"
+		if o.failClosed {
+			verb = "refusing (fail closed)"
+		}
+		msg := fmt.Sprintf("nestvirt-guard: domain=%q op=%s/%s: no decision within %s; %s", in.Domain, in.Op, in.SubOp, DecisionBudget, verb)
+		d = guard.Decision{Allow: !o.failClosed, Judged: true, Message: msg, Log: msg}
 	}
-	if xml, err := io.ReadAll(io.LimitReader(a.stdin, domxml.MaxSize+1)); err == nil && len(xml) <= domxml.MaxSize {
-		in.XML = xml
-	}
-	p, err := a.policy()
-	if err != nil {
-		return err
-	}
-	d = guard.Decide(p, in)
-	if w, err := syslog.New(syslog.LOG_DAEMON|syslog.LOG_NOTICE, "nestvirt-guard"); err == nil {
-		w.Notice(d.Log)
-		w.Close()
+	if err := guard.Syslog("nestvirt-guard", d.Log, 500*time.Millisecond); err != nil {
+		fmt.Fprintf(a.stderr, "nestvirt-guard: %v\n", err)
 	}
 	if d.Message != "" {
 		fmt.Fprintln(a.stderr, d.Message)
@@ -143,25 +215,60 @@ func (a *app) guardHook(o guardOptions, args []string) error {
 }
 
 func (a *app) guardStatus(o guardOptions) error {
-	script, ours, err := guard.Installed(o.hooksDir)
+	script, ours, info, err := guard.Installed(o.hooksDir)
 	if err != nil {
-		return inputError{err}
+		return err
 	}
+	path := guard.Path(o.hooksDir)
+	var problems []string
+	cfg := guard.Config{}
 	switch {
 	case script == "":
-		fmt.Fprintf(a.stdout, "not installed (%s)\n", guard.Path(o.hooksDir))
+		fmt.Fprintf(a.stdout, "not installed (%s)\n", path)
 	case !ours:
-		fmt.Fprintf(a.stdout, "%s exists but is not nestvirt's\n", guard.Path(o.hooksDir))
+		fmt.Fprintf(a.stdout, "%s exists but is not nestvirt's\n", path)
 	default:
-		line := ""
-		for _, l := range strings.Split(script, "\n") {
-			if strings.HasPrefix(l, "exec ") {
-				line = l
+		fmt.Fprintf(a.stdout, "installed: %s\n", path)
+		var ok bool
+		if cfg, ok = guard.ReadConfig(script); !ok {
+			problems = append(problems, "the hook does not record how it was installed (installed by an older nestvirt?): reinstall it")
+			break
+		}
+		fmt.Fprintf(a.stdout, "  runs:   %s (mode %s%s)\n", cfg.Binary, cfg.Mode, map[bool]string{true: ", fail-closed"}[cfg.FailClosed])
+		if err := guard.CheckBinary(cfg.Binary); err != nil {
+			problems = append(problems, "the binary the hook runs: "+err.Error()+"; every VM start is judged by nothing ("+map[bool]string{false: "allowed", true: "refused"}[cfg.FailClosed]+")")
+		}
+		if info.Mode().Perm()&0o111 == 0 {
+			problems = append(problems, fmt.Sprintf("the hook is not executable (mode %v): libvirt cannot run it", info.Mode().Perm()))
+		}
+		if info.Mode().Perm()&0o022 != 0 {
+			problems = append(problems, fmt.Sprintf("the hook is writable by others (mode %v)", info.Mode().Perm()))
+		}
+		policyName := "the embedded policy"
+		if cfg.Policy != "" {
+			policyName = cfg.Policy
+			if data, err := readLimited(cfg.Policy, 4<<20); err != nil {
+				problems = append(problems, "the policy the hook uses: "+err.Error())
+			} else if _, err := policy.Load(cfg.Policy, data); err != nil {
+				problems = append(problems, "the policy the hook uses does not load: "+oneLine(err.Error()))
 			}
 		}
-		fmt.Fprintf(a.stdout, "installed: %s\n  %s\n", guard.Path(o.hooksDir), line)
+		fmt.Fprintf(a.stdout, "  policy: %s\n", policyName)
+		if a.policyFile != "" && cfg.Policy != mustAbs(a.policyFile) {
+			problems = append(problems, fmt.Sprintf("the hook judges with %s, not with --policy %s: reinstall it with that policy to make it so", policyName, a.policyFile))
+		}
+		if started, name, ok := daemonStart(); ok && started.Before(info.ModTime()) {
+			problems = append(problems, fmt.Sprintf("%s started before the hook was installed and reads qemu.d only at start: restart it, or the hook is not run", name))
+		}
 	}
-	facts, err := hostFacts(o.root)
+	for _, l := range guard.Leftovers(o.hooksDir) {
+		problems = append(problems, "leftover of an interrupted install: "+l+" (nestvirt guard uninstall or install removes it)")
+	}
+	root := o.root
+	if cfg.Root != "" && o.root == "/" {
+		root = cfg.Root
+	}
+	facts, err := hostFacts(root, statedFlags{})
 	if err != nil {
 		return err
 	}
@@ -177,12 +284,79 @@ func (a *app) guardStatus(o guardOptions) error {
 	}{{"an incoming migration", "migrate", plain}, {"starting a guest", "prepare", plain}, {"starting a guest with huge pages", "prepare", huge}} {
 		d := guard.Decide(p, guard.Input{Domain: "example", Op: c.op, SubOp: "begin", XML: c.xml, Facts: facts, Mode: guard.Enforce})
 		verdict := "allowed"
-		if !d.Allow {
+		switch {
+		case !d.Allow:
 			verdict = "refused (" + d.Rule + ")"
-		} else if d.Rule != "" {
+		case d.Rule != "":
 			verdict = "allowed with a warning (" + d.Rule + ")"
+		case strings.Contains(d.Log, "cannot judge"):
+			verdict = "allowed without judging: " + d.Log[strings.Index(d.Log, "cannot judge"):]
 		}
 		fmt.Fprintf(a.stdout, "on this host, %s would be %s\n", c.what, verdict)
 	}
+	if len(problems) > 0 {
+		fmt.Fprintln(a.stdout, "problems:")
+		for _, pr := range problems {
+			fmt.Fprintf(a.stdout, "  - %s\n", pr)
+		}
+		return dependencyError{fmt.Errorf("the guard is installed but broken: %d problems (above)", len(problems))}
+	}
 	return nil
+}
+
+func mustAbs(p string) string {
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return p
+	}
+	return abs
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// daemonStart reads when libvirtd or virtqemud started, from its pid file and
+// /proc (the start time in clock ticks after boot, and the boot time).
+func daemonStart() (time.Time, string, bool) {
+	root, err := fsroot.Open("/")
+	if err != nil {
+		return time.Time{}, "", false
+	}
+	defer root.Close()
+	statB, _, err := root.ReadFile("proc/stat", 1<<20)
+	if err != nil {
+		return time.Time{}, "", false
+	}
+	var btime int64
+	for _, l := range strings.Split(string(statB), "\n") {
+		if v, ok := strings.CutPrefix(l, "btime "); ok {
+			btime, _ = strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		}
+	}
+	for _, name := range []string{"libvirtd", "virtqemud"} {
+		pidB, _, err := root.ReadFile("run/"+name+".pid", 64)
+		if err != nil {
+			continue
+		}
+		pid := strings.TrimSpace(string(pidB))
+		st, _, err := root.ReadFile("proc/"+pid+"/stat", 4096)
+		if err != nil {
+			continue
+		}
+		// Field 22 (starttime) counts after the ")" that ends the command name.
+		rest := string(st)
+		if i := strings.LastIndexByte(rest, ')'); i >= 0 {
+			rest = rest[i+1:]
+		}
+		fields := strings.Fields(rest)
+		if len(fields) < 20 || btime == 0 {
+			continue
+		}
+		ticks, err := strconv.ParseInt(fields[19], 10, 64)
+		if err != nil {
+			continue
+		}
+		const hz = 100 // USER_HZ on every Linux arch nestvirt runs on
+		return time.Unix(btime+ticks/hz, (ticks%hz)*int64(time.Second/hz)), name, true
+	}
+	return time.Time{}, "", false
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"runtime/debug"
 
@@ -15,6 +16,7 @@ import (
 
 type planOptions struct {
 	verdictFlags
+	recursive bool
 }
 
 func (a *app) planCmd() *cobra.Command {
@@ -26,14 +28,23 @@ func (a *app) planCmd() *cobra.Command {
 
 A chain is a path from the host to a guest with no guests. Each finding gives its
 level, its reason, the sentence of the source it comes from, and a remedy where one
-exists. A directory means its *.yaml, *.yml and *.json files; - reads stdin.`,
-		Example: "  nestvirt plan examples/wsl2-supported.yaml\n  nestvirt plan --format json --fail-on tech-preview examples/",
-		Args:    cobra.MinimumNArgs(1),
+exists. A directory means its *.yaml, *.yml and *.json files (--recursive: and those
+of its subdirectories); - reads stdin. Every file is judged; one that cannot be read
+or is not a valid topology is reported with each problem's line, and the run exits
+2 at the end.`,
+		Example: "  nestvirt plan examples/wsl2-supported.yaml\n  nestvirt plan --format json --fail-on tech-preview examples/\n  nestvirt plan - < lab.yaml",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return inputErrorf("plan needs a topology file, a directory, or - to read one from stdin (nestvirt plan - < lab.yaml)")
+			}
+			return nil
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return a.runPlan(o, args)
+			return run(func() error { return a.runPlan(o, args) })(cmd, args)
 		},
 	}
 	o.verdictFlags.add(cmd)
+	cmd.Flags().BoolVarP(&o.recursive, "recursive", "r", false, "read the topology files of subdirectories too")
 	return cmd
 }
 
@@ -42,9 +53,12 @@ func (a *app) runPlan(o planOptions, args []string) error {
 	if err != nil {
 		return err
 	}
-	files, err := topology.Expand(args)
+	files, skipped, err := topology.Expand(args, o.recursive)
 	if err != nil {
 		return inputError{err}
+	}
+	for _, s := range skipped {
+		fmt.Fprintf(a.stderr, "nestvirt: note: skipped %s\n", s)
 	}
 	// A large batch allocates far more than it keeps (the YAML syntax trees): let the
 	// heap grow to 4x the live data between collections. Measured in
@@ -54,30 +68,59 @@ func (a *app) runPlan(o planOptions, args []string) error {
 	}
 	// Render each topology where it is judged; keep only the bytes (see plan.Each).
 	chunks := make([][]byte, len(files))
-	verdicts := make([]policy.Level, len(files))
-	renderErrs := make([]error, len(files))
-	single := len(files) == 1
-	verdict, err := plan.Each(p, files, a.stdin, func(i int, t plan.TopologyResult) {
+	verdicts := make([]*policy.Level, len(files))
+	bad := make([]error, len(files))
+	cites := report.NewCites(p)
+	plan.Each(p, files, a.stdin, func(i int, t plan.TopologyResult, ierr *plan.InputError) {
 		verdicts[i] = t.Verdict
-		if o.format == "json" {
-			chunks[i], renderErrs[i] = report.TopologyJSON(t, single)
-		} else {
-			chunks[i] = report.TopologyText(t, style)
+		if ierr != nil {
+			bad[i] = ierr
+		}
+		switch {
+		case o.format == "json":
+			chunks[i] = report.TopologyJSON(t)
+		case o.quiet:
+			chunks[i] = report.TopologyQuiet(t, style)
+		default:
+			chunks[i] = report.TopologyText(t, style, cites)
 		}
 	})
-	if err != nil {
-		return inputError{err}
+	var worst *policy.Level
+	var errs []error
+	for i, v := range verdicts {
+		if bad[i] != nil {
+			errs = append(errs, bad[i])
+		}
+		if v != nil && (worst == nil || *v > *worst) {
+			worst = v
+		}
 	}
-	if err := errors.Join(renderErrs...); err != nil {
+	summary := len(files) > 1 || isDir(args)
+	switch {
+	case o.format == "json":
+		err = report.WritePlanJSON(a.stdout, report.SchemaPlan, worst, chunks)
+	case o.quiet:
+		err = report.WriteChunks(a.stdout, chunks)
+	default:
+		err = report.WritePlanText(a.stdout, verdicts, chunks, style, cites, summary)
+	}
+	if err != nil {
 		return err
 	}
-	if o.format == "json" {
-		err = report.WritePlanJSON(a.stdout, verdict, chunks)
-	} else {
-		err = report.WritePlanText(a.stdout, verdicts, chunks, style)
+	if len(errs) > 0 {
+		if len(files) > 1 {
+			errs = append(errs, fmt.Errorf("%d of %d files could not be judged; the others were", len(errs), len(files)))
+		}
+		return inputError{errors.Join(errs...)}
 	}
-	if err != nil {
-		return err
+	return failOn(*worst, o.failOn)
+}
+
+func isDir(args []string) bool {
+	for _, a := range args {
+		if st, err := os.Stat(a); err == nil && st.IsDir() {
+			return true
+		}
 	}
-	return failOn(verdict, o.failOn)
+	return false
 }

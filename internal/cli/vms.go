@@ -1,25 +1,54 @@
 package cli
 
 import (
-	"os"
-	"runtime"
+	"errors"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/nestvirt/nestvirt/internal/judge"
 	"github.com/nestvirt/nestvirt/internal/libvirt"
-	"github.com/nestvirt/nestvirt/internal/policy"
 	"github.com/nestvirt/nestvirt/internal/probe"
 	"github.com/nestvirt/nestvirt/internal/report"
 )
 
-type vmsOptions struct {
-	connect string
-	root    string
-	verdictFlags
+// connectFlags say which libvirt daemon to ask and how long to wait.
+type connectFlags struct {
+	uri     string
+	timeout time.Duration
 }
 
-func addConnectFlag(cmd *cobra.Command, uri *string) {
-	cmd.Flags().StringVarP(uri, "connect", "c", libvirt.DefaultURI, "libvirt URI, as virsh -c (qemu:///system, test:///default, qemu+tcp://host/system)")
+func (c *connectFlags) add(cmd *cobra.Command) {
+	cmd.Flags().StringVarP(&c.uri, "connect", "c", libvirt.DefaultURI, "libvirt URI, as virsh -c (qemu:///system, test:///default, qemu+tcp://host/system)")
+	cmd.Flags().DurationVar(&c.timeout, "timeout", libvirt.DefaultTimeout, "give up on a libvirt call that takes longer than this")
+}
+
+// connect opens the daemon; a daemon that cannot be reached is a failed
+// dependency, a URI that is not one is bad input.
+func (c connectFlags) connect(readOnly bool) (*libvirt.Conn, error) {
+	conn, err := libvirt.Connect(libvirt.Options{URI: c.uri, ReadOnly: readOnly, Timeout: c.timeout})
+	return conn, libvirtErr(err)
+}
+
+// libvirtErr classifies an error from the libvirt package.
+func libvirtErr(err error) error {
+	var ce *libvirt.ConnectError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &ce) && ce.Unknown, errors.Is(err, libvirt.ErrNoDomain):
+		return inputError{err}
+	case errors.Is(err, libvirt.ErrTransient), errors.Is(err, libvirt.ErrConcurrent):
+		return refusedError{err}
+	}
+	return dependencyError{err}
+}
+
+type vmsOptions struct {
+	connect connectFlags
+	stated  statedFlags
+	root    string
+	verdictFlags
 }
 
 func (a *app) vmsCmd() *cobra.Command {
@@ -32,44 +61,43 @@ CPU mode and whether hardware virtualization reaches it (host-passthrough and
 maximum: when this host has it; host-model: from the host's domain capabilities;
 custom: from the vmx/svm/sie feature policy), its OS (libosinfo metadata, or what
 'nestvirt annotate --os' recorded), huge-page backing, what it runs inside
-('nestvirt annotate'), and each chain's verdict with this host's facts as the L0.
-Read-only: the daemon's read-only socket is used where there is one.`,
+('nestvirt annotate'), and each chain's verdict.
+
+Each chain starts where this host stands (see nestvirt check): on bare metal the
+host is the L0 and its VMs are L1s; on a guest the L0 below is not visible, the
+host is an L1 and its VMs are L2s. Read-only: the daemon's read-only socket is used
+where there is one.`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error { return a.runVMs(o) },
+		RunE: run(func() error { return a.runVMs(o) }),
 	}
-	addConnectFlag(cmd, &o.connect)
+	o.connect.add(cmd)
 	cmd.Flags().StringVar(&o.root, "root", "/", "read the host's facts from this snapshot instead of /")
+	o.stated.add(cmd)
 	o.verdictFlags.add(cmd)
 	return cmd
 }
 
-// hostFacts probes the host (or a snapshot of it) for the L0 of libvirt chains.
-func hostFacts(root string) (probe.Facts, error) {
-	if st, err := os.Stat(root); err != nil || !st.IsDir() {
-		return probe.Facts{}, inputErrorf("--root %s: not a directory", root)
-	}
-	return probe.ProbeRoot(probe.NewRoot(root)), nil
-}
-
-func (a *app) audit(uri, root string) (libvirt.Audit, probe.Facts, *policy.Policy, error) {
+// audit reads every domain and judges it from the host's position.
+func (a *app) audit(c connectFlags, facts probe.Facts) (judge.Audit, error) {
 	p, err := a.policy()
 	if err != nil {
-		return libvirt.Audit{}, probe.Facts{}, nil, err
+		return judge.Audit{}, err
 	}
-	facts, err := hostFacts(root)
+	conn, err := c.connect(true)
 	if err != nil {
-		return libvirt.Audit{}, probe.Facts{}, nil, err
-	}
-	conn, err := libvirt.Connect(uri, true)
-	if err != nil {
-		return libvirt.Audit{}, facts, p, inputError{err}
+		return judge.Audit{}, err
 	}
 	defer conn.Close()
-	res, err := libvirt.AuditAll(conn, p, facts, 4*runtime.GOMAXPROCS(0))
+	records, err := conn.ReadAll(workers())
 	if err != nil {
-		return libvirt.Audit{}, facts, p, inputError{err}
+		return judge.Audit{}, libvirtErr(err)
 	}
-	return res, facts, p, nil
+	res := judge.VMs(p, facts, records, conn.HostModel())
+	res.URI = conn.URI
+	if conn.Socket == "" {
+		res.Notes = append(res.Notes, "the host facts are this machine's (or --root's), not the remote host's: take 'nestvirt snapshot' there and pass it with --root")
+	}
+	return res, nil
 }
 
 func (a *app) runVMs(o vmsOptions) error {
@@ -77,20 +105,25 @@ func (a *app) runVMs(o vmsOptions) error {
 	if err != nil {
 		return err
 	}
-	res, facts, _, err := a.audit(o.connect, o.root)
+	facts, err := hostFacts(o.root, o.stated)
+	if err != nil {
+		return err
+	}
+	res, err := a.audit(o.connect, facts)
 	if err != nil {
 		return err
 	}
 	if o.format == "json" {
-		err = report.JSON(a.stdout, report.VMsDoc{Verdict: res.Verdict, Host: facts, URI: res.URI, Notes: res.Notes, VMs: res.VMs})
+		err = report.VMsJSON(a.stdout, res, facts)
 	} else {
-		err = report.VMsText(a.stdout, res, style)
+		p, _ := a.policy()
+		cites := report.NewCites(p)
+		if err = report.VMsText(a.stdout, res, style, o.quiet, cites); err == nil && !o.quiet {
+			style.WriteSources(a.stdout, cites)
+		}
 	}
-	if err != nil {
+	if err != nil || res.Verdict == nil {
 		return err
 	}
-	return failOn(res.Verdict, o.failOn)
+	return failOn(*res.Verdict, o.failOn)
 }
-
-// probe0 reads this machine's facts, for defaults such as the CPU vendor.
-func probe0() probe.Facts { return probe.ProbeRoot(probe.NewRoot("/")) }

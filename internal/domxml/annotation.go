@@ -20,6 +20,10 @@ type Annotation struct {
 	HypervRecorded bool
 	HypervPresent  bool
 	Hyperv         string
+
+	// MetadataCreated: expose created the domain's <metadata> for this record, so
+	// removing the record removes it too.
+	MetadataCreated bool
 }
 
 // Empty reports whether there is nothing to record.
@@ -29,6 +33,7 @@ func (a Annotation) Empty() bool {
 
 type annXML struct {
 	XMLName xml.Name `xml:"https://nestvirt.dev/xmlns/libvirt/1 guest"`
+	Created string   `xml:"created-metadata,attr,omitempty"`
 	Runs    string   `xml:"https://nestvirt.dev/xmlns/libvirt/1 runs,omitempty"`
 	L2      []string `xml:"https://nestvirt.dev/xmlns/libvirt/1 l2"`
 	OS      string   `xml:"https://nestvirt.dev/xmlns/libvirt/1 os,omitempty"`
@@ -48,7 +53,7 @@ func ParseAnnotation(element []byte) (Annotation, error) {
 	if err := xml.Unmarshal(element, &x); err != nil {
 		return Annotation{}, fmt.Errorf("nestvirt metadata: %w", err)
 	}
-	a := Annotation{Runs: x.Runs, L2: x.L2, OS: x.OS}
+	a := Annotation{Runs: x.Runs, L2: x.L2, OS: x.OS, MetadataCreated: x.Created == "yes"}
 	if x.CPU != nil {
 		a.Recorded, a.CPUPresent, a.CPU = true, x.CPU.Present == "yes", x.CPU.Text
 	}
@@ -72,6 +77,9 @@ func (a Annotation) render(p, indent string) string {
 	open := "<" + p + "guest"
 	if p != "" {
 		open += " xmlns:" + Prefix + "=\"" + Namespace + "\""
+	}
+	if a.MetadataCreated {
+		open += " created-metadata=\"yes\""
 	}
 	b.WriteString(open + ">")
 	line := func(s string) { b.WriteString("\n" + indent + "  " + s) }
@@ -148,6 +156,8 @@ func (d *doc) setAnnotation(a Annotation) edit {
 	md, el, hasMD, hasEl := d.ourElement()
 	raw := d.Raw
 	switch {
+	case hasEl && a.Empty() && a.MetadataCreated && len(md.Children) == 1:
+		return edit{span{lineStart(raw, md.Start), lineEnd(raw, md.End)}, ""}
 	case hasEl && a.Empty():
 		return edit{span{lineStart(raw, el.Start), lineEnd(raw, el.End)}, ""}
 	case hasEl:
@@ -169,6 +179,7 @@ func (d *doc) setAnnotation(a Annotation) edit {
 	if len(d.Top) > 0 {
 		ind = indentBefore(raw, d.Top[0].Start)
 	}
+	a.MetadataCreated = true
 	return d.insertTop("<metadata>\n"+ind+"  "+a.Element(ind+"  ")+"\n"+ind+"</metadata>", "description", "title", "uuid", "name")
 }
 
@@ -184,20 +195,6 @@ func lineEnd(raw []byte, off int) int {
 	return off
 }
 
-// Annotate records what a guest runs (and its OS) in its XML, keeping the rest.
-func Annotate(raw []byte, runs string, l2 []string, osName string) (Result, error) {
-	d, a, err := parseAnnotated(raw)
-	if err != nil {
-		return Result{}, err
-	}
-	a.Runs, a.L2 = runs, l2
-	if osName != "" {
-		a.OS = osName
-	}
-	e := d.setAnnotation(a)
-	return Result{XML: apply(raw, []edit{e}), Changed: true}, nil
-}
-
 // Unexpose restores what Expose replaced, from nestvirt's metadata record.
 func Unexpose(raw []byte) (Result, error) {
 	d, a, err := parseAnnotated(raw)
@@ -205,7 +202,17 @@ func Unexpose(raw []byte) (Result, error) {
 		return Result{}, err
 	}
 	if !a.Recorded && !a.HypervRecorded {
-		return Result{}, fmt.Errorf("nestvirt has no record of exposing this domain (no original <cpu> in its metadata); nothing to restore")
+		return Result{XML: raw, Notes: []string{"nestvirt has no record of exposing this domain: nothing to restore"}}, nil
+	}
+	if a.Recorded && a.CPUPresent {
+		if err := checkFragment(a.CPU, "cpu"); err != nil {
+			return Result{}, fmt.Errorf("nestvirt's metadata: %w; nothing restored", err)
+		}
+	}
+	if a.HypervRecorded && a.HypervPresent {
+		if err := checkFragment(a.Hyperv, "hyperv"); err != nil {
+			return Result{}, fmt.Errorf("nestvirt's metadata: %w; nothing restored", err)
+		}
 	}
 	var edits []edit
 	var notes []string

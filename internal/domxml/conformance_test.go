@@ -1,6 +1,8 @@
 package domxml
 
 import (
+	archpkg "github.com/nestvirt/nestvirt/internal/arch"
+
 	"bytes"
 	"encoding/xml"
 	"errors"
@@ -118,7 +120,7 @@ func TestExposeLosesNothingOverLibvirtsOwnDomains(t *testing.T) {
 			}
 			arch := d.arch()
 			if err != nil {
-				if Feature(arch, "intel") != "" || !strings.Contains(err.Error(), "does not work") {
+				if archpkg.Of(arch, "intel").Nestable || !strings.Contains(err.Error(), "does not work") {
 					t.Errorf("%s (arch %q): %v", name, arch, err)
 				}
 				refused++
@@ -135,8 +137,8 @@ func TestExposeLosesNothingOverLibvirtsOwnDomains(t *testing.T) {
 			if a, b := canon(t, raw, skip), canon(t, res.XML, skip); a != b {
 				t.Errorf("%s: expose changed something outside <cpu>/<hyperv>/metadata:\n%s\n%s", name, a, b)
 			}
-			if !exposes(t, res.XML, Feature(arch, "intel")) {
-				t.Errorf("%s: result does not expose %s:\n%s", name, Feature(arch, "intel"), res.XML)
+			if !exposes(t, res.XML, archpkg.Of(arch, "intel").Flag) {
+				t.Errorf("%s: result does not expose %s:\n%s", name, archpkg.Of(arch, "intel").Flag, res.XML)
 			}
 			// Idempotent: a second expose changes nothing.
 			again, err := Expose(res.XML, ExposeOptions{Vendor: "intel", Hyperv: hyperv})

@@ -5,6 +5,8 @@ import (
 	"encoding/xml"
 	"fmt"
 	"strings"
+
+	"github.com/nestvirt/nestvirt/internal/arch"
 )
 
 // Namespace is nestvirt's metadata namespace in domain XML.
@@ -12,23 +14,6 @@ const Namespace = "https://nestvirt.dev/xmlns/libvirt/1"
 
 // Prefix is the namespace prefix nestvirt writes.
 const Prefix = "nestvirt"
-
-// Feature is the CPU feature that carries hardware virtualization on an arch and
-// vendor: vmx (Intel), svm (AMD), sie (IBM Z); "" where nesting does not work.
-func Feature(arch, vendor string) string {
-	switch {
-	case arch == "s390x":
-		return "sie"
-	case arch == "x86_64" || arch == "i686":
-		switch vendor {
-		case "intel":
-			return "vmx"
-		case "amd":
-			return "svm"
-		}
-	}
-	return ""
-}
 
 // ExposeOptions say what to expose.
 type ExposeOptions struct {
@@ -61,16 +46,17 @@ func Expose(raw []byte, o ExposeOptions) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	arch := o.Arch
-	if arch == "" {
-		arch = d.arch()
+	guestArch := o.Arch
+	if guestArch == "" {
+		guestArch = d.arch()
 	}
-	feat := Feature(arch, o.Vendor)
-	if feat == "" {
-		if arch == "x86_64" || arch == "i686" {
-			return Result{}, fmt.Errorf("an x86 guest needs the host's CPU vendor (intel or amd) to choose vmx or svm")
-		}
-		return Result{}, fmt.Errorf("nested virtualization does not work on %s (only Intel, AMD and IBM Z); nothing exposed", orUnknown(arch))
+	info := arch.Of(guestArch, o.Vendor)
+	feat := info.Flag
+	switch {
+	case !info.Nestable:
+		return Result{}, fmt.Errorf("nested virtualization does not work on %s (only Intel, AMD and IBM Z); nothing exposed", orUnknown(guestArch))
+	case feat == "":
+		return Result{}, fmt.Errorf("an x86 guest needs the host's CPU vendor (intel or amd) to choose vmx or svm")
 	}
 	var edits []edit
 	var notes []string
@@ -93,8 +79,8 @@ func Expose(raw []byte, o ExposeOptions) (Result, error) {
 	} else {
 		notes = append(notes, cpuNote)
 	}
-	if o.Hyperv && (arch == "x86_64" || arch == "i686") { // Hyper-V enlightenments are x86 only
-		e, note, orig, had, ok := d.exposeHyperv(o.Vendor == "intel")
+	if o.Hyperv && info.Hyperv {
+		e, note, orig, had, ok := d.exposeHyperv(info.EVMCS)
 		if ok {
 			edits = append(edits, e)
 			notes = append(notes, note)

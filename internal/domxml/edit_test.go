@@ -68,26 +68,63 @@ func TestExposeChoosesTheFeatureForTheArchAndVendor(t *testing.T) {
 	}
 }
 
-func TestAnnotateKeepsEverythingElse(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join(libvirtXML, "metadata.xml"))
+func TestMismatchedEndTagsAreRefused(t *testing.T) {
+	for _, in := range []string{
+		"<domain><cpu><model>x</cpu></model></domain>",
+		"<domain><name>x</nme></domain>",
+		"<domain><a:cpu xmlns:a='u'></b:cpu></domain>",
+	} {
+		if res, err := Expose([]byte(in), ExposeOptions{Vendor: "intel"}); err == nil || !strings.Contains(err.Error(), "malformed") {
+			t.Errorf("%s: accepted (%v)\n%s", in, err, res.XML)
+		}
+	}
+}
+
+func TestUnexposePastesBackOnlyWellFormedRecords(t *testing.T) {
+	dom := []byte("<domain type='kvm'>\n  <name>g</name>\n  <os>\n    <type arch='x86_64'>hvm</type>\n  </os>\n  <cpu mode='custom'>\n    <model>qemu64</model>\n  </cpu>\n</domain>\n")
+	res, err := Expose(dom, ExposeOptions{Vendor: "intel"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := Annotate(raw, "wsl2", []string{"ubuntu24.04"}, "win11")
-	if err != nil {
-		t.Fatal(err)
+	for _, bad := range []string{"&lt;cpu&gt;&lt;/cpux&gt;", "&lt;hyperv/&gt;", "&lt;cpu/&gt;&lt;cpu/&gt;", "text&lt;cpu/&gt;"} {
+		tampered := bytes.Replace(res.XML, []byte("&lt;cpu mode=&#39;custom&#39;&gt;"), []byte(bad), 1)
+		if bytes.Equal(tampered, res.XML) {
+			tampered = regexpReplaceCPU(res.XML, bad)
+		}
+		if _, err := Unexpose(tampered); err == nil || !strings.Contains(err.Error(), "nothing restored") {
+			t.Errorf("record %q pasted back: %v", bad, err)
+		}
 	}
-	a, err := ReadAnnotation(res.XML)
-	if err != nil || a.Runs != "wsl2" || a.OS != "win11" || len(a.L2) != 1 {
-		t.Fatalf("%+v %v", a, err)
+	back, err := Unexpose(res.XML)
+	if err != nil || !bytes.Equal(back.XML, dom) {
+		t.Errorf("round trip: %v\n%s", err, back.XML)
 	}
-	// Everything before our insertion and after it is the original, byte for byte.
-	i := bytes.Index(res.XML, []byte("<nestvirt:guest"))
-	j := bytes.Index(res.XML, []byte("</nestvirt:guest>")) + len("</nestvirt:guest>")
-	i = lineStart(res.XML, i)
-	j = lineEnd(res.XML, j)
-	if without := append(append([]byte{}, res.XML[:i]...), res.XML[j:]...); !bytes.Equal(without, raw) {
-		t.Errorf("annotate changed other bytes:\n%s", res.XML)
+	if again, err := Unexpose(back.XML); err != nil || again.Changed || !strings.Contains(strings.Join(again.Notes, " "), "nothing to restore") {
+		t.Errorf("a second unexpose: %+v %v", again, err)
+	}
+}
+
+// regexpReplaceCPU replaces the recorded original <cpu> text, whatever its
+// escaping, with s.
+func regexpReplaceCPU(x []byte, s string) []byte {
+	i := bytes.Index(x, []byte(`present="yes">`))
+	j := bytes.Index(x, []byte("</nestvirt:original-cpu>"))
+	if i < 0 || j < 0 {
+		return x
+	}
+	i += len(`present="yes">`)
+	return append(append(append([]byte(nil), x[:i]...), s...), x[j:]...)
+}
+
+func TestUnexposeRemovesTheMetadataExposeCreated(t *testing.T) {
+	dom := []byte("<domain type='kvm'>\n  <name>g</name>\n  <os>\n    <type arch='x86_64'>hvm</type>\n  </os>\n</domain>\n")
+	res, err := Expose(dom, ExposeOptions{Vendor: "amd"})
+	if err != nil || !bytes.Contains(res.XML, []byte("<metadata>")) || !bytes.Contains(res.XML, []byte(`created-metadata="yes"`)) {
+		t.Fatalf("%v\n%s", err, res.XML)
+	}
+	back, err := Unexpose(res.XML)
+	if err != nil || !bytes.Equal(back.XML, dom) {
+		t.Errorf("unexpose left:\n%s", back.XML)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 )
 
 // MaxSize bounds a domain XML document; libvirt's own limit for a domain is 10 MB
@@ -26,6 +27,7 @@ func (s span) valid() bool { return s.End > s.Start }
 type element struct {
 	span
 	Name  string
+	qname string // prefix:name as written, to match end tags
 	Attrs []xml.Attr
 	// Children are direct child elements, when requested.
 	Children []element
@@ -87,12 +89,16 @@ func parse(raw []byte) (*doc, error) {
 			if len(stack) == 0 && (t.Name.Local != "domain" || d.Root.Name != "") {
 				return nil, ErrNotDomain
 			}
-			stack = append(stack, &element{Name: t.Name.Local, Attrs: t.Attr, span: span{Start: start}, InnerStart: int(dec.InputOffset())})
+			stack = append(stack, &element{Name: t.Name.Local, qname: qname(t.Name), Attrs: t.Attr, span: span{Start: start}, InnerStart: int(dec.InputOffset())})
 		case xml.EndElement:
 			if len(stack) == 0 {
 				return nil, fmt.Errorf("unbalanced end tag </%s>", t.Name.Local)
 			}
 			el := stack[len(stack)-1]
+			if end := qname(t.Name); end != el.qname {
+				line, col := dec.InputPos()
+				return nil, fmt.Errorf("XML line %d column %d: </%s> closes <%s>: the document is malformed", line, col, end, el.qname)
+			}
 			stack = stack[:len(stack)-1]
 			el.End = int(dec.InputOffset())
 			el.InnerEnd = start
@@ -117,6 +123,53 @@ func parse(raw []byte) (*doc, error) {
 	}
 	d.Top = d.Root.Children
 	return d, nil
+}
+
+// qname is a raw token's name as written (RawToken leaves the prefix in Space).
+func qname(n xml.Name) string {
+	if n.Space != "" {
+		return n.Space + ":" + n.Local
+	}
+	return n.Local
+}
+
+// checkFragment verifies that text is one well-formed element named name, as
+// unexpose pastes back what expose recorded: a record that is not is refused.
+func checkFragment(text, name string) error {
+	dec := xml.NewDecoder(strings.NewReader(text))
+	dec.Strict = true
+	depth, roots := 0, 0
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("the recorded <%s> is not well-formed XML: %w", name, err)
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			if depth == 0 {
+				roots++
+				if t.Name.Local != name {
+					return fmt.Errorf("the recorded <%s> is a <%s>", name, t.Name.Local)
+				}
+			}
+			depth++
+		case xml.EndElement:
+			depth--
+		case xml.CharData:
+			if depth == 0 && strings.TrimSpace(string(t)) != "" {
+				return fmt.Errorf("the recorded <%s> has text outside the element", name)
+			}
+		case xml.Directive, xml.ProcInst:
+			return fmt.Errorf("the recorded <%s> holds a directive", name)
+		}
+	}
+	if roots != 1 {
+		return fmt.Errorf("the recorded <%s> is %d elements, not one", name, roots)
+	}
+	return nil
 }
 
 func (d *doc) top(name string) (element, bool) {

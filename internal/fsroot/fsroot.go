@@ -238,5 +238,25 @@ func (d *Dir) MkdirAll(rel string, perm fs.FileMode) error {
 	return d.root.MkdirAll(d.resolve(rel), perm)
 }
 
+// CreateNew creates rel holding data, with mode. Anything already there (a file,
+// a planted symlink) makes it fail: nothing is followed or overwritten.
+func (d *Dir) CreateNew(rel string, data []byte, mode fs.FileMode) error {
+	f, err := d.root.OpenFile(name(rel), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Chmod(mode)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		d.Remove(rel)
+	}
+	return err
+}
+
 // Remove removes a file inside the tree (not following a final symlink).
 func (d *Dir) Remove(rel string) error { return d.root.Remove(name(rel)) }

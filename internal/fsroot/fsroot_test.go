@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -268,6 +269,59 @@ func TestACrashAtAnyStepOnAVolatileFileSystemLeavesOldOrNew(t *testing.T) {
 			}
 			check("etc/kvm.conf", old, nw)
 			check("etc/kvm.conf"+BackupSuffix, "older\n", old)
+		})
+	}
+}
+
+// TestAWriteKilledAtAnyStepLeavesOldOrNew: a child process writes and kills itself
+// with SIGKILL at one step; the file holds the old content or the new, never a
+// mix, and the backup holds the old one.
+func TestAWriteKilledAtAnyStepLeavesOldOrNew(t *testing.T) {
+	if dir := os.Getenv("NESTVIRT_CRASH_DIR"); dir != "" {
+		at := os.Getenv("NESTVIRT_CRASH_AT")
+		stepHook = func(s string) error {
+			if s == at {
+				syscall.Kill(os.Getpid(), syscall.SIGKILL)
+			}
+			return nil
+		}
+		d, err := Open(dir)
+		if err != nil {
+			os.Exit(3)
+		}
+		d.WriteAtomic("kvm.conf", []byte(strings.Repeat("new content\n", 50000)), WriteOptions{Backup: true})
+		os.Exit(0)
+	}
+	oldContent := strings.Repeat("old content\n", 40000)
+	newContent := strings.Repeat("new content\n", 50000)
+	for _, at := range []string{"created", "written", "synced", "backed-up", "checked", "renamed", "dir-synced", "never"} {
+		t.Run(at, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "kvm.conf")
+			os.WriteFile(path, []byte(oldContent), 0o644)
+			cmd := exec.Command(os.Args[0], "-test.run", "^TestAWriteKilledAtAnyStepLeavesOldOrNew$")
+			cmd.Env = append(os.Environ(), "NESTVIRT_CRASH_DIR="+dir, "NESTVIRT_CRASH_AT="+at)
+			err := cmd.Run()
+			killed := err != nil && strings.Contains(err.Error(), "killed")
+			if at != "never" && !killed {
+				t.Fatalf("the child was not killed at %s: %v", at, err)
+			}
+			got, rerr := os.ReadFile(path)
+			if rerr != nil {
+				t.Fatalf("file gone: %v", rerr)
+			}
+			if s := string(got); s != oldContent && s != newContent {
+				t.Fatalf("killed at %s: the file is a mix (%d bytes)", at, len(got))
+			}
+			wantNew := at == "renamed" || at == "dir-synced" || at == "never"
+			if (string(got) == newContent) != wantNew {
+				t.Errorf("killed at %s: new content %v", at, string(got) == newContent)
+			}
+			for _, b := range []string{BackupSuffix, OrigSuffix} {
+				if data, err := os.ReadFile(path + b); err == nil && string(data) != oldContent {
+					t.Errorf("%s is not the old content", b)
+				}
+			}
 		})
 	}
 }

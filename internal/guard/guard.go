@@ -1,17 +1,16 @@
 // Package guard decides, inside libvirt's QEMU hook, whether an operation on a
-// domain may go on: it refuses what the rules say does not work and fails
-// silently instead (an incoming migration to an AMD host with nesting on, a guest
-// backed by huge pages on an IBM Z host with nesting on), and warns where guests
-// would be L3. Decisions come from the same policy as check and plan.
+// domain may go on: it refuses what the rules mark `guard: refuse` (an incoming
+// migration to an AMD host with nesting on, which corrupts rather than fails; a
+// guest backed by huge pages on an IBM Z host with nesting on), and warns about
+// the rest. Decisions come from the same policy and the same chains as `vms`.
 package guard
 
 import (
 	"fmt"
 	"strings"
 
-	"libvirt.org/go/libvirtxml"
-
-	"github.com/nestvirt/nestvirt/internal/libvirt"
+	"github.com/nestvirt/nestvirt/internal/domxml"
+	"github.com/nestvirt/nestvirt/internal/judge"
 	"github.com/nestvirt/nestvirt/internal/policy"
 	"github.com/nestvirt/nestvirt/internal/probe"
 )
@@ -27,6 +26,7 @@ const (
 type Input struct {
 	Domain, Op, SubOp string
 	XML               []byte
+	XMLTooLarge       bool
 	Facts             probe.Facts
 	Mode              string
 	FailClosed        bool // refuse when the guard cannot read what it needs
@@ -71,44 +71,67 @@ func Decide(p *policy.Policy, in Input) Decision {
 		}
 		return Decision{Allow: true, Judged: true, Log: logf("allow", "", "cannot judge ("+why+"); allowing, as fail-closed is off")}
 	}
-	var dom libvirtxml.Domain
-	if err := dom.Unmarshal(string(in.XML)); err != nil {
-		return unknown("the domain XML on stdin does not parse: " + shorten(err.Error()))
+	if in.XMLTooLarge {
+		return unknown(fmt.Sprintf("the domain XML on stdin is larger than %d MiB", domxml.MaxSize>>20))
 	}
 	f := in.Facts
-	if f.Arch == "" {
+	if f.Arch == nil {
 		return unknown("this host's architecture is unknown")
 	}
-	nestedKnown := f.KVM.Nested != nil || (f.KVM.Module != nil && *f.KVM.Module == "kvm_pvm")
-	if !nestedKnown {
-		return unknown("this host's KVM nested setting cannot be read")
+	vm, err := domxml.ReadVM(in.XML, judge.HostCPU(f), nil)
+	if err != nil {
+		return unknown("the domain XML on stdin does not parse: " + shorten(err.Error()))
 	}
-	l0, _ := libvirt.L0(f)
-	l0.Migration = in.Op == "migrate"
-	l0.Hugepages = dom.MemoryBacking != nil && dom.MemoryBacking.MemoryHugePages != nil
-	name := dom.Name
-	if name == "" {
-		name = in.Domain
+	if vm.Name == "" {
+		vm.Name = in.Domain
 	}
-	res, err := p.JudgeChain(policy.Chain{Path: []string{l0.Name, name}, L0: l0, Guests: []policy.Guest{{Name: name, Runs: "none"}}})
+	pos := judge.PositionOf(f)
+	if pos.L0.Seen {
+		// This host is the L0: an incoming migration is a migration of its VMs.
+		pos.L0.Migration = in.Op == "migrate"
+		pos.Unknown = without(pos.Unknown, "l0.migration")
+	}
+	res, err := p.JudgeChains(pos.Chains(vm))
 	if err != nil {
 		return unknown("policy: " + err.Error())
 	}
-	for _, fd := range res.Findings {
-		if fd.Informational || fd.Level != policy.DoesNotWork {
-			continue
+	var warn *policy.Finding
+	for _, ch := range res {
+		for i := range ch.Findings {
+			fd := &ch.Findings[i]
+			if fd.Informational || fd.Level <= policy.Unsupported {
+				continue
+			}
+			if fd.Guard == "refuse" && fd.Undetermined {
+				return unknown(fmt.Sprintf("rule %s depends on %s, which cannot be read", fd.Rule, strings.Join(fd.Unknown, ", ")))
+			}
+			if fd.Guard == "refuse" {
+				msg := fmt.Sprintf("nestvirt guard refuses %s of %s: %s (%s) Remedy: %s Source: %s", opName(in.Op), vm.Name, fd.Message, fd.Rule, fd.Remedy, fd.Source)
+				if mode == Warn {
+					return Decision{Allow: true, Judged: true, Rule: fd.Rule, Message: "warning: " + msg, Log: logf("warn", fd.Rule, fd.Message)}
+				}
+				return Decision{Allow: false, Judged: true, Rule: fd.Rule, Message: msg, Log: logf("refuse", fd.Rule, fd.Message)}
+			}
+			if warn == nil && !fd.Undetermined {
+				warn = fd
+			}
 		}
-		msg := fmt.Sprintf("nestvirt guard refuses %s of %s: %s (%s) Remedy: %s Source: %s", opName(in.Op), name, fd.Message, fd.Rule, fd.Remedy, fd.Source)
-		if mode == Warn {
-			return Decision{Allow: true, Judged: true, Rule: fd.Rule, Message: "warning: " + msg, Log: logf("warn", fd.Rule, fd.Message)}
-		}
-		return Decision{Allow: false, Judged: true, Rule: fd.Rule, Message: msg, Log: logf("refuse", fd.Rule, fd.Message)}
 	}
-	if lv := f.Virtualization.Level; lv != nil && *lv >= 2 {
-		msg := fmt.Sprintf("warning: this host is at level %d, so %s is an L%d guest: not properly tested and not expected to work", *lv, name, *lv+1)
-		return Decision{Allow: true, Judged: true, Rule: "host-guest-depth", Message: msg, Log: logf("warn", "host-guest-depth", msg)}
+	if warn != nil {
+		msg := fmt.Sprintf("warning: %s (%s, %s); the guard does not block it", warn.Message, warn.Rule, warn.Level)
+		return Decision{Allow: true, Judged: true, Rule: warn.Rule, Message: msg, Log: logf("warn", warn.Rule, warn.Message)}
 	}
 	return Decision{Allow: true, Judged: true, Log: logf("allow", "", "nothing the rules refuse")}
+}
+
+func without(list []string, x string) []string {
+	var out []string
+	for _, s := range list {
+		if s != x {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func opName(op string) string {

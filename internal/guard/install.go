@@ -1,6 +1,7 @@
 package guard
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -8,7 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/nestvirt/nestvirt/internal/hostconf"
+	"github.com/nestvirt/nestvirt/internal/fsroot"
 )
 
 // HookName is the guard's file in libvirt's qemu.d hook directory.
@@ -16,69 +17,238 @@ const HookName = "nestvirt-guard"
 
 const marker = "# nestvirt-guard: installed by 'nestvirt guard install'"
 
+// configPrefix starts the script line that records how it was installed, for
+// guard status.
+const configPrefix = "# nestvirt-guard-config: "
+
+// SuggestedBinary is where packages install nestvirt.
+const SuggestedBinary = "/usr/bin/nestvirt"
+
 // Config is how the installed hook calls nestvirt.
 type Config struct {
-	Binary     string // absolute path of nestvirt
-	Mode       string
-	FailClosed bool
-	Root       string // facts from this snapshot tree instead of / ("" for /)
+	Binary     string `json:"binary"` // absolute path of nestvirt
+	Policy     string `json:"policy"` // absolute path of a policy file; "" for the embedded one
+	Mode       string `json:"mode"`
+	FailClosed bool   `json:"fail_closed"`
+	Root       string `json:"root"` // facts from this snapshot tree instead of / ("" for /)
 }
 
-// Script is the hook file's content: one exec of nestvirt, libvirt's arguments
-// and stdin passed through.
+// HookTimeout bounds a whole run of nestvirt from the hook script: past it, the
+// script allows the operation (or refuses, fail-closed). nestvirt's own budget for
+// a decision is shorter (DecisionBudget in the CLI).
+const HookTimeout = 5
+
+// Script is the hook file's content. It passes libvirt's arguments and stdin to
+// nestvirt and only ever refuses on nestvirt's explicit refusal (exit 1): a
+// missing, broken or slow nestvirt is logged and the operation allowed, unless
+// fail-closed. Nothing is written to stdout, which libvirt reads as a new domain
+// XML for migrations.
 func Script(c Config) string {
-	args := []string{shellQuote(c.Binary), "guard", "hook", "--mode", c.Mode}
+	args := []string{"guard", "hook", "--mode", c.Mode}
 	if c.FailClosed {
 		args = append(args, "--fail-closed")
+	}
+	if c.Policy != "" {
+		args = append(args, "--policy", shellQuote(c.Policy))
 	}
 	if c.Root != "" && c.Root != "/" {
 		args = append(args, "--root", shellQuote(c.Root))
 	}
-	return "#!/bin/sh\n" + marker + "\n# libvirt runs this for each QEMU domain operation; see 'nestvirt guard --help'.\nexec " + strings.Join(args, " ") + " -- \"$@\"\n"
+	fail := "0"
+	if c.FailClosed {
+		fail = "1"
+	}
+	cfg, _ := json.Marshal(c)
+	return `#!/bin/sh
+` + marker + `
+` + configPrefix + string(cfg) + `
+# libvirt runs this for each QEMU domain operation; see 'nestvirt guard --help'.
+# It refuses only when nestvirt refuses (exit 1). A nestvirt that is missing,
+# broken or slow is reported and the operation ` + map[bool]string{false: "allowed (fail open)", true: "refused (--fail-closed)"}[c.FailClosed] + `.
+bin=` + shellQuote(c.Binary) + `
+fail=` + fail + `
+say() {
+	echo "nestvirt-guard: $1" >&2
+	if command -v timeout >/dev/null 2>&1; then
+		timeout 1 logger -t nestvirt-guard -p daemon.warning -- "$1" 2>/dev/null
+	fi
+	return 0
+}
+if [ ! -x "$bin" ]; then
+	say "$bin is missing or not executable; domain $1 operation $2: $( [ $fail = 1 ] && echo refused || echo allowed ) without judging"
+	exit $fail
+fi
+if command -v timeout >/dev/null 2>&1; then
+	timeout -k 1 ` + fmt.Sprint(HookTimeout) + ` "$bin" ` + strings.Join(args, " ") + ` -- "$@" >&2
+else
+	"$bin" ` + strings.Join(args, " ") + ` -- "$@" >&2
+fi
+rc=$?
+case $rc in
+0|1) exit $rc ;;
+esac
+say "nestvirt exited $rc; domain $1 operation $2: $( [ $fail = 1 ] && echo refused || echo allowed ) without judging"
+exit $fail
+`
 }
 
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
 
+// ReadConfig reads the configuration an installed script records.
+func ReadConfig(script string) (Config, bool) {
+	for _, l := range strings.Split(script, "\n") {
+		if rest, ok := strings.CutPrefix(l, configPrefix); ok {
+			var c Config
+			if json.Unmarshal([]byte(rest), &c) == nil {
+				return c, true
+			}
+		}
+	}
+	return Config{}, false
+}
+
+// hookRel is the hook's path inside the hooks directory.
+var hookRel = "qemu.d/" + HookName
+
 // Path is the hook's path under a hooks directory.
 func Path(hooksDir string) string { return filepath.Join(hooksDir, "qemu.d", HookName) }
 
-// Install writes the hook (atomically, executable). It replaces only a hook of
-// its own.
-func Install(hooksDir string, c Config) (string, error) {
-	path := Path(hooksDir)
-	if b, err := os.ReadFile(path); err == nil && !strings.Contains(string(b), marker) {
-		return "", fmt.Errorf("%s exists and was not installed by nestvirt; not overwritten", path)
+// CheckBinary says why a binary must not be run by a hook: it would vanish (a
+// temporary or build-cache file, as `go run` gives), or someone but root could
+// replace it (not owned by root, writable by others, in a directory they may write).
+func CheckBinary(path string) error {
+	if !filepath.IsAbs(path) {
+		return fmt.Errorf("%s is not an absolute path", path)
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return "", err
+	st, err := os.Stat(path)
+	if err != nil {
+		return err
 	}
-	return path, hostconf.WriteAtomicMode(path, []byte(Script(c)), 0o755)
+	if !st.Mode().IsRegular() || st.Mode().Perm()&0o111 == 0 {
+		return fmt.Errorf("%s is not an executable file", path)
+	}
+	for _, tmp := range tempDirs() {
+		if tmp != "" && (path == tmp || strings.HasPrefix(path, strings.TrimSuffix(tmp, "/")+"/")) {
+			return fmt.Errorf("%s is in %s, a temporary or build-cache directory: the hook would run a file that vanishes (with 'go run' it is gone when install returns)", path, tmp)
+		}
+	}
+	if strings.Contains(path, "/go-build") {
+		return fmt.Errorf("%s is in Go's build cache: the hook would run a file that vanishes", path)
+	}
+	for p := path; ; p = filepath.Dir(p) {
+		st, err := os.Lstat(p)
+		if err != nil {
+			return err
+		}
+		if p == path && st.Mode()&fs.ModeSymlink != 0 {
+			return fmt.Errorf("%s is a symlink; give the file it points to", path)
+		}
+		if owner := fsroot.Owner(st); owner > 0 {
+			return fmt.Errorf("%s belongs to uid %d, not root: that user could replace what every VM start runs", p, owner)
+		}
+		if st.Mode().Perm()&0o022 != 0 && st.Mode()&fs.ModeSticky == 0 {
+			return fmt.Errorf("%s is writable by its group or others (mode %v): they could replace what every VM start runs", p, st.Mode().Perm())
+		}
+		if p == filepath.Dir(p) {
+			return nil
+		}
+	}
 }
 
-// Uninstall removes the hook if it is nestvirt's.
-func Uninstall(hooksDir string) (string, error) {
+func tempDirs() []string {
+	dirs := []string{"/tmp", "/var/tmp", "/dev/shm", os.TempDir(), os.Getenv("GOCACHE")}
+	if home, err := os.UserHomeDir(); err == nil {
+		dirs = append(dirs, filepath.Join(home, ".cache", "go-build"))
+	}
+	if cache, err := os.UserCacheDir(); err == nil {
+		dirs = append(dirs, filepath.Join(cache, "go-build"))
+	}
+	return dirs
+}
+
+// ErrNotOurs refuses to replace or remove a hook nestvirt did not install.
+var ErrNotOurs = errors.New("not installed by nestvirt")
+
+// Install writes the hook. Its temporary file is written beside qemu.d, not in it
+// (libvirt runs every executable there), and renamed in when complete; leftovers
+// of an install that was killed are removed. It replaces only a hook of its own.
+func Install(hooksDir string, c Config) (string, error) {
+	if err := os.MkdirAll(filepath.Join(hooksDir, "qemu.d"), 0o755); err != nil {
+		return "", err
+	}
+	d, err := fsroot.Open(hooksDir)
+	if err != nil {
+		return "", err
+	}
+	defer d.Close()
+	if b, _, err := d.ReadFile(hookRel, 1<<20); err == nil && !strings.Contains(string(b), marker) {
+		return "", fmt.Errorf("%s exists: %w; not overwritten", d.Real(hookRel), ErrNotOurs)
+	}
+	removeLeftovers(d)
+	err = d.WriteAtomic(hookRel, []byte(Script(c)), fsroot.WriteOptions{Mode: 0o755, TempDir: "."})
+	return d.Real(hookRel), err
+}
+
+func removeLeftovers(d *fsroot.Dir) []string {
+	return append(d.RemoveTemps("qemu.d", HookName), d.RemoveTemps(".", HookName)...)
+}
+
+// Uninstall removes the hook if it is nestvirt's, and any leftovers of a killed
+// install. It reports whether there was anything to remove.
+func Uninstall(hooksDir string) (string, bool, error) {
 	path := Path(hooksDir)
-	b, err := os.ReadFile(path)
+	d, err := fsroot.Open(hooksDir)
 	if errors.Is(err, fs.ErrNotExist) {
-		return path, fmt.Errorf("no guard installed at %s", path)
+		return path, false, nil
 	}
 	if err != nil {
-		return path, err
+		return path, false, err
+	}
+	defer d.Close()
+	left := removeLeftovers(d)
+	b, _, err := d.ReadFile(hookRel, 1<<20)
+	if errors.Is(err, fs.ErrNotExist) {
+		return path, len(left) > 0, nil
+	}
+	if err != nil {
+		return path, false, err
 	}
 	if !strings.Contains(string(b), marker) {
-		return path, fmt.Errorf("%s was not installed by nestvirt; not removed", path)
+		return path, false, fmt.Errorf("%s: %w; not removed", path, ErrNotOurs)
 	}
-	return path, os.Remove(path)
+	return path, true, d.Remove(hookRel)
 }
 
 // Installed reads the installed hook, if any.
-func Installed(hooksDir string) (script string, ok bool, err error) {
-	b, err := os.ReadFile(Path(hooksDir))
+func Installed(hooksDir string) (script string, ours bool, info fs.FileInfo, err error) {
+	d, err := fsroot.Open(hooksDir)
 	if errors.Is(err, fs.ErrNotExist) {
-		return "", false, nil
+		return "", false, nil, nil
 	}
 	if err != nil {
-		return "", false, err
+		return "", false, nil, err
 	}
-	return string(b), strings.Contains(string(b), marker), nil
+	defer d.Close()
+	b, st, err := d.ReadFile(hookRel, 1<<20)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", false, nil, nil
+	}
+	if err != nil {
+		return "", false, nil, err
+	}
+	return string(b), strings.Contains(string(b), marker), st, nil
+}
+
+// Leftovers lists temporary files a killed install left behind.
+func Leftovers(hooksDir string) []string {
+	d, err := fsroot.Open(hooksDir)
+	if err != nil {
+		return nil
+	}
+	defer d.Close()
+	var out []string
+	for _, p := range append(d.Glob("qemu.d/."+HookName+".nestvirt-*"), d.Glob("."+HookName+".nestvirt-*")...) {
+		out = append(out, d.Real(p))
+	}
+	return out
 }

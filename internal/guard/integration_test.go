@@ -1,3 +1,5 @@
+//go:build integration
+
 package guard
 
 import (
@@ -46,9 +48,21 @@ func TestIntegrationGuardStopsAHugePageGuestOnIBMZAndAMDMigrations(t *testing.T)
 	if _, err := virsh("version"); err != nil {
 		t.Fatalf("this test needs a running libvirtd (bash scripts/libvirtd.sh): %v", err)
 	}
-	bin := filepath.Join(t.TempDir(), "nestvirt")
-	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/nestvirt").CombinedOutput(); err != nil {
+	// The hook must run a binary only root can replace, outside temporary paths.
+	dir, err := os.MkdirTemp("/var/lib", "nestvirt-guard-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(dir, 0o755)
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	bin := filepath.Join(dir, "nestvirt")
+	build := exec.Command("go", "build", "-o", bin, "../../cmd/nestvirt")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build: %v %s", err, out)
+	}
+	if err := CheckBinary(bin); err != nil {
+		t.Fatal(err)
 	}
 	z, _ := filepath.Abs(snapshots + "s390x-level2/root")
 	hooks := "/etc/libvirt/hooks"
@@ -57,6 +71,11 @@ func TestIntegrationGuardStopsAHugePageGuestOnIBMZAndAMDMigrations(t *testing.T)
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { Uninstall(hooks) })
+	t.Cleanup(func() {
+		for _, n := range []string{"huge", "plain"} {
+			os.Remove(fmt.Sprintf("/var/log/libvirt/qemu/nvguard-%d-%s.log", os.Getpid(), n))
+		}
+	})
 	restartLibvirtd(t)
 
 	define := func(name, xml string) {
@@ -97,7 +116,17 @@ func TestIntegrationGuardStopsAHugePageGuestOnIBMZAndAMDMigrations(t *testing.T)
 	if err == nil || !strings.Contains(stderr.String(), "refuses the incoming migration") || stdout.Len() != 0 {
 		t.Errorf("migrate: err %v, stdout %q (must be empty: libvirt reads it as XML), stderr %s", err, stdout.String(), stderr.String())
 	}
-	if _, err := Uninstall(hooks); err != nil {
+	if _, _, err := Uninstall(hooks); err != nil {
 		t.Error(err)
+	}
+
+	// The binary gone (a package upgrade, an rm): the start goes on, and says why.
+	if _, err := Install(hooks, Config{Binary: bin, Mode: Enforce, Root: z}); err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(bin)
+	virsh("destroy", plain)
+	if out, err := virsh("start", plain); err != nil {
+		t.Errorf("with nestvirt gone, a VM start failed: %v\n%s", err, out)
 	}
 }

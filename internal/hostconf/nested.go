@@ -1,17 +1,25 @@
+// Package hostconf changes the host: the KVM module's nested (and IBM Z hpage)
+// setting in modprobe.d, and reloading the module when that is safe. Every file
+// access is confined to the root (fsroot), every write is atomic, conditional on
+// the file still being what was read, and keeps the first and the last previous
+// version beside the file; the module is loaded behind an interface so tests and
+// snapshot trees never touch the kernel.
 package hostconf
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
+	"github.com/nestvirt/nestvirt/internal/arch"
+	"github.com/nestvirt/nestvirt/internal/fsroot"
 	"github.com/nestvirt/nestvirt/internal/modprobe"
 	"github.com/nestvirt/nestvirt/internal/probe"
 )
@@ -37,6 +45,7 @@ type FileChange struct {
 	Path     string // relative to the root
 	Old, New []byte
 	Created  bool
+	read     fsroot.Version // the file as planned from: the write is conditional on it
 }
 
 // Plan is what enable or disable will do.
@@ -59,18 +68,28 @@ func refuse(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrRefused, fmt.Sprintf(format, args...))
 }
 
+// maxConfig bounds one modprobe.d file: real ones are a few lines; modprobe
+// itself reads lines of any length, and nestvirt reports those over 64 KiB.
+const maxConfig = 8 << 20
+
 // PlanNested works out, from the machine's facts and its modprobe.d, how to set
 // nesting. running lists the VMs running now (nil with an error when unknown).
-func PlanNested(root string, f probe.Facts, req Request, mods Modules, running []string, runningErr error) (Plan, error) {
-	module := f.KVM.ConfigModule
-	if f.KVM.Module != nil && *f.KVM.Module != "kvm_pvm" {
-		module = *f.KVM.Module
-	}
+func PlanNested(root *fsroot.Dir, f probe.Facts, req Request, mods Modules, running []string, runningErr error) (Plan, error) {
+	a, vendor := probe.Str(f.Arch), probe.Str(f.CPUVendor)
+	info := arch.Of(a, vendor)
+	loaded := probe.Str(f.KVM.Module)
+	module := probe.Str(f.KVM.ConfigModule)
 	switch {
-	case f.KVM.Module != nil && *f.KVM.Module == "kvm_pvm":
+	case loaded == "kvm_pvm":
 		return Plan{}, refuse("KVM on this machine is PVM (kvm_pvm), which has no nesting to turn on or off; nothing written")
-	case module == "" || !(probe.IsX86(f.Arch) || probe.IsIBMZ(f.Arch)):
-		return Plan{}, refuse("no KVM module carries nesting on this machine (%s, CPU vendor %q): nested virtualization works on Intel, AMD and IBM Z only", orNA(f.Arch), f.CPUVendor)
+	case f.Arch == nil:
+		return Plan{}, refuse("this machine's architecture is unknown (see nestvirt check), so which module carries nesting is unknown; nothing written")
+	case !info.Nestable:
+		return Plan{}, refuse("nested virtualization does not work on %s (only Intel, AMD and IBM Z); nothing written", a)
+	case module == "" && info.Module != "" && probe.Str(f.VirtExt) == "none":
+		return Plan{}, refuse("this CPU shows no %s, so %s cannot load: enable virtualization in the firmware (or, in a guest, expose it from the L0: nestvirt expose there); nothing written", info.Flag, info.Module)
+	case module == "":
+		return Plan{}, refuse("which KVM module carries nesting here is unknown (CPU vendor %q); nothing written", vendor)
 	}
 	want := "0"
 	if req.Enable {
@@ -86,16 +105,19 @@ func PlanNested(root string, f probe.Facts, req Request, mods Modules, running [
 			p.Params["hpage"] = "0"
 		}
 	}
-	if f.CPUVendor == "amd" && req.Enable {
+	if vendor == "amd" && req.Enable {
 		p.Warnings = append(p.Warnings, "AMD: with nesting on, live migration of this host's VMs does not work (a VM that ran an L2 can be corrupted, not refused); install 'nestvirt guard' to refuse such migrations")
 	}
 
-	files, err := readConfig(root)
+	files, versions, err := readConfig(root)
 	if err != nil {
 		return Plan{}, err
 	}
-	cmdline, _ := os.ReadFile(filepath.Join(root, "proc/cmdline"))
-	cfg := modprobe.Parse(modprobe.Order(files), string(cmdline))
+	cmdline := ""
+	if b, _, err := root.ReadFile("proc/cmdline", maxConfig); err == nil {
+		cmdline = string(b)
+	}
+	cfg := modprobe.Parse(modprobe.Order(files), cmdline)
 	for _, pr := range cfg.Problems {
 		p.Notes = append(p.Notes, pr.String())
 	}
@@ -120,10 +142,13 @@ func PlanNested(root string, f probe.Facts, req Request, mods Modules, running [
 			after = append(after, modprobe.File{Path: path, Data: data})
 		}
 	}
-	newCfg := modprobe.Parse(modprobe.Order(after), string(cmdline))
+	newCfg := modprobe.Parse(modprobe.Order(after), cmdline)
 	for param, v := range p.Params {
 		last, all := newCfg.Effective(module, param)
-		if last == nil || last.Value != v {
+		if last == nil {
+			return Plan{}, refuse("after the edit, nothing would set %s.%s: the edit did not take; nothing written", module, param)
+		}
+		if last.Value != v {
 			return Plan{}, refuse("after the edit, %s.%s would still be %s (%s): change that first", module, param, last.Value, last)
 		}
 		for _, s := range all[:len(all)-1] {
@@ -133,13 +158,14 @@ func PlanNested(root string, f probe.Facts, req Request, mods Modules, running [
 		}
 	}
 	for path, data := range edited {
-		old, err := os.ReadFile(filepath.Join(root, path))
-		created := errors.Is(err, fs.ErrNotExist)
-		if err != nil && !created {
-			return Plan{}, fmt.Errorf("%s: %w", path, err)
+		v, ok := versions[path]
+		if !ok {
+			if v, err = root.ReadVersion(path, maxConfig); err != nil {
+				return Plan{}, err
+			}
 		}
-		if string(old) != string(data) {
-			p.Changes = append(p.Changes, FileChange{Path: path, Old: old, New: data, Created: created})
+		if string(v.Content) != string(data) {
+			p.Changes = append(p.Changes, FileChange{Path: path, Old: v.Content, New: data, Created: !v.Exists, read: v})
 		}
 	}
 	sort.Slice(p.Changes, func(i, j int) bool { return p.Changes[i].Path < p.Changes[j].Path })
@@ -147,9 +173,8 @@ func PlanNested(root string, f probe.Facts, req Request, mods Modules, running [
 	// Apply now only when nothing uses the module.
 	live := f.KVM.Nested
 	p.Live = live != nil && *live == req.Enable
-	loaded := f.KVM.Module != nil
-	if p.Live || !loaded {
-		if !loaded {
+	if p.Live || loaded == "" || loaded == "none" {
+		if loaded == "" || loaded == "none" {
 			p.Notes = append(p.Notes, module+" is not loaded: the setting applies when it is")
 		}
 		return p, nil
@@ -179,13 +204,6 @@ func PlanNested(root string, f probe.Facts, req Request, mods Modules, running [
 	return p, nil
 }
 
-func orNA(s string) string {
-	if s == "" {
-		return "unknown arch"
-	}
-	return s
-}
-
 func sortedKeys(m map[string]string) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
@@ -196,30 +214,30 @@ func sortedKeys(m map[string]string) []string {
 }
 
 // readConfig reads every modprobe.d file modprobe would read, refusing what
-// nestvirt must not edit around: unreadable files, directories named *.conf,
-// symlinks out of the configuration directories.
-func readConfig(root string) ([]modprobe.File, error) {
+// nestvirt must not edit around: unreadable files, directories named *.conf.
+func readConfig(root *fsroot.Dir) ([]modprobe.File, map[string]fsroot.Version, error) {
 	var files []modprobe.File
+	versions := map[string]fsroot.Version{}
 	for _, d := range modprobe.Dirs {
-		matches, _ := filepath.Glob(filepath.Join(root, d, "*.conf"))
-		for _, m := range matches {
-			rel, _ := filepath.Rel(root, m)
-			rel = filepath.ToSlash(rel)
-			st, err := os.Stat(m)
+		for _, rel := range root.Glob(d + "/*.conf") {
+			st, err := root.Stat(rel)
 			if err != nil {
-				return nil, fmt.Errorf("%s: %w", rel, err)
+				return nil, nil, fmt.Errorf("%s: %w", root.Real(rel), err)
 			}
 			if !st.Mode().IsRegular() {
-				return nil, fmt.Errorf("%s: not a regular file (a directory?); modprobe cannot read it as configuration: fix it before changing nesting", rel)
+				return nil, nil, fmt.Errorf("%s: not a regular file (a directory?); modprobe cannot read it as configuration: fix it before changing nesting", root.Real(rel))
 			}
-			data, err := os.ReadFile(m)
+			data, _, err := root.ReadFile(rel, maxConfig)
 			if err != nil {
-				return nil, fmt.Errorf("%s: %w; nothing written", rel, err)
+				return nil, nil, fmt.Errorf("%s: %w; nothing written", root.Real(rel), err)
 			}
 			files = append(files, modprobe.File{Path: rel, Data: data})
+			if v, err := root.ReadVersion(rel, maxConfig); err == nil {
+				versions[rel] = v
+			}
 		}
 	}
-	return files, nil
+	return files, versions, nil
 }
 
 // editParam sets module.param=value in the configuration: on the line that sets
@@ -250,7 +268,7 @@ func (p *Plan) editParam(cfg modprobe.Config, files []modprobe.File, edited map[
 		target, line = last.File, last.Line
 	case last != nil:
 		// A vendor file sets it: shadow that file from /etc/modprobe.d.
-		target = "etc/modprobe.d/" + filepath.Base(last.File)
+		target = "etc/modprobe.d/" + last.File[strings.LastIndex(last.File, "/")+1:]
 		if content(target) == nil {
 			edited[target] = append([]byte(nil), content(last.File)...)
 		}
@@ -334,50 +352,117 @@ func setOnLine(data []byte, line int, param, value string) ([]byte, error) {
 	return []byte(strings.Join(lines, "")), nil
 }
 
-// Apply writes the plan's files atomically (with backups) and reloads the module
-// when the plan says so. It returns the paths written.
-func Apply(root string, p Plan, mods Modules) ([]string, error) {
+// Apply writes the plan's files (atomically, each only if it is still what was
+// planned from, with backups) and reloads the module when the plan says so. It
+// returns the paths written. An error wrapping fsroot.ErrChanged means another
+// writer changed a file meanwhile: plan again (Run does).
+func Apply(root *fsroot.Dir, p Plan, mods Modules) ([]string, error) {
 	var written []string
 	for _, c := range p.Changes {
-		path := filepath.Join(root, filepath.FromSlash(c.Path))
-		if st, err := os.Lstat(path); err == nil && st.Mode()&os.ModeSymlink != 0 {
-			return written, fmt.Errorf("%s is a symlink; nestvirt edits only regular files, so nothing was written to it", c.Path)
+		if dir := c.Path[:strings.LastIndex(c.Path, "/")]; dir != "" {
+			if err := root.MkdirAll(dir, 0o755); err != nil {
+				return written, err
+			}
 		}
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			return written, err
+		read := c.read
+		err := root.WriteAtomic(c.Path, c.New, fsroot.WriteOptions{Expect: &read, Backup: true, Mode: 0o644, Max: maxConfig})
+		var race *fsroot.RaceError
+		if errors.As(err, &race) {
+			// Another writer added to the old file while it was replaced: put their
+			// version back, and have the caller plan again from it.
+			cur, rerr := root.ReadVersion(c.Path, maxConfig)
+			if rerr == nil {
+				rerr = root.WriteAtomic(c.Path, race.Lost, fsroot.WriteOptions{Expect: &cur, Max: maxConfig})
+			}
+			if rerr != nil {
+				return written, fmt.Errorf("%s: another writer's change was lost and could not be put back (%v); it is in nothing nestvirt kept: check the file", root.Real(c.Path), rerr)
+			}
+			return written, fmt.Errorf("%w (their change is kept)", fsroot.ErrChanged)
 		}
-		if err := WriteAtomic(path, c.New); err != nil {
+		if err != nil {
 			return written, err
 		}
 		written = append(written, c.Path)
 	}
 	if p.Reload {
 		if err := mods.Reload(p.Module); err != nil {
-			return written, fmt.Errorf("reloading %s: %w (the setting is saved and applies at the next load)", p.Module, err)
+			return written, &ReloadError{Module: p.Module, Written: written, Err: err}
 		}
 	}
 	return written, nil
 }
 
-// System loads modules with modprobe and reads use counts from /sys.
-type System struct{}
+// ReloadError is a module reload that failed after the files were written.
+type ReloadError struct {
+	Module  string
+	Written []string
+	Err     error
+}
+
+func (e *ReloadError) Error() string {
+	return fmt.Sprintf("reloading %s failed: %v (the setting is saved in modprobe.d and applies at the next load)", e.Module, e.Err)
+}
+
+func (e *ReloadError) Unwrap() error { return e.Err }
+
+// Run plans and applies, planning again (up to three times) when another writer
+// changes a file in between, so no one's change is lost.
+func Run(root *fsroot.Dir, f probe.Facts, req Request, mods Modules, running []string, runningErr error) (Plan, []string, error) {
+	var lastErr error
+	for attempt := 0; attempt < 3; attempt++ {
+		p, err := PlanNested(root, f, req, mods, running, runningErr)
+		if err != nil {
+			return p, nil, err
+		}
+		written, err := Apply(root, p, mods)
+		if errors.Is(err, fsroot.ErrChanged) {
+			lastErr = err
+			continue
+		}
+		return p, written, err
+	}
+	return Plan{}, nil, fmt.Errorf("modprobe.d kept changing while nestvirt edited it: %w; nothing more written", lastErr)
+}
+
+// System loads modules with modprobe, each call bounded in time, and reads use
+// counts from /sys.
+type System struct {
+	Root    *fsroot.Dir
+	Timeout time.Duration // per modprobe; 0 means one minute
+}
 
 // Reload runs modprobe -r and modprobe.
-func (System) Reload(module string) error {
-	if out, err := exec.Command("modprobe", "-r", module).CombinedOutput(); err != nil {
-		return fmt.Errorf("modprobe -r %s: %v: %s", module, err, strings.TrimSpace(string(out)))
+func (s System) Reload(module string) error {
+	for _, args := range [][]string{{"-r", module}, {module}} {
+		if err := s.modprobe(args...); err != nil {
+			return err
+		}
 	}
-	if out, err := exec.Command("modprobe", module).CombinedOutput(); err != nil {
-		return fmt.Errorf("modprobe %s: %v: %s", module, err, strings.TrimSpace(string(out)))
+	return nil
+}
+
+func (s System) modprobe(args ...string) error {
+	timeout := s.Timeout
+	if timeout <= 0 {
+		timeout = time.Minute
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "modprobe", args...).CombinedOutput()
+	if ctx.Err() != nil {
+		return fmt.Errorf("modprobe %s did not finish within %s", strings.Join(args, " "), timeout)
+	}
+	if err != nil {
+		return fmt.Errorf("modprobe %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
 	}
 	return nil
 }
 
 // Users reads /sys/module/M/refcnt.
-func (System) Users(module string) (int, error) { return readRefcnt("/", module) }
+func (s System) Users(module string) (int, error) { return readRefcnt(s.Root, module) }
 
-func readRefcnt(root, module string) (int, error) {
-	b, err := os.ReadFile(filepath.Join(root, "sys/module", module, "refcnt"))
+func readRefcnt(root *fsroot.Dir, module string) (int, error) {
+	b, _, err := root.ReadFile("sys/module/"+module+"/refcnt", 64)
 	if err != nil {
 		return 0, err
 	}
@@ -385,23 +470,24 @@ func readRefcnt(root, module string) (int, error) {
 }
 
 // Tree stands for the kernel in a snapshot tree: Reload re-reads the tree's
-// modprobe.d and writes the resulting parameters into its sysfs files.
-type Tree struct{ Root string }
+// modprobe.d and writes the resulting parameters into its sysfs files, through
+// the same confined writes as everything else.
+type Tree struct{ Root *fsroot.Dir }
 
 // Reload applies the tree's modprobe.d to sys/module/M/parameters.
 func (t Tree) Reload(module string) error {
-	files, err := readConfig(t.Root)
+	files, _, err := readConfig(t.Root)
 	if err != nil {
 		return err
 	}
 	cfg := modprobe.Parse(modprobe.Order(files), "")
 	for _, param := range []string{"nested", "hpage"} {
 		last, _ := cfg.Effective(module, param)
-		path := filepath.Join(t.Root, "sys/module", module, "parameters", param)
+		rel := "sys/module/" + module + "/parameters/" + param
 		if last == nil {
 			continue
 		}
-		if _, err := os.Stat(path); err != nil {
+		if _, err := t.Root.Lstat(rel); err != nil {
 			continue
 		}
 		v := last.Value
@@ -412,7 +498,7 @@ func (t Tree) Reload(module string) error {
 				v = "N"
 			}
 		}
-		if err := os.WriteFile(path, []byte(v+"\n"), 0o644); err != nil {
+		if err := t.Root.WriteAtomic(rel, []byte(v+"\n"), fsroot.WriteOptions{Max: 64}); err != nil {
 			return err
 		}
 	}

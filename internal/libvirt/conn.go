@@ -1,33 +1,50 @@
 // Package libvirt is nestvirt's narrow view of a libvirt daemon: list domains, read
 // their XML and state, read and write nestvirt's metadata, define a domain. It
 // speaks libvirt's RPC protocol through github.com/digitalocean/go-libvirt (pure Go,
-// no cgo) and turns domain XML into facts the policy judges.
+// no cgo). Every call has a deadline: a daemon that accepts and never answers is
+// an error naming the URI, not a hang.
 package libvirt
 
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
+	"os/user"
 	"strings"
+	"sync"
 	"time"
 
 	golibvirt "github.com/digitalocean/go-libvirt"
+	"github.com/digitalocean/go-libvirt/socket"
 	"github.com/digitalocean/go-libvirt/socket/dialers"
 )
 
 // DefaultURI is virsh's default for root.
 const DefaultURI = "qemu:///system"
 
+// DefaultTimeout bounds each call to the daemon.
+const DefaultTimeout = 30 * time.Second
+
 // Sockets tried for local URIs, in order: the monolithic daemon, then the modular
 // QEMU daemon. Read-only sockets are used where nestvirt only reads.
 var localSockets = []string{"/run/libvirt/libvirt-sock", "/run/libvirt/virtqemud-sock"}
 
+// Options say how to connect.
+type Options struct {
+	URI      string        // "" means DefaultURI
+	ReadOnly bool          // use the daemon's read-only socket for local URIs
+	Timeout  time.Duration // per call; 0 means DefaultTimeout
+}
+
 // Conn is a connection to one libvirt URI.
 type Conn struct {
-	l      *golibvirt.Libvirt
-	URI    string
-	Socket string // the local socket used; "" for remote transports
+	l       *golibvirt.Libvirt
+	URI     string
+	Socket  string // the local socket used; "" for remote transports
+	timeout time.Duration
+	dial    *closingDialer
 }
 
 // ConnectError says which daemon could not be reached and how.
@@ -50,11 +67,31 @@ func (e *ConnectError) Error() string {
 
 func (e *ConnectError) Unwrap() error { return e.Err }
 
-// Connect opens uri ("" means DefaultURI). readOnly uses the daemon's read-only
-// socket for local URIs, where only reading is needed.
-func Connect(uri string, readOnly bool) (*Conn, error) {
+// TimeoutError is a call the daemon did not answer in time.
+type TimeoutError struct {
+	URI     string
+	Call    string
+	Timeout time.Duration
+}
+
+func (e *TimeoutError) Error() string {
+	return fmt.Sprintf("libvirt at %s did not answer %s within %s (a daemon that hangs, or a peer that is not libvirt?); see --timeout", e.URI, e.Call, e.Timeout)
+}
+
+// ErrTimeout matches every TimeoutError.
+var ErrTimeout = errors.New("libvirt call timed out")
+
+func (e *TimeoutError) Is(target error) bool { return target == ErrTimeout }
+
+// Connect opens a connection.
+func Connect(o Options) (*Conn, error) {
+	uri := o.URI
 	if uri == "" {
 		uri = DefaultURI
+	}
+	timeout := o.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
 	}
 	u, err := url.Parse(uri)
 	if err != nil || u.Scheme == "" || !validScheme(u.Scheme) {
@@ -68,25 +105,28 @@ func Connect(uri string, readOnly bool) (*Conn, error) {
 		transport = parts[1]
 	}
 	if transport == "" && u.Host == "" {
-		return connectLocal(uri, u, readOnly)
+		return connectLocal(uri, u, o.ReadOnly, timeout)
 	}
-	l, err := golibvirt.ConnectToURI(u)
+	d, err := remoteDialer(u, transport, timeout)
+	if err != nil {
+		return nil, &ConnectError{URI: uri, Err: err, Unknown: true}
+	}
+	c, err := open(uri, d, golibvirt.RemoteURI(u), timeout)
 	if err != nil {
 		return nil, &ConnectError{URI: uri, Err: err}
 	}
-	return &Conn{l: l, URI: uri}, nil
+	return c, nil
 }
 
 func validScheme(s string) bool {
-	drv := strings.SplitN(s, "+", 2)[0]
-	switch drv {
+	switch strings.SplitN(s, "+", 2)[0] {
 	case "qemu", "test", "lxc", "xen", "vbox", "vmware", "esx", "bhyve", "ch", "vz", "hyperv", "libxl", "openvz":
 		return true
 	}
 	return false
 }
 
-func connectLocal(uri string, u *url.URL, readOnly bool) (*Conn, error) {
+func connectLocal(uri string, u *url.URL, readOnly bool, timeout time.Duration) (*Conn, error) {
 	socks := localSockets
 	if s := u.Query().Get("socket"); s != "" {
 		socks = []string{s}
@@ -105,136 +145,136 @@ func connectLocal(uri string, u *url.URL, readOnly bool) (*Conn, error) {
 			lastErr = err
 			continue
 		}
-		l := golibvirt.NewWithDialer(dialers.NewLocal(dialers.WithSocket(path), dialers.WithLocalTimeout(3*time.Second)))
+		d := &closingDialer{inner: dialers.NewLocal(dialers.WithSocket(path), dialers.WithLocalTimeout(timeout))}
 		remote := golibvirt.ConnectURI((&url.URL{Scheme: u.Scheme, Path: u.Path}).String())
-		if err := l.ConnectToURI(remote); err != nil {
+		c, err := open(uri, d, remote, timeout)
+		if err != nil {
 			lastErr = err
 			continue
 		}
-		return &Conn{l: l, URI: uri, Socket: path}, nil
+		c.Socket = path
+		return c, nil
 	}
 	return nil, &ConnectError{URI: uri, Tried: tried, Err: lastErr}
 }
 
-// Close ends the connection.
-func (c *Conn) Close() error { return c.l.Disconnect() }
-
-// Domain is a domain as listed.
-type Domain struct {
-	Name   string
-	UUID   string
-	Active bool
-	ref    golibvirt.Domain
+func open(uri string, d *closingDialer, remote golibvirt.ConnectURI, timeout time.Duration) (*Conn, error) {
+	c := &Conn{l: golibvirt.NewWithDialer(d), URI: uri, timeout: timeout, dial: d}
+	if err := c.call("the connection handshake", func() error { return c.l.ConnectToURI(remote) }); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
-// Domains lists every domain, running or only defined.
-func (c *Conn) Domains() ([]Domain, error) {
-	ds, _, err := c.l.ConnectListAllDomains(1, 0)
-	if err != nil {
-		return nil, fmt.Errorf("listing domains: %w", err)
-	}
-	out := make([]Domain, len(ds))
-	for i, d := range ds {
-		out[i] = Domain{Name: d.Name, UUID: fmt.Sprintf("%x", d.UUID), Active: d.ID > 0, ref: d}
-	}
-	return out, nil
-}
-
-// Lookup finds a domain by name.
-func (c *Conn) Lookup(name string) (Domain, error) {
-	d, err := c.l.DomainLookupByName(name)
-	if err != nil {
-		if golibvirt.IsNotFound(err) {
-			return Domain{}, fmt.Errorf("no domain named %q on %s", name, c.URI)
+// remoteDialer builds the dialer go-libvirt would for a remote URI. go-libvirt
+// offers no deadline on its calls and no access to the connection it dials, so
+// nestvirt builds the dialer itself (mirroring go-libvirt's dialerForURI for the
+// transports below) to be able to close a connection that stopped answering.
+func remoteDialer(u *url.URL, transport string, timeout time.Duration) (*closingDialer, error) {
+	q := u.Query()
+	var inner socket.Dialer
+	switch transport {
+	case "tcp":
+		opts := []dialers.RemoteOption{dialers.WithRemoteTimeout(timeout)}
+		if p := u.Port(); p != "" {
+			opts = append(opts, dialers.UsePort(p))
 		}
-		return Domain{}, fmt.Errorf("looking up %q: %w", name, err)
-	}
-	return Domain{Name: d.Name, UUID: fmt.Sprintf("%x", d.UUID), Active: d.ID > 0, ref: d}, nil
-}
-
-// XML returns a domain's XML. inactive gives the persistent definition; secure
-// includes secrets (VNC/SPICE passwords): only for redefining, never for output.
-func (c *Conn) XML(d Domain, inactive, secure bool) (string, error) {
-	var flags golibvirt.DomainXMLFlags
-	if inactive {
-		flags |= golibvirt.DomainXMLInactive
-	}
-	if secure {
-		flags |= golibvirt.DomainXMLSecure
-	}
-	x, err := c.l.DomainGetXMLDesc(d.ref, flags)
-	if err != nil {
-		return "", domainErr(d, err)
-	}
-	return x, nil
-}
-
-// State names a domain's state.
-func (c *Conn) State(d Domain) (string, error) {
-	st, _, err := c.l.DomainGetState(d.ref, 0)
-	if err != nil {
-		return "", domainErr(d, err)
-	}
-	names := []string{"nostate", "running", "blocked", "paused", "shutdown", "shutoff", "crashed", "pmsuspended"}
-	if int(st) < len(names) && st >= 0 {
-		return names[st], nil
-	}
-	return fmt.Sprintf("state-%d", st), nil
-}
-
-// ErrVanished is returned when a domain disappears while nestvirt looks at it.
-var ErrVanished = errors.New("the domain vanished (undefined while being read)")
-
-func domainErr(d Domain, err error) error {
-	if golibvirt.IsNotFound(err) {
-		return fmt.Errorf("%s: %w", d.Name, ErrVanished)
-	}
-	return fmt.Errorf("%s: %w", d.Name, err)
-}
-
-// DomainCapabilities returns the daemon's domain capabilities for an arch.
-func (c *Conn) DomainCapabilities(arch string) (string, error) {
-	return c.l.ConnectGetDomainCapabilities(nil, golibvirt.OptString{arch}, nil, nil, 0)
-}
-
-// Metadata returns nestvirt's metadata element of the persistent definition, or ""
-// when there is none.
-func (c *Conn) Metadata(d Domain, uri string) (string, error) {
-	m, err := c.l.DomainGetMetadata(d.ref, int32(golibvirt.DomainMetadataElement), golibvirt.OptString{uri}, golibvirt.DomainAffectConfig)
-	if err != nil {
-		var le golibvirt.Error
-		if errors.As(err, &le) && le.Code == uint32(golibvirt.ErrNoDomainMetadata) {
-			return "", nil
+		inner = dialers.NewRemote(u.Hostname(), opts...)
+	case "tls", "":
+		var opts []dialers.TLSOption // the dial is bounded by call, as every step is
+		if p := u.Port(); p != "" {
+			opts = append(opts, dialers.UseTLSPort(p))
 		}
-		return "", domainErr(d, err)
+		if pki := q.Get("pkipath"); pki != "" {
+			opts = append(opts, dialers.UsePKIPath(pki))
+		}
+		if q.Get("no_verify") == "1" {
+			opts = append(opts, dialers.WithInsecureNoVerify())
+		}
+		inner = dialers.NewTLS(u.Hostname(), opts...)
+	case "ssh", "libssh", "libssh2":
+		var opts []dialers.SSHOption
+		if transport == "ssh" {
+			me, err := user.Current()
+			if err != nil {
+				return nil, err
+			}
+			opts = append(opts, dialers.WithSystemSSHDefaults(me))
+		}
+		if p := u.Port(); p != "" {
+			opts = append(opts, dialers.UseSSHPort(p))
+		}
+		if name := u.User.Username(); name != "" {
+			opts = append(opts, dialers.UseSSHUsername(name))
+		}
+		if s := q.Get("socket"); s != "" {
+			opts = append(opts, dialers.WithRemoteSocket(s))
+		}
+		if k := q.Get("keyfile"); k != "" {
+			opts = append(opts, dialers.UseKeyFile(k))
+		}
+		if k := q.Get("known_hosts"); k != "" {
+			opts = append(opts, dialers.UseKnownHostsFile(k))
+		}
+		if q.Get("no_verify") == "1" {
+			opts = append(opts, dialers.WithInsecureIgnoreHostKey())
+		}
+		inner = dialers.NewSSH(u.Hostname(), opts...)
+	default:
+		return nil, fmt.Errorf("transport %q is not supported (unix, tcp, tls, ssh, libssh)", transport)
 	}
-	return m, nil
+	return &closingDialer{inner: inner}, nil
 }
 
-// SetMetadata writes nestvirt's element through libvirt's metadata API, to the
-// persistent definition and, for a running domain, the live one: nothing else of
-// the domain is rewritten.
-func (c *Conn) SetMetadata(d Domain, element, key, uri string) error {
-	flags := golibvirt.DomainAffectConfig
-	if d.Active {
-		flags |= golibvirt.DomainAffectLive
-	}
-	var md golibvirt.OptString
-	if element != "" {
-		md = golibvirt.OptString{element}
-	}
-	if err := c.l.DomainSetMetadata(d.ref, int32(golibvirt.DomainMetadataElement), md, golibvirt.OptString{key}, golibvirt.OptString{uri}, flags); err != nil {
-		return domainErr(d, err)
-	}
-	return nil
+// closingDialer keeps the connection it dials, so a call past its deadline can
+// close it: go-libvirt then fails every pending call instead of waiting forever.
+type closingDialer struct {
+	inner socket.Dialer
+	mu    sync.Mutex
+	conn  net.Conn
 }
 
-// Define (re)defines a domain from XML; libvirt applies it atomically.
-func (c *Conn) Define(xml string) error {
-	if _, err := c.l.DomainDefineXML(xml); err != nil {
-		return fmt.Errorf("defining the domain: %w", err)
+func (d *closingDialer) Dial() (net.Conn, error) {
+	c, err := d.inner.Dial()
+	d.mu.Lock()
+	d.conn = c
+	d.mu.Unlock()
+	return c, err
+}
+
+func (d *closingDialer) close() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.conn != nil {
+		d.conn.Close()
 	}
-	return nil
+}
+
+// call runs fn with the connection's deadline: past it, the connection is closed
+// (fn then returns), and the error says which call and URI did not answer.
+func (c *Conn) call(what string, fn func() error) error {
+	done := make(chan error, 1)
+	go func() { done <- fn() }()
+	t := time.NewTimer(c.timeout)
+	defer t.Stop()
+	select {
+	case err := <-done:
+		return err
+	case <-t.C:
+		c.dial.close()
+		select {
+		case <-done:
+		case <-time.After(time.Second):
+		}
+		return &TimeoutError{URI: c.URI, Call: what, Timeout: c.timeout}
+	}
+}
+
+// Close ends the connection, within the deadline.
+func (c *Conn) Close() error {
+	err := c.call("the disconnect", c.l.Disconnect)
+	c.dial.close()
+	return err
 }
 
 // Disconnected is closed when the daemon goes away.

@@ -1,6 +1,7 @@
 package libvirt
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/nestvirt/nestvirt/internal/domxml"
@@ -16,66 +17,105 @@ type Change struct {
 	Before, After []byte
 }
 
-// edit fetches the persistent definition with its secrets (so redefining loses
-// none), applies fn, and defines the result unless dryRun. libvirt applies a
-// definition atomically: the domain has the old one or the new one.
-func (c *Conn) edit(name string, dryRun bool, fn func([]byte) (domxml.Result, error)) (Change, error) {
+// EditOptions shape an edit of a domain.
+type EditOptions struct {
+	DryRun bool
+	// Persist lets an edit define a transient domain, which makes it persistent.
+	Persist bool
+}
+
+// ErrTransient refuses an edit that would make a transient domain persistent.
+var ErrTransient = errors.New("transient domain")
+
+// ErrConcurrent says someone else changed the definition while nestvirt edited it.
+var ErrConcurrent = errors.New("the definition changed while nestvirt edited it")
+
+// Edit reads the persistent definition with its secrets (so redefining loses
+// none), parses it once and hands it to fn, which decides and edits; the result
+// is defined unless DryRun. Just before defining, the definition is read again: if
+// someone changed it meanwhile, the edit is redone on the new one once, and then
+// refused, so no concurrent change is reverted. libvirt applies a definition
+// atomically: the domain has the old one or the new one.
+func (c *Conn) Edit(name string, o EditOptions, fn func(raw []byte) (domxml.Result, error)) (Change, error) {
 	d, err := c.Lookup(name)
 	if err != nil {
 		return Change{}, err
 	}
-	x, err := c.XML(d, true, true)
+	persistent, err := c.Persistent(d)
 	if err != nil {
 		return Change{}, err
 	}
-	res, err := fn([]byte(x))
-	if err != nil {
-		return Change{}, fmt.Errorf("%s: %w", name, err)
+	if !persistent && !o.Persist {
+		return Change{}, fmt.Errorf("%w: %s exists only while it runs; defining the edit would make it persistent. Give --persist if that is what you want", ErrTransient, name)
 	}
-	ch := Change{Domain: name, Active: d.Active, Changed: res.Changed, Notes: res.Notes,
-		Before: MaskSecrets([]byte(x)), After: MaskSecrets(res.XML)}
-	if !res.Changed || dryRun {
+	for attempt := 0; attempt < 2; attempt++ {
+		x, err := c.XML(d, true, true)
+		if err != nil {
+			return Change{}, err
+		}
+		res, err := fn([]byte(x))
+		if err != nil {
+			return Change{}, fmt.Errorf("%s: %w", name, err)
+		}
+		ch := Change{Domain: name, Active: d.Active, Changed: res.Changed, Notes: res.Notes,
+			Before: domxml.MaskSecrets([]byte(x)), After: domxml.MaskSecrets(res.XML)}
+		if !res.Changed || o.DryRun {
+			return ch, nil
+		}
+		now, err := c.XML(d, true, true)
+		if err != nil {
+			return Change{}, err
+		}
+		if now != x {
+			continue // someone else changed it: redo the edit on theirs
+		}
+		if err := c.Define(string(res.XML)); err != nil {
+			return Change{}, fmt.Errorf("%s: %w", name, err)
+		}
 		return ch, nil
 	}
-	if err := c.Define(string(res.XML)); err != nil {
-		return Change{}, fmt.Errorf("%s: %w", name, err)
-	}
-	return ch, nil
-}
-
-// Expose makes a domain's persistent definition expose virtualization.
-func (c *Conn) Expose(name string, o domxml.ExposeOptions, dryRun bool) (Change, error) {
-	return c.edit(name, dryRun, func(x []byte) (domxml.Result, error) { return domxml.Expose(x, o) })
-}
-
-// Unexpose restores what Expose replaced.
-func (c *Conn) Unexpose(name string, dryRun bool) (Change, error) {
-	return c.edit(name, dryRun, domxml.Unexpose)
+	return Change{}, fmt.Errorf("%s: %w (twice); nothing was defined: run it again when the other change is done", name, ErrConcurrent)
 }
 
 // Annotate records what a guest runs (and its OS) through libvirt's metadata API,
-// keeping nestvirt's other records (what expose replaced).
+// keeping nestvirt's other records (what expose replaced). The element is read
+// again before it is written: a concurrent change of it is redone once, then
+// refused.
 func (c *Conn) Annotate(name, runs string, l2 []string, osName string) (domxml.Annotation, error) {
 	d, err := c.Lookup(name)
 	if err != nil {
 		return domxml.Annotation{}, err
 	}
-	cur, err := c.Metadata(d, domxml.Namespace)
+	persistent, err := c.Persistent(d)
 	if err != nil {
 		return domxml.Annotation{}, err
 	}
-	var a domxml.Annotation
-	if cur != "" {
-		if a, err = domxml.ParseAnnotation([]byte(cur)); err != nil {
+	for attempt := 0; attempt < 2; attempt++ {
+		cur, err := c.Metadata(d, domxml.Namespace, !persistent)
+		if err != nil {
 			return domxml.Annotation{}, err
 		}
+		var a domxml.Annotation
+		if cur != "" {
+			if a, err = domxml.ParseAnnotation([]byte(cur)); err != nil {
+				return domxml.Annotation{}, err
+			}
+		}
+		a.Runs, a.L2 = runs, l2
+		if osName != "" {
+			a.OS = osName
+		}
+		now, err := c.Metadata(d, domxml.Namespace, !persistent)
+		if err != nil {
+			return domxml.Annotation{}, err
+		}
+		if now != cur {
+			continue
+		}
+		if err := c.SetMetadata(d, persistent, a.Inner(), domxml.Prefix, domxml.Namespace); err != nil {
+			return domxml.Annotation{}, err
+		}
+		return a, nil
 	}
-	a.Runs, a.L2 = runs, l2
-	if osName != "" {
-		a.OS = osName
-	}
-	if err := c.SetMetadata(d, a.Inner(), domxml.Prefix, domxml.Namespace); err != nil {
-		return domxml.Annotation{}, err
-	}
-	return a, nil
+	return domxml.Annotation{}, fmt.Errorf("%s: %w (twice); nothing was written", name, ErrConcurrent)
 }

@@ -24,6 +24,7 @@ type Kind string
 const (
 	Linux   Kind = "linux"
 	Windows Kind = "windows"
+	Other   Kind = "other" // BSDs, Solaris, Haiku, DOS, libosinfo's "generic"
 )
 
 // OS is one operating system release.
@@ -32,13 +33,22 @@ type OS struct {
 	Family  string // "rhel", "windows-server", "windows", "ubuntu", ...
 	Kind    Kind
 	Version string // dotted: "10.0", "2022", "11", "24.04"; "" when the name carries none
+
+	name string // osinfo-db's own name, for families nestvirt does not know
+	from string
 }
 
 // String is the name a person reads: "RHEL 10.0", "Windows Server 2022".
 func (o OS) String() string {
 	f := familyByName[o.Family]
 	if f == nil {
+		if o.name != "" {
+			return o.name
+		}
 		return o.ID
+	}
+	if o.Version == "" && f.needsVer && o.ID != "" && o.ID != f.name {
+		return f.pretty + " (" + o.ID + ")" // a rolling release: fedora-rawhide
 	}
 	if o.Version == "" {
 		return f.pretty
@@ -114,7 +124,35 @@ var linuxFamilies = []*family{
 	{"ol", "Oracle Linux", Linux, "http://oracle.com/ol/", true},
 	{"alpinelinux", "Alpine Linux", Linux, "http://alpinelinux.org/alpinelinux/", true},
 	{"archlinux", "Arch Linux", Linux, "http://archlinux.org/archlinux/", false},
+	{"silverblue", "Fedora Silverblue", Linux, "http://fedoraproject.org/silverblue/", true},
+	{"mageia", "Mageia", Linux, "http://mageia.org/mageia/", true},
+	{"nixos", "NixOS", Linux, "http://nixos.org/nixos/", true},
+	// libosinfo's generic Linux of a year (linux2022): the kernel ABI of that time.
+	{"linux", "Linux", Linux, "http://libosinfo.org/linux/", true},
+	{"freebsd", "FreeBSD", Other, "http://freebsd.org/freebsd/", true},
+	{"netbsd", "NetBSD", Other, "http://netbsd.org/netbsd/", true},
+	{"openbsd", "OpenBSD", Other, "http://openbsd.org/openbsd/", true},
+	{"dragonflybsd", "DragonFly BSD", Other, "http://dragonflybsd.org/dragonflybsd/", true},
 }
+
+// rolling names a release that has no version: the development branch.
+var rolling = map[string]*family{}
+
+func init() {
+	for _, r := range []struct{ id, fam string }{
+		{"fedora-rawhide", "fedora"}, {"debiantesting", "debian"}, {"debiansid", "debian"}, {"opensuse-factory", "opensuse"},
+		{"opensusetumbleweed", "opensuse"}, {"centos-stream", "centos-stream"}, {"archlinux", "archlinux"},
+	} {
+		for _, f := range linuxFamilies {
+			if f.name == r.fam {
+				rolling[r.id] = f
+			}
+		}
+	}
+}
+
+// generic is libosinfo's "generic": an OS it knows nothing about.
+var generic = &family{"generic", "a generic OS", Other, "http://libosinfo.org/generic", false}
 
 var (
 	winServer  = &family{"windows-server", "Windows Server", Windows, "http://microsoft.com/win/2k", true}
@@ -122,7 +160,7 @@ var (
 )
 
 var familyByName = func() map[string]*family {
-	m := map[string]*family{winServer.name: winServer, winDesktop.name: winDesktop}
+	m := map[string]*family{winServer.name: winServer, winDesktop.name: winDesktop, generic.name: generic}
 	for _, f := range linuxFamilies {
 		m[f.name] = f
 	}
@@ -183,6 +221,22 @@ func Parse(s string) (OS, error) {
 }
 
 func parse(s string) (OS, error) {
+	o, err := parseBuiltin(s)
+	if err == nil {
+		return o, nil
+	}
+	name := strings.ToLower(strings.TrimSpace(s))
+	if o, ok := fromOsinfo(name); ok {
+		return o, nil // a name osinfo-db knows: win95, dragonflybsd1.0A
+	}
+	if err != errNotBuiltin {
+		return o, err
+	}
+	return OS{}, fmt.Errorf("unknown OS %q%s", s, suggest(name))
+}
+
+// parseBuiltin reads the forms nestvirt knows without any osinfo-db.
+func parseBuiltin(s string) (OS, error) {
 	name := strings.ToLower(strings.TrimSpace(s))
 	if strings.HasPrefix(name, "http://") || strings.HasPrefix(name, "https://") {
 		return FromLibosinfo(name)
@@ -200,6 +254,12 @@ func parse(s string) (OS, error) {
 	if m := winDeskLRe.FindStringSubmatch(name); m != nil {
 		return windowsDesktop(m[1])
 	}
+	if name == generic.name {
+		return OS{ID: generic.name, Family: generic.name, Kind: Other}, nil
+	}
+	if f, ok := rolling[name]; ok {
+		return OS{ID: name, Family: f.name, Kind: f.kind}, nil
+	}
 	for _, f := range linuxFamilies {
 		if !strings.HasPrefix(name, f.name) {
 			continue
@@ -209,8 +269,11 @@ func parse(s string) (OS, error) {
 			return o, nil
 		}
 	}
-	return OS{}, fmt.Errorf("unknown OS %q%s", s, suggest(name))
+	return OS{}, errNotBuiltin
 }
+
+// errNotBuiltin is what parseBuiltin says of a name only the osinfo-db may know.
+var errNotBuiltin = fmt.Errorf("not a form nestvirt knows itself")
 
 // linux builds a Linux OS from the version part of its name. libosinfo's
 // "rhel9-unknown" means "some RHEL 9": the major version is kept.
@@ -313,6 +376,9 @@ func FromOSRelease(id, versionID string) (OS, bool) {
 var Examples = []string{"rhel10.0", "rhel-9.6", "win2k22", "windows-server-2019", "win11", "windows-10", "ubuntu24.04", "fedora41"}
 
 func suggest(name string) string {
+	if near := nearestKnown(name); near != "" {
+		return fmt.Sprintf("; did you mean %q? (nestvirt os list shows every name)", near)
+	}
 	for _, f := range linuxFamilies {
 		if strings.HasPrefix(name, f.name) {
 			return fmt.Sprintf(" (a %s name needs a version, as in %s%s)", f.pretty, f.name, exampleVersion(f.name))
@@ -321,7 +387,49 @@ func suggest(name string) string {
 	if strings.HasPrefix(name, "win") {
 		return " (Windows names: win2k16, win2k19, win2k22, win2k25, win10, win11, windows-server-2022, windows-11)"
 	}
-	return " (known forms: " + strings.Join(Examples, ", ") + ")"
+	return " (known forms: " + strings.Join(Examples, ", ") + "; nestvirt os list shows every name)"
+}
+
+// nearestKnown is the known name closest to name, within a small edit distance.
+func nearestKnown(name string) string {
+	best, bestD := "", 1<<30
+	for _, n := range builtin {
+		if d := distance(name, n); d < bestD {
+			best, bestD = n, d
+		}
+	}
+	if osinfoDB != nil {
+		for n := range osinfoDB {
+			if d := distance(name, n); d < bestD || (d == bestD && n < best) {
+				best, bestD = n, d
+			}
+		}
+	}
+	if bestD > max(1, len(name)/4) {
+		return ""
+	}
+	return best
+}
+
+// distance is the Levenshtein edit distance.
+func distance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
 
 func exampleVersion(f string) string {

@@ -53,7 +53,7 @@ func TestParseReadsEveryFormUsersWrite(t *testing.T) {
 }
 
 func TestParseRejectsWhatIsNotAnOS(t *testing.T) {
-	for _, in := range []string{"", "10", "rhel", "rhelX", "win2k91", "win12", "windows-server-1999", "ubuntu", "solaris11", "http://example.com/os/1", "rhel10.0; rm -rf /"} {
+	for _, in := range []string{"", "10", "rhel", "rhelX", "win2k91", "win12", "windows-server-1999", "ubuntu", "solaris99", "windowsxp2", "http://example.com/os/1", "rhel10.0; rm -rf /"} {
 		if o, err := Parse(in); err == nil {
 			t.Errorf("%q parsed as %+v", in, o)
 		} else if !strings.HasPrefix(err.Error(), "unknown OS") {
@@ -123,4 +123,68 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("%q -> %+v, but its id %q -> %+v, %v", s, o, o.ID, again, err)
 		}
 	})
+}
+
+// TestLibosinfoNamesNestvirtKnowsItself: forms of libosinfo short ids that must
+// parse on a machine without any osinfo-db.
+func TestLibosinfoNamesNestvirtKnowsItself(t *testing.T) {
+	tests := []struct {
+		in, family, version string
+		kind                Kind
+	}{
+		{"generic", "generic", "", Other},
+		{"linux2022", "linux", "2022", Linux},
+		{"freebsd14.0", "freebsd", "14.0", Other},
+		{"fedora-rawhide", "fedora", "", Linux},
+		{"debiantesting", "debian", "", Linux},
+		{"opensuse-factory", "opensuse", "", Linux},
+		{"silverblue40", "silverblue", "40", Linux},
+		{"rhel9-unknown", "rhel", "9", Linux},
+	}
+	for _, tt := range tests {
+		o, err := parseBuiltin(tt.in)
+		if err != nil || o.Family != tt.family || o.Version != tt.version || o.Kind != tt.kind {
+			t.Errorf("%s: %+v, %v", tt.in, o, err)
+		}
+	}
+}
+
+// TestEveryOsinfoShortIDParses reads the system's real osinfo-db (Debian's
+// osinfo-db package; CI installs it) and parses every short id in it, checking
+// that the kind nestvirt gives agrees with osinfo's family.
+func TestEveryOsinfoShortIDParses(t *testing.T) {
+	db := LoadOsinfo(OsinfoDirs)
+	if len(db) < 500 {
+		t.Fatalf("the system's osinfo-db holds %d OS names: install osinfo-db (apt-get install osinfo-db)", len(db))
+	}
+	for id, want := range db {
+		o, err := Parse(id)
+		if err != nil {
+			t.Errorf("%s: %v", id, err)
+			continue
+		}
+		if o.Kind != want.Kind {
+			t.Errorf("%s: kind %s, osinfo-db says %s", id, o.Kind, want.Kind)
+		}
+		if o.String() == "" {
+			t.Errorf("%s: no name", id)
+		}
+	}
+}
+
+func TestAnUnknownNameSuggestsTheNearest(t *testing.T) {
+	_, err := Parse("rhel10.O")
+	if err == nil || !strings.Contains(err.Error(), `did you mean "rhel10.0"?`) {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestReadOsinfoReadsAnOsinfoDBFile(t *testing.T) {
+	oses, err := ReadOsinfo([]byte(`<libosinfo version="0.0.1"><os id="http://fedoraproject.org/fedora/rawhide"><short-id>fedora-rawhide</short-id><short-id>fedora-unknown</short-id><name>Fedora Rawhide</name><version>Rawhide</version><vendor>Fedora Project</vendor><family>linux</family><distro>fedora</distro></os></libosinfo>`))
+	if err != nil || len(oses) != 2 || oses[0].ID != "fedora-rawhide" || oses[0].Family != "fedora" || oses[0].Version != "" || oses[0].Kind != Linux || oses[1].ID != "fedora-unknown" {
+		t.Fatalf("%+v %v", oses, err)
+	}
+	if _, err := ReadOsinfo([]byte("<libosinfo><os>")); err == nil {
+		t.Error("a broken file was read")
+	}
 }

@@ -33,14 +33,20 @@ func writeTopologies(b *testing.B, n int) string {
 // BenchmarkJudgeFiles measures read, parse and judge of 1,000 files (5,000 chains).
 func BenchmarkJudgeFiles(b *testing.B) {
 	dir := writeTopologies(b, 1000)
-	files, err := topology.Expand([]string{dir})
+	files, _, err := topology.Expand([]string{dir}, false)
 	if err != nil {
 		b.Fatal(err)
 	}
 	p := policy.Default()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if _, err := JudgeFiles(p, files, nil); err != nil {
+		var bad error
+		Each(p, files, nil, func(i int, t TopologyResult, err *InputError) {
+			if err != nil {
+				bad = err
+			}
+		})
+		if err := bad; err != nil {
 			b.Fatal(err)
 		}
 	}

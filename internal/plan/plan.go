@@ -4,26 +4,55 @@ package plan
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"runtime"
 	"sync"
 
+	"github.com/nestvirt/nestvirt/internal/arch"
 	"github.com/nestvirt/nestvirt/internal/policy"
+	"github.com/nestvirt/nestvirt/internal/policy/facts"
+	"github.com/nestvirt/nestvirt/internal/strictyaml"
 	"github.com/nestvirt/nestvirt/internal/topology"
 )
 
-// TopologyResult is the verdict on one topology file.
+// TopologyResult is the verdict on one topology file. A file that could not be
+// read or is not a valid topology has no verdict and no chains, and an Error.
 type TopologyResult struct {
 	File    string               `json:"file"`
 	Name    string               `json:"name"`
-	Verdict policy.Level         `json:"verdict"`
+	Verdict *policy.Level        `json:"verdict"`
 	Chains  []policy.ChainResult `json:"chains"`
+	Error   *FileError           `json:"error"`
 }
 
-// Result is the verdict on every file of one run.
-type Result struct {
-	Verdict    policy.Level     `json:"verdict"`
-	Topologies []TopologyResult `json:"topologies"`
+// FileError is why a file was not judged, with each problem's position.
+type FileError struct {
+	Message  string    `json:"message"`
+	Problems []Problem `json:"problems"`
+}
+
+// Problem is one mistake in a file.
+type Problem struct {
+	File    string `json:"file"`
+	Line    int    `json:"line"`
+	Column  int    `json:"column"`
+	Path    string `json:"path"`
+	Message string `json:"message"`
+}
+
+// ErrorOf describes a load error for the output.
+func ErrorOf(file string, err error) *FileError {
+	fe := &FileError{Message: err.Error(), Problems: []Problem{}}
+	var probs strictyaml.Problems
+	if errors.As(err, &probs) {
+		for _, p := range probs {
+			fe.Problems = append(fe.Problems, Problem{File: p.File, Line: p.Line, Column: p.Col, Path: p.Path, Message: p.Msg})
+		}
+		return fe
+	}
+	fe.Problems = append(fe.Problems, Problem{File: file, Message: err.Error()})
+	return fe
 }
 
 // InputError is a file that could not be read or is not a valid topology. Err is a
@@ -36,55 +65,60 @@ type InputError struct {
 func (e *InputError) Error() string { return e.Err.Error() }
 func (e *InputError) Unwrap() error { return e.Err }
 
-// Chains converts a topology into the chains the policy judges.
+// Chains converts a topology into the chains the policy judges. A planned L1 is
+// taken to expose virtualization (a plan states intent; vms checks the real one);
+// an OS the file does not give is unknown.
 func Chains(t *topology.Topology) []policy.Chain {
 	h := &t.Host
-	l0 := policy.L0{
-		Name: h.Name, OS: h.OS, Arch: h.Arch, CPU: h.CPU, Hypervisor: h.Hypervisor,
-		Platform: h.Platform, Nested: h.Nested, Hugepages: h.Hugepages, Migration: h.Migration,
+	info := arch.Of(h.Arch, h.CPU)
+	l0 := facts.L0{
+		Name: h.Name, Arch: h.Arch, CPU: h.CPU, Module: info.Module, Nestable: info.Nestable,
+		Hypervisor: h.Hypervisor, Platform: h.Platform, Nested: h.Nested, Hugepages: h.Hugepages, Migration: h.Migration, Seen: true,
+	}
+	var l0Unknown []string
+	if h.OS != nil {
+		l0.OS = facts.OSOf(*h.OS)
+	} else {
+		l0Unknown = append(l0Unknown, "l0.os")
 	}
 	tcs := t.Chains()
 	out := make([]policy.Chain, len(tcs))
 	for i, tc := range tcs {
-		gs := make([]policy.Guest, len(tc.Guests))
+		gs := make([]facts.Guest, len(tc.Guests))
+		unknown := l0Unknown
 		for j, g := range tc.Guests {
-			gs[j] = policy.Guest{Name: g.Name, OS: g.OS, Runs: g.Runs}
+			gs[j] = facts.Guest{Present: true, Name: g.Name, Runs: g.Runs, Exposes: true}
+			if g.OS != nil {
+				gs[j].OS = facts.OSOf(*g.OS)
+			} else {
+				unknown = append(unknown[:len(unknown):len(unknown)], fmt.Sprintf("l%d.os", j+1))
+			}
 		}
-		out[i] = policy.Chain{Path: tc.Path(), L0: l0, Guests: gs}
+		out[i] = policy.Chain{Path: tc.Path(), L0: l0, Guests: gs, Unknown: unknown}
 	}
 	return out
 }
 
-// Judge evaluates every chain of a topology.
+// Judge evaluates every chain of a topology; the file's verdict is the worst.
 func Judge(p *policy.Policy, t *topology.Topology) (TopologyResult, error) {
 	res := TopologyResult{File: t.File, Name: t.Name}
 	chains, err := p.JudgeChains(Chains(t))
 	res.Chains = chains
+	v := policy.Supported
 	for _, c := range chains {
-		res.Verdict = policy.Worst(res.Verdict, c.Verdict)
+		v = policy.Worst(v, c.Verdict)
 	}
+	res.Verdict = &v
 	return res, err
 }
 
-// JudgeFiles reads, parses and judges files ("-" is stdin) on all CPUs, keeping
-// their order. Every file that fails to load is returned as an *InputError in the
-// joined error, and no result is returned then: a run judges all its input or none.
-func JudgeFiles(p *policy.Policy, files []string, stdin io.Reader) (Result, error) {
-	results := make([]TopologyResult, len(files))
-	verdict, err := Each(p, files, stdin, func(i int, t TopologyResult) { results[i] = t })
-	if err != nil {
-		return Result{}, err
-	}
-	return Result{Verdict: verdict, Topologies: results}, nil
-}
-
 // Each judges files on all CPUs and hands each result to fn, from the worker that
-// judged it (fn must be safe for concurrent calls; i is the file's index). Callers
-// that render each result at once keep only the rendered bytes, which is what lets
-// a run over 100,000 chains stay fast: the heap the GC scans stays small. It returns
-// the worst verdict, or the joined *InputErrors of every file that failed to load.
-func Each(p *policy.Policy, files []string, stdin io.Reader, fn func(i int, t TopologyResult)) (policy.Level, error) {
-	errs := make([]error, len(files))
+// judged it (fn must be safe for concurrent calls; i is the file's index). A file
+// that fails to load is handed over too, with Err set: a run judges every good
+// file and reports every bad one. Callers that render each result at once keep only
+// the rendered bytes, which is what lets a run over 100,000 chains stay fast: the
+// heap the GC scans stays small. It returns the worst verdict of the good files.
+func Each(p *policy.Policy, files []string, stdin io.Reader, fn func(i int, t TopologyResult, err *InputError)) policy.Level {
 	verdicts := make([]policy.Level, len(files))
 	work := make(chan int)
 	var wg sync.WaitGroup
@@ -94,12 +128,18 @@ func Each(p *policy.Policy, files []string, stdin io.Reader, fn func(i int, t To
 			defer wg.Done()
 			for i := range work {
 				t, err := judgeFile(p, files[i], stdin)
+				var ie *InputError
 				if err != nil {
-					errs[i] = err
-					continue
+					var ok bool
+					if ie, ok = err.(*InputError); !ok {
+						ie = &InputError{File: files[i], Err: err}
+					}
+					t.Error, t.Chains = ErrorOf(t.File, ie.Err), []policy.ChainResult{}
 				}
-				verdicts[i] = t.Verdict
-				fn(i, t)
+				if t.Verdict != nil {
+					verdicts[i] = *t.Verdict
+				}
+				fn(i, t, ie)
 			}
 		}()
 	}
@@ -108,28 +148,25 @@ func Each(p *policy.Policy, files []string, stdin io.Reader, fn func(i int, t To
 	}
 	close(work)
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		return 0, err
-	}
 	v := policy.Supported
 	for _, x := range verdicts {
 		v = policy.Worst(v, x)
 	}
-	return v, nil
+	return v
 }
 
 func judgeFile(p *policy.Policy, file string, stdin io.Reader) (TopologyResult, error) {
-	data, err := topology.ReadFile(file, stdin)
-	if err != nil {
-		return TopologyResult{}, &InputError{File: file, Err: err}
-	}
 	name := file
 	if file == "-" {
 		name = "<stdin>"
 	}
+	data, err := topology.ReadFile(file, stdin)
+	if err != nil {
+		return TopologyResult{File: name}, &InputError{File: name, Err: err}
+	}
 	t, err := topology.Parse(name, data)
 	if err != nil {
-		return TopologyResult{}, &InputError{File: file, Err: err}
+		return TopologyResult{File: name}, &InputError{File: name, Err: err}
 	}
 	return Judge(p, t)
 }

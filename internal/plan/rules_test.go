@@ -97,13 +97,13 @@ func TestRulesJudgeEachChainAsTheSourceSays(t *testing.T) {
 		{"windows 11 hyper-v l1 is tech preview", chain3(rhel10Intel, "win11", "hyper-v", "win2k25"), policy.TechPreview, []string{"matrix/tech-preview"}, nil},
 		{"windows 8.1 hyper-v l1 is unsupported", chain3(rhel10Intel, "win8.1", "hyper-v", "rhel10.0"), policy.Unsupported, []string{"matrix/unlisted"}, nil},
 		{"ubuntu as a kvm l1 is unsupported", chain3(rhel10Intel, "ubuntu24.04", "kvm", "rhel10.0"), policy.Unsupported, []string{"matrix/unlisted"}, nil},
-		{"an l2 with no os cannot match the tables", "host:\n  os: rhel10.0\n  guests:\n    - name: l1\n      os: rhel10.0\n      guests:\n        - name: l2\n", policy.Unsupported, []string{"matrix/unlisted"}, nil},
+		{"an l2 with no os is placed only if its os were known", "host:\n  os: rhel10.0\n  guests:\n    - name: l1\n      os: rhel10.0\n      guests:\n        - name: l2\n", policy.Unsupported, []string{"matrix/tech-preview"}, []string{"matrix/unlisted"}},
 		{"ibm z tech preview with nesting and no huge pages", chain3("os: rhel10.0\narch: s390x", "rhel10.0", "kvm", "rhel10.0"), policy.TechPreview, []string{"matrix/tech-preview"}, []string{"s390x-hugepages", "arch-not-nestable"}},
 
 		// Architectures.
 		{"aarch64 l0 with an l2 does not work", chain3("os: rhel10.0\narch: aarch64", "rhel10.0", "kvm", "rhel10.0"), policy.DoesNotWork, []string{"arch-not-nestable"}, nil},
 		{"ppc64le l0 with an l2 does not work", chain3("os: rhel10.0\narch: ppc64le", "rhel10.0", "kvm", "rhel10.0"), policy.DoesNotWork, []string{"arch-not-nestable"}, nil},
-		{"aarch64 l0 without nesting is a plain guest", "host:\n  os: rhel10.0\n  arch: aarch64\n  guests:\n    - name: g\n      os: rhel10.0\n", policy.Supported, []string{"no-nesting"}, []string{"arch-not-nestable"}},
+		{"aarch64 l0 without nesting is ordinary virtualization", "host:\n  os: rhel10.0\n  arch: aarch64\n  guests:\n    - name: g\n      os: rhel10.0\n", policy.Supported, []string{"no-nesting", "plain-virtualization"}, []string{"arch-not-nestable"}},
 
 		// Migration: AMD versus Intel.
 		{"amd l0 with nesting and migration does not work", chain3("os: rhel10.0\ncpu: amd\nmigration: true", "rhel10.0", "kvm", "rhel10.0"), policy.DoesNotWork, []string{"amd-migration"}, nil},
@@ -123,7 +123,10 @@ func TestRulesJudgeEachChainAsTheSourceSays(t *testing.T) {
 		{"esxi l0 with an l1 hosting l2s is untested", chain3("hypervisor: esxi", "rhel10.0", "kvm", "rhel10.0"), policy.Untested, []string{"non-kvm-l0"}, nil},
 		{"aws l0 with an l1 hosting l2s is untested", chain3("hypervisor: aws", "rhel10.0", "kvm", "rhel10.0"), policy.Untested, []string{"non-kvm-l0"}, nil},
 		{"hyper-v l0 with an l1 hosting l2s is untested", chain3("hypervisor: hyper-v\nos: win2k22", "rhel10.0", "kvm", "rhel10.0"), policy.Untested, []string{"non-kvm-l0"}, nil},
-		{"esxi l0 with a plain guest is not judged untested", "host:\n  hypervisor: esxi\n  guests:\n    - name: g\n      os: rhel10.0\n", policy.Supported, []string{"no-nesting"}, []string{"non-kvm-l0"}},
+		{"esxi l0 with a plain guest is not judged untested, and not supported", "host:\n  hypervisor: esxi\n  guests:\n    - name: g\n      os: rhel10.0\n", policy.Unsupported, []string{"no-nesting", "l0-not-rhel-kvm"}, []string{"non-kvm-l0", "plain-virtualization"}},
+		{"qemu emulation as the l0 is not rhel-kvm: untested", chain3("hypervisor: qemu", "rhel10.0", "kvm", "rhel10.0"), policy.Untested, []string{"non-kvm-l0"}, []string{"matrix/tech-preview"}},
+		{"a debian l0 with a debian guest is outside red hat's support", "host:\n  os: debian12\n  guests:\n    - name: g\n      os: debian12\n", policy.Unsupported, []string{"l0-not-rhel-kvm", "no-nesting"}, []string{"plain-virtualization"}},
+		{"a debian l0 with nested guests is outside the tables", chain3("os: debian12\ncpu: intel", "rhel10.0", "kvm", "rhel10.0"), policy.Unsupported, []string{"matrix/unlisted"}, []string{"l0-not-rhel-kvm"}},
 		{"openstack l1 hosting l2s is untested", chain3("os: rhel10.0\nplatform: openstack", "rhel10.0", "kvm", "rhel10.0"), policy.Untested, []string{"rh-offering"}, nil},
 		{"rhv l1 hosting l2s is untested", chain3("os: rhel10.0\nplatform: rhv", "rhel10.0", "kvm", "rhel10.0"), policy.Untested, []string{"rh-offering"}, nil},
 		{"openshift virtualization l1 hosting l2s is untested", chain3("os: rhel10.0\nplatform: openshift-virtualization", "rhel10.0", "kvm", "rhel10.0"), policy.Untested, []string{"rh-offering"}, nil},
@@ -133,8 +136,8 @@ func TestRulesJudgeEachChainAsTheSourceSays(t *testing.T) {
 		{"a vm inside wsl2 is an l3", "host:\n  os: rhel10.0\n  guests:\n    - name: win\n      os: win11\n      hypervisor: wsl2\n      guests:\n        - name: wsl\n          os: ubuntu24.04\n          guests:\n            - name: vm\n              os: fedora41\n", policy.NotExpectedToWork, []string{"l3-guests", "wsl2-l3"}, nil},
 
 		// Chains without nesting.
-		{"a host with no guests has nothing against it", "host:\n  os: rhel10.0\n", policy.Supported, nil, []string{"no-nesting", "l0-features"}},
-		{"a plain l1 is not nested", "host:\n  os: rhel10.0\n  guests:\n    - name: g\n      os: win2k22\n", policy.Supported, []string{"no-nesting"}, []string{"l0-features"}},
+		{"a rhel host with no guests is ordinary virtualization", "host:\n  os: rhel10.0\n", policy.Supported, []string{"plain-virtualization", "no-nesting"}, []string{"l0-features"}},
+		{"a plain l1 is ordinary virtualization and says so", "host:\n  os: rhel10.0\n  guests:\n    - name: g\n      os: win2k22\n", policy.Supported, []string{"no-nesting", "plain-virtualization"}, []string{"l0-features"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -169,7 +172,7 @@ func TestRemediesNameTheHostsModule(t *testing.T) {
 	tests := []struct{ host, module string }{
 		{"os: rhel10.0\ncpu: intel\nnested: false", "kvm_intel"},
 		{"os: rhel10.0\ncpu: amd\nnested: false", "kvm_amd"},
-		{"os: rhel10.0\narch: s390x\nnested: false", "modprobe kvm nested=1"},
+		{"os: rhel10.0\narch: s390x\nnested: false", "options kvm nested=1"},
 	}
 	for _, tt := range tests {
 		c := judgeOne(t, chain3(tt.host, "rhel10.0", "kvm", "rhel10.0"))
@@ -179,8 +182,11 @@ func TestRemediesNameTheHostsModule(t *testing.T) {
 				remedy = f.Remedy
 			}
 		}
-		if !strings.Contains(remedy, tt.module) {
-			t.Errorf("%q: remedy %q does not name %s", tt.host, remedy, tt.module)
+		if !strings.Contains(remedy, tt.module) || !strings.Contains(remedy, "nestvirt enable") {
+			t.Errorf("%q: remedy %q does not name %s and nestvirt enable", tt.host, remedy, tt.module)
+		}
+		if strings.Contains(remedy, "echo") || strings.Contains(remedy, ">") {
+			t.Errorf("%q: remedy %q writes over a file", tt.host, remedy)
 		}
 	}
 }
@@ -217,7 +223,20 @@ func TestFileVerdictIsTheWorstChain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Verdict != policy.Unsupported || res.Chains[0].Verdict != policy.Supported || res.Chains[1].Verdict != policy.Unsupported {
+	if *res.Verdict != policy.Unsupported || res.Chains[0].Verdict != policy.Supported || res.Chains[1].Verdict != policy.Unsupported {
 		t.Errorf("verdicts: file %s, chains %s %s", res.Verdict, res.Chains[0].Verdict, res.Chains[1].Verdict)
 	}
+}
+
+func TestProductNamesAreWrittenAsTheirVendorsWriteThem(t *testing.T) {
+	c := judgeOne(t, chain3("name: esxi-01\nhypervisor: esxi", "rhel10.0", "kvm", "rhel10.0"))
+	for _, f := range c.Findings {
+		if f.Rule == "non-kvm-l0" {
+			if !strings.Contains(f.Message, "esxi-01 runs VMware ESXi, not RHEL-KVM") || strings.Contains(f.Message, "a esxi") {
+				t.Errorf("message: %s", f.Message)
+			}
+			return
+		}
+	}
+	t.Fatal("no non-kvm-l0 finding")
 }

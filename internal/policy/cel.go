@@ -2,19 +2,28 @@ package policy
 
 import (
 	"fmt"
-	"regexp"
+	"reflect"
+	"sort"
 	"strings"
 	"sync"
 
 	"cel.dev/cel-go/cel"
+	"cel.dev/cel-go/checker"
 	"cel.dev/cel-go/common/types"
 	"cel.dev/cel-go/common/types/ref"
+	"cel.dev/cel-go/ext"
 
 	"github.com/nestvirt/nestvirt/internal/osid"
+	"github.com/nestvirt/nestvirt/internal/policy/facts"
 )
 
-// envs holds one CEL environment per scope, with the sample facts lint evaluates
-// every expression against.
+// Cost bounds one evaluation: a condition or template whose cost passes CostLimit
+// is stopped with an error, and lint refuses one whose estimated cost does. The
+// shipped rules cost under 100; a comprehension over every guest of the deepest
+// chain a topology may hold costs a few hundred.
+const CostLimit = 100_000
+
+// envs holds one CEL environment per scope.
 type envs struct {
 	chain, host *env
 }
@@ -31,9 +40,9 @@ type env struct {
 	once       sync.Once
 	celEnv     *cel.Env
 	newEnv     func() (*cel.Env, error)
-	samplesFn  func() []map[string]any
+	samplesFn  func() []activation
 	sampleOnce sync.Once
-	samplesV   []map[string]any
+	samplesV   []activation
 }
 
 func (e *env) cel() *cel.Env {
@@ -46,7 +55,7 @@ func (e *env) cel() *cel.Env {
 	return e.celEnv
 }
 
-func (e *env) samples() []map[string]any {
+func (e *env) samples() []activation {
 	e.sampleOnce.Do(func() { e.samplesV = e.samplesFn() })
 	return e.samplesV
 }
@@ -64,20 +73,41 @@ var versionAtLeast = cel.Function("version_at_least",
 			return types.Bool(v != "" && osid.CompareVersions(string(v), string(m)) >= 0)
 		})))
 
+// hypervisorName is the CEL function hypervisor_name(h): an L0 hypervisor of
+// topology files as its vendor writes it ("esxi" is "VMware ESXi").
+var hypervisorName = cel.Function("hypervisor_name",
+	cel.Overload("hypervisor_name_string", []*cel.Type{cel.StringType}, cel.StringType,
+		cel.UnaryBinding(func(a ref.Val) ref.Val {
+			s, ok := a.(types.String)
+			if !ok {
+				return types.NewErr("hypervisor_name takes a string")
+			}
+			return types.String(HypervisorName(string(s)))
+		})))
+
+var guestType = cel.ObjectType("facts.Guest")
+
 func newEnvs() *envs {
 	chainEnv := func() (*cel.Env, error) {
 		return cel.NewEnv(
-			versionAtLeast,
+			ext.NativeTypes(ext.ParseStructTags(true), reflect.TypeFor[facts.L0](), reflect.TypeFor[facts.Guest](), reflect.TypeFor[facts.Matrix](), reflect.TypeFor[facts.OS]()),
+			versionAtLeast, hypervisorName,
 			cel.Variable("depth", cel.IntType),
-			cel.Variable("l0", cel.DynType),
-			cel.Variable("l1", cel.DynType),
-			cel.Variable("l2", cel.DynType),
-			cel.Variable("l3", cel.DynType),
-			cel.Variable("guests", cel.ListType(cel.DynType)),
-			cel.Variable("matrix", cel.DynType),
+			cel.Variable("l0", cel.ObjectType("facts.L0")),
+			cel.Variable("l1", guestType),
+			cel.Variable("l2", guestType),
+			cel.Variable("l3", guestType),
+			cel.Variable("guests", cel.ListType(guestType)),
+			cel.Variable("matrix", cel.ObjectType("facts.Matrix")),
 		)
 	}
-	hostEnv := func() (*cel.Env, error) { return cel.NewEnv(versionAtLeast, cel.Variable("host", cel.DynType)) }
+	hostEnv := func() (*cel.Env, error) {
+		return cel.NewEnv(
+			ext.NativeTypes(ext.ParseStructTags(true), reflect.TypeFor[facts.Host](), reflect.TypeFor[facts.KVM](), reflect.TypeFor[facts.L0OS](), reflect.TypeFor[facts.OS]()),
+			versionAtLeast, hypervisorName,
+			cel.Variable("host", cel.ObjectType("facts.Host")),
+		)
+	}
 	return &envs{
 		chain: &env{scope: ScopeChain, newEnv: chainEnv, samplesFn: chainSamples, optimize: true},
 		host:  &env{scope: ScopeHost, newEnv: hostEnv, samplesFn: hostSamples},
@@ -91,6 +121,8 @@ func (e *envs) of(s Scope) *env {
 	return e.chain
 }
 
+// compile checks an expression against the scope's declared facts (a misspelt
+// field is an error here) and plans it for partial evaluation with a cost limit.
 func (e *env) compile(expr string) (cel.Program, *cel.Ast, error) {
 	ast := e.cached(expr)
 	if ast == nil {
@@ -100,15 +132,59 @@ func (e *env) compile(expr string) (cel.Program, *cel.Ast, error) {
 			return nil, nil, fmt.Errorf("CEL: %s", oneLine(iss.Err().Error()))
 		}
 	}
-	var opts []cel.ProgramOption
+	opts := []cel.EvalOption{cel.OptPartialEval}
 	if e.optimize {
-		opts = append(opts, cel.EvalOptions(cel.OptOptimize))
+		opts = append(opts, cel.OptOptimize)
 	}
-	prg, err := e.cel().Program(ast, opts...)
+	prg, err := e.cel().Program(ast, cel.EvalOptions(opts...), cel.CostLimit(CostLimit))
 	if err != nil {
 		return nil, nil, fmt.Errorf("CEL: %w", err)
 	}
 	return prg, ast, nil
+}
+
+// ast returns the checked tree of an expression, nil when it does not compile.
+func (e *env) ast(expr string) *cel.Ast {
+	if ast := e.cached(expr); ast != nil {
+		return ast
+	}
+	ast, iss := e.cel().Compile(expr)
+	if iss != nil && iss.Err() != nil {
+		return nil
+	}
+	return ast
+}
+
+// estimate returns an upper bound of an expression's cost, for lint.
+func (e *env) estimate(ast *cel.Ast) (uint64, error) {
+	est, err := e.cel().EstimateCost(ast, sizes{})
+	if err != nil {
+		return 0, err
+	}
+	return est.Max, nil
+}
+
+// sizes bounds the lists and strings of the facts for cost estimates: at most
+// MaxGuests guests in a chain, names and versions of ordinary length.
+type sizes struct{}
+
+// MaxGuests bounds the guests of one chain (topology files allow 16 levels).
+const MaxGuests = 17
+
+func (sizes) EstimateSize(n checker.AstNode) *checker.SizeEstimate {
+	if t := n.Type(); t != nil {
+		switch t.Kind() {
+		case types.ListKind:
+			return &checker.SizeEstimate{Min: 0, Max: MaxGuests}
+		case types.StringKind:
+			return &checker.SizeEstimate{Min: 0, Max: 256}
+		}
+	}
+	return nil
+}
+
+func (sizes) EstimateCallCost(function, overloadID string, target *checker.AstNode, args []checker.AstNode) *checker.CallEstimate {
+	return nil
 }
 
 func (e *env) compileBool(expr string) (cel.Program, error) {
@@ -116,7 +192,7 @@ func (e *env) compileBool(expr string) (cel.Program, error) {
 	if err != nil {
 		return nil, err
 	}
-	if t := ast.OutputType(); t != cel.BoolType && t != cel.DynType {
+	if t := ast.OutputType(); t != cel.BoolType {
 		return nil, fmt.Errorf("CEL: condition must be a boolean, not %s", t)
 	}
 	return prg, nil
@@ -126,16 +202,106 @@ func oneLine(s string) string {
 	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
 }
 
-func evalBool(p cel.Program, vars map[string]any) (bool, error) {
-	out, _, err := p.Eval(vars)
+// activation is the variables of one evaluation and the facts among them that are
+// unknown, as dotted paths ("host.os", "l0.nested").
+type activation struct {
+	vars    map[string]any
+	unknown []string
+	input   any // the PartialActivation, built once
+}
+
+func newActivation(vars map[string]any, unknown []string) activation {
+	a := activation{vars: vars, unknown: unknown, input: vars}
+	if len(unknown) > 0 {
+		pats := make([]*cel.AttributePatternType, 0, len(unknown))
+		for _, u := range unknown {
+			parts := strings.Split(u, ".")
+			p := cel.AttributePattern(parts[0])
+			for _, q := range parts[1:] {
+				if i, ok := guestIndex(q); ok {
+					p = p.QualInt(i)
+					continue
+				}
+				p = p.QualString(q)
+			}
+			pats = append(pats, p)
+		}
+		pa, err := cel.PartialVars(vars, pats...)
+		if err != nil {
+			panic(err) // only for a nil activation
+		}
+		a.input = pa
+	}
+	return a
+}
+
+// guestIndex reads a list index written as "[n]" in an unknown path.
+func guestIndex(q string) (int64, bool) {
+	if len(q) < 3 || q[0] != '[' || q[len(q)-1] != ']' {
+		return 0, false
+	}
+	var i int64
+	if _, err := fmt.Sscanf(q, "[%d]", &i); err != nil {
+		return 0, false
+	}
+	return i, true
+}
+
+// isUnknown reports whether a path, or a prefix of it, is unknown.
+func (a activation) isUnknown(path []string) bool {
+	for _, u := range a.unknown {
+		up := strings.Split(u, ".")
+		if len(up) <= len(path) && slicesEqual(up, path[:len(up)]) {
+			return true
+		}
+	}
+	return false
+}
+
+func slicesEqual(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// evalBool evaluates a condition. undetermined lists the unknown facts the
+// outcome rests on, when it does; then the boolean is meaningless.
+func evalBool(p cel.Program, a activation) (hit bool, undetermined []string, err error) {
+	out, _, err := p.Eval(a.input)
 	if err != nil {
-		return false, err
+		return false, nil, err
+	}
+	if u, ok := out.(*types.Unknown); ok {
+		return false, trails(u), nil
 	}
 	b, ok := out.(types.Bool)
 	if !ok {
-		return false, fmt.Errorf("condition gave %s, not a boolean", out.Type())
+		return false, nil, fmt.Errorf("condition gave %s, not a boolean", out.Type())
 	}
-	return bool(b), nil
+	return bool(b), nil, nil
+}
+
+// trails names the unknown attributes an Unknown result rests on, sorted.
+func trails(u *types.Unknown) []string {
+	seen := map[string]bool{}
+	for _, id := range u.IDs() {
+		ts, _ := u.GetAttributeTrails(id)
+		for _, t := range ts {
+			seen[t.String()] = true
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for s := range seen {
+		out = append(out, s)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // template is a message with {{expr}} parts, each a CEL expression.
@@ -145,9 +311,9 @@ type template struct {
 	bad   bool
 }
 
-// tmplExpr is one {{expr}}. A plain field path (l0.name) is a map lookup; the CEL
-// program is compiled only when needed (not a path, or the lookup finds no string),
-// so a run that never renders a rule never pays for compiling it.
+// tmplExpr is one {{expr}}. A plain field path (l0.name) is read by reflection; the
+// CEL program is compiled only when needed (not a path, a path through unknown
+// facts), so a run that never renders a rule never pays for compiling it.
 type tmplExpr struct {
 	src  string
 	path []string
@@ -162,29 +328,11 @@ func (x *tmplExpr) compile() error {
 	return x.err
 }
 
-var fieldPathRe = regexp.MustCompile(`^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*$`)
-
-// lookup follows a field path through the activation's maps; ok is false when the
-// path does not lead to a string, and the CEL program decides.
-func lookup(vars map[string]any, path []string) (string, bool) {
-	var cur any = vars
-	for _, k := range path {
-		m, ok := cur.(map[string]any)
-		if !ok {
-			return "", false
-		}
-		if cur, ok = m[k]; !ok {
-			return "", false
-		}
-	}
-	s, ok := cur.(string)
-	return s, ok
-}
-
 func (t template) ok() bool { return !t.bad }
 
 // parseTemplate splits s into text and expressions. With eager, every expression is
-// compiled now, so lint reports CEL errors with the field's position.
+// compiled now, so lint reports CEL errors (a misspelt field) with the field's
+// position.
 func (e *env) parseTemplate(s string, eager bool) (template, error) {
 	var t template
 	rest := s
@@ -219,12 +367,14 @@ func (e *env) parseTemplate(s string, eager bool) (template, error) {
 	}
 }
 
-func (t template) render(vars map[string]any) (string, error) {
+// render fills the template in. unknown reports whether a value it needed was
+// unknown (shown as "[name unknown]").
+func (t template) render(a activation) (s string, unknown bool, err error) {
 	if len(t.exprs) == 0 {
 		if len(t.parts) == 0 {
-			return "", nil
+			return "", false, nil
 		}
-		return t.parts[0], nil
+		return t.parts[0], false, nil
 	}
 	var b strings.Builder
 	for i, p := range t.parts {
@@ -233,30 +383,37 @@ func (t template) render(vars map[string]any) (string, error) {
 			continue
 		}
 		x := t.exprs[i]
-		if x.path != nil {
-			if s, ok := lookup(vars, x.path); ok {
+		if x.path != nil && !a.isUnknown(x.path) {
+			if s, ok := lookup(a.vars, x.path); ok {
 				b.WriteString(s)
 				continue
 			}
 		}
 		if err := x.compile(); err != nil {
-			return "", err
+			return "", false, err
 		}
-		v, _, err := x.prg.Eval(vars)
+		v, _, err := x.prg.Eval(a.input)
 		if err != nil {
-			return "", err
+			return "", false, err
+		}
+		if _, ok := v.(*types.Unknown); ok {
+			unknown = true
 		}
 		b.WriteString(display(v))
 	}
-	return b.String(), nil
+	return b.String(), unknown, nil
 }
 
 func display(v ref.Val) string {
 	switch x := v.(type) {
 	case types.String:
 		return string(x)
-	case types.Null:
-		return "unknown"
+	case *types.Unknown:
+		names := trails(x)
+		for i, n := range names {
+			names[i] = n[strings.LastIndex(n, ".")+1:]
+		}
+		return "[" + strings.Join(names, ", ") + " unknown]"
 	}
 	return fmt.Sprint(v.Value())
 }

@@ -7,48 +7,49 @@ import (
 	"strings"
 
 	"github.com/nestvirt/nestvirt/internal/osid"
+	"github.com/nestvirt/nestvirt/internal/policy/facts"
 )
 
 // Chain is what the policy judges: an L0 and the guests on one path below it. It is
 // built from a topology file, or from a libvirt host and one of its VMs.
 type Chain struct {
 	Path   []string // node names, L0 first
-	L0     L0
-	Guests []Guest // Guests[0] is the L1
+	L0     facts.L0
+	Guests []facts.Guest // Guests[0] is the L1
+	// Unknown names the facts of this chain that could not be read, as paths:
+	// "l0.os", "l0.nested", "l1.exposes", "l2.os".
+	Unknown []string
 }
 
-// L0 is the host at the bottom of a chain.
-type L0 struct {
-	Name       string
-	OS         *osid.OS // nil when unknown
-	Arch       string   // x86_64, aarch64, s390x, ppc64le
-	CPU        string   // intel, amd on x86_64; "" elsewhere
-	Hypervisor string   // kvm, esxi, hyper-v, aws, xen, other
-	Platform   string   // rhel, rhv, openstack, openshift-virtualization
-	Nested     bool
-	Hugepages  bool
-	Migration  bool
-}
-
-// Guest is an L1 or deeper VM.
-type Guest struct {
-	Name string
-	OS   *osid.OS // nil when unknown
-	Runs string   // kvm, hyper-v, wsl2, none
-	// Exposes says whether hardware virtualization reaches the guest; nil when not
-	// known (a planned topology does not say).
-	Exposes *bool
+// unknown reports whether a fact of the chain is unknown.
+func (c *Chain) unknown(path string) bool {
+	for _, u := range c.Unknown {
+		if u == path || strings.HasPrefix(path, u+".") {
+			return true
+		}
+	}
+	return false
 }
 
 // Finding is one thing the policy says about a chain or a host.
 type Finding struct {
 	Rule          string `json:"rule"`
 	Level         Level  `json:"level"`
-	Informational bool   `json:"informational,omitempty"`
-	Message       string `json:"message"`
-	Source        string `json:"source"`
-	Remedy        string `json:"remedy"`
+	Informational bool   `json:"informational"`
+	// Undetermined: the rule's outcome rests on facts that are unknown (named in
+	// Unknown); it would apply at Level if they are as the rule needs.
+	Undetermined bool     `json:"undetermined"`
+	Unknown      []string `json:"unknown"`
+	Message      string   `json:"message"`
+	Source       string   `json:"source"`
+	Remedy       string   `json:"remedy"`
+	// Guard says the libvirt hook refuses an operation this finding is about.
+	Guard string `json:"-"`
 }
+
+// Placement reports whether a finding places a chain or host in a listed
+// environment (a table row, or a rule of level supported or tech-preview).
+func (f Finding) Placement() bool { return !f.Informational && f.Level <= TechPreview }
 
 // ChainResult is the verdict on one chain.
 type ChainResult struct {
@@ -57,80 +58,30 @@ type ChainResult struct {
 	Findings []Finding `json:"findings"`
 }
 
-// Module is the KVM module that carries the nested parameter on an arch and vendor.
-func Module(arch, cpu string) string {
-	switch {
-	case arch == "s390x":
-		return "kvm"
-	case cpu == "amd":
-		return "kvm_amd"
-	case cpu == "intel":
-		return "kvm_intel"
-	}
-	return ""
-}
-
-func osVars(o *osid.OS) map[string]any {
-	if o == nil {
-		return map[string]any{"known": false, "id": "", "family": "", "kind": "", "version": "", "name": "unknown OS"}
-	}
-	return map[string]any{"known": true, "id": o.ID, "family": o.Family, "kind": string(o.Kind), "version": o.Version, "name": o.String()}
-}
-
 // absentGuest stands for l1, l2, l3 beyond the chain's end; CEL never writes to it.
-var absentGuest = guestVars(nil, nil)
+var absentGuest facts.Guest
 
-// osCache shares the (read-only) CEL maps of OSes across the chains of one call.
-type osCache map[osid.OS]map[string]any
-
-func (c osCache) vars(o *osid.OS) map[string]any {
-	if o == nil || c == nil {
-		return osVars(o)
-	}
-	v, ok := c[*o]
-	if !ok {
-		v = osVars(o)
-		c[*o] = v
-	}
-	return v
-}
-
-func guestVars(g *Guest, oc osCache) map[string]any {
-	if g == nil {
-		return map[string]any{"present": false, "name": "", "os": osVars(nil), "runs": "", "exposes": nil}
-	}
-	var exposes any
-	if g.Exposes != nil {
-		exposes = *g.Exposes
-	}
-	return map[string]any{"present": true, "name": g.Name, "os": oc.vars(g.OS), "runs": g.Runs, "exposes": exposes}
-}
-
-func l0Vars(h *L0) map[string]any {
-	return map[string]any{
-		"name": h.Name, "os": osVars(h.OS), "arch": h.Arch, "cpu": h.CPU,
-		"module": Module(h.Arch, h.CPU), "hypervisor": h.Hypervisor, "platform": h.Platform,
-		"nested": h.Nested, "hugepages": h.Hugepages, "migration": h.Migration,
-	}
-}
-
-// vars is the CEL activation for a chain; l0 is l0Vars(&c.L0), shared by the chains
-// of one host.
-func (c *Chain) vars(m matrixResult, l0 map[string]any, oc osCache) map[string]any {
-	guests := make([]any, len(c.Guests))
-	for i := range c.Guests {
-		guests[i] = guestVars(&c.Guests[i], oc)
-	}
-	at := func(i int) map[string]any {
+// activation is the CEL input for a chain. An unknown fact of lN is unknown in
+// guests[N-1] too.
+func (c *Chain) activation(m *facts.Matrix) activation {
+	at := func(i int) *facts.Guest {
 		if i < len(c.Guests) {
-			return guests[i].(map[string]any)
+			return &c.Guests[i]
 		}
-		return absentGuest
+		return &absentGuest
 	}
-	return map[string]any{
-		"depth": int64(len(c.Guests)), "l0": l0, "l1": at(0), "l2": at(1), "l3": at(2), "guests": guests,
-		"matrix": map[string]any{"level": m.level, "row": m.row, "book": m.book},
+	vars := map[string]any{
+		"depth": int64(len(c.Guests)), "l0": &c.L0, "l1": at(0), "l2": at(1), "l3": at(2),
+		"guests": c.Guests, "matrix": m,
 	}
+	var unknown []string
+	for _, u := range c.Unknown {
+		unknown = append(unknown, u)
+		if len(u) > 2 && u[0] == 'l' && u[1] >= '1' && u[1] <= '9' && (len(u) == 2 || u[2] == '.') {
+			unknown = append(unknown, fmt.Sprintf("guests.[%d]%s", u[1]-'1', u[2:]))
+		}
+	}
+	return newActivation(vars, unknown)
 }
 
 // JudgeChain evaluates the matrix and every chain rule. The error, when not nil,
@@ -139,73 +90,89 @@ func (p *Policy) JudgeChain(c Chain) (ChainResult, error) {
 	if err := p.compiled(ScopeChain); err != nil {
 		return ChainResult{Path: c.Path, Findings: []Finding{}}, err
 	}
-	return p.judgeChain(&c, l0Vars(&c.L0), nil)
+	return p.judgeChain(&c)
 }
 
-// JudgeChains judges chains that share one L0, computing its facts once.
+// JudgeChains judges several chains.
 func (p *Policy) JudgeChains(cs []Chain) ([]ChainResult, error) {
 	if err := p.compiled(ScopeChain); err != nil {
 		return nil, err
 	}
 	out := make([]ChainResult, len(cs))
 	var errs []error
-	var l0 map[string]any
-	oc := osCache{}
 	for i := range cs {
-		if i == 0 || cs[i].L0 != cs[i-1].L0 {
-			l0 = l0Vars(&cs[i].L0)
-		}
 		var err error
-		if out[i], err = p.judgeChain(&cs[i], l0, oc); err != nil {
+		if out[i], err = p.judgeChain(&cs[i]); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	return out, errors.Join(errs...)
 }
 
-func (p *Policy) judgeChain(c *Chain, l0 map[string]any, oc osCache) (ChainResult, error) {
+func (p *Policy) judgeChain(c *Chain) (ChainResult, error) {
 	res := ChainResult{Path: c.Path, Findings: make([]Finding, 0, 4)}
 	m := p.matchMatrix(c)
 	if m.finding != nil {
 		res.Findings = append(res.Findings, *m.finding)
 	}
-	vars := c.vars(m, l0, oc)
-	fs, err := p.applyScope(ScopeChain, vars)
+	fs, err := p.applyScope(ScopeChain, c.activation(&m.vars))
 	res.Findings = append(res.Findings, fs...)
 	SortFindings(res.Findings)
 	res.Verdict = VerdictOf(res.Findings)
 	return res, err
 }
 
-// SortFindings orders findings worst level first, informational ones last, keeping
-// the policy's order among equals.
+// SortFindings orders findings: decided before undetermined, informational last,
+// worst level first among equals, keeping the policy's order otherwise.
 func SortFindings(fs []Finding) {
+	rank := func(f Finding) int {
+		switch {
+		case f.Informational:
+			return 2
+		case f.Undetermined:
+			return 1
+		}
+		return 0
+	}
 	sort.SliceStable(fs, func(i, j int) bool {
-		if fs[i].Informational != fs[j].Informational {
-			return !fs[i].Informational
+		if ri, rj := rank(fs[i]), rank(fs[j]); ri != rj {
+			return ri < rj
 		}
 		return fs[i].Level > fs[j].Level
 	})
 }
 
-// VerdictOf is the worst level among findings, or supported when there are none.
+// VerdictOf is the level findings give. Support is granted, not assumed: the best
+// decided placement (a table row, a rule of level supported or tech-preview) sets
+// the level, unsupported when there is none; any decided finding worse than that
+// makes it worse. Undetermined findings change nothing: the verdict never rests
+// on a fact nobody knows, and they say what would change it.
 func VerdictOf(fs []Finding) Level {
-	v := Supported
+	placed, best, worst := false, DoesNotWork, Supported
 	for _, f := range fs {
-		v = Worst(v, f.Level)
+		switch {
+		case f.Informational || f.Undetermined:
+		case f.Placement():
+			placed, best = true, min(best, f.Level)
+		default:
+			worst = max(worst, f.Level)
+		}
 	}
-	return v
+	if !placed {
+		best = Unsupported
+	}
+	return max(best, worst)
 }
 
-// applyScope evaluates every rule of a scope on vars, in policy order.
-func (p *Policy) applyScope(s Scope, vars map[string]any) ([]Finding, error) {
+// applyScope evaluates every rule of a scope, in policy order.
+func (p *Policy) applyScope(s Scope, a activation) ([]Finding, error) {
 	var out []Finding
 	var errs []error
 	for _, r := range p.Rules {
 		if r.Scope != s {
 			continue
 		}
-		f, ok, err := p.apply(r, vars)
+		f, ok, err := p.apply(r, a)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -217,234 +184,48 @@ func (p *Policy) applyScope(s Scope, vars map[string]any) ([]Finding, error) {
 	return out, errors.Join(errs...)
 }
 
-func (p *Policy) apply(r *Rule, vars map[string]any) (Finding, bool, error) {
-	hit, err := evalBool(r.when, vars)
+func (p *Policy) apply(r *Rule, a activation) (Finding, bool, error) {
+	hit, undetermined, err := evalBool(r.when, a)
 	if err != nil {
 		return Finding{}, false, fmt.Errorf("rule %s: %w", r.ID, err)
 	}
-	if !hit {
+	if !hit && len(undetermined) == 0 {
 		return Finding{}, false, nil
 	}
-	msg, err := r.message.render(vars)
+	if !hit && r.Informational {
+		return Finding{}, false, nil // it would say something, maybe, and change nothing
+	}
+	msg, _, err := r.message.render(a)
 	if err != nil {
 		return Finding{}, false, fmt.Errorf("rule %s message: %w", r.ID, err)
 	}
-	rem, err := r.remedy.render(vars)
+	rem, remUnknown, err := r.remedy.render(a)
 	if err != nil {
 		return Finding{}, false, fmt.Errorf("rule %s remedy: %w", r.ID, err)
 	}
-	return Finding{Rule: r.ID, Level: r.Level, Informational: r.Informational, Message: msg, Source: p.Cite(r.Source), Remedy: rem}, true, nil
+	if !hit && remUnknown {
+		rem = "" // a remedy for what may not be, naming what is not known, misleads
+	}
+	f := Finding{Rule: r.ID, Level: r.Level, Informational: r.Informational, Message: msg, Source: p.Cite(r.Source), Remedy: rem, Unknown: []string{}, Guard: r.Guard}
+	if len(undetermined) > 0 {
+		f.Undetermined, f.Unknown = true, undetermined
+	}
+	return f, true, nil
 }
 
-type matrixResult struct {
-	level, row, book string
-	finding          *Finding
-}
-
-// matchMatrix judges the first three levels of a chain that reaches an L2 against the
-// tables: the best matching row wins; with none, the nearest row explains what is
-// outside the lists.
-func (p *Policy) matchMatrix(c *Chain) matrixResult {
-	if len(c.Guests) < 2 || len(p.Matrix) == 0 {
-		return matrixResult{}
-	}
-	l1, l2 := &c.Guests[0], &c.Guests[1]
-	var nearest *Row
-	var nearestMiss []string
-	nearestScore := 0
-	for i := range p.Matrix {
-		row := &p.Matrix[i]
-		if row.matches(c, l1, l2) {
-			f := Finding{
-				Rule:    "matrix/" + row.ID,
-				Level:   row.Level,
-				Message: fmt.Sprintf("%s: listed in the %s %s table (%s).", describe(c), row.Book, tableName(row.Level), row.Level),
-				Source:  p.Cite(row.Source),
-			}
-			return matrixResult{level: row.Level.String(), row: row.ID, book: row.Book, finding: &f}
-		}
-	}
-	for i := range p.Matrix {
-		row := &p.Matrix[i]
-		miss := row.mismatches(c, l1, l2)
-		// The nearest row is the one with fewest misses; a row built for another L1
-		// hypervisor (WSL2 versus KVM) is farther than its miss count says.
-		score := len(miss)
-		if !row.runsAny(l1.Runs) {
-			score++
-		}
-		if nearest == nil || score < nearestScore {
-			nearest, nearestMiss, nearestScore = row, miss, score
-		}
-	}
-	f := Finding{
-		Rule:    "matrix/unlisted",
-		Level:   Unsupported,
-		Message: fmt.Sprintf("%s: outside every listed environment. Nearest is the %s %s table: %s.", describe(c), nearest.Book, tableName(nearest.Level), strings.Join(nearestMiss, "; ")),
-		Source:  p.Cite(nearest.Source),
-		Remedy:  "Change the chain to one the tables list; see `nestvirt matrix`.",
-	}
-	return matrixResult{level: Unsupported.String(), finding: &f}
-}
-
-func tableName(l Level) string {
-	if l == Supported {
-		return "supported-environments"
-	}
-	return "Technology Preview"
-}
-
-func describe(c *Chain) string {
-	var b strings.Builder
-	b.WriteString(c.L0.Name)
-	b.WriteString(" (")
-	b.WriteString(l0Label(&c.L0))
-	b.WriteString(")")
-	for i := 0; i < len(c.Guests) && i < 2; i++ {
-		g := &c.Guests[i]
-		b.WriteString(" → ")
-		b.WriteString(g.Name)
-		b.WriteString(" (")
-		b.WriteString(guestLabel(g))
-		b.WriteString(")")
-	}
-	return b.String()
-}
-
-func l0Label(h *L0) string {
-	var parts []string
-	if h.OS != nil {
-		parts = append(parts, h.OS.String())
-	} else if h.Hypervisor != "kvm" {
-		parts = append(parts, h.Hypervisor)
-	} else {
-		parts = append(parts, "unknown OS")
-	}
-	arch := h.Arch
-	if h.CPU != "" {
-		arch += " " + map[string]string{"intel": "Intel", "amd": "AMD"}[h.CPU]
-	}
-	return strings.Join(append(parts, arch), ", ")
-}
-
-func guestLabel(g *Guest) string {
-	s := "unknown OS"
-	if g.OS != nil {
-		s = g.OS.String()
-	}
-	switch g.Runs {
-	case "wsl2":
-		s += " with WSL2"
-	case "hyper-v":
-		s += " with Hyper-V"
-	case "kvm":
-		s += " with KVM"
-	}
-	return s
-}
-
-// matches is mismatches without the explanations, for the common path.
-func (r *Row) matches(c *Chain, l1, l2 *Guest) bool {
-	if !contains(r.L0.Hypervisor, c.L0.Hypervisor) || !anyOS(r.L0.OS, c.L0.OS) || !contains(r.L0.Arch, c.L0.Arch) {
-		return false
-	}
-	if c.L0.Arch == "x86_64" && len(r.L0.CPU) > 0 && !contains(r.L0.CPU, c.L0.CPU) {
-		return false
-	}
-	return anyGuest(r.L1, l1, true) && anyGuest(r.L2, l2, false)
-}
-
-func (r *Row) runsAny(runs string) bool {
-	for _, g := range r.L1 {
-		if g.Runs == runs {
-			return true
-		}
-	}
-	return false
-}
-
-// mismatches lists why a chain is not in a row; empty means it is.
-func (r *Row) mismatches(c *Chain, l1, l2 *Guest) []string {
-	var miss []string
-	if !contains(r.L0.Hypervisor, c.L0.Hypervisor) {
-		miss = append(miss, fmt.Sprintf("the L0 must be %s, not %s", strings.Join(r.L0.Hypervisor, " or "), c.L0.Hypervisor))
-	}
-	if !anyOS(r.L0.OS, c.L0.OS) {
-		miss = append(miss, fmt.Sprintf("L0 %s is not %s", osName(c.L0.OS), labels(r.L0.OS)))
-	}
-	if !contains(r.L0.Arch, c.L0.Arch) {
-		miss = append(miss, fmt.Sprintf("L0 arch %s is not %s", c.L0.Arch, strings.Join(r.L0.Arch, " or ")))
-	} else if c.L0.Arch == "x86_64" && len(r.L0.CPU) > 0 && !contains(r.L0.CPU, c.L0.CPU) {
-		miss = append(miss, fmt.Sprintf("L0 CPU %s is not %s", c.L0.CPU, strings.Join(r.L0.CPU, " or ")))
-	}
-	if !anyGuest(r.L1, l1, true) {
-		miss = append(miss, fmt.Sprintf("L1 %s is not one of: %s", guestLabel(l1), guestLabels(r.L1)))
-	}
-	if !anyGuest(r.L2, l2, false) {
-		miss = append(miss, fmt.Sprintf("L2 %s is not one of: %s", osName(l2.OS), guestLabels(r.L2)))
-	}
-	return miss
-}
-
-func osName(o *osid.OS) string {
-	if o == nil {
-		return "(OS not given)"
-	}
-	return o.String()
-}
-
-func contains(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
-}
-
-func anyOS(ms []OSMatcher, o *osid.OS) bool {
-	for _, m := range ms {
-		if m.Match(o) {
-			return true
-		}
-	}
-	return false
-}
-
-func anyGuest(specs []GuestSpec, g *Guest, isL1 bool) bool {
-	for _, s := range specs {
-		if s.OS.Match(g.OS) && (!isL1 || s.Runs == g.Runs) {
-			return true
-		}
-	}
-	return false
-}
-
-func labels(ms []OSMatcher) string {
-	out := make([]string, len(ms))
-	for i, m := range ms {
-		out[i] = m.Label()
-	}
-	return strings.Join(out, " or ")
-}
-
-func guestLabels(gs []GuestSpec) string {
-	out := make([]string, len(gs))
-	for i, g := range gs {
-		out[i] = g.Label()
-	}
-	return strings.Join(out, ", ")
-}
-
-// chainSamples are full chains of every depth, for lint's trial evaluation.
-func chainSamples() []map[string]any {
-	rhel := &osid.OS{ID: "rhel10.0", Family: "rhel", Kind: osid.Linux, Version: "10.0"}
-	l0 := L0{Name: "host", OS: rhel, Arch: "x86_64", CPU: "amd", Hypervisor: "kvm", Platform: "rhel", Nested: true}
-	gs := []Guest{{Name: "l1", OS: rhel, Runs: "kvm"}, {Name: "l2", OS: rhel, Runs: "kvm"}, {Name: "l3", Runs: "none"}}
-	var out []map[string]any
+// chainSamples are chains of every depth, with every fact known and with the L0's
+// unknown, for lint's trial evaluation.
+func chainSamples() []activation {
+	rhel := facts.OSOf(osid.OS{ID: "rhel10.0", Family: "rhel", Kind: osid.Linux, Version: "10.0"})
+	l0 := facts.L0{Name: "host", OS: rhel, Arch: "x86_64", CPU: "amd", Module: "kvm_amd", Nestable: true, Hypervisor: "kvm", Platform: "rhel", Nested: true, Seen: true}
+	gs := []facts.Guest{{Present: true, Name: "l1", OS: rhel, Runs: "kvm", Exposes: true}, {Present: true, Name: "l2", OS: rhel, Runs: "kvm", Exposes: true}, {Present: true, Name: "l3", Runs: "none"}}
+	m := facts.Matrix{Level: "supported", Row: "wsl2", Book: "RHEL 10"}
+	var out []activation
 	for d := 0; d <= len(gs); d++ {
 		c := Chain{L0: l0, Guests: gs[:d]}
-		out = append(out, c.vars(matrixResult{level: "supported", row: "wsl2", book: "RHEL 10"}, l0Vars(&c.L0), nil))
+		out = append(out, c.activation(&m))
+		c.Unknown = []string{"l0.os", "l0.nested", "l0.hypervisor", "l1.exposes", "l1.os", "l2.os"}
+		out = append(out, c.activation(&m))
 	}
 	return out
 }

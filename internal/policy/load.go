@@ -14,7 +14,7 @@ var (
 	// Values a matrix row may list; the same vocabulary as topology files.
 	matrixArches = []string{"x86_64", "aarch64", "s390x", "ppc64le"}
 	matrixCPUs   = []string{"intel", "amd"}
-	matrixHVs    = []string{"kvm", "esxi", "hyper-v", "aws", "xen", "other"}
+	matrixHVs    = []string{"kvm", "qemu", "esxi", "hyper-v", "aws", "xen", "other"}
 	matrixRuns   = []string{"kvm", "hyper-v", "wsl2"}
 )
 
@@ -49,6 +49,7 @@ func load(file string, data []byte, eager bool) (*Policy, error) {
 			e.Value.Errorf("source id %q: use lowercase letters, digits and dashes", e.Key)
 		}
 		p.Sources[e.Key] = s
+		p.SourceOrder = append(p.SourceOrder, e.Key)
 	}
 	if !top["sources"].Present() {
 		top["sources"].Errorf("missing: findings must cite their sources")
@@ -253,7 +254,7 @@ func readMatcher(n strictyaml.Node) OSMatcher {
 }
 
 func readRule(n strictyaml.Node, p *Policy, env *envs, seen map[string]bool) *Rule {
-	f := n.Map("id", "scope", "level", "informational", "when", "message", "source", "remedy")
+	f := n.Map("id", "scope", "level", "informational", "when", "message", "source", "remedy", "guard")
 	r := &Rule{ID: readID(f["id"], seen), Level: readLevel(f["level"])}
 	scope := string(ScopeChain)
 	if f["scope"].Present() {
@@ -268,6 +269,12 @@ func readRule(n strictyaml.Node, p *Policy, env *envs, seen map[string]bool) *Ru
 	r.Message = requiredString(f["message"])
 	r.Source = readSourceRef(f["source"], p)
 	r.Remedy, _ = f["remedy"].String()
+	if f["guard"].Present() {
+		r.Guard, _ = f["guard"].OneOf("refuse")
+		if r.Scope != ScopeChain || r.Level != DoesNotWork {
+			f["guard"].Errorf("guard: refuse is for chain rules of level does-not-work (what breaks the operation itself)")
+		}
+	}
 	if r.Scope == "" {
 		return r
 	}
@@ -290,27 +297,66 @@ func readRule(n strictyaml.Node, p *Policy, env *envs, seen map[string]bool) *Ru
 		}
 		r.when = prg
 	}
-	// Evaluate against full sample facts: a misspelt field compiles (the variables are
-	// dynamic) but fails here, at lint time, instead of on a user's machine.
-	if r.when != nil && r.message.ok() && r.remedy.ok() {
+	// Bound the work a rule can cause: the estimate covers the condition and every
+	// {{expression}}, with lists and strings of the sizes facts have.
+	costly := false
+	for _, x := range ruleExprs(r) {
+		ast := e.ast(x.src)
+		if ast == nil {
+			continue
+		}
+		if cost, err := e.estimate(ast); err != nil {
+			x.node(f).Errorf("estimating the cost of %q: %v", x.src, err)
+			costly = true
+		} else if cost > CostLimit {
+			x.node(f).Errorf("%q may cost %d to evaluate, over the limit of %d (a comprehension over a comprehension?)", x.src, cost, CostLimit)
+			costly = true
+		}
+	}
+	// Evaluate against sample facts too: what compiles can still fail at run time
+	// (an index past a list's end, a division by zero), here rather than on a
+	// user's machine.
+	if r.when != nil && r.message.ok() && r.remedy.ok() && !costly {
 		for _, sample := range e.samples() {
-			hit, err := evalBool(r.when, sample)
+			hit, undetermined, err := evalBool(r.when, sample)
 			if err != nil {
 				f["when"].Errorf("evaluating on sample facts: %v", err)
 				break
 			}
-			if !hit {
+			if !hit && len(undetermined) == 0 {
 				continue // messages are only rendered where the condition holds
 			}
-			if _, err := r.message.render(sample); err != nil {
+			if _, _, err := r.message.render(sample); err != nil {
 				f["message"].Errorf("evaluating on sample facts: %v", err)
 				break
 			}
-			if _, err := r.remedy.render(sample); err != nil {
+			if _, _, err := r.remedy.render(sample); err != nil {
 				f["remedy"].Errorf("evaluating on sample facts: %v", err)
 				break
 			}
 		}
 	}
 	return r
+}
+
+// ruleExpr is one CEL expression of a rule and the field it stands in.
+type ruleExpr struct {
+	src   string
+	field string
+}
+
+func (x ruleExpr) node(f map[string]strictyaml.Node) strictyaml.Node { return f[x.field] }
+
+// ruleExprs lists a rule's condition and template expressions.
+func ruleExprs(r *Rule) []ruleExpr {
+	out := []ruleExpr{{r.When, "when"}}
+	for _, t := range []struct {
+		t     template
+		field string
+	}{{r.message, "message"}, {r.remedy, "remedy"}} {
+		for _, x := range t.t.exprs {
+			out = append(out, ruleExpr{x.src, t.field})
+		}
+	}
+	return out
 }

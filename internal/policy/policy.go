@@ -14,6 +14,7 @@ import (
 	"cel.dev/cel-go/cel"
 
 	"github.com/nestvirt/nestvirt/internal/osid"
+	"github.com/nestvirt/nestvirt/internal/policy/facts"
 	"github.com/nestvirt/nestvirt/policies"
 )
 
@@ -23,9 +24,11 @@ type Policy struct {
 	Title    string
 	Document string
 	Sources  map[string]Source
-	Matrix   []Row
-	Rules    []*Rule
-	cites    map[string]string // rendered citations, by source id
+	// SourceOrder lists the source ids in the policy file's order.
+	SourceOrder []string
+	Matrix      []Row
+	Rules       []*Rule
+	cites       map[string]string // rendered citations, by source id
 
 	lazy  bool // rules compile on first use of their scope
 	envs  *envs
@@ -121,21 +124,22 @@ type OSMatcher struct {
 	Below  string // exclusive; "" for none
 }
 
-// Match reports whether o satisfies the matcher.
-func (m OSMatcher) Match(o *osid.OS) bool {
-	if o == nil {
+// Match reports whether o satisfies the matcher. An OS without a version is never
+// in a range: the policy cannot assume a release it was not told.
+func (m OSMatcher) Match(o facts.OS) bool {
+	if o.ID == "" {
 		return false
 	}
 	if m.Kind != "" {
-		return o.Kind == m.Kind
+		return o.Kind == string(m.Kind)
 	}
 	if o.Family != m.Family {
 		return false
 	}
-	if m.Min != "" && !o.AtLeast(m.Min) {
+	if m.Min != "" && (o.Version == "" || osid.CompareVersions(o.Version, m.Min) < 0) {
 		return false
 	}
-	if m.Below != "" && !o.Below(m.Below) {
+	if m.Below != "" && (o.Version == "" || osid.CompareVersions(o.Version, m.Below) >= 0) {
 		return false
 	}
 	return true
@@ -195,6 +199,9 @@ type Rule struct {
 	Message       string
 	Source        string
 	Remedy        string
+	// Guard is what nestvirt's libvirt hook does when the rule fires on the chain of
+	// a guest being started, restored or migrated in: "refuse", or "" (it warns).
+	Guard string
 
 	when    cel.Program
 	message template

@@ -2,12 +2,15 @@ package policy
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"unicode"
 
+	"github.com/nestvirt/nestvirt/internal/policy/facts"
 	"github.com/nestvirt/nestvirt/internal/strictyaml"
 )
 
@@ -99,11 +102,13 @@ func TestLintReportsEveryProblemWithItsPath(t *testing.T) {
 		`rules[2].when: CEL: `,
 		`rules[3].level: unknown level "tech-prevew"`,
 		`did you mean "tech-preview"?`,
-		`rules[4].when: evaluating on sample facts: no such key: nestd`,
+		`rules[4].when: CEL: ERROR: <input>:1:3: undefined field 'nestd'`,
 		`rules[5].source: unknown source "s2"; did you mean "s1"?`,
 		`rules[5].remdy: unknown key "remdy"; did you mean "remedy"?`,
-		`rules[5].message: evaluating on sample facts: no such key: nme`,
+		`rules[5].message: in {{l1.nme}}: CEL: ERROR: <input>:1:3: undefined field 'nme'`,
 		`rules[6].when: CEL: condition must be a boolean, not int`,
+		`rules[7].when: "guests.all(a, guests.all(b,`,
+		`over the limit of 100000`,
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("lint output lacks %q", want)
@@ -204,17 +209,97 @@ func TestCachedAndParsedExpressionsJudgeAlike(t *testing.T) {
 	if cached.envs.host.cache == nil || parsed.envs.host.cache != nil {
 		t.Fatal("test setup: cache presence")
 	}
-	h := Host{Arch: "x86_64", CPUVendor: "amd", VM: "none", Container: "none", Level: new(int), KVMAvailable: true}
-	on := true
-	h.Nested = &on
+	h := facts.Host{Arch: "x86_64", CPUVendor: "amd", Module: "kvm_amd", Flag: "svm", Nestable: true, VirtExt: "svm", VM: "none", Hypervisor: "none",
+		Container: "none", KVM: facts.KVM{Available: true, Module: "kvm_amd", Nested: true}, Unknown: []string{"os", "migration", "l0"}}
 	a, err1 := cached.JudgeHost(h)
 	b, err2 := parsed.JudgeHost(h)
 	if err1 != nil || err2 != nil || len(a) == 0 || len(a) != len(b) {
 		t.Fatalf("cached %v %v, parsed %v %v", a, err1, b, err2)
 	}
 	for i := range a {
-		if a[i] != b[i] {
+		if !reflect.DeepEqual(a[i], b[i]) {
 			t.Errorf("%+v != %+v", a[i], b[i])
 		}
+	}
+}
+
+// fieldRefs finds the field references of a CEL expression: ".name" outside
+// string literals, not followed by "(" (a method or macro).
+func fieldRefs(expr string) []int {
+	var out []int
+	for i := 0; i < len(expr); i++ {
+		switch c := expr[i]; {
+		case c == '\'' || c == '"':
+			for i++; i < len(expr) && expr[i] != c; i++ {
+			}
+		case c == '.' && i+1 < len(expr) && (expr[i+1] == '_' || (expr[i+1] >= 'a' && expr[i+1] <= 'z')):
+			j := i + 1
+			for j < len(expr) && (expr[j] == '_' || (expr[j] >= 'a' && expr[j] <= 'z') || (expr[j] >= '0' && expr[j] <= '9')) {
+				j++
+			}
+			if j < len(expr) && expr[j] == '(' {
+				continue
+			}
+			out = append(out, j) // where the name ends
+		}
+	}
+	return out
+}
+
+// TestEveryMisspeltFieldOfTheShippedPolicyFailsLint misspells each field reference
+// of each condition and {{expression}} of the shipped policy, one at a time, and
+// lints the result: every one must fail, and name the rule.
+func TestEveryMisspeltFieldOfTheShippedPolicyFailsLint(t *testing.T) {
+	data, err := os.ReadFile("../../policies/rhel-10.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(data)
+	p, err := Load("rhel-10.yaml", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mutations := 0
+	for i, r := range p.Rules {
+		at := strings.Index(text, "- id: "+r.ID+"\n")
+		if at < 0 {
+			t.Fatalf("rule %s not found in the file", r.ID)
+		}
+		for _, x := range ruleExprs(r) {
+			for _, end := range fieldRefs(x.src) {
+				mutated := x.src[:end] + "x" + x.src[end:]
+				k := strings.Index(text[at:], x.src)
+				if k < 0 {
+					t.Fatalf("rule %s: %q not found in the file", r.ID, x.src)
+				}
+				k += at
+				bad := text[:k] + mutated + text[k+len(x.src):]
+				_, err := Load("mutated.yaml", []byte(bad))
+				mutations++
+				if err == nil {
+					t.Errorf("rule %s: lint accepts the misspelt %q", r.ID, mutated)
+				} else if !strings.Contains(err.Error(), fmt.Sprintf("rules[%d]", i)) {
+					t.Errorf("rule %s: lint fails %q but does not name the rule: %v", r.ID, mutated, err)
+				}
+			}
+		}
+	}
+	if mutations < 150 {
+		t.Errorf("only %d field references mutated", mutations)
+	}
+	t.Logf("%d misspelt field references, each refused by lint", mutations)
+}
+
+func TestAnExpressionPastTheCostLimitStops(t *testing.T) {
+	e := newEnvs().chain
+	list := "[" + strings.Repeat("1,", 99) + "1]"
+	prg, _, err := e.compile(list + ".all(a, " + list + ".all(b, " + list + ".all(c, a + b + c > 0)))")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := Chain{L0: facts.L0{Name: "h"}}
+	_, _, err = evalBool(prg, c.activation(&facts.Matrix{}))
+	if err == nil || !strings.Contains(err.Error(), "cost limit") {
+		t.Fatalf("err = %v, want the cost limit", err)
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/nestvirt/nestvirt/internal/arch"
 )
 
 // conformanceDir holds real machine snapshots from virt-what's test suite, beside
@@ -39,22 +41,26 @@ func TestConformanceWithRealMachines(t *testing.T) {
 			if err := json.Unmarshal(data, &want); err != nil {
 				t.Fatal(err)
 			}
-			f := ProbeRoot(NewRoot(filepath.Join(dir, "root")))
+			f := probeTree(t, filepath.Join(dir, "root"))
 			v := f.Virtualization
-			if want.VM != nil && !slices.Contains(want.VM, v.VM) {
-				t.Errorf("vm = %q, want one of %v (evidence %q)", v.VM, want.VM, v.Evidence)
+			vm, container := Str(v.VM), Str(v.Container)
+			if want.VM != nil && !slices.Contains(want.VM, vm) {
+				t.Errorf("vm = %q, want one of %v (evidence %q, notes %q)", vm, want.VM, v.Evidence, f.Notes)
 			}
-			if !slices.Contains(want.Container, v.Container) {
-				t.Errorf("container = %q, want one of %v (evidence %q)", v.Container, want.Container, v.Evidence)
+			if !slices.Contains(want.Container, container) {
+				t.Errorf("container = %q, want one of %v (evidence %q)", container, want.Container, v.Evidence)
 			}
-			if f.Arch != want.Arch {
-				t.Errorf("arch = %q, want %q", f.Arch, want.Arch)
+			if Str(f.Arch) != arch.Normalize(want.Arch) {
+				t.Errorf("arch = %q, want %q", Str(f.Arch), want.Arch)
 			}
-			if v.VM == "none" && (v.Level == nil || *v.Level != 0) {
-				t.Errorf("bare metal with level %v", v.Level)
+			if vm == "none" && (v.Level == nil || *v.Level != 0 || !v.LevelExact) {
+				t.Errorf("bare metal with level %v (exact %v)", v.Level, v.LevelExact)
 			}
-			if v.VM != "none" && v.Level != nil && *v.Level == 0 {
-				t.Errorf("a %s guest at level 0", v.VM)
+			if vm != "none" && vm != "" && (v.LevelMin == nil || *v.LevelMin < 1) {
+				t.Errorf("a %s guest with level_min %v", vm, v.LevelMin)
+			}
+			if vm != "none" && v.Level != nil && !v.LevelExact {
+				t.Errorf("a %s guest claims level %d without proof", vm, *v.Level)
 			}
 		})
 	}

@@ -81,9 +81,10 @@ func TestImplausibleIBMZDepthIsUnknown(t *testing.T) {
 	}
 	write(t, dir, "proc/sys/kernel/arch", "s390x\n")
 	write(t, dir, "proc/sysinfo", sys.String())
-	f := ProbeRoot(NewRoot(dir))
-	if f.Virtualization.Level != nil || !strings.Contains(strings.Join(f.Notes, " "), "VM levels; IBM Z describes at most 8") {
-		t.Errorf("level %v, notes %q", f.Virtualization.Level, f.Notes)
+	f := probeTree(t, dir)
+	v := f.Virtualization
+	if v.Level != nil || v.LevelMin == nil || *v.LevelMin != 1 || !strings.Contains(strings.Join(f.Notes, " "), "VM levels; IBM Z describes at most 8") {
+		t.Errorf("level %v, level_min %v, notes %q", v.Level, v.LevelMin, f.Notes)
 	}
 }
 
@@ -94,9 +95,9 @@ func TestEnormousFilesAreRefusedWithANote(t *testing.T) {
 	fh, _ := os.Create(path)
 	fh.Truncate(MaxFile + 10) // sparse: as large as a hostile snapshot, without the disk
 	fh.Close()
-	f := ProbeRoot(NewRoot(dir))
-	if !strings.Contains(strings.Join(f.Notes, " "), "proc/cpuinfo: proc/cpuinfo: file too large") {
-		t.Errorf("notes %q", f.Notes)
+	f := probeTree(t, dir)
+	if !strings.Contains(strings.Join(f.Notes, " "), "proc/cpuinfo: file too large") || f.CPUVendor != nil {
+		t.Errorf("vendor %v, notes %q", f.CPUVendor, f.Notes)
 	}
 }
 

@@ -1,30 +1,39 @@
 // Package probe gathers the facts of the machine nestvirt runs on: CPU, KVM, OS and
 // where the machine stands (bare metal, which hypervisor's guest, container, depth).
 // Every file is read through one Root, so a snapshot tree replays a machine exactly.
-// An unreadable or nonsensical source makes a fact unknown, with a note saying why;
-// it is never an error.
+//
+// Unknown is a value: a fact that could not be read (a missing or unreadable file,
+// a snapshot that did not capture it) is nil, with a note saying why; it is never
+// false, "none" or 0. A nonsensical source makes a fact unknown too; neither is an
+// error.
 package probe
 
 import (
-	"errors"
-	"io/fs"
+	"fmt"
 	"runtime"
 	"strings"
+
+	"github.com/nestvirt/nestvirt/internal/arch"
 )
 
 // Facts is everything check knows about the machine. JSON field names are part of
-// the output contract of `nestvirt check --format json` ("host").
+// the output contract of `nestvirt check --format json` ("host"); null is unknown.
 type Facts struct {
-	Arch           string         `json:"arch"`
-	CPUVendor      string         `json:"cpu_vendor"` // intel, amd, ibm, arm, ...; "" unknown
-	CPUModel       string         `json:"cpu_model"`
-	VirtExt        string         `json:"virt_extension"` // vmx, svm, sie; "" none seen
-	SecondLevel    *bool          `json:"second_level_paging"`
-	HypervisorBit  bool           `json:"hypervisor_bit"`
-	OS             OSFacts        `json:"os"`
+	Hostname      *string `json:"hostname"`
+	Arch          *string `json:"arch"`
+	CPUVendor     *string `json:"cpu_vendor"` // intel, amd, ibm, arm, ...
+	CPUModel      *string `json:"cpu_model"`
+	VirtExt       *string `json:"virt_extension"` // vmx, svm, sie, or "none"
+	SecondLevel   *bool   `json:"second_level_paging"`
+	HypervisorBit *bool   `json:"hypervisor_bit"`
+	// OS is the machine's OS from os-release; null when there is none to read.
+	OS             *OSFacts       `json:"os"`
 	Virtualization Virtualization `json:"virtualization"`
 	KVM            KVMFacts       `json:"kvm"`
-	Notes          []string       `json:"notes"`
+	// Stated are the facts an admin states because nestvirt cannot read them
+	// (/etc/nestvirt/host.yaml, flags).
+	Stated Stated   `json:"stated"`
+	Notes  []string `json:"notes"`
 }
 
 // OSFacts is the machine's OS from os-release.
@@ -36,53 +45,86 @@ type OSFacts struct {
 
 // Virtualization says where the machine stands.
 type Virtualization struct {
-	VM        string   `json:"vm"`        // systemd-detect-virt's names; "none" on bare metal
-	Container string   `json:"container"` // "none" outside a container
-	Cloud     *string  `json:"cloud"`     // where DMI names one
-	Level     *int     `json:"level"`     // 0 bare metal; nil when depth cannot be known
-	Evidence  []string `json:"evidence"`  // what each conclusion rests on
+	// VM names the hypervisor as systemd-detect-virt does ("none" on bare metal).
+	VM *string `json:"vm"`
+	// Hypervisor is what runs this machine, in the words of topology files: none
+	// (bare metal), kvm, qemu (QEMU emulation, no KVM), esxi, hyper-v, aws, xen or
+	// other; null when it cannot be told (QEMU whose accelerator is unknown).
+	Hypervisor *string `json:"hypervisor"`
+	Container  *string `json:"container"` // "none" outside a container
+	Cloud      *string `json:"cloud"`     // "none" when DMI names none
+	// Level is the exact depth where it is known: 0 on bare metal, IBM Z's count
+	// of VM levels. LevelMin is what the evidence proves (1 for any guest).
+	Level      *int     `json:"level"`
+	LevelMin   *int     `json:"level_min"`
+	LevelExact bool     `json:"level_exact"`
+	Evidence   []string `json:"evidence"` // what each conclusion rests on
 }
 
 // KVMFacts says whether this machine can host VMs, and how nesting is set.
 type KVMFacts struct {
-	Available  bool    `json:"available"`
-	Device     bool    `json:"device"`     // /dev/kvm exists
+	Available  *bool   `json:"available"`  // /dev/kvm or the kvm misc device exists
+	Device     *bool   `json:"device"`     // /dev/kvm exists
 	Accessible *bool   `json:"accessible"` // this user can open /dev/kvm (live only)
-	Module     *string `json:"module"`     // kvm_intel, kvm_amd, kvm (IBM Z), kvm_pvm
-	Nested     *bool   `json:"nested"`
+	Module     *string `json:"module"`     // kvm_intel, kvm_amd, kvm (IBM Z), kvm_pvm, or "none"
+	Nested     *bool   `json:"nested"`     // live; null also when no module carries it
 	Hpage      *bool   `json:"hpage"`
-	// What modprobe.d and the kernel command line set for the next module load;
-	// nil when nothing sets it (the module default applies).
-	NestedNext *bool `json:"nested_next"`
-	HpageNext  *bool `json:"hpage_next"`
-	// ConfigModule is the module whose modprobe.d settings were read: the loaded one,
-	// or the one this CPU would use (kvm_intel, kvm_amd, kvm).
-	ConfigModule string   `json:"config_module"`
+	// What the next load of ConfigModule will set, and where that comes from:
+	// "modprobe.d", "kernel command line" or "module default".
+	NestedNext     *bool   `json:"nested_next"`
+	NestedNextFrom *string `json:"nested_next_from"`
+	HpageNext      *bool   `json:"hpage_next"`
+	HpageNextFrom  *string `json:"hpage_next_from"`
+	// ConfigModule is the module whose nested parameter matters here, loaded or not:
+	// the loaded one, or the one this CPU would use; null where none can.
+	ConfigModule *string  `json:"config_module"`
 	Config       []string `json:"config"` // every line setting nested or hpage, in modprobe order
 }
 
-// Probe gathers the facts from root. cpu holds the CPUID leaves (ReadLive on the
-// running machine, the snapshot's cpuid.txt otherwise; empty when unknown).
-func Probe(root *Root, cpu CPUID) Facts {
+// Stated is what the admin says about facts nestvirt cannot read itself.
+type Stated struct {
+	// Migration: whether this host's VMs are live-migrated; null: not stated.
+	Migration *bool `json:"migration"`
+	// L0OS: for a guest, the OS of the L0 at the bottom of its chain, which cannot
+	// be seen from inside (a libosinfo short id).
+	L0OS *string  `json:"l0_os"`
+	From []string `json:"from"` // where each statement came from
+}
+
+// Probe gathers the facts from root. cpu holds the CPUID leaves (ReadIdentity on
+// the running machine, the snapshot's cpuid.txt otherwise; nil when unknown). The
+// error, when not nil, is a *StatedError: a host.yaml that could not be used (its
+// facts stay unknown, and the rest is gathered).
+func Probe(root *Root, cpu CPUID) (Facts, error) {
 	p := &prober{root: root, cpu: cpu}
-	return p.run()
+	return p.result()
+}
+
+func (p *prober) result() (Facts, error) {
+	f := p.run()
+	if p.statedErr != nil {
+		return f, p.statedErr
+	}
+	return f, nil
 }
 
 // ProbeRoot probes root the way `nestvirt check` does: the live CPU for "/", the
 // snapshot's cpuid.txt otherwise.
-func ProbeRoot(root *Root) Facts {
+func ProbeRoot(root *Root) (Facts, error) {
 	if root.Live() {
 		return Probe(root, ReadIdentity())
 	}
 	p := &prober{root: root}
-	if data, err := root.ReadFile(CPUIDFile); err == nil {
+	data, st, err := root.Read(CPUIDFile)
+	switch {
+	case st == Present:
 		var notes []string
 		p.cpu, notes = ParseCPUIDText(data)
 		p.notes = append(p.notes, notes...)
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		p.notes = append(p.notes, "cpuid.txt: "+err.Error())
+	case err != nil && !strings.Contains(err.Error(), ErrNotCaptured.Error()):
+		p.note(CPUIDFile + ": " + shortErr(err))
 	}
-	return p.run()
+	return p.result()
 }
 
 // CPUIDFile is where a snapshot keeps the CPUID leaves.
@@ -90,134 +132,182 @@ const CPUIDFile = "cpuid.txt"
 
 type prober struct {
 	root  *Root
-	cpu   CPUID
+	cpu   CPUID // nil: not known
 	notes []string
 	f     Facts
-	ci    CPUInfo
+	ci    *CPUInfo // nil when /proc/cpuinfo could not be read
+	tcg   bool     // QEMU emulation is proven (see accelerator)
+
+	statedErr *StatedError
 }
 
-func (p *prober) note(format string) { p.notes = append(p.notes, format) }
+func (p *prober) note(s string) { p.notes = append(p.notes, s) }
 
-// read reads a file; a missing file is silent, any other failure is noted.
-func (p *prober) read(rel string) ([]byte, bool) {
-	data, err := p.root.ReadFile(rel)
-	if err == nil {
-		return data, true
+// read reads a file: data and true when present; nil and false when absent (said
+// by nothing) or unknown (noted, with what depends on it).
+func (p *prober) read(rel, what string) ([]byte, State) {
+	data, st, err := p.root.Read(rel)
+	if st == Unknown && err != nil {
+		msg := rel + ": " + shortErr(err)
+		if what != "" {
+			msg += "; " + what + " unknown"
+		}
+		p.note(msg)
 	}
-	if !errors.Is(err, fs.ErrNotExist) && !errors.Is(err, fs.ErrInvalid) && !isNotDir(err) {
-		p.note(rel + ": " + shortErr(err) + "; facts from it are unknown")
-	}
-	return nil, false
+	return data, st
 }
 
-func isNotDir(err error) bool { return err != nil && strings.Contains(err.Error(), "not a directory") }
+// readString reads a small sysfs-style file, trimmed, without noting failures.
+func (p *prober) readString(rel string) (string, State) {
+	data, st, _ := p.root.Read(rel)
+	return strings.TrimSpace(string(data)), st
+}
 
 func shortErr(err error) string {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err.Error()
+	s := err.Error()
+	if i := strings.LastIndex(s, ": "); i >= 0 && !strings.Contains(s[i:], "(") {
+		return s[i+2:]
 	}
-	return err.Error()
-}
-
-func (p *prober) readString(rel string) (string, bool) {
-	b, ok := p.read(rel)
-	return strings.TrimSpace(string(b)), ok
+	return s
 }
 
 func (p *prober) run() Facts {
-	p.arch()
+	p.f.Notes = []string{}
+	p.f.KVM.Config = []string{}
+	p.f.Virtualization.Evidence = []string{}
+	p.f.Stated.From = []string{}
+	if h, st := p.readString("proc/sys/kernel/hostname"); st == Present && h != "" {
+		p.f.Hostname = ptr(h)
+	}
+	p.archFact()
 	p.cpuFacts()
 	p.osFacts()
 	p.detect()
 	p.kvm()
-	p.f.Notes = append(p.notes, p.f.Notes...)
-	if p.f.Notes == nil {
-		p.f.Notes = []string{}
-	}
+	p.stated()
+	p.f.Notes = append(append([]string{}, p.notes...), p.f.Notes...)
 	return p.f
 }
 
-func (p *prober) arch() {
-	if a, ok := p.readString("proc/sys/kernel/arch"); ok && a != "" {
-		p.f.Arch = a
+func (p *prober) archFact() {
+	if a, st := p.readString("proc/sys/kernel/arch"); st == Present && a != "" {
+		p.f.Arch = ptr(arch.Normalize(a))
 		return
 	}
 	if p.root.Live() {
-		p.f.Arch = map[string]string{"amd64": "x86_64", "arm64": "aarch64", "s390x": "s390x", "ppc64le": "ppc64le", "ppc64": "ppc64", "386": "i686"}[runtime.GOARCH]
+		p.f.Arch = ptr(arch.Normalize(runtime.GOARCH))
 		return
 	}
-	p.note("proc/sys/kernel/arch is missing from the snapshot; architecture unknown")
+	// cpuinfo proves the architecture too: an x86 vendor with long mode is x86_64,
+	// IBM/S390 is IBM Z.
+	if data, st, _ := p.root.Read("proc/cpuinfo"); st == Present {
+		ci := ParseCPUInfo(data)
+		switch {
+		case (ci.VendorID == "GenuineIntel" || ci.VendorID == "AuthenticAMD" || ci.VendorID == "HygonGenuine") && ci.Flags["lm"]:
+			p.f.Arch = ptr("x86_64")
+		case strings.HasPrefix(ci.VendorID, "IBM/S390"):
+			p.f.Arch = ptr("s390x")
+		}
+		if p.f.Arch != nil {
+			p.note("proc/sys/kernel/arch is not in the snapshot; the architecture, " + *p.f.Arch + ", is read from /proc/cpuinfo")
+			return
+		}
+	}
+	p.note("proc/sys/kernel/arch is not in the snapshot; architecture unknown")
 }
-
-// IsX86 and friends group kernel arch names.
-func IsX86(a string) bool  { return a == "x86_64" || a == "i686" || a == "i386" }
-func IsIBMZ(a string) bool { return a == "s390x" || a == "s390" }
-func IsPower(a string) bool {
-	return a == "ppc64le" || a == "ppc64"
-}
-func IsARM(a string) bool { return a == "aarch64" || strings.HasPrefix(a, "arm") }
 
 func (p *prober) cpuFacts() {
-	data, ok := p.read("proc/cpuinfo")
-	if ok {
-		p.ci = ParseCPUInfo(data)
-	} else {
-		p.ci = CPUInfo{Flags: map[string]bool{}}
+	data, st := p.read("proc/cpuinfo", "CPU vendor, model and flags")
+	if st == Present {
+		ci := ParseCPUInfo(data)
+		p.ci = &ci
 	}
-	ci := p.ci
-	switch {
-	case ci.VendorID == "GenuineIntel":
-		p.f.CPUVendor = "intel"
-	case ci.VendorID == "AuthenticAMD" || ci.VendorID == "HygonGenuine":
-		p.f.CPUVendor = "amd"
-	case strings.HasPrefix(ci.VendorID, "IBM") || IsIBMZ(p.f.Arch) || IsPower(p.f.Arch):
-		p.f.CPUVendor = "ibm"
-	case IsARM(p.f.Arch):
-		p.f.CPUVendor = "arm"
+	a := deref(p.f.Arch)
+	var vendor string
+	if p.ci != nil {
+		switch {
+		case p.ci.VendorID == "GenuineIntel":
+			vendor = "intel"
+		case p.ci.VendorID == "AuthenticAMD" || p.ci.VendorID == "HygonGenuine":
+			vendor = "amd"
+		case strings.HasPrefix(p.ci.VendorID, "IBM"):
+			vendor = "ibm"
+		}
+		if p.ci.Model != "" {
+			p.f.CPUModel = ptr(p.ci.Model)
+		}
 	}
-	if p.f.CPUVendor == "" && IsX86(p.f.Arch) {
+	if vendor == "" && arch.IsX86(a) {
 		// No cpuinfo: CPUID leaf 0 names the vendor.
 		if r, ok := p.cpu.Get(0, 0); ok {
 			switch (Regs{0, r.EBX, r.EDX, r.ECX}).signature() {
 			case "GenuineIntel":
-				p.f.CPUVendor = "intel"
-			case "AuthenticAMD":
-				p.f.CPUVendor = "amd"
+				vendor = "intel"
+			case "AuthenticAMD", "HygonGenuine":
+				vendor = "amd"
 			}
 		}
 	}
-	p.f.CPUModel = ci.Model
-	fl := ci.Flags
-	switch {
-	case fl["vmx"]:
-		p.f.VirtExt = "vmx"
-		p.f.SecondLevel = ptr(fl["ept"])
-	case fl["svm"]:
-		p.f.VirtExt = "svm"
-		p.f.SecondLevel = ptr(fl["npt"])
-	case fl["sie"]:
-		p.f.VirtExt = "sie"
+	if vendor == "" && a != "" && !arch.IsX86(a) {
+		vendor = arch.Of(a, "").Vendor // the other arches imply their vendor
 	}
-	p.f.HypervisorBit = fl["hypervisor"]
-	if !p.f.HypervisorBit {
-		if r, ok := p.cpu.Get(1, 0); ok && r.ECX&(1<<31) != 0 {
-			p.f.HypervisorBit = true
+	if vendor != "" {
+		p.f.CPUVendor = ptr(vendor)
+	}
+	if p.ci != nil {
+		fl := p.ci.Flags
+		switch {
+		case fl["vmx"]:
+			p.f.VirtExt, p.f.SecondLevel = ptr("vmx"), ptr(fl["ept"])
+		case fl["svm"]:
+			p.f.VirtExt, p.f.SecondLevel = ptr("svm"), ptr(fl["npt"])
+		case fl["sie"]:
+			p.f.VirtExt = ptr("sie")
+		case len(fl) > 0:
+			p.f.VirtExt = ptr("none")
+		}
+		if len(fl) > 0 && arch.IsX86(a) {
+			p.f.HypervisorBit = ptr(fl["hypervisor"])
+		}
+	}
+	if r, ok := p.cpu.Get(1, 0); ok && arch.IsX86(a) {
+		bit := r.ECX&(1<<31) != 0
+		if p.f.HypervisorBit == nil || bit {
+			p.f.HypervisorBit = ptr(bit)
 		}
 	}
 }
 
 func (p *prober) osFacts() {
-	data, ok := p.read("etc/os-release")
-	if !ok {
-		data, ok = p.read("usr/lib/os-release")
+	data, st := p.read("etc/os-release", "")
+	if st != Present {
+		data, st = p.read("usr/lib/os-release", "")
 	}
-	if !ok {
-		p.note("no os-release (etc/os-release, usr/lib/os-release); OS unknown")
+	if st != Present {
+		p.note("no os-release could be read (etc/os-release, usr/lib/os-release); OS unknown")
 		return
 	}
 	kv := ParseOSRelease(data)
-	p.f.OS = OSFacts{ID: kv["ID"], Version: kv["VERSION_ID"], Name: kv["PRETTY_NAME"]}
+	if kv["ID"] == "" {
+		p.note("os-release names no ID; OS unknown")
+		return
+	}
+	p.f.OS = &OSFacts{ID: kv["ID"], Version: kv["VERSION_ID"], Name: kv["PRETTY_NAME"]}
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}
+
+// Str returns a string fact, or "" when it is unknown.
+func Str(p *string) string { return deref(p) }
+
+func (p *prober) evidence(format string, args ...any) {
+	p.f.Virtualization.Evidence = append(p.f.Virtualization.Evidence, fmt.Sprintf(format, args...))
+}

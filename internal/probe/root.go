@@ -1,112 +1,293 @@
 package probe
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
+	"path"
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
+
+	"github.com/nestvirt/nestvirt/internal/fsroot"
 )
 
 // MaxFile bounds what is read of one file: /proc/cpuinfo of a 400-CPU machine is
 // well under it, and a snapshot file larger than this is not a real one.
 const MaxFile = 8 << 20
 
-// Root is the one place every /proc, /sys and /etc read goes through. Its directory
-// is "/" on a live machine, or a snapshot tree (nestvirt snapshot, test fixtures)
-// laid out the same way. It records each path read, for snapshots.
+// State is what a tree says about a path.
+type State uint8
+
+// The states of a path.
+const (
+	// Unknown: the tree cannot say (a snapshot that did not capture it, a file this
+	// user may not read, a FIFO where a file belongs).
+	Unknown State = iota
+	Absent        // the machine has no such path
+	Present
+)
+
+func (s State) String() string { return [...]string{"unknown", "absent", "present"}[s] }
+
+// ErrNotCaptured says a snapshot tree does not hold a path, so nothing is known of it.
+var ErrNotCaptured = errors.New("not in the snapshot")
+
+// ErrNotSnapshot is returned for a --root that holds nothing nestvirt recognises.
+var ErrNotSnapshot = errors.New("not a snapshot")
+
+// ManifestFile is where a snapshot records every path the probe looked at and
+// what it found, so a replay tells "absent on the machine" from "not captured".
+const ManifestFile = "nestvirt-snapshot.json"
+
+// Manifest is a snapshot's record.
+type Manifest struct {
+	Format   int               `json:"format"`
+	Nestvirt string            `json:"nestvirt"`
+	Created  string            `json:"created"`
+	Paths    map[string]string `json:"paths"`    // path -> file, dir, device, absent, unreadable
+	Filtered map[string]string `json:"filtered"` // path -> what of it was kept
+	// Complete says the tree holds every file of the machine the probe reads, so
+	// a path not in it is absent: for trees written by hand to stand for a machine.
+	Complete bool `json:"complete,omitempty"`
+}
+
+// Root is the one place every /proc, /sys and /etc read goes through: "/" on a live
+// machine, or a snapshot tree laid out the same way. Reads are confined to the tree
+// (fsroot). It records each path looked at, for snapshots.
 type Root struct {
-	dir string
+	dir  *fsroot.Dir
+	live bool
+	man  *Manifest
+	tops map[string]bool // top-level directories of a tree without a manifest
 
 	mu   sync.Mutex
-	read map[string]bool // relative paths read or probed
+	seen map[string]Entry
+	keep bool // keep the bytes of files read, for a snapshot
 }
 
-// NewRoot returns a Root over dir ("/" for the live machine).
-func NewRoot(dir string) *Root {
-	return &Root{dir: filepath.Clean(dir), read: map[string]bool{}}
+// Entry is what the probe found at a path: its kind and, for files read while
+// recording, the bytes and mode.
+type Entry struct {
+	Kind string // file, dir, device, absent, unreadable, other
+	Data []byte
+	Mode fs.FileMode
 }
+
+// recognised are paths whose presence makes a tree a snapshot: one of them must be
+// there when there is no manifest.
+var recognised = []string{"proc/cpuinfo", "proc/sys/kernel/arch", "etc/os-release", "usr/lib/os-release",
+	"sys/class/dmi/id", "proc/sysinfo", "sys/module", "dev/kvm", "proc/device-tree", CPUIDFile}
+
+// OpenRoot opens "/" (the live machine) or a snapshot tree. A tree must hold a
+// manifest or one of the files the probe reads; anything else is ErrNotSnapshot.
+func OpenRoot(dir string) (*Root, error) {
+	d, err := fsroot.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	r := &Root{dir: d, live: d.Live(), seen: map[string]Entry{}}
+	if r.live {
+		return r, nil
+	}
+	data, _, err := d.ReadFile(ManifestFile, 4<<20)
+	switch {
+	case err == nil:
+		var m Manifest
+		if err := json.Unmarshal(data, &m); err != nil || m.Format != 1 || m.Paths == nil {
+			d.Close()
+			return nil, fmt.Errorf("%s: %s is not a nestvirt snapshot manifest", dir, ManifestFile)
+		}
+		r.man = &m
+		return r, nil
+	case !errors.Is(err, fs.ErrNotExist):
+		d.Close()
+		return nil, fmt.Errorf("%s: %w", ManifestFile, err)
+	}
+	r.tops = map[string]bool{}
+	if ents, err := d.ReadDir("."); err == nil {
+		for _, e := range ents {
+			r.tops[e.Name()] = true
+		}
+	}
+	for _, p := range recognised {
+		if _, err := d.Lstat(p); err == nil {
+			return r, nil
+		}
+	}
+	d.Close()
+	return nil, fmt.Errorf("%s: %w: it holds none of the files nestvirt reads (%s) and no %s", dir, ErrNotSnapshot, strings.Join(recognised[:4], ", "), ManifestFile)
+}
+
+// Close releases the tree.
+func (r *Root) Close() error { return r.dir.Close() }
 
 // Live reports whether the root is the running machine's.
-func (r *Root) Live() bool { return r.dir == "/" }
+func (r *Root) Live() bool { return r.live }
 
-// Dir is the root directory.
-func (r *Root) Dir() string { return r.dir }
+// Dir is the confined tree, for callers that read files the probe does not.
+func (r *Root) Dir() *fsroot.Dir { return r.dir }
 
-func (r *Root) abs(rel string) string { return filepath.Join(r.dir, filepath.FromSlash(rel)) }
+// Manifest is the snapshot's record, nil for the live machine or a plain tree.
+func (r *Root) Manifest() *Manifest { return r.man }
 
-func (r *Root) note(rel string) {
+// Keep makes the root keep the bytes of every file read, for a snapshot.
+func (r *Root) Keep() {
 	r.mu.Lock()
-	r.read[rel] = true
+	r.keep = true
 	r.mu.Unlock()
 }
 
-// ErrTooLarge is returned for files over MaxFile.
-var ErrTooLarge = errors.New("file too large")
-
-// ReadFile reads a file by its path relative to the root ("proc/cpuinfo").
-func (r *Root) ReadFile(rel string) ([]byte, error) {
-	r.note(rel)
-	f, err := os.Open(r.abs(rel))
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxFile+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(data) > MaxFile {
-		return nil, fmt.Errorf("%s: %w (over %d MiB)", rel, ErrTooLarge, MaxFile>>20)
-	}
-	return data, nil
-}
-
-// ReadString reads a small sysfs-style file, trimmed.
-func (r *Root) ReadString(rel string) (string, error) {
-	b, err := r.ReadFile(rel)
-	return strings.TrimSpace(string(b)), err
-}
-
-// Exists reports whether a path exists (without following a final symlink).
-func (r *Root) Exists(rel string) bool {
-	r.note(rel)
-	_, err := os.Lstat(r.abs(rel))
-	return err == nil
-}
-
-// Glob lists paths relative to the root matching a pattern.
-func (r *Root) Glob(pattern string) []string {
-	ms, _ := filepath.Glob(r.abs(pattern))
-	out := make([]string, 0, len(ms))
-	for _, m := range ms {
-		rel, err := filepath.Rel(r.dir, m)
-		if err == nil {
-			out = append(out, filepath.ToSlash(rel))
-		}
-	}
-	sort.Strings(out)
-	return out
-}
-
-// Stat stats a path relative to the root.
-func (r *Root) Stat(rel string) (fs.FileInfo, error) {
-	r.note(rel)
-	return os.Stat(r.abs(rel))
-}
-
-// Recorded lists every path read or probed, sorted.
-func (r *Root) Recorded() []string {
+func (r *Root) record(rel string, e Entry) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	out := make([]string, 0, len(r.read))
-	for p := range r.read {
-		out = append(out, p)
+	if !r.keep {
+		e.Data = nil
 	}
-	sort.Strings(out)
-	return out
+	if old, ok := r.seen[rel]; ok && old.Kind == "file" && e.Kind != "file" {
+		return // a file read beats a later existence check of the same path
+	}
+	r.seen[rel] = e
+}
+
+// Recorded lists every path looked at, with what was found, sorted by path.
+func (r *Root) Recorded() ([]string, map[string]Entry) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make(map[string]Entry, len(r.seen))
+	var paths []string
+	for p, e := range r.seen {
+		out[p] = e
+		paths = append(paths, p)
+	}
+	sort.Strings(paths)
+	return paths, out
+}
+
+// missing decides what a path that is not in the tree means: absent on the
+// machine, or not captured. A manifest says so; without one, a path whose top-level
+// directory the tree holds (proc, sys, dev, etc) is absent, and any other is unknown.
+func (r *Root) missing(rel string) State {
+	if r.live {
+		return Absent
+	}
+	if r.man != nil {
+		if r.man.Complete {
+			return Absent
+		}
+		for p := rel; p != "." && p != "/" && p != ""; p = path.Dir(p) {
+			if r.man.Paths[p] == "absent" {
+				return Absent
+			}
+		}
+		return Unknown
+	}
+	top := strings.SplitN(rel, "/", 2)[0]
+	if !strings.Contains(rel, "/") || r.tops[top] {
+		return Absent
+	}
+	return Unknown
+}
+
+func notExist(err error) bool {
+	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR)
+}
+
+// Read reads a file. It returns the data and Present; nil and Absent when the
+// machine has no such file; nil, Unknown and the reason otherwise.
+func (r *Root) Read(rel string) ([]byte, State, error) {
+	if r.man != nil {
+		switch r.man.Paths[rel] {
+		case "unreadable":
+			r.record(rel, Entry{Kind: "unreadable"})
+			return nil, Unknown, fmt.Errorf("%s: it could not be read when the snapshot was taken", rel)
+		case "device", "dir":
+			r.record(rel, Entry{Kind: r.man.Paths[rel]})
+			return nil, Unknown, fmt.Errorf("%s: %w (a %s)", rel, fsroot.ErrNotRegular, r.man.Paths[rel])
+		}
+	}
+	data, st, err := r.dir.ReadFile(rel, MaxFile)
+	if err == nil {
+		r.record(rel, Entry{Kind: "file", Data: data, Mode: st.Mode().Perm()})
+		return data, Present, nil
+	}
+	if notExist(err) {
+		s := r.missing(rel)
+		if s == Absent {
+			r.record(rel, Entry{Kind: "absent"})
+			return nil, Absent, nil
+		}
+		return nil, Unknown, fmt.Errorf("%s: %w", rel, ErrNotCaptured)
+	}
+	kind := "unreadable"
+	if errors.Is(err, fsroot.ErrNotRegular) && st != nil {
+		kind = "other"
+		if st.Mode()&fs.ModeDevice != 0 {
+			kind = "device"
+		} else if st.IsDir() {
+			kind = "dir"
+		}
+	}
+	r.record(rel, Entry{Kind: kind})
+	return nil, Unknown, err
+}
+
+// Exists says whether a path is there (a file, a directory, a device).
+func (r *Root) Exists(rel string) (State, error) {
+	if r.man != nil {
+		switch r.man.Paths[rel] {
+		case "unreadable":
+			return Unknown, fmt.Errorf("%s: it could not be examined when the snapshot was taken", rel)
+		case "device", "dir", "file":
+			r.record(rel, Entry{Kind: r.man.Paths[rel]})
+			return Present, nil
+		}
+	}
+	st, err := r.dir.Stat(rel)
+	if err == nil {
+		kind := "file"
+		switch {
+		case st.IsDir():
+			kind = "dir"
+		case st.Mode()&fs.ModeDevice != 0:
+			kind = "device"
+		case !st.Mode().IsRegular():
+			kind = "other"
+		}
+		r.record(rel, Entry{Kind: kind, Mode: st.Mode().Perm()})
+		return Present, nil
+	}
+	if notExist(err) {
+		if s := r.missing(rel); s == Absent {
+			r.record(rel, Entry{Kind: "absent"})
+			return Absent, nil
+		}
+		return Unknown, fmt.Errorf("%s: %w", rel, ErrNotCaptured)
+	}
+	r.record(rel, Entry{Kind: "unreadable"})
+	return Unknown, err
+}
+
+// Glob lists the paths that match a slash pattern whose wildcards are in its last
+// component, and what is known of the directory that holds them.
+func (r *Root) Glob(pattern string) ([]string, State) {
+	dir := path.Dir(pattern)
+	s, _ := r.Exists(dir)
+	if s != Present {
+		return nil, s
+	}
+	return r.dir.Glob(pattern), Present
+}
+
+// OpenDevice reports whether this user may open a device read-write (dev/kvm). It
+// is asked of the live machine only; a snapshot cannot say.
+func (r *Root) OpenDevice(rel string) (bool, error) {
+	if !r.live {
+		return false, errors.New("not the live machine")
+	}
+	err := r.dir.OpenDevice(rel, os.O_RDWR)
+	return err == nil, err
 }

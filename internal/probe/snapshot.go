@@ -1,65 +1,207 @@
 package probe
 
 import (
+	"archive/tar"
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
+	"path"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/nestvirt/nestvirt/internal/fsroot"
 )
 
-// Snapshot probes the live machine and copies every file the probe read into dst
-// (same relative paths), plus cpuid.txt with the CPUID leaves, so that
-// `nestvirt check --root dst` replays this machine. dst must not exist or be empty.
-// Paths that existed but could not be copied (devices, unreadable files) are
-// returned as notes; a device such as dev/kvm is kept as an empty marker file.
-func Snapshot(dst string) (Facts, []string, error) {
-	if ents, err := os.ReadDir(dst); err == nil && len(ents) > 0 {
-		return Facts{}, nil, fmt.Errorf("%s: directory is not empty; a snapshot needs a new one", dst)
-	} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return Facts{}, nil, err
-	}
-	root := NewRoot("/")
-	cpu := ReadLive()
-	facts := Probe(root, cpu)
-	var notes []string
-	if err := os.MkdirAll(dst, 0o755); err != nil {
-		return facts, nil, err
-	}
-	for _, rel := range root.Recorded() {
-		src := filepath.Join("/", rel)
-		// Follow symlinks (/etc/os-release usually is one): the snapshot holds what
-		// the probe read through them, as plain files and directories.
-		st, err := os.Stat(src)
-		if err != nil {
-			continue // absent on this machine: absent in the snapshot too
-		}
-		to := filepath.Join(dst, filepath.FromSlash(rel))
-		if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
-			return facts, notes, err
-		}
-		switch {
-		case st.IsDir():
-			err = os.MkdirAll(to, 0o755)
-		case st.Mode().IsRegular():
-			data, rerr := root.ReadFile(rel)
-			if rerr != nil {
-				notes = append(notes, fmt.Sprintf("%s: not copied: %s", rel, shortErr(rerr)))
-				continue
+// A snapshot holds what `nestvirt check` read of a machine, laid out as under "/",
+// so `check --root` replays it, plus cpuid.txt and a manifest of every path looked
+// at and what was found there (so a replay tells "absent" from "not captured"). It
+// is made to be attached to a bug report: of each file it keeps only what the probe
+// needs (filters below), and no file is more readable than on the machine.
+
+// filters keep only what the probe reads from files that may hold secrets.
+var filters = map[string]struct {
+	kept string
+	fn   func([]byte) []byte
+}{
+	"proc/1/environ": {"only the container= variable", func(b []byte) []byte {
+		var out []string
+		for _, kv := range strings.Split(string(b), "\x00") {
+			if strings.HasPrefix(kv, "container=") {
+				out = append(out, kv)
 			}
-			err = os.WriteFile(to, data, 0o644)
-		default:
-			// Devices and other special files: an empty file says "it exists".
-			err = os.WriteFile(to, nil, 0o644)
 		}
-		if err != nil {
-			return facts, notes, err
+		if len(out) == 0 {
+			return []byte{}
+		}
+		return []byte(strings.Join(out, "\x00") + "\x00")
+	}},
+	"proc/cmdline": {"only init=, rdinit= and KVM module parameters", func(b []byte) []byte {
+		var out []string
+		for _, w := range strings.Fields(string(b)) {
+			if w == "--" {
+				break // the init's own arguments
+			}
+			k, _, _ := strings.Cut(w, "=")
+			if k == "init" || k == "rdinit" || (strings.HasPrefix(k, "kvm") && strings.Contains(k, ".")) {
+				out = append(out, w)
+			}
+		}
+		return []byte(strings.Join(out, " ") + "\n")
+	}},
+	"proc/1/cmdline": {"only the program (argv[0])", func(b []byte) []byte {
+		if i := bytes.IndexByte(b, 0); i >= 0 {
+			return append([]byte(nil), b[:i+1]...)
+		}
+		return b
+	}},
+	"sys/class/dmi/id/chassis_asset_tag": {"only a cloud's own tag (Azure, Oracle Cloud)", func(b []byte) []byte {
+		if t := strings.TrimSpace(string(b)); t == azureAssetTag || t == "OracleCloud.com" {
+			return b
+		}
+		return []byte("(not recorded)\n")
+	}},
+	"sys/firmware/dmi/entries/0-0/raw": {"only the first 20 bytes (the SMBIOS VM bit)", func(b []byte) []byte {
+		return b[:min(len(b), 20)]
+	}},
+}
+
+// SnapshotFiles is a snapshot in memory, before it is written.
+type SnapshotFiles struct {
+	Facts    Facts
+	Manifest Manifest
+	Files    []SnapshotFile
+	Notes    []string // what could not be copied
+}
+
+// SnapshotFile is one file of a snapshot.
+type SnapshotFile struct {
+	Path string
+	Data []byte
+	Mode fs.FileMode
+}
+
+// TakeSnapshot probes the live machine and collects the snapshot of it.
+func TakeSnapshot(version string, now time.Time) (*SnapshotFiles, error) {
+	root, err := OpenRoot("/")
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	root.Keep()
+	cpu := ReadLive()
+	facts, _ := Probe(root, cpu) // a bad host.yaml is copied as it is, and noted
+	s := &SnapshotFiles{Facts: facts, Manifest: Manifest{Format: 1, Nestvirt: version, Created: now.UTC().Format(time.RFC3339),
+		Paths: map[string]string{}, Filtered: map[string]string{}}}
+	paths, seen := root.Recorded()
+	for _, p := range paths {
+		e := seen[p]
+		s.Manifest.Paths[p] = e.Kind
+		switch e.Kind {
+		case "file":
+			data := e.Data
+			if f, ok := filters[p]; ok {
+				data = f.fn(data)
+				s.Manifest.Filtered[p] = f.kept
+			}
+			// Never wider than the source; never writable by others, never executable.
+			s.Files = append(s.Files, SnapshotFile{Path: p, Data: data, Mode: e.Mode & 0o644})
+		case "unreadable":
+			s.Notes = append(s.Notes, p+": could not be read; recorded as unreadable")
 		}
 	}
 	if len(cpu) > 0 {
-		if err := os.WriteFile(filepath.Join(dst, CPUIDFile), cpu.Text(), 0o644); err != nil {
-			return facts, notes, err
+		s.Files = append(s.Files, SnapshotFile{Path: CPUIDFile, Data: cpu.Text(), Mode: 0o644})
+	}
+	man, err := json.MarshalIndent(s.Manifest, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	s.Files = append(s.Files, SnapshotFile{Path: ManifestFile, Data: append(man, '\n'), Mode: 0o644})
+	return s, nil
+}
+
+// WriteDir writes the snapshot into dst. dst is created; an existing dst must be an
+// empty directory (not a symlink) owned by this user. Every file is created new
+// through os.Root on dst, so nothing planted in dst can redirect a write.
+func (s *SnapshotFiles) WriteDir(dst string) error {
+	if err := os.Mkdir(dst, 0o755); err != nil {
+		if !errors.Is(err, fs.ErrExist) {
+			return err
+		}
+		st, err := os.Lstat(dst)
+		if err != nil {
+			return err
+		}
+		switch {
+		case st.Mode()&fs.ModeSymlink != 0:
+			return fmt.Errorf("%s is a symlink; give a new directory", dst)
+		case !st.IsDir():
+			return fmt.Errorf("%s exists and is not a directory", dst)
+		case fsroot.Owner(st) >= 0 && fsroot.Owner(st) != os.Geteuid():
+			return fmt.Errorf("%s belongs to another user; give a new directory", dst)
+		}
+		ents, err := os.ReadDir(dst)
+		if err != nil {
+			return err
+		}
+		if len(ents) > 0 {
+			return fmt.Errorf("%s: directory is not empty; a snapshot needs a new one", dst)
 		}
 	}
-	return facts, notes, nil
+	d, err := fsroot.Open(dst)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	for _, f := range s.Files {
+		if dir := path.Dir(f.Path); dir != "." {
+			if err := d.MkdirAll(dir, 0o755); err != nil {
+				return err
+			}
+		}
+		if err := d.CreateNew(f.Path, f.Data, f.Mode); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// WriteTar writes the snapshot as one tar archive.
+func (s *SnapshotFiles) WriteTar(w io.Writer) error {
+	tw := tar.NewWriter(w)
+	mtime, _ := time.Parse(time.RFC3339, s.Manifest.Created)
+	dirs := map[string]bool{}
+	for _, f := range s.Files {
+		for dir := path.Dir(f.Path); dir != "."; dir = path.Dir(dir) {
+			if dirs[dir] {
+				break
+			}
+			dirs[dir] = true
+		}
+	}
+	var sorted []string
+	for d := range dirs {
+		sorted = append(sorted, d)
+	}
+	sort.Strings(sorted)
+	for _, d := range sorted {
+		if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: d + "/", Mode: 0o755, ModTime: mtime, Format: tar.FormatPAX}); err != nil {
+			return err
+		}
+	}
+	for _, f := range s.Files {
+		h := &tar.Header{Typeflag: tar.TypeReg, Name: f.Path, Mode: int64(f.Mode), Size: int64(len(f.Data)), ModTime: mtime, Format: tar.FormatPAX}
+		if err := tw.WriteHeader(h); err != nil {
+			return err
+		}
+		if _, err := tw.Write(f.Data); err != nil {
+			return err
+		}
+	}
+	return tw.Close()
 }

@@ -5,22 +5,56 @@ import (
 	"io"
 	"strings"
 
-	"github.com/nestvirt/nestvirt/internal/check"
+	"github.com/nestvirt/nestvirt/internal/judge"
 	"github.com/nestvirt/nestvirt/internal/policy"
+	"github.com/nestvirt/nestvirt/internal/probe"
 )
 
-// CheckJSON writes a check result.
-func CheckJSON(w io.Writer, r check.Result) error { return JSON(w, r) }
+// CheckDoc is the JSON of `nestvirt check`: the verdict, the facts, the findings,
+// and with --vms the audit of the host's VMs.
+type CheckDoc struct {
+	judge.CheckResult
+	VMs *judge.Audit `json:"vms,omitempty"`
+}
 
-// CheckText writes a check result for a person: the facts grouped, the findings by
-// level, then the remedies. quiet keeps only findings that need action.
-func CheckText(w io.Writer, r check.Result, s Style, quiet bool) error {
+// CheckJSON writes a check result.
+func CheckJSON(w io.Writer, r judge.CheckResult, vms *judge.Audit) error {
+	return JSON(w, CheckDoc{CheckResult: r, VMs: vms})
+}
+
+// Headline is the verdict in one line, with what undetermined findings would
+// change: "unsupported; tech-preview if ...". Migration is named apart: whether a
+// host migrates its VMs is a fact of its use, not of the machine.
+func Headline(r judge.CheckResult, s Style) []string {
+	lines := []string{s.Level(r.Verdict)}
+	for _, f := range r.Findings {
+		if !f.Undetermined || f.Informational {
+			continue
+		}
+		if len(f.Unknown) == 1 && f.Unknown[0] == "host.migration" {
+			lines = append(lines, fmt.Sprintf("live migration: %s if this host migrates its VMs (%s)", s.Level(f.Level), f.Rule))
+			continue
+		}
+		switch {
+		case f.Placement() && f.Level < r.Verdict:
+			lines = append(lines, fmt.Sprintf("could be %s (%s) if %s were known", s.Level(f.Level), f.Rule, FactNames(f.Unknown)))
+		case !f.Placement() && f.Level > r.Verdict:
+			lines = append(lines, fmt.Sprintf("could be %s (%s), depending on %s", s.Level(f.Level), f.Rule, FactNames(f.Unknown)))
+		}
+	}
+	return lines
+}
+
+// CheckText writes a check result for a person: the verdict, the facts grouped,
+// the findings by level, then the remedies and the sources. quiet keeps only
+// findings that need action.
+func CheckText(w io.Writer, r judge.CheckResult, s Style, quiet bool, cites *Cites) error {
 	if quiet {
 		for _, f := range r.Findings {
-			if f.Informational || f.Level == policy.Supported {
+			if f.Informational || f.Undetermined || f.Level <= policy.TechPreview {
 				continue
 			}
-			fmt.Fprintf(w, "%s %s: %s\n", s.Level(f.Level), f.Rule, f.Message)
+			fmt.Fprintf(w, "%s %s: %s\n", s.Level(f.Level), f.Rule, s.text(f.Message))
 			if f.Remedy != "" {
 				s.wrap(w, "  ", s.paint(bold, "remedy: "), f.Remedy)
 			}
@@ -28,70 +62,77 @@ func CheckText(w io.Writer, r check.Result, s Style, quiet bool) error {
 		return nil
 	}
 	h := r.Host
-	row := func(k, v string) { fmt.Fprintf(w, "  %-10s %s\n", k, v) }
-	fmt.Fprintf(w, "%s: %s\n\n", s.paint(bold, "This machine"), s.Level(r.Verdict))
+	row := func(k, v string) { fmt.Fprintf(w, "  %-10s %s\n", k, s.text(v)) }
+	head := Headline(r, s)
+	fmt.Fprintf(w, "%s: %s\n", s.paint(bold, "This machine"), head[0])
+	for _, l := range head[1:] {
+		s.wrap(w, "  ", "", l)
+	}
+	fmt.Fprintln(w)
 
 	fmt.Fprintln(w, s.paint(bold, "CPU"))
-	row("arch", orUnknown(h.Arch))
-	row("vendor", orUnknown(h.CPUVendor)+modelSuffix(h.CPUModel))
-	ext := "none (no vmx, svm or sie in /proc/cpuinfo)"
-	if h.VirtExt != "" {
-		ext = h.VirtExt
+	row("arch", str(h.Arch))
+	row("vendor", str(h.CPUVendor)+modelSuffix(probe.Str(h.CPUModel)))
+	ext := "unknown (/proc/cpuinfo could not be read)"
+	switch {
+	case h.VirtExt != nil && *h.VirtExt == "none":
+		ext = "none (no vmx, svm or sie in /proc/cpuinfo)"
+	case h.VirtExt != nil:
+		ext = *h.VirtExt
 		if h.SecondLevel != nil {
 			ext += fmt.Sprintf(", second-level paging (EPT/NPT): %s", yesNo(*h.SecondLevel))
 		}
 	}
 	row("extension", ext)
-	hv := "CPUID hypervisor bit not set"
-	if h.HypervisorBit {
-		hv = "CPUID hypervisor bit set"
-	}
-	row("guest bit", hv)
+	row("guest bit", boolWord(h.HypervisorBit, "CPUID hypervisor bit set", "CPUID hypervisor bit not set"))
 
 	fmt.Fprintln(w, s.paint(bold, "KVM"))
 	k := h.KVM
-	dev := yesNo(k.Available)
+	dev := boolWord(k.Available, "yes", "no")
 	if k.Accessible != nil {
 		dev += ", usable by this user: " + yesNo(*k.Accessible)
 	}
 	row("available", dev)
-	row("module", strPtr(k.Module, "none loaded"))
-	nested := boolPtr(k.Nested, "unknown")
-	if k.Module != nil && *k.Module == "kvm_pvm" {
-		nested = "not applicable (kvm_pvm has no nested parameter)"
-	}
-	if k.ConfigModule != "" && (k.Module == nil || *k.Module != k.ConfigModule) {
-		nested += "; " + k.ConfigModule + " at its next load" + strings.TrimPrefix(nextLoad(k.NestedNext), "; next load")
-	} else {
-		nested += nextLoad(k.NestedNext)
-	}
-	row("nested", nested)
+	row("module", strOr(k.Module, "unknown"))
+	row("nested", nestedLine(k))
 	if k.Hpage != nil || k.HpageNext != nil {
-		row("hpage", boolPtr(k.Hpage, "unknown")+nextLoad(k.HpageNext))
+		row("hpage", boolWord(k.Hpage, "on", "off")+nextLoad(k.HpageNext, k.HpageNextFrom))
 	}
 	for _, c := range k.Config {
 		row("", "set by "+c)
 	}
 
 	fmt.Fprintln(w, s.paint(bold, "OS"))
-	os := strings.TrimSpace(h.OS.ID + " " + h.OS.Version)
-	if h.OS.Name != "" {
-		os = h.OS.Name + " (" + os + ")"
+	osLine := "unknown"
+	if h.OS != nil {
+		osLine = strings.TrimSpace(h.OS.ID + " " + h.OS.Version)
+		if h.OS.Name != "" {
+			osLine = h.OS.Name + " (" + osLine + ")"
+		}
 	}
-	row("release", orUnknown(os))
+	row("release", osLine)
 
 	fmt.Fprintln(w, s.paint(bold, "Position"))
 	v := h.Virtualization
-	row("vm", v.VM)
-	row("container", v.Container)
-	row("cloud", strPtr(v.Cloud, "none named"))
-	level := "unknown"
-	if v.Level != nil {
-		level = fmt.Sprintf("%d (%s)", *v.Level, levelName(*v.Level))
+	row("vm", str(v.VM))
+	if v.VM != nil && *v.VM != "none" {
+		row("runs on", hypervisorLine(v.Hypervisor))
 	}
-	row("level", level)
+	row("container", str(v.Container))
+	row("cloud", strOr(v.Cloud, "unknown"))
+	row("level", levelLine(v))
 	for _, e := range v.Evidence {
 		s.wrap(w, "             ", s.paint(dim, "· "), e)
+	}
+	if st := h.Stated; st.Migration != nil || st.L0OS != nil || (v.LevelMin != nil && *v.LevelMin >= 1) || (k.Module != nil && *k.Module == "kvm_amd") {
+		fmt.Fprintln(w, s.paint(bold, "Stated"))
+		row("migration", boolWord(st.Migration, "yes, this host's VMs are live-migrated", "no, this host's VMs are not live-migrated")+statedHint(st.Migration == nil, "--migrates yes|no"))
+		if v.LevelMin != nil && *v.LevelMin >= 1 {
+			row("L0 OS", strOr(st.L0OS, "not stated")+statedHint(st.L0OS == nil, "--l0-os rhel10.0"))
+		}
+		for _, f := range st.From {
+			row("", "from "+f)
+		}
 	}
 	if len(h.Notes) > 0 {
 		fmt.Fprintln(w, s.paint(bold, "Notes"))
@@ -102,9 +143,9 @@ func CheckText(w io.Writer, r check.Result, s Style, quiet bool) error {
 
 	fmt.Fprintf(w, "\n%s\n", s.paint(bold, "Findings"))
 	if len(r.Findings) == 0 {
-		fmt.Fprintln(w, "  none: nothing in the policy applies to this machine")
+		fmt.Fprintln(w, "  none: nothing in the policy places this machine in a listed environment")
 	}
-	s.findings(w, r.Findings, "  ")
+	s.findings(w, r.Findings, "  ", cites)
 	var remedies []policy.Finding
 	for _, f := range r.Findings {
 		if f.Remedy != "" {
@@ -120,6 +161,41 @@ func CheckText(w io.Writer, r check.Result, s Style, quiet bool) error {
 	return nil
 }
 
+func statedHint(missing bool, flag string) string {
+	if !missing {
+		return ""
+	}
+	return " (state it: " + flag + ", or in /" + probe.HostConfig + ")"
+}
+
+func nestedLine(k probe.KVMFacts) string {
+	mod := probe.Str(k.Module)
+	cfg := probe.Str(k.ConfigModule)
+	switch {
+	case k.Module == nil:
+		return "unknown (which KVM module is loaded is unknown)"
+	case mod == "kvm_pvm" && cfg == "":
+		return "not applicable (kvm_pvm has no nested parameter, and this CPU shows no vmx or svm for kvm_intel or kvm_amd)"
+	case mod == "kvm_pvm":
+		return "not applicable (kvm_pvm has no nested parameter); " + cfg + " at its next load" + strings.TrimPrefix(nextLoad(k.NestedNext, k.NestedNextFrom), "; next load")
+	case mod == "none" && cfg == "":
+		return "not applicable (no KVM module can load here)"
+	case mod == "none":
+		return "not loaded; " + cfg + " at its next load" + strings.TrimPrefix(nextLoad(k.NestedNext, k.NestedNextFrom), "; next load")
+	}
+	return boolWord(k.Nested, "on", "off") + nextLoad(k.NestedNext, k.NestedNextFrom)
+}
+
+func levelLine(v probe.Virtualization) string {
+	switch {
+	case v.LevelExact && v.Level != nil:
+		return fmt.Sprintf("%d (%s)", *v.Level, levelName(*v.Level))
+	case v.LevelMin != nil:
+		return fmt.Sprintf("≥ %d (a guest cannot see past its own hypervisor; only IBM Z reports the whole stack)", *v.LevelMin)
+	}
+	return "unknown"
+}
+
 func levelName(l int) string {
 	switch l {
 	case 0:
@@ -130,11 +206,18 @@ func levelName(l int) string {
 	return fmt.Sprintf("an L%d", l)
 }
 
-func nextLoad(b *bool) string {
-	if b == nil {
-		return "; next load: module default (nothing in modprobe.d)"
+func hypervisorLine(h *string) string {
+	if h == nil {
+		return "unknown (QEMU with KVM, or QEMU's emulation? the evidence does not tell)"
 	}
-	return "; next load: " + onOff(*b) + " (modprobe.d)"
+	return policy.HypervisorName(*h)
+}
+
+func nextLoad(b *bool, from *string) string {
+	if b == nil {
+		return "; next load: unknown"
+	}
+	return "; next load: " + onOff(*b) + " (" + probe.Str(from) + ")"
 }
 
 func onOff(b bool) string {
@@ -144,14 +227,19 @@ func onOff(b bool) string {
 	return "off"
 }
 
-func boolPtr(b *bool, unknown string) string {
-	if b == nil {
-		return unknown
+func boolWord(b *bool, yes, no string) string {
+	switch {
+	case b == nil:
+		return "unknown"
+	case *b:
+		return yes
 	}
-	return onOff(*b)
+	return no
 }
 
-func strPtr(s *string, none string) string {
+func str(s *string) string { return strOr(s, "unknown") }
+
+func strOr(s *string, none string) string {
 	if s == nil {
 		return none
 	}
@@ -163,13 +251,6 @@ func yesNo(b bool) string {
 		return "yes"
 	}
 	return "no"
-}
-
-func orUnknown(s string) string {
-	if s == "" {
-		return "unknown"
-	}
-	return s
 }
 
 func modelSuffix(m string) string {

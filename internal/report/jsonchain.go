@@ -1,6 +1,8 @@
 package report
 
 import (
+	"bytes"
+	"encoding/json"
 	"strconv"
 	"unicode/utf8"
 
@@ -23,24 +25,30 @@ func appendTopology(b []byte, t plan.TopologyResult, prefix string) []byte {
 	b = appendString(b, t.Name)
 	b = append(b, ",\n"...)
 	b = appendKey(b, in1, "verdict")
-	b = appendString(b, t.Verdict.String())
+	if t.Verdict == nil {
+		b = append(b, "null"...)
+	} else {
+		b = appendString(b, t.Verdict.String())
+	}
 	b = append(b, ",\n"...)
 	b = appendKey(b, in1, "chains")
 	b = appendChains(b, t.Chains, in1)
+	b = append(b, ",\n"...)
+	b = appendKey(b, in1, "error")
+	if t.Error == nil {
+		b = append(b, "null"...)
+	} else {
+		// Rare: a file that could not be judged. encoding/json writes it.
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		enc.SetIndent(in1, "  ")
+		enc.Encode(t.Error)
+		b = append(b, bytes.TrimSuffix(buf.Bytes(), []byte("\n"))...)
+	}
 	b = append(b, '\n')
 	b = append(b, prefix...)
 	return append(b, '}')
-}
-
-// appendSingle writes {"verdict", "chains"} for a run of one file.
-func appendSingle(b []byte, t plan.TopologyResult) []byte {
-	b = append(b, "{\n"...)
-	b = appendKey(b, "  ", "verdict")
-	b = appendString(b, t.Verdict.String())
-	b = append(b, ",\n"...)
-	b = appendKey(b, "  ", "chains")
-	b = appendChains(b, t.Chains, "  ")
-	return append(b, "\n}"...)
 }
 
 func appendChains(b []byte, cs []policy.ChainResult, prefix string) []byte {
@@ -101,10 +109,15 @@ func appendFinding(b []byte, f policy.Finding, prefix string) []byte {
 	b = appendKey(b, in, "level")
 	b = appendString(b, f.Level.String())
 	b = append(b, ",\n"...)
-	if f.Informational {
-		b = appendKey(b, in, "informational")
-		b = append(b, "true,\n"...)
-	}
+	b = appendKey(b, in, "informational")
+	b = strconv.AppendBool(b, f.Informational)
+	b = append(b, ",\n"...)
+	b = appendKey(b, in, "undetermined")
+	b = strconv.AppendBool(b, f.Undetermined)
+	b = append(b, ",\n"...)
+	b = appendKey(b, in, "unknown")
+	b = appendStrings(b, f.Unknown, in)
+	b = append(b, ",\n"...)
 	b = appendKey(b, in, "message")
 	b = appendString(b, f.Message)
 	b = append(b, ",\n"...)

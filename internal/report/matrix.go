@@ -11,7 +11,7 @@ import (
 // MatrixText writes the policy's support matrix as the source's tables restored:
 // one table per row, each column a list.
 func MatrixText(w io.Writer, p *policy.Policy, s Style) error {
-	fmt.Fprintf(w, "%s\n%s\n", s.paint(bold, p.Title), p.Document)
+	fmt.Fprintf(w, "%s\n%s\n", s.paint(bold, p.Title), s.text(p.Document))
 	for _, r := range p.Matrix {
 		fmt.Fprintf(w, "\n%s  %s (%s table, row %s)\n", s.Level(r.Level), tableTitle(r.Level), r.Book, r.ID)
 		var l0 []string
@@ -24,7 +24,18 @@ func MatrixText(w io.Writer, p *policy.Policy, s Style) error {
 			l0 = append(l0, "hypervisor: "+hv)
 		}
 		cols := [][]string{l0, guestCol(r.L1), guestCol(r.L2)}
-		table(w, s, []string{"L0 host", "L1 VMs", "L2 VMs"}, cols)
+		head := []string{"L0 host", "L1 VMs", "L2 VMs"}
+		if s.Width > 0 && tableWidth(head, cols) > s.Width {
+			// Too wide for the terminal: the columns one after the other.
+			for i, c := range cols {
+				fmt.Fprintf(w, "  %s\n", s.paint(bold, head[i]))
+				for _, v := range c {
+					s.wrap(w, "    ", "- ", v)
+				}
+			}
+		} else {
+			table(w, s, head, cols)
+		}
 		s.wrap(w, "  ", s.paint(dim, "source: "), p.Cite(r.Source))
 		if r.ArchSource != r.Source {
 			s.wrap(w, "  ", s.paint(dim, "arch: "), p.Cite(r.ArchSource))
@@ -68,6 +79,77 @@ func guestCol(gs []policy.GuestSpec) []string {
 	return out
 }
 
+// tableWidth is how wide table would print.
+func tableWidth(head []string, cols [][]string) int {
+	n := 3
+	for i, c := range cols {
+		wd := len(head[i])
+		for _, v := range c {
+			wd = max(wd, len([]rune(v)))
+		}
+		n += wd + 3
+	}
+	return n
+}
+
+// MatrixDoc is the JSON of `nestvirt matrix --format json`.
+type MatrixDoc struct {
+	Schema   string        `json:"schema"`
+	Policy   string        `json:"policy"`
+	Title    string        `json:"title"`
+	Document string        `json:"document"`
+	Tables   []MatrixTable `json:"tables"`
+}
+
+// MatrixTable is one table of the support matrix.
+type MatrixTable struct {
+	ID         string        `json:"id"`
+	Level      policy.Level  `json:"level"`
+	Book       string        `json:"book"`
+	Source     string        `json:"source"`
+	ArchSource string        `json:"arch_source"`
+	L0         MatrixL0      `json:"l0"`
+	L1         []MatrixGuest `json:"l1"`
+	L2         []MatrixGuest `json:"l2"`
+}
+
+// MatrixL0 is what a table allows as the L0.
+type MatrixL0 struct {
+	OS         []string `json:"os"`
+	Arch       []string `json:"arch"`
+	CPU        []string `json:"cpu"`
+	Hypervisor []string `json:"hypervisor"`
+}
+
+// MatrixGuest is one entry of an L1 or L2 column.
+type MatrixGuest struct {
+	OS    string `json:"os"`
+	Runs  string `json:"runs"`
+	Label string `json:"label"`
+}
+
+// MatrixJSON writes the policy's support matrix.
+func MatrixJSON(w io.Writer, p *policy.Policy, schema string) error {
+	doc := MatrixDoc{Schema: schema, Policy: p.Name, Title: p.Title, Document: p.Document, Tables: []MatrixTable{}}
+	guests := func(gs []policy.GuestSpec) []MatrixGuest {
+		out := []MatrixGuest{}
+		for _, g := range gs {
+			out = append(out, MatrixGuest{OS: g.OS.Text, Runs: g.Runs, Label: g.Label()})
+		}
+		return out
+	}
+	for _, r := range p.Matrix {
+		t := MatrixTable{ID: r.ID, Level: r.Level, Book: r.Book, Source: p.Cite(r.Source), ArchSource: p.Cite(r.ArchSource),
+			L0: MatrixL0{OS: []string{}, Arch: append([]string{}, r.L0.Arch...), CPU: append([]string{}, r.L0.CPU...), Hypervisor: append([]string{}, r.L0.Hypervisor...)},
+			L1: guests(r.L1), L2: guests(r.L2)}
+		for _, m := range r.L0.OS {
+			t.L0.OS = append(t.L0.OS, m.Text)
+		}
+		doc.Tables = append(doc.Tables, t)
+	}
+	return JSON(w, doc)
+}
+
 // table writes columns of lists side by side, with a header and rules.
 func table(w io.Writer, s Style, head []string, cols [][]string) {
 	widths := make([]int, len(cols))
@@ -79,32 +161,38 @@ func table(w io.Writer, s Style, head []string, cols [][]string) {
 		}
 		rows = max(rows, len(c))
 	}
+	bar, dash := "│", "─"
+	corners := [3][3]string{{"┌", "┬", "┐"}, {"├", "┼", "┤"}, {"└", "┴", "┘"}}
+	if s.ASCII {
+		bar, dash = "|", "-"
+		corners = [3][3]string{{"+", "+", "+"}, {"+", "+", "+"}, {"+", "+", "+"}}
+	}
 	line := func(cells []string) {
 		var b strings.Builder
-		b.WriteString("  │")
+		b.WriteString("  " + bar)
 		for i, c := range cells {
-			fmt.Fprintf(&b, " %s%s │", c, strings.Repeat(" ", widths[i]-len([]rune(stripANSI(c)))))
+			fmt.Fprintf(&b, " %s%s %s", c, strings.Repeat(" ", widths[i]-len([]rune(stripANSI(c)))), bar)
 		}
 		fmt.Fprintln(w, b.String())
 	}
-	sep := func(l, m, r string) {
+	sep := func(c [3]string) {
 		var b strings.Builder
-		b.WriteString("  " + l)
+		b.WriteString("  " + c[0])
 		for i, wd := range widths {
-			b.WriteString(strings.Repeat("─", wd+2))
+			b.WriteString(strings.Repeat(dash, wd+2))
 			if i < len(widths)-1 {
-				b.WriteString(m)
+				b.WriteString(c[1])
 			}
 		}
-		fmt.Fprintln(w, b.String()+r)
+		fmt.Fprintln(w, b.String()+c[2])
 	}
-	sep("┌", "┬", "┐")
+	sep(corners[0])
 	hs := make([]string, len(head))
 	for i, h := range head {
 		hs[i] = s.paint(bold, h) + strings.Repeat(" ", 0)
 	}
 	line(hs)
-	sep("├", "┼", "┤")
+	sep(corners[1])
 	for r := 0; r < rows; r++ {
 		cells := make([]string, len(cols))
 		for i, c := range cols {
@@ -114,5 +202,5 @@ func table(w io.Writer, s Style, head []string, cols [][]string) {
 		}
 		line(cells)
 	}
-	sep("└", "┴", "┘")
+	sep(corners[2])
 }

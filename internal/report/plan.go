@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/nestvirt/nestvirt/internal/plan"
@@ -15,25 +16,21 @@ import (
 // topology is rendered to a chunk where it was judged (TopologyJSON, TopologyText),
 // then the chunks are written in file order (WritePlanJSON, WritePlanText).
 
-// TopologyJSON renders one topology result. For a run of one file (single) it is
-// the whole document, {"verdict", "chains"}; otherwise an element of "topologies".
-func TopologyJSON(t plan.TopologyResult, single bool) ([]byte, error) {
-	if single {
-		return appendSingle(make([]byte, 0, 4096), t), nil
-	}
-	return appendTopology(make([]byte, 0, 4096), t, "    "), nil
+// TopologyJSON renders one topology result, an element of "topologies".
+func TopologyJSON(t plan.TopologyResult) []byte {
+	return appendTopology(make([]byte, 0, 4096), t, "    ")
 }
 
-// WritePlanJSON writes the chunks of TopologyJSON as one document: the single
-// topology's own, or {"verdict", "topologies": [...]} for several.
-func WritePlanJSON(w io.Writer, verdict policy.Level, chunks [][]byte) error {
+// WritePlanJSON writes the chunks of TopologyJSON as one document: the worst
+// verdict of the files judged (null when none was) and every file, whatever their
+// number.
+func WritePlanJSON(w io.Writer, schema string, verdict *policy.Level, chunks [][]byte) error {
 	bw := bufio.NewWriterSize(w, 1<<20)
-	if len(chunks) == 1 {
-		bw.Write(chunks[0])
-		bw.WriteByte('\n')
-		return bw.Flush()
+	v := "null"
+	if verdict != nil {
+		v = strconv.Quote(verdict.String())
 	}
-	fmt.Fprintf(bw, "{\n  \"verdict\": %q,\n  \"topologies\": [", verdict)
+	fmt.Fprintf(bw, "{\n  \"schema\": %s,\n  \"verdict\": %s,\n  \"topologies\": [", strconv.Quote(schema), v)
 	for i, c := range chunks {
 		if i > 0 {
 			bw.WriteByte(',')
@@ -41,28 +38,36 @@ func WritePlanJSON(w io.Writer, verdict policy.Level, chunks [][]byte) error {
 		bw.WriteString("\n    ")
 		bw.Write(c)
 	}
-	bw.WriteString("\n  ]\n}\n")
+	if len(chunks) > 0 {
+		bw.WriteString("\n  ")
+	}
+	bw.WriteString("]\n}\n")
 	return bw.Flush()
 }
 
-// TopologyText renders one topology for a person: a table per chain.
-func TopologyText(t plan.TopologyResult, s Style) []byte {
+// TopologyText renders one topology for a person: a table per chain. cites
+// numbers the quoted sources across the run.
+func TopologyText(t plan.TopologyResult, s Style, cites *Cites) []byte {
 	var b bytes.Buffer
 	title := t.File
 	if t.Name != "" {
 		title += " (" + t.Name + ")"
 	}
-	fmt.Fprintf(&b, "%s: %s\n", s.paint(bold, title), s.Level(t.Verdict))
+	if t.Error != nil {
+		fmt.Fprintf(&b, "%s: %s (%d problems, on stderr)\n", s.paint(bold, title), s.paint(red, "not judged"), len(t.Error.Problems))
+		return b.Bytes()
+	}
+	fmt.Fprintf(&b, "%s: %s\n", s.paint(bold, title), s.Level(*t.Verdict))
 	for _, c := range t.Chains {
-		fmt.Fprintf(&b, "\n  %s  %s\n", s.paint(bold, strings.Join(c.Path, " → ")), s.Level(c.Verdict))
-		s.findings(&b, c.Findings, "    ")
+		fmt.Fprintf(&b, "\n  %s  %s\n", s.paint(bold, strings.Join(c.Path, s.Arrow())), s.Level(c.Verdict))
+		s.findings(&b, c.Findings, "    ", cites)
 	}
 	return b.Bytes()
 }
 
-// WritePlanText writes the chunks of TopologyText, with a summary line when there
-// are several files.
-func WritePlanText(w io.Writer, verdicts []policy.Level, chunks [][]byte, s Style) error {
+// WritePlanText writes the chunks of TopologyText, the sources they quote, and,
+// with summary (a directory or several files), a line counting the verdicts.
+func WritePlanText(w io.Writer, verdicts []*policy.Level, chunks [][]byte, s Style, cites *Cites, summary bool) error {
 	bw := bufio.NewWriterSize(w, 1<<20)
 	for i, c := range chunks {
 		if i > 0 {
@@ -70,12 +75,20 @@ func WritePlanText(w io.Writer, verdicts []policy.Level, chunks [][]byte, s Styl
 		}
 		bw.Write(c)
 	}
-	if len(chunks) > 1 {
+	s.WriteSources(bw, cites)
+	if summary {
 		counts := map[policy.Level]int{}
-		worst := policy.Supported
+		var worst *policy.Level
+		bad := 0
 		for _, v := range verdicts {
-			counts[v]++
-			worst = policy.Worst(worst, v)
+			if v == nil {
+				bad++
+				continue
+			}
+			counts[*v]++
+			if worst == nil || *v > *worst {
+				worst = v
+			}
 		}
 		var parts []string
 		for _, l := range policy.Levels() {
@@ -83,7 +96,54 @@ func WritePlanText(w io.Writer, verdicts []policy.Level, chunks [][]byte, s Styl
 				parts = append(parts, fmt.Sprintf("%d %s", counts[l], s.Level(l)))
 			}
 		}
-		fmt.Fprintf(bw, "\n%d files: %s; verdict %s\n", len(chunks), strings.Join(parts, ", "), s.Level(worst))
+		if bad > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", bad, s.paint(red, "not judged")))
+		}
+		verdict := "none (no file could be judged)"
+		if worst != nil {
+			verdict = s.Level(*worst)
+		}
+		noun := "files"
+		if len(chunks) == 1 {
+			noun = "file"
+		}
+		fmt.Fprintf(bw, "\n%d %s: %s; verdict %s\n", len(chunks), noun, strings.Join(parts, ", "), verdict)
 	}
 	return bw.Flush()
 }
+
+// TopologyQuiet renders only what needs action: each chain whose verdict is
+// unsupported or worse, with its findings of that kind, one line each.
+func TopologyQuiet(t plan.TopologyResult, s Style) []byte {
+	var b bytes.Buffer
+	for _, c := range t.Chains {
+		if c.Verdict <= policy.TechPreview {
+			continue
+		}
+		fmt.Fprintf(&b, "%s: %s: %s\n", t.File, strings.Join(c.Path, s.Arrow()), s.Level(c.Verdict))
+		for _, f := range c.Findings {
+			if f.Informational || f.Undetermined || f.Level <= policy.TechPreview {
+				continue
+			}
+			s.wrap(&b, "  ", s.Level(f.Level)+" "+f.Rule+": ", f.Message)
+		}
+	}
+	return b.Bytes()
+}
+
+// WriteChunks writes rendered chunks one after the other.
+func WriteChunks(w io.Writer, chunks [][]byte) error {
+	bw := bufio.NewWriterSize(w, 1<<20)
+	for _, c := range chunks {
+		bw.Write(c)
+	}
+	return bw.Flush()
+}
+
+// Schema ids of nestvirt's JSON documents (schema/ holds the schemas).
+const (
+	SchemaPlan   = "https://nestvirt.dev/schema/plan/v1"
+	SchemaCheck  = "https://nestvirt.dev/schema/check/v1"
+	SchemaVMs    = "https://nestvirt.dev/schema/vms/v1"
+	SchemaMatrix = "https://nestvirt.dev/schema/matrix/v1"
+)

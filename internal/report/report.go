@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync"
 
 	"github.com/nestvirt/nestvirt/internal/policy"
 )
@@ -14,8 +15,28 @@ import (
 // Style says how text output looks.
 type Style struct {
 	Color bool
-	Width int // wrap width for prose; 0 means 100
+	Width int  // wrap width for prose; 0 means 100
+	ASCII bool // no box drawing or arrows: the locale is not UTF-8
 }
+
+// Arrow joins the nodes of a chain.
+func (s Style) Arrow() string {
+	if s.ASCII {
+		return " -> "
+	}
+	return " → "
+}
+
+// text replaces the non-ASCII characters nestvirt writes itself when the locale
+// cannot show them.
+func (s Style) text(t string) string {
+	if !s.ASCII {
+		return t
+	}
+	return asciiReplacer.Replace(t)
+}
+
+var asciiReplacer = strings.NewReplacer("→", "->", "≥", ">=", "·", "*", "›", ">", "§", "section ", "“", "\"", "”", "\"", "’", "'", "—", "-", "…", "...")
 
 const (
 	reset  = "\x1b[0m"
@@ -62,26 +83,136 @@ func JSON(w io.Writer, v any) error {
 }
 
 // findings writes findings as rows: level and rule in columns, then the message,
-// source and remedy wrapped beneath.
-func (s Style) findings(w io.Writer, fs []policy.Finding, indent string) {
+// source and remedy wrapped beneath. An undetermined finding says what it rests
+// on. With cites, each source is referred to by its number (see Cites).
+func (s Style) findings(w io.Writer, fs []policy.Finding, indent string, cites *Cites) {
 	for _, f := range fs {
 		lv := s.Level(f.Level)
 		pad := 22 - len(f.Level.String())
 		if f.Informational {
 			lv, pad = s.paint(dim, "info"), 18
 		}
-		fmt.Fprintf(w, "%s%s%s%s\n", indent, lv, strings.Repeat(" ", max(pad, 1)), f.Rule)
+		rule := f.Rule
+		if f.Undetermined {
+			rule += s.paint(dim, " (undetermined)")
+		}
+		fmt.Fprintf(w, "%s%s%s%s\n", indent, lv, strings.Repeat(" ", max(pad, 1)), rule)
 		in := indent + "    "
 		s.wrap(w, in, "", f.Message)
+		if f.Undetermined {
+			s.wrap(w, in, s.paint(dim, "rests on: "), FactNames(f.Unknown)+", which is not known; this finding changes no verdict")
+		}
 		if f.Remedy != "" {
 			s.wrap(w, in, s.paint(bold, "remedy: "), f.Remedy)
+		}
+		if cites != nil {
+			s.wrap(w, in, s.paint(dim, fmt.Sprintf("source [%d]", cites.Number(f.Source))), "")
+			continue
 		}
 		s.wrap(w, in, s.paint(dim, "source: "), f.Source)
 	}
 }
 
+// Cites numbers the sources of one text output by their order in the policy, so
+// each finding refers to its source by number and the quotes used are printed
+// once, at the end (WriteSources), whatever order the findings were rendered in.
+type Cites struct {
+	mu   sync.Mutex
+	num  map[string]int
+	text []string
+	used map[int]bool
+}
+
+// NewCites numbers a policy's sources.
+func NewCites(p *policy.Policy) *Cites {
+	c := &Cites{num: map[string]int{}, used: map[int]bool{}}
+	for _, id := range p.SourceOrder {
+		c.add(p.Cite(id))
+	}
+	return c
+}
+
+func (c *Cites) add(src string) int {
+	c.text = append(c.text, src)
+	c.num[src] = len(c.text)
+	return len(c.text)
+}
+
+// Number returns the source's number and marks it used.
+func (c *Cites) Number(src string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n, ok := c.num[src]
+	if !ok {
+		n = c.add(src)
+	}
+	c.used[n] = true
+	return n
+}
+
+// WriteSources lists the sources referred to, by number.
+func (s Style) WriteSources(w io.Writer, c *Cites) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.used) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\n%s\n", s.paint(bold, "Sources"))
+	for i, t := range c.text {
+		if c.used[i+1] {
+			s.wrap(w, "  ", fmt.Sprintf("[%d] ", i+1), t)
+		}
+	}
+}
+
+// factNames say in words what an unknown fact is, and how to make it known.
+var factNames = map[string]string{
+	"host.os":              "the OS (no os-release could be read)",
+	"host.l0":              "the OS of the L0 below this guest (not visible from here: state it with --l0-os or in /etc/nestvirt/host.yaml)",
+	"host.l0.os":           "the OS of the L0 below this guest (not visible from here: state it with --l0-os or in /etc/nestvirt/host.yaml)",
+	"host.migration":       "whether this host's VMs are live-migrated (not stated: --migrates yes|no, or migration: in /etc/nestvirt/host.yaml)",
+	"host.kvm.nested":      "the live nested value",
+	"host.kvm.available":   "whether KVM is available",
+	"host.kvm.module":      "which KVM module is loaded",
+	"host.kvm.nested_next": "the nested value at the next module load",
+	"host.level":           "the exact depth",
+	"host.level_min":       "where this machine stands",
+	"host.guest":           "where this machine stands",
+	"host.vm":              "what runs this machine",
+	"host.hypervisor":      "what runs this machine (QEMU with KVM, or its emulation?)",
+	"host.arch":            "the architecture",
+	"host.cpu_vendor":      "the CPU vendor",
+	"host.virt_ext":        "the CPU flags",
+	"l0.os":                "the L0's OS",
+	"l0.nested":            "whether the L0 has nesting on",
+	"l0.migration":         "whether the L0's VMs are live-migrated",
+	"l0.hypervisor":        "what runs at the bottom of the chain",
+	"l0.platform":          "what manages the L0 (plain RHEL, OpenStack, RHV, OpenShift)",
+	"l1.exposes":           "whether the L1 sees the virtualization extension",
+	"l1.os":                "the L1's OS",
+	"l2.os":                "the L2's OS",
+}
+
+// FactNames says which facts (policy paths) are unknown, in words.
+func FactNames(paths []string) string {
+	var out []string
+	seen := map[string]bool{}
+	for _, p := range paths {
+		n, ok := factNames[p]
+		if !ok {
+			n = p
+		}
+		if !seen[n] {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
+	return strings.Join(out, "; ")
+}
+
 // wrap writes text word-wrapped after a label, continuation lines indented.
 func (s Style) wrap(w io.Writer, indent, label, text string) {
+	label, text = s.text(label), s.text(text)
 	width := s.width() - len(indent)
 	line, visible, empty := label, len(stripANSI(label)), true
 	for _, word := range strings.Fields(text) {

@@ -5,23 +5,33 @@ import (
 	"io"
 	"strings"
 
-	"github.com/nestvirt/nestvirt/internal/libvirt"
+	"github.com/nestvirt/nestvirt/internal/judge"
 	"github.com/nestvirt/nestvirt/internal/policy"
 	"github.com/nestvirt/nestvirt/internal/probe"
 )
 
 // VMsDoc is the JSON of `nestvirt vms`.
 type VMsDoc struct {
-	Verdict policy.Level       `json:"verdict"`
-	Host    probe.Facts        `json:"host"`
-	URI     string             `json:"uri"`
-	Notes   []string           `json:"notes"`
-	VMs     []libvirt.VMResult `json:"vms"`
+	Verdict *policy.Level    `json:"verdict"`
+	Host    probe.Facts      `json:"host"`
+	URI     string           `json:"uri"`
+	Notes   []string         `json:"notes"`
+	VMs     []judge.VMResult `json:"vms"`
 }
 
-// VMsText writes the audit as a table, then each VM's findings that matter.
-func VMsText(w io.Writer, a libvirt.Audit, s Style) error {
-	fmt.Fprintf(w, "%s on %s: %s\n", s.paint(bold, "VMs"), a.URI, s.Level(a.Verdict))
+// VMsJSON writes an audit with the host facts it was judged with.
+func VMsJSON(w io.Writer, a judge.Audit, host probe.Facts) error {
+	return JSON(w, VMsDoc{Verdict: a.Verdict, Host: host, URI: a.URI, Notes: a.Notes, VMs: a.VMs})
+}
+
+// VMsText writes the audit as a table, then each VM's findings that matter
+// (with quiet, only the VMs whose verdict is unsupported or worse).
+func VMsText(w io.Writer, a judge.Audit, s Style, quiet bool, cites *Cites) error {
+	verdict := "nothing to judge"
+	if a.Verdict != nil {
+		verdict = s.Level(*a.Verdict)
+	}
+	fmt.Fprintf(w, "%s on %s: %s\n", s.paint(bold, "VMs"), a.URI, verdict)
 	for _, n := range a.Notes {
 		s.wrap(w, "  ", s.paint(dim, "note: "), n)
 	}
@@ -30,6 +40,13 @@ func VMsText(w io.Writer, a libvirt.Audit, s Style) error {
 		return nil
 	}
 	rows := [][]string{{"NAME", "STATE", "ARCH", "CPU", "EXPOSES", "OS", "RUNS", "VERDICT"}}
+	var shown []judge.VMResult
+	for _, v := range a.VMs {
+		if !quiet || v.Verdict > policy.TechPreview || v.Error != "" {
+			shown = append(shown, v)
+		}
+	}
+	a.VMs = shown
 	for _, v := range a.VMs {
 		exp := "unknown"
 		if v.Exposes != nil {
@@ -84,11 +101,14 @@ func VMsText(w io.Writer, a libvirt.Audit, s Style) error {
 		if len(fs) == 0 && v.Error == "" {
 			continue
 		}
-		fmt.Fprintf(w, "\n  %s  (%s)\n", s.paint(bold, v.Name), v.Why)
+		fmt.Fprintf(w, "\n  %s  (%s)\n", s.paint(bold, v.Name), s.text(v.Why))
+		if len(v.Chains) > 0 {
+			s.wrap(w, "    ", s.paint(dim, "chain: "), strings.Join(v.Chains[0].Path, s.Arrow()))
+		}
 		if v.Error != "" {
 			s.wrap(w, "    ", s.paint(bold, "error: "), v.Error)
 		}
-		s.findings(w, fs, "    ")
+		s.findings(w, fs, "    ", cites)
 	}
 	return nil
 }

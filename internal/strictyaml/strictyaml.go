@@ -514,10 +514,15 @@ func (n Node) OneOf(allowed ...string) (string, bool) {
 	return "", false
 }
 
-// nearest suggests the closest candidate within a small edit distance.
+// nearest suggests the closest candidate within a small edit distance, or one
+// that shares all but the last two letters of s ("migrate" for "migration").
 func nearest(s string, candidates []string) string {
 	best, bestD := "", 1<<30
+	lower := strings.ToLower(s)
 	for _, c := range candidates {
+		if n := commonPrefix(lower, c); n >= 4 && n >= len(lower)-2 {
+			return fmt.Sprintf("; did you mean %q?", c)
+		}
 		if d := distance(strings.ToLower(s), c); d < bestD {
 			best, bestD = c, d
 		}
@@ -526,6 +531,14 @@ func nearest(s string, candidates []string) string {
 		return ""
 	}
 	return fmt.Sprintf("; did you mean %q?", best)
+}
+
+func commonPrefix(a, b string) int {
+	n := 0
+	for n < len(a) && n < len(b) && a[n] == b[n] {
+		n++
+	}
+	return n
 }
 
 // distance is the Levenshtein edit distance.

@@ -184,44 +184,68 @@ type Input struct {
 var Extensions = []string{".yaml", ".yml", ".json"}
 
 // Expand turns command-line arguments into the files they name: a directory
-// stands for its topology files (sorted), "-" for standard input.
-func Expand(args []string) ([]string, error) {
-	var out []string
+// stands for its topology files (sorted; with recursive, those of its
+// subdirectories too), "-" for standard input. skipped says what the directories
+// held that is not read (subdirectories without recursive, other files), so
+// nothing is left out silently.
+func Expand(args []string, recursive bool) (files, skipped []string, err error) {
 	for _, a := range args {
 		if a == "-" {
-			out = append(out, a)
+			files = append(files, a)
 			continue
 		}
 		st, err := os.Stat(a)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if !st.IsDir() {
-			out = append(out, a)
+			files = append(files, a)
 			continue
 		}
-		ents, err := os.ReadDir(a)
+		found, sk, err := walkDir(a, recursive)
 		if err != nil {
-			return nil, err
-		}
-		var found []string
-		for _, e := range ents {
-			if e.Type().IsRegular() && hasExt(e.Name()) {
-				found = append(found, filepath.Join(a, e.Name()))
-			}
+			return nil, nil, err
 		}
 		if len(found) == 0 {
-			return nil, fmt.Errorf("%s: no topology files (%s) in directory", a, strings.Join(Extensions, ", "))
+			return nil, nil, fmt.Errorf("%s: no topology files (%s) in directory", a, strings.Join(Extensions, ", "))
 		}
-		sort.Strings(found)
-		out = append(out, found...)
+		files = append(files, found...)
+		skipped = append(skipped, sk...)
 	}
-	return out, nil
+	return files, skipped, nil
+}
+
+func walkDir(dir string, recursive bool) (found, skipped []string, err error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, e := range ents {
+		p := filepath.Join(dir, e.Name())
+		switch {
+		case e.IsDir() && recursive:
+			f, s, err := walkDir(p, true)
+			if err != nil {
+				return nil, nil, err
+			}
+			found, skipped = append(found, f...), append(skipped, s...)
+		case e.IsDir():
+			skipped = append(skipped, p+"/ (a directory: --recursive reads it)")
+		case e.Type().IsRegular() && hasExt(e.Name()):
+			found = append(found, p)
+		case strings.HasPrefix(e.Name(), "."):
+		default:
+			skipped = append(skipped, p+" (not "+strings.Join(Extensions, ", ")+")")
+		}
+	}
+	sort.Strings(found)
+	return found, skipped, nil
 }
 
 func hasExt(name string) bool {
+	lower := strings.ToLower(name)
 	for _, e := range Extensions {
-		if strings.HasSuffix(name, e) {
+		if strings.HasSuffix(lower, e) {
 			return true
 		}
 	}

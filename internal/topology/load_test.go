@@ -189,22 +189,30 @@ func TestAnchorsAndAliasesWork(t *testing.T) {
 
 func TestExpandReadsDirectoriesInOrder(t *testing.T) {
 	dir := t.TempDir()
-	for _, n := range []string{"b.yaml", "a.json", "c.yml", "notes.txt"} {
+	for _, n := range []string{"b.yaml", "a.json", "c.yml", "notes.txt", "D.YAML", "sub/e.yaml"} {
+		os.MkdirAll(filepath.Dir(filepath.Join(dir, n)), 0o755)
 		os.WriteFile(filepath.Join(dir, n), []byte("x"), 0o644)
 	}
-	got, err := Expand([]string{dir, "-"})
+	got, skipped, err := Expand([]string{dir, "-"}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{filepath.Join(dir, "a.json"), filepath.Join(dir, "b.yaml"), filepath.Join(dir, "c.yml"), "-"}
+	want := []string{filepath.Join(dir, "D.YAML"), filepath.Join(dir, "a.json"), filepath.Join(dir, "b.yaml"), filepath.Join(dir, "c.yml"), "-"}
 	if strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Errorf("got %v want %v", got, want)
 	}
-	if _, err := Expand([]string{filepath.Join(dir, "missing.yaml")}); err == nil {
+	if s := strings.Join(skipped, "|"); !strings.Contains(s, "notes.txt (not .yaml, .yml, .json)") || !strings.Contains(s, "sub/ (a directory: --recursive reads it)") {
+		t.Errorf("skipped %v: what is not read must be said", skipped)
+	}
+	got, skipped, _ = Expand([]string{dir}, true)
+	if len(got) != 5 || got[4] != filepath.Join(dir, "sub/e.yaml") || len(skipped) != 1 {
+		t.Errorf("recursive: %v, skipped %v", got, skipped)
+	}
+	if _, _, err := Expand([]string{filepath.Join(dir, "missing.yaml")}, false); err == nil {
 		t.Error("a missing file expanded")
 	}
 	empty := t.TempDir()
-	if _, err := Expand([]string{empty}); err == nil || !strings.Contains(err.Error(), "no topology files") {
+	if _, _, err := Expand([]string{empty}, false); err == nil || !strings.Contains(err.Error(), "no topology files") {
 		t.Errorf("empty dir: %v", err)
 	}
 }

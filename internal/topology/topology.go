@@ -10,7 +10,7 @@ import (
 var (
 	Arches          = []string{"x86_64", "aarch64", "s390x", "ppc64le"}
 	CPUs            = []string{"intel", "amd"}
-	HostHypervisors = []string{"kvm", "esxi", "hyper-v", "aws", "xen", "other"}
+	HostHypervisors = []string{"kvm", "qemu", "esxi", "hyper-v", "aws", "xen", "other"}
 	Platforms       = []string{"rhel", "rhv", "openstack", "openshift-virtualization"}
 	GuestRuns       = []string{"kvm", "hyper-v", "wsl2", "none"}
 )

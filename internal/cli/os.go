@@ -1,0 +1,38 @@
+package cli
+
+import (
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/nestvirt/nestvirt/internal/osid"
+)
+
+func (a *app) osCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "os",
+		Short: "The operating system names nestvirt knows (topology files, --l2, --os, --l0-os)",
+	}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "list",
+		Short: "List the OS names nestvirt knows, with family and version (libosinfo short ids, from the system's osinfo-db too)",
+		Args:  cobra.NoArgs,
+		RunE: run(func() error {
+			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tFAMILY\tVERSION\tKIND\tFROM")
+			for _, o := range osid.Known() {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", o.ID, o.Family, orDash(o.Version), o.Kind, o.From)
+			}
+			return tw.Flush()
+		}),
+	})
+	return cmd
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

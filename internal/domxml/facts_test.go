@@ -1,0 +1,92 @@
+package domxml
+
+import (
+	"os"
+	"strings"
+	"testing"
+)
+
+func read(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile("testdata/" + name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestExposureFollowsTheCPUModeAndTheHost(t *testing.T) {
+	caps := string(read(t, "domcaps-x86_64-amd-pvm.xml")) // captured from a PVM host: host-model has no svm
+	hostModel := func(arch, feat string) (bool, error) { return HostModelRequires(caps, feat) }
+	amd := HostCPU{Arch: "x86_64", Vendor: "amd", VirtExt: "svm"}
+	pvm := HostCPU{Arch: "x86_64", Vendor: "amd"}
+	tests := []struct {
+		file    string
+		host    HostCPU
+		mode    string
+		exposes bool
+		why     string
+	}{
+		{"win11-wsl2.xml", amd, "custom", false, "<feature policy='disable' name='svm'/> hides it"},
+		{"rhel-lab.xml", amd, "host-passthrough", true, "passes the host's svm through"},
+		{"rhel-lab.xml", pvm, "host-passthrough", false, "the host shows no svm"},
+		{"plain.xml", amd, "none", false, "default CPU model"},
+		{"hostmodel.xml", amd, "host-model", false, "the host-model CPU lacks svm"},
+	}
+	for _, tt := range tests {
+		v, err := ReadVM(read(t, tt.file), tt.host, hostModel)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.CPUMode != tt.mode || v.Exposes == nil || *v.Exposes != tt.exposes || !strings.Contains(v.Why, tt.why) {
+			t.Errorf("%s on %+v: mode %s exposes %v (%s)", tt.file, tt.host, v.CPUMode, v.Exposes, v.Why)
+		}
+	}
+}
+
+func TestHostModelReadsDomainCapabilities(t *testing.T) {
+	caps := string(read(t, "domcaps-x86_64-amd-pvm.xml"))
+	for feat, want := range map[string]bool{"svm": false, "x2apic": true, "pni": false} {
+		got, err := HostModelRequires(caps, feat)
+		if err != nil || got != want {
+			t.Errorf("%s: %v %v", feat, got, err)
+		}
+	}
+	if _, err := HostModelRequires("<domainCapabilities/>", "vmx"); err == nil {
+		t.Error("capabilities without CPU modes accepted")
+	}
+}
+
+func TestFactsReadOSHugepagesAndAnnotation(t *testing.T) {
+	v, err := ReadVM(read(t, "rhel-lab.xml"), HostCPU{Arch: "x86_64", Vendor: "intel", VirtExt: "vmx"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.OS == nil || *v.OS != "rhel9.6" || v.OSFrom != "libosinfo" || !v.Huge || v.Runs != "none" || v.Type != "kvm" || v.Platform != "rhel" {
+		t.Errorf("%+v", v)
+	}
+	if _, err := ReadVM([]byte("<domain><name>x</name>"), HostCPU{}, nil); err == nil {
+		t.Error("truncated XML accepted")
+	}
+	nova := []byte(`<domain type='qemu'><name>instance-1</name><metadata><nova:instance xmlns:nova="http://openstack.org/xmlns/libvirt/nova/1.1"/></metadata><os><type arch='x86_64'>hvm</type></os></domain>`)
+	if v, err := ReadVM(nova, HostCPU{Arch: "x86_64", Vendor: "intel"}, nil); err != nil || v.Platform != "openstack" || v.Type != "qemu" {
+		t.Errorf("nova domain: %+v %v", v, err)
+	}
+	if v, err := ReadVM(read(t, "plain.xml"), HostCPU{Arch: "x86_64"}, nil); err != nil || v.Exposes != nil || !strings.Contains(v.Why, "vendor is unknown") {
+		t.Errorf("an unknown host vendor must leave exposure unknown: %+v %v", v, err)
+	}
+}
+
+func TestSecretsAreMasked(t *testing.T) {
+	in := `<graphics type='vnc' passwd='s3cr3tpw'/><graphics type="spice" passwd="other"/><auth password='p'/><graphics type='vnc' passwd = "spaced"/><g passwd
+	='newline'/>`
+	out := string(MaskSecrets([]byte(in)))
+	for _, secret := range []string{"s3cr3tpw", "other", "'p'", "spaced", "newline"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("%s leaked: %s", secret, out)
+		}
+	}
+	if strings.Count(out, "***") != 5 {
+		t.Errorf("%s", out)
+	}
+}

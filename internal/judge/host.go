@@ -1,0 +1,164 @@
+// Package judge turns the facts of every source into what the policy judges, and
+// collects the verdicts: the machine nestvirt runs on (check), and the VMs of a
+// libvirt host, each chain starting where the host stands (vms, the guard). It is
+// the one place where probe facts become policy input.
+package judge
+
+import (
+	"strings"
+
+	"github.com/nestvirt/nestvirt/internal/arch"
+	"github.com/nestvirt/nestvirt/internal/osid"
+	"github.com/nestvirt/nestvirt/internal/policy"
+	"github.com/nestvirt/nestvirt/internal/policy/facts"
+	"github.com/nestvirt/nestvirt/internal/probe"
+)
+
+// Host is the machine as host rules see it. A fact the probe could not read is
+// named in Unknown, and so are the facts derived from it.
+func Host(f probe.Facts) facts.Host {
+	var h facts.Host
+	unknown := func(paths ...string) { h.Unknown = append(h.Unknown, paths...) }
+
+	h.Arch, h.CPUVendor = probe.Str(f.Arch), probe.Str(f.CPUVendor)
+	info := arch.Of(h.Arch, h.CPUVendor)
+	h.Module, h.Flag, h.Nestable = info.Module, info.Flag, info.Nestable
+	switch {
+	case f.Arch == nil:
+		unknown("arch", "module", "flag", "nestable")
+	case f.CPUVendor == nil && arch.IsX86(h.Arch):
+		unknown("module", "flag") // kvm_intel or kvm_amd, vmx or svm
+	}
+	if f.CPUVendor == nil {
+		unknown("cpu_vendor")
+	}
+	if h.VirtExt = probe.Str(f.VirtExt); f.VirtExt == nil {
+		unknown("virt_ext")
+	}
+	if f.HypervisorBit == nil {
+		unknown("hypervisor_bit")
+	} else {
+		h.HypervisorBit = *f.HypervisorBit
+	}
+	if o, ok := OSOf(f.OS); ok {
+		h.OS = o
+	} else {
+		unknown("os")
+	}
+
+	v := f.Virtualization
+	if h.VM = probe.Str(v.VM); v.VM == nil {
+		unknown("vm")
+	}
+	if h.Hypervisor = probe.Str(v.Hypervisor); v.Hypervisor == nil {
+		unknown("hypervisor")
+	}
+	if h.Container = probe.Str(v.Container); v.Container == nil {
+		unknown("container")
+	}
+	if h.Cloud = probe.Str(v.Cloud); v.Cloud == nil {
+		unknown("cloud")
+	}
+	if v.LevelMin == nil {
+		unknown("guest", "level_min")
+	} else {
+		h.LevelMin, h.Guest = *v.LevelMin, *v.LevelMin >= 1
+	}
+	if v.LevelExact && v.Level != nil {
+		h.Level = *v.Level
+	} else {
+		unknown("level")
+	}
+
+	k := f.KVM
+	if k.Available == nil {
+		unknown("kvm.available")
+	} else {
+		h.KVM.Available = *k.Available
+	}
+	switch {
+	case k.Module == nil:
+		unknown("kvm.module", "kvm.nested", "kvm.hpage")
+	default:
+		h.KVM.Module = *k.Module
+		if carries := h.KVM.Module != "none" && h.KVM.Module != "kvm_pvm"; carries {
+			if k.Nested == nil {
+				unknown("kvm.nested")
+			} else {
+				h.KVM.Nested = *k.Nested
+			}
+			if h.KVM.Module == "kvm" && k.Hpage == nil {
+				unknown("kvm.hpage")
+			} else if k.Hpage != nil {
+				h.KVM.Hpage = *k.Hpage
+			}
+		}
+	}
+	if k.ConfigModule != nil {
+		if k.NestedNext == nil {
+			unknown("kvm.nested_next", "kvm.nested_next_from")
+		} else {
+			h.KVM.NestedNext, h.KVM.NestedNextFrom = *k.NestedNext, probe.Str(k.NestedNextFrom)
+		}
+		if *k.ConfigModule == "kvm" {
+			if k.HpageNext == nil {
+				unknown("kvm.hpage_next")
+			} else {
+				h.KVM.HpageNext = *k.HpageNext
+			}
+		}
+	}
+
+	if f.Stated.Migration == nil {
+		unknown("migration")
+	} else {
+		h.Migration = *f.Stated.Migration
+	}
+	if o, ok := statedOS(f.Stated.L0OS); ok {
+		h.L0.OS = o
+	} else {
+		unknown("l0")
+	}
+	return h
+}
+
+// OSOf is an os-release as the rules see it. A distribution osid does not know is
+// still a known OS, of its own family: "not RHEL" is decided, not unknown.
+func OSOf(o *probe.OSFacts) (facts.OS, bool) {
+	if o == nil {
+		return facts.OS{}, false
+	}
+	if parsed, ok := osid.FromOSRelease(o.ID, o.Version); ok {
+		return facts.OSOf(parsed), true
+	}
+	name := o.Name
+	if name == "" {
+		name = strings.TrimSpace(o.ID + " " + o.Version)
+	}
+	return facts.OS{ID: strings.ToLower(o.ID) + o.Version, Family: strings.ToLower(o.ID), Kind: string(osid.Linux), Version: o.Version, Name: name}, true
+}
+
+func statedOS(name *string) (facts.OS, bool) {
+	if name == nil {
+		return facts.OS{}, false
+	}
+	o, err := osid.Parse(*name)
+	if err != nil {
+		return facts.OS{}, false
+	}
+	return facts.OSOf(o), true
+}
+
+// CheckResult is the verdict on this machine; its JSON is `nestvirt check --format json`.
+type CheckResult struct {
+	Verdict  policy.Level     `json:"verdict"`
+	Host     probe.Facts      `json:"host"`
+	Findings []policy.Finding `json:"findings"`
+}
+
+// Check evaluates the host rules on facts. An evaluation error (a policy file that
+// did not foresee a fact) is returned with the findings that could be made.
+func Check(p *policy.Policy, f probe.Facts) (CheckResult, error) {
+	fs, err := p.JudgeHost(Host(f))
+	return CheckResult{Verdict: policy.VerdictOf(fs), Host: f, Findings: fs}, err
+}

@@ -1,0 +1,262 @@
+package libvirt
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+
+	golibvirt "github.com/digitalocean/go-libvirt"
+
+	"github.com/nestvirt/nestvirt/internal/domxml"
+)
+
+// Domain is a domain as listed.
+type Domain struct {
+	Name   string
+	UUID   string
+	Active bool
+	ref    golibvirt.Domain
+}
+
+// Domains lists every domain, running or only defined.
+func (c *Conn) Domains() ([]Domain, error) {
+	var ds []golibvirt.Domain
+	err := c.call("listing domains", func() (err error) {
+		ds, _, err = c.l.ConnectListAllDomains(1, 0)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("listing domains: %w", err)
+	}
+	out := make([]Domain, len(ds))
+	for i, d := range ds {
+		out[i] = Domain{Name: d.Name, UUID: fmt.Sprintf("%x", d.UUID), Active: d.ID > 0, ref: d}
+	}
+	return out, nil
+}
+
+// ErrNoDomain is returned for a name no domain has.
+var ErrNoDomain = errors.New("no such domain")
+
+// Lookup finds a domain by name.
+func (c *Conn) Lookup(name string) (Domain, error) {
+	var d golibvirt.Domain
+	err := c.call("looking up "+name, func() (err error) {
+		d, err = c.l.DomainLookupByName(name)
+		return err
+	})
+	if err != nil {
+		if golibvirt.IsNotFound(err) {
+			return Domain{}, fmt.Errorf("%w: no domain named %q on %s (virsh -c %s list --all lists them)", ErrNoDomain, name, c.URI, c.URI)
+		}
+		return Domain{}, fmt.Errorf("looking up %q: %w", name, err)
+	}
+	return Domain{Name: d.Name, UUID: fmt.Sprintf("%x", d.UUID), Active: d.ID > 0, ref: d}, nil
+}
+
+// XML returns a domain's XML. inactive gives the persistent definition; secure
+// includes secrets (VNC/SPICE passwords): only for redefining, never for output.
+func (c *Conn) XML(d Domain, inactive, secure bool) (string, error) {
+	var flags golibvirt.DomainXMLFlags
+	if inactive {
+		flags |= golibvirt.DomainXMLInactive
+	}
+	if secure {
+		flags |= golibvirt.DomainXMLSecure
+	}
+	var x string
+	err := c.call("reading the XML of "+d.Name, func() (err error) {
+		x, err = c.l.DomainGetXMLDesc(d.ref, flags)
+		return err
+	})
+	if err != nil {
+		return "", domainErr(d, err)
+	}
+	return x, nil
+}
+
+// Persistent reports whether a domain has a persistent definition.
+func (c *Conn) Persistent(d Domain) (bool, error) {
+	var p int32
+	err := c.call("asking whether "+d.Name+" is persistent", func() (err error) {
+		p, err = c.l.DomainIsPersistent(d.ref)
+		return err
+	})
+	if err != nil {
+		return false, domainErr(d, err)
+	}
+	return p == 1, nil
+}
+
+// State names a domain's state.
+func (c *Conn) State(d Domain) (string, error) {
+	var st int32
+	err := c.call("reading the state of "+d.Name, func() (err error) {
+		st, _, err = c.l.DomainGetState(d.ref, 0)
+		return err
+	})
+	if err != nil {
+		return "", domainErr(d, err)
+	}
+	names := []string{"nostate", "running", "blocked", "paused", "shutdown", "shutoff", "crashed", "pmsuspended"}
+	if int(st) < len(names) && st >= 0 {
+		return names[st], nil
+	}
+	return fmt.Sprintf("state-%d", st), nil
+}
+
+// ErrVanished is returned when a domain disappears while nestvirt looks at it.
+var ErrVanished = errors.New("the domain vanished (undefined while being read)")
+
+func domainErr(d Domain, err error) error {
+	if golibvirt.IsNotFound(err) {
+		return fmt.Errorf("%s: %w", d.Name, ErrVanished)
+	}
+	return fmt.Errorf("%s: %w", d.Name, err)
+}
+
+// DomainCapabilities returns the daemon's domain capabilities for an arch.
+func (c *Conn) DomainCapabilities(arch string) (string, error) {
+	var x string
+	err := c.call("reading domain capabilities", func() (err error) {
+		x, err = c.l.ConnectGetDomainCapabilities(nil, golibvirt.OptString{arch}, nil, nil, 0)
+		return err
+	})
+	return x, err
+}
+
+// HostModel answers whether the host-model CPU of an arch requires a feature,
+// reading the domain capabilities once per arch.
+func (c *Conn) HostModel() func(arch, feature string) (bool, error) {
+	var mu sync.Mutex
+	cache := map[string]struct {
+		xml string
+		err error
+	}{}
+	return func(arch, feature string) (bool, error) {
+		mu.Lock()
+		e, ok := cache[arch]
+		if !ok {
+			e.xml, e.err = c.DomainCapabilities(arch)
+			cache[arch] = e
+		}
+		mu.Unlock()
+		if e.err != nil {
+			return false, e.err
+		}
+		return domxml.HostModelRequires(e.xml, feature)
+	}
+}
+
+// Metadata returns nestvirt's metadata element, or "" when there is none.
+func (c *Conn) Metadata(d Domain, uri string, live bool) (string, error) {
+	flags := golibvirt.DomainAffectConfig
+	if live {
+		flags = golibvirt.DomainAffectLive
+	}
+	var m string
+	err := c.call("reading the metadata of "+d.Name, func() (err error) {
+		m, err = c.l.DomainGetMetadata(d.ref, int32(golibvirt.DomainMetadataElement), golibvirt.OptString{uri}, flags)
+		return err
+	})
+	if err != nil {
+		var le golibvirt.Error
+		if errors.As(err, &le) && le.Code == uint32(golibvirt.ErrNoDomainMetadata) {
+			return "", nil
+		}
+		return "", domainErr(d, err)
+	}
+	return m, nil
+}
+
+// SetMetadata writes nestvirt's element through libvirt's metadata API: to the
+// persistent definition (unless the domain is transient) and, for a running
+// domain, the live one. Nothing else of the domain is rewritten.
+func (c *Conn) SetMetadata(d Domain, persistent bool, element, key, uri string) error {
+	var flags golibvirt.DomainModificationImpact
+	if persistent {
+		flags |= golibvirt.DomainAffectConfig
+	}
+	if d.Active {
+		flags |= golibvirt.DomainAffectLive
+	}
+	var md golibvirt.OptString
+	if element != "" {
+		md = golibvirt.OptString{element}
+	}
+	err := c.call("writing the metadata of "+d.Name, func() error {
+		return c.l.DomainSetMetadata(d.ref, int32(golibvirt.DomainMetadataElement), md, golibvirt.OptString{key}, golibvirt.OptString{uri}, flags)
+	})
+	if err != nil {
+		return domainErr(d, err)
+	}
+	return nil
+}
+
+// Define (re)defines a domain from XML; libvirt applies it atomically.
+func (c *Conn) Define(xml string) error {
+	err := c.call("defining a domain", func() error {
+		_, err := c.l.DomainDefineXML(xml)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("defining the domain: %w", err)
+	}
+	return nil
+}
+
+// ReadAll reads every domain's XML and state, workers at a time. A domain that
+// cannot be read (it vanished) is a record with its error; losing the daemon is an
+// error for the whole read.
+func (c *Conn) ReadAll(workers int) ([]domxml.Record, error) {
+	doms, err := c.Domains()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]domxml.Record, len(doms))
+	errs := make([]error, len(doms))
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < max(1, workers); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				out[i], errs[i] = c.read(doms[i])
+			}
+		}()
+	}
+	for i := range doms {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	for _, e := range errs {
+		if e != nil {
+			return nil, e
+		}
+	}
+	return out, nil
+}
+
+// read returns an error only when the connection itself failed.
+func (c *Conn) read(d Domain) (domxml.Record, error) {
+	r := domxml.Record{Name: d.Name}
+	x, err := c.XML(d, false, false)
+	if err == nil {
+		r.XML = []byte(x)
+		r.State, err = c.State(d)
+	}
+	if err != nil {
+		if errors.Is(err, ErrTimeout) {
+			return r, err
+		}
+		select {
+		case <-c.Disconnected():
+			return r, fmt.Errorf("the libvirt daemon at %s went away during the audit", c.URI)
+		default:
+		}
+		r.Err = err
+	}
+	return r, nil
+}

@@ -1,0 +1,118 @@
+// Package facts is what the rules see: one Go type per CEL type, declared to CEL so
+// a policy that names a field these types lack fails to compile (and `policy lint`
+// says where). The `cel` tags are the names rules use.
+//
+// No field is ever null. A fact that could not be read is named in Unknown (as a
+// path: "os", "kvm.nested"); the policy evaluates with CEL's partial evaluation, so
+// a rule whose outcome depends on an unknown fact is reported as undetermined, and
+// one whose outcome does not is decided as usual.
+package facts
+
+import (
+	"github.com/nestvirt/nestvirt/internal/osid"
+)
+
+// OS is an operating system: a libosinfo-style id, its family and kind, its
+// version, and its name as people write it ("RHEL 10.0").
+type OS struct {
+	ID      string `cel:"id"`
+	Family  string `cel:"family"`
+	Kind    string `cel:"kind"`
+	Version string `cel:"version"`
+	Name    string `cel:"name"`
+}
+
+// OSOf converts an osid.OS.
+func OSOf(o osid.OS) OS {
+	return OS{ID: o.ID, Family: o.Family, Kind: string(o.Kind), Version: o.Version, Name: o.String()}
+}
+
+// Host is the machine nestvirt runs on (scope: host, variable `host`).
+type Host struct {
+	Arch      string `cel:"arch"`       // kernel arch, normalised: x86_64, aarch64, s390x, ppc64le
+	CPUVendor string `cel:"cpu_vendor"` // intel, amd, ibm, arm
+	// What the arch and vendor imply (package arch): the module that carries
+	// nesting, the CPU flag a guest must see, whether nesting works on this arch.
+	Module   string `cel:"module"`
+	Flag     string `cel:"flag"`
+	Nestable bool   `cel:"nestable"`
+	// What the CPU shows: vmx, svm, sie, or "none".
+	VirtExt       string `cel:"virt_ext"`
+	HypervisorBit bool   `cel:"hypervisor_bit"`
+	OS            OS     `cel:"os"`
+	// Where it stands: vm as systemd-detect-virt names it ("none" on bare metal);
+	// hypervisor is what runs it, in topology words (none, kvm, qemu, esxi, ...).
+	VM         string `cel:"vm"`
+	Hypervisor string `cel:"hypervisor"`
+	Container  string `cel:"container"`
+	Cloud      string `cel:"cloud"`
+	Guest      bool   `cel:"guest"`     // a guest of some hypervisor (level_min >= 1)
+	Level      int    `cel:"level"`     // the exact depth; unknown unless proven (IBM Z, bare metal)
+	LevelMin   int    `cel:"level_min"` // the depth the evidence proves
+	KVM        KVM    `cel:"kvm"`
+	// Stated by the admin (host.yaml, flags): whether VMs here are live-migrated,
+	// and for a guest, the OS of the L0 it runs on. Unknown until stated.
+	Migration bool `cel:"migration"`
+	L0        L0OS `cel:"l0"`
+
+	Unknown []string `cel:"-"`
+}
+
+// KVM is the host's KVM.
+type KVM struct {
+	Available bool   `cel:"available"`
+	Module    string `cel:"module"` // the loaded one: kvm_intel, kvm_amd, kvm, kvm_pvm, or "none"
+	Nested    bool   `cel:"nested"`
+	Hpage     bool   `cel:"hpage"`
+	// What the next load of the module sets (modprobe.d, the kernel command line,
+	// or the module's default), and which of those it is.
+	NestedNext     bool   `cel:"nested_next"`
+	NestedNextFrom string `cel:"nested_next_from"`
+	HpageNext      bool   `cel:"hpage_next"`
+}
+
+// L0OS is what a guest knows of the L0 below it: only what the admin states.
+type L0OS struct {
+	OS OS `cel:"os"`
+}
+
+// L0 is the host at the bottom of a chain (scope: chain, variable `l0`).
+type L0 struct {
+	Name string `cel:"name"`
+	OS   OS     `cel:"os"`
+	Arch string `cel:"arch"`
+	CPU  string `cel:"cpu"` // intel, amd on x86_64; "" elsewhere
+	// From the arch table, as for Host.
+	Module     string `cel:"module"`
+	Nestable   bool   `cel:"nestable"`
+	Hypervisor string `cel:"hypervisor"` // kvm, qemu, esxi, hyper-v, aws, xen, other
+	Platform   string `cel:"platform"`   // rhel, rhv, openstack, openshift-virtualization
+	Nested     bool   `cel:"nested"`
+	Hugepages  bool   `cel:"hugepages"`
+	Migration  bool   `cel:"migration"`
+	// Seen is false for an L0 that is only inferred: the host below the machine
+	// nestvirt runs on, when that machine is itself a guest.
+	Seen bool `cel:"seen"`
+}
+
+// Guest is an L1 or deeper (variables `l1`, `l2`, `l3`, and each of `guests`).
+type Guest struct {
+	Present bool   `cel:"present"` // false for l2, l3 beyond the end of the chain
+	Name    string `cel:"name"`
+	OS      OS     `cel:"os"`
+	Runs    string `cel:"runs"` // what it runs its guests with: kvm, hyper-v, wsl2, none
+	// Exposes says whether hardware virtualization reaches the guest.
+	Exposes bool `cel:"exposes"`
+	// For a guest that runs KVM (a host in the middle of the chain): whether its
+	// KVM has nesting on, and whether it backs its guest in this chain with huge
+	// pages (as L0's nested and hugepages are for the L0).
+	Nested    bool `cel:"nested"`
+	Hugepages bool `cel:"hugepages"`
+}
+
+// Matrix is where the support tables place a chain (variable `matrix`).
+type Matrix struct {
+	Level string `cel:"level"` // supported, tech-preview, or "" when no table lists it
+	Row   string `cel:"row"`
+	Book  string `cel:"book"`
+}

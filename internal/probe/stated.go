@@ -1,0 +1,63 @@
+package probe
+
+import (
+	"fmt"
+
+	"github.com/nestvirt/nestvirt/internal/osid"
+	"github.com/nestvirt/nestvirt/internal/strictyaml"
+)
+
+// HostConfig is where an admin states what nestvirt cannot read: whether this
+// host's VMs are live-migrated, and for a guest, the L0 it runs on.
+const HostConfig = "etc/nestvirt/host.yaml"
+
+// HostConfigExample is the file as `nestvirt check --help` shows it.
+const HostConfigExample = `# /etc/nestvirt/host.yaml: what nestvirt cannot read on this host
+migration: false        # true when this host's VMs are live-migrated
+l0:
+  os: rhel10.0          # inside a guest: the OS of the L0 host at the bottom
+`
+
+// StatedError is a host.yaml nestvirt cannot use; the facts from it stay unknown.
+type StatedError struct{ Err error }
+
+func (e *StatedError) Error() string { return e.Err.Error() }
+func (e *StatedError) Unwrap() error { return e.Err }
+
+func (p *prober) stated() {
+	data, st := p.read(HostConfig, "stated facts (migration, L0 OS)")
+	if st != Present {
+		return
+	}
+	s, err := ParseStated(p.root.Dir().Real(HostConfig), data)
+	if err != nil {
+		p.statedErr = &StatedError{err}
+		p.note(fmt.Sprintf("%s: not used: %v", HostConfig, err))
+		return
+	}
+	p.f.Stated = s
+}
+
+// ParseStated reads host.yaml. Every problem is reported with its line.
+func ParseStated(file string, data []byte) (Stated, error) {
+	s := Stated{From: []string{}}
+	doc, root, err := strictyaml.Parse(file, data)
+	if err != nil {
+		return s, err
+	}
+	top := root.Map("migration", "l0")
+	if v, ok := top["migration"].Bool(); ok {
+		s.Migration = &v
+		s.From = append(s.From, fmt.Sprintf("migration: %s:%d", file, top["migration"].Line()))
+	}
+	l0 := top["l0"].Map("os")
+	if name, ok := l0["os"].String(); ok {
+		if o, err := osid.Parse(name); err != nil {
+			l0["os"].Errorf("%v", err)
+		} else {
+			s.L0OS = &o.ID
+			s.From = append(s.From, fmt.Sprintf("l0.os: %s:%d", file, l0["os"].Line()))
+		}
+	}
+	return s, doc.Err()
+}
