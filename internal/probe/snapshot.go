@@ -153,6 +153,11 @@ func (s *SnapshotFiles) WriteDir(dst string) error {
 			return fmt.Errorf("%s: directory is not empty; a snapshot needs a new one", dst)
 		}
 	}
+	return s.writeFiles(dst)
+}
+
+// writeFiles creates every file new through os.Root on dst.
+func (s *SnapshotFiles) writeFiles(dst string) error {
 	d, err := fsroot.Open(dst)
 	if err != nil {
 		return err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -106,19 +107,37 @@ func TestHostileInputIsRefusedQuickly(t *testing.T) {
 		{"binary garbage", garbage, "not a text file"},
 		{"a file over the size limit", bytes.Repeat([]byte("a"), strictyaml.MaxBytes+1), "limit"},
 		{"NUL bytes in text", []byte("host:\n  os: rhel10.0\x00\n"), "not a text file"},
+		// Within the size limit, but far over the value budget: these took 10 to 26 s
+		// and 2 to 7 GB when the whole syntax tree was built first.
+		{"16 MiB of guests", bigFile("host:\n  os: rhel10.0\n  guests:\n", "    - {name: g, os: rhel10.0}\n"), "the limit is 100000"},
+		{"16 MiB of list items", bigFile("x: [", "1,"), "the limit is 100000"},
+		{"16 MiB of keys", bigFile("", "k: v\n"), "the limit is 100000"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
 			start := time.Now()
 			_, err := Parse("test.yaml", tt.data)
+			took := time.Since(start)
+			runtime.ReadMemStats(&after)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("want an error containing %q, got %v", tt.want, err)
 			}
-			if d := time.Since(start); d > 5*time.Second {
-				t.Errorf("took %v", d)
+			if took > 5*time.Second {
+				t.Errorf("took %v", took)
+			}
+			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 256<<20 {
+				t.Errorf("allocated %d MiB to refuse it", alloc>>20)
 			}
 		})
 	}
+}
+
+// bigFile repeats item after head up to just under the size limit.
+func bigFile(head, item string) []byte {
+	n := (strictyaml.MaxBytes - len(head) - 16) / len(item)
+	return []byte(head + strings.Repeat(item, n) + "\n")
 }
 
 func TestReadFileRefusesHugeFilesWithoutReadingThem(t *testing.T) {
