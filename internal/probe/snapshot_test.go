@@ -125,4 +125,3 @@ func TestReadsThroughASymlinkOutOfTheTreeAreRefused(t *testing.T) {
 		t.Errorf("read outside the tree: os %+v, notes %q", f.OS, f.Notes)
 	}
 }
-
