@@ -565,6 +565,13 @@ func (p *prober) container() string {
 			}
 		}
 	}
+	// OpenVZ: /proc/vz exists in containers and on the host; only the host has /proc/bc.
+	if vz, _ := p.root.Exists("proc/vz"); vz == Present {
+		if bc, _ := p.root.Exists("proc/bc"); bc == Absent {
+			p.evidence("proc/vz exists without proc/bc (an OpenVZ container)")
+			return "openvz"
+		}
+	}
 	dockerenv, _ := p.root.Exists(".dockerenv")
 	dockerinit, _ := p.root.Exists(".dockerinit")
 	if dockerenv == Present || dockerinit == Present {

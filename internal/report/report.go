@@ -166,31 +166,72 @@ func (s Style) WriteSources(w io.Writer, c *Cites) {
 }
 
 // factNames say in words what an unknown fact is, and how to make it known.
+// Every path a rule can read has an entry (a test walks the fact types);
+// the guests' paths (l1 to l3) share guestFacts.
 var factNames = map[string]string{
-	"host.os":              "the OS (no os-release could be read)",
-	"host.l0":              "the OS of the L0 below this guest (not visible from here: state it with --l0-os or in /etc/nestvirt/host.yaml)",
-	"host.l0.os":           "the OS of the L0 below this guest (not visible from here: state it with --l0-os or in /etc/nestvirt/host.yaml)",
-	"host.migration":       "whether this host's VMs are live-migrated (not stated: --migrates yes|no, or migration: in /etc/nestvirt/host.yaml)",
-	"host.kvm.nested":      "the live nested value",
-	"host.kvm.available":   "whether KVM is available",
-	"host.kvm.module":      "which KVM module is loaded",
-	"host.kvm.nested_next": "the nested value at the next module load",
-	"host.level":           "the exact depth",
-	"host.level_min":       "where this machine stands",
-	"host.guest":           "where this machine stands",
-	"host.vm":              "what runs this machine",
-	"host.hypervisor":      "what runs this machine (QEMU with KVM, or its emulation?)",
-	"host.arch":            "the architecture",
-	"host.cpu_vendor":      "the CPU vendor",
-	"host.virt_ext":        "the CPU flags",
-	"l0.os":                "the L0's OS",
-	"l0.nested":            "whether the L0 has nesting on",
-	"l0.migration":         "whether the L0's VMs are live-migrated",
-	"l0.hypervisor":        "what runs at the bottom of the chain",
-	"l0.platform":          "what manages the L0 (plain RHEL, OpenStack, RHV, OpenShift)",
-	"l1.exposes":           "whether the L1 sees the virtualization extension",
-	"l1.os":                "the L1's OS",
-	"l2.os":                "the L2's OS",
+	"host.arch":                 "the architecture",
+	"host.cpu_vendor":           "the CPU vendor",
+	"host.module":               "which KVM module this CPU needs",
+	"host.flag":                 "which CPU flag gives virtualization",
+	"host.nestable":             "whether KVM nests on this architecture",
+	"host.virt_ext":             "the CPU flags",
+	"host.hypervisor_bit":       "whether the CPUID hypervisor bit is set",
+	"host.os":                   "the OS (no os-release could be read)",
+	"host.vm":                   "what runs this machine",
+	"host.hypervisor":           "what runs this machine (QEMU with KVM, or its emulation?)",
+	"host.container":            "whether this is a container",
+	"host.cloud":                "which cloud this machine runs in",
+	"host.guest":                "where this machine stands",
+	"host.level":                "the exact depth",
+	"host.level_min":            "where this machine stands",
+	"host.kvm":                  "the state of KVM",
+	"host.kvm.available":        "whether KVM is available",
+	"host.kvm.module":           "which KVM module is loaded",
+	"host.kvm.nested":           "the live nested value",
+	"host.kvm.hpage":            "the live hpage value",
+	"host.kvm.nested_next":      "the nested value at the next module load",
+	"host.kvm.nested_next_from": "where the next nested value comes from",
+	"host.kvm.hpage_next":       "the hpage value at the next module load",
+	"host.migration":            "whether this host's VMs are live-migrated (not stated: --migrates yes|no, or migration: in /etc/nestvirt/host.yaml)",
+	"host.l0":                   "the OS of the L0 below this guest (not visible from here: state it with --l0-os or in /etc/nestvirt/host.yaml)",
+	"host.l0.os":                "the OS of the L0 below this guest (not visible from here: state it with --l0-os or in /etc/nestvirt/host.yaml)",
+	"l0.name":                   "the L0's name",
+	"l0.os":                     "the L0's OS",
+	"l0.arch":                   "the L0's architecture",
+	"l0.cpu":                    "the L0's CPU vendor",
+	"l0.module":                 "the L0's KVM module",
+	"l0.nestable":               "whether KVM nests on the L0's architecture",
+	"l0.hypervisor":             "what runs at the bottom of the chain",
+	"l0.platform":               "what manages the L0 (plain RHEL, OpenStack, RHV, OpenShift)",
+	"l0.nested":                 "whether the L0 has nesting on",
+	"l0.hugepages":              "whether the L0 backs guests with huge pages",
+	"l0.migration":              "whether the L0's VMs are live-migrated",
+	"l0.seen":                   "whether the L0 was seen",
+}
+
+// guestFacts name a guest's facts; %s is its level (L1, L2, L3).
+var guestFacts = map[string]string{
+	"present":   "whether there is an %s",
+	"name":      "the %s's name",
+	"os":        "the %s's OS",
+	"runs":      "what the %s runs its guests with",
+	"exposes":   "whether the %s sees the virtualization extension",
+	"nested":    "whether the %s has nesting on",
+	"hugepages": "whether the %s backs its guests with huge pages",
+}
+
+// factName says one path in words; a path without a name is shown as it is.
+func factName(p string) string {
+	if n, ok := factNames[p]; ok {
+		return n
+	}
+	level, field, ok := strings.Cut(p, ".")
+	if ok && len(level) == 2 && level[0] == 'l' && level[1] >= '1' && level[1] <= '9' {
+		if f, ok := guestFacts[field]; ok {
+			return fmt.Sprintf(f, "L"+level[1:])
+		}
+	}
+	return p
 }
 
 // FactNames says which facts (policy paths) are unknown, in words.
@@ -198,10 +239,7 @@ func FactNames(paths []string) string {
 	var out []string
 	seen := map[string]bool{}
 	for _, p := range paths {
-		n, ok := factNames[p]
-		if !ok {
-			n = p
-		}
+		n := factName(p)
 		if !seen[n] {
 			seen[n] = true
 			out = append(out, n)
