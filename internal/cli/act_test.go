@@ -195,3 +195,35 @@ func TestCheckWorksWithoutRoot(t *testing.T) {
 		t.Errorf("as nobody, some file should be unreadable and noted: %s", out)
 	}
 }
+
+// TestEnableUnderARootNeverReadsOrWritesOutsideIt: a kvm.conf planted as a
+// symlink to a file outside --root is refused, in a dry run and for real, and
+// neither the outside file's content nor the file itself changes.
+func TestEnableUnderARootNeverReadsOrWritesOutsideIt(t *testing.T) {
+	root := copyTree(t, "intel-l0-nesting-off")
+	outside := filepath.Join(t.TempDir(), "secret.conf")
+	const secret = "options kvm_intel nested=0 # SECRET-OUTSIDE-THE-ROOT\n"
+	if err := os.WriteFile(outside, []byte(secret), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	conf := filepath.Join(root, "etc/modprobe.d/kvm.conf")
+	os.Remove(conf)
+	if err := os.Symlink(outside, conf); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"enable", "--root", root, "--dry-run"}, {"enable", "--root", root}, {"disable", "--root", root}} {
+		out, stderr, code := nv(t, "", args...)
+		if strings.Contains(out+stderr, "SECRET-OUTSIDE") {
+			t.Errorf("%v showed the outside file:\n%s%s", args, out, stderr)
+		}
+		if code != ExitInput || !strings.Contains(stderr, "kvm.conf: a symlink or \"..\" leads out of "+root) {
+			t.Errorf("%v: exit %d, want %d naming the file: %s", args, code, ExitInput, stderr)
+		}
+		if b, _ := os.ReadFile(outside); string(b) != secret {
+			t.Fatalf("%v changed the file outside the root: %q", args, b)
+		}
+		if fi, err := os.Lstat(conf); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+			t.Fatalf("%v replaced the planted symlink: %v", args, err)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"github.com/nestvirt/nestvirt/internal/fsroot"
 )
 
 // Exit codes, defined once for every command (README, "Exit codes").
@@ -63,7 +64,8 @@ func exitCode(err error) int {
 		return ExitOK
 	case errors.As(err, &th), errors.As(err, &ref):
 		return ExitFindings
-	case errors.As(err, &in):
+	case errors.As(err, &in), errors.Is(err, fsroot.ErrEscapes):
+		// A tree whose symlinks lead out of it is bad input, wherever it is met.
 		return ExitInput
 	default:
 		return ExitDependency

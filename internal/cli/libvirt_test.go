@@ -1,9 +1,11 @@
 package cli
 
 import (
+	"net"
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 // These need no libvirt daemon: bad input is refused before one is asked, and an
@@ -73,5 +75,29 @@ func TestExposeFilePrintsTheNewXML(t *testing.T) {
 	masked, _, _ := nv(t, "<domain><name>x</name><devices><graphics type='vnc' passwd = \"hunter2\"/></devices><os><type arch='x86_64'>hvm</type></os></domain>", "expose", "--file", "-", "--vendor", "intel", "--dry-run")
 	if strings.Contains(masked, "hunter2") {
 		t.Errorf("a password with spaces around = reached the diff:\n%s", masked)
+	}
+}
+
+// TestASilentLibvirtTimesOut: a daemon that accepts and never answers is a
+// failed dependency within --timeout, not a hang.
+func TestASilentLibvirtTimesOut(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close() // held open, never answered
+		}
+	}()
+	start := time.Now()
+	_, stderr, code := nv(t, "", "vms", "-c", "qemu+tcp://"+ln.Addr().String()+"/system", "--timeout", "500ms")
+	if took := time.Since(start); code != ExitDependency || took > 5*time.Second || !strings.Contains(stderr, "500ms") {
+		t.Errorf("exit %d after %s: %s", code, took, stderr)
 	}
 }

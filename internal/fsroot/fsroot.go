@@ -32,6 +32,31 @@ var ErrNotRegular = errors.New("not a regular file")
 // ErrTooLarge is returned for a file over the caller's size limit.
 var ErrTooLarge = errors.New("file too large")
 
+// ErrEscapes is returned when a symlink or ".." would lead out of the tree.
+var ErrEscapes = errors.New("leads out of the tree")
+
+// EscapeError names the path that would have left the tree, and the tree.
+type EscapeError struct{ Path, Tree string }
+
+func (e *EscapeError) Error() string {
+	return fmt.Sprintf("%s: a symlink or \"..\" leads out of %s; refused", e.Path, e.Tree)
+}
+
+func (e *EscapeError) Unwrap() error { return ErrEscapes }
+
+// confine names an escape os.Root refused as one; other errors pass unchanged.
+// os.Root does not export its sentinel, so its text is matched, here only.
+func (d *Dir) confine(rel string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) && pe.Err != nil && pe.Err.Error() == "path escapes from parent" {
+		return &EscapeError{Path: d.Real(rel), Tree: d.path}
+	}
+	return err
+}
+
 // Open opens dir as a confined tree.
 func Open(dir string) (*Dir, error) {
 	clean := filepath.Clean(dir)
@@ -110,17 +135,24 @@ func (d *Dir) resolve(rel string) string {
 }
 
 // Stat stats rel, following symlinks inside the tree.
-func (d *Dir) Stat(rel string) (fs.FileInfo, error) { return d.root.Stat(d.resolve(rel)) }
+func (d *Dir) Stat(rel string) (fs.FileInfo, error) {
+	st, err := d.root.Stat(d.resolve(rel))
+	return st, d.confine(rel, err)
+}
 
 // Lstat stats rel without following a final symlink.
-func (d *Dir) Lstat(rel string) (fs.FileInfo, error) { return d.root.Lstat(name(rel)) }
+func (d *Dir) Lstat(rel string) (fs.FileInfo, error) {
+	st, err := d.root.Lstat(name(rel))
+	return st, d.confine(rel, err)
+}
 
 // ReadFile reads a regular file of at most max bytes. Anything else (a FIFO, a
 // device, a socket, a directory) is ErrNotRegular, checked before opening and again
 // on the open file; a larger file is ErrTooLarge.
-func (d *Dir) ReadFile(rel string, max int64) ([]byte, fs.FileInfo, error) {
+func (d *Dir) ReadFile(rel string, max int64) (data []byte, st fs.FileInfo, err error) {
+	defer func() { err = d.confine(rel, err) }()
 	n := d.resolve(rel)
-	st, err := d.root.Stat(n)
+	st, err = d.root.Stat(n)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -138,7 +170,7 @@ func (d *Dir) ReadFile(rel string, max int64) ([]byte, fs.FileInfo, error) {
 	if !st.Mode().IsRegular() { // swapped between the check and the open
 		return nil, st, fmt.Errorf("%s: %w (%s)", rel, ErrNotRegular, kind(st.Mode()))
 	}
-	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	data, err = io.ReadAll(io.LimitReader(f, max+1))
 	if err != nil {
 		return nil, st, err
 	}
@@ -165,7 +197,8 @@ func kind(m fs.FileMode) string {
 }
 
 // ReadDir lists a directory's entries, sorted by name.
-func (d *Dir) ReadDir(rel string) ([]fs.DirEntry, error) {
+func (d *Dir) ReadDir(rel string) (_ []fs.DirEntry, err error) {
+	defer func() { err = d.confine(rel, err) }()
 	f, err := d.root.Open(d.resolve(rel))
 	if err != nil {
 		return nil, err
@@ -217,7 +250,8 @@ func (d *Dir) Glob(pattern string) []string {
 
 // OpenDevice opens a device node (dev/kvm) to learn whether this user may use it,
 // and closes it unread.
-func (d *Dir) OpenDevice(rel string, flag int) error {
+func (d *Dir) OpenDevice(rel string, flag int) (err error) {
+	defer func() { err = d.confine(rel, err) }()
 	n := d.resolve(rel)
 	st, err := d.root.Stat(n)
 	if err != nil {
@@ -235,12 +269,13 @@ func (d *Dir) OpenDevice(rel string, flag int) error {
 
 // MkdirAll creates a directory and its parents inside the tree.
 func (d *Dir) MkdirAll(rel string, perm fs.FileMode) error {
-	return d.root.MkdirAll(d.resolve(rel), perm)
+	return d.confine(rel, d.root.MkdirAll(d.resolve(rel), perm))
 }
 
 // CreateNew creates rel holding data, with mode. Anything already there (a file,
 // a planted symlink) makes it fail: nothing is followed or overwritten.
-func (d *Dir) CreateNew(rel string, data []byte, mode fs.FileMode) error {
+func (d *Dir) CreateNew(rel string, data []byte, mode fs.FileMode) (err error) {
+	defer func() { err = d.confine(rel, err) }()
 	f, err := d.root.OpenFile(name(rel), os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
 		return err
@@ -259,4 +294,4 @@ func (d *Dir) CreateNew(rel string, data []byte, mode fs.FileMode) error {
 }
 
 // Remove removes a file inside the tree (not following a final symlink).
-func (d *Dir) Remove(rel string) error { return d.root.Remove(name(rel)) }
+func (d *Dir) Remove(rel string) error { return d.confine(rel, d.root.Remove(name(rel))) }

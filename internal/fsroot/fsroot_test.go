@@ -60,6 +60,23 @@ func TestReadsNeverLeaveTheTree(t *testing.T) {
 		if err == nil || bytes.Contains(data, []byte("hash")) {
 			t.Errorf("%s: read %q, err %v: escaped the tree", rel, data, err)
 		}
+		// A planted link is named as one (cleaned ".." paths just do not exist).
+		if !strings.Contains(rel, "..") && (!errors.Is(err, ErrEscapes) || !strings.Contains(err.Error(), filepath.Join(root, rel)+": a symlink")) {
+			t.Errorf("%s: %v, want ErrEscapes naming the file", rel, err)
+		}
+	}
+	for _, op := range []func() error{
+		func() error { _, err := d.Stat("etc/os-release"); return err },
+		func() error { return d.WriteAtomic("linkdir/new", []byte("x"), WriteOptions{Mode: 0o644}) },
+		func() error { return d.CreateNew("linkdir/new2", []byte("x"), 0o644) },
+		func() error { return d.MkdirAll("linkdir/sub", 0o755) },
+	} {
+		if err := op(); !errors.Is(err, ErrEscapes) {
+			t.Errorf("%v, want ErrEscapes", err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(outside, "new")); err == nil {
+		t.Error("a write went through the link")
 	}
 	if data, _, err := d.ReadFile("etc/hostname", 1<<20); err != nil || string(data) != "h\n" {
 		t.Errorf("plain read: %q %v", data, err)

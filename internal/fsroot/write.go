@@ -45,7 +45,8 @@ type Version struct {
 
 // ReadVersion reads rel for a later conditional write. A missing file is a Version
 // that does not exist; anything but a regular file is an error.
-func (d *Dir) ReadVersion(rel string, max int64) (Version, error) {
+func (d *Dir) ReadVersion(rel string, max int64) (_ Version, err error) {
+	defer func() { err = d.confine(rel, err) }()
 	if st, err := d.Lstat(rel); err == nil && st.Mode()&fs.ModeSymlink != 0 {
 		return Version{}, fmt.Errorf("%s is a symlink; nestvirt edits only regular files", d.Real(rel))
 	}
@@ -106,7 +107,8 @@ func step(s string) error {
 // file (exclusive, not executable, mode 0600 until complete) is written and synced,
 // given the old file's mode and owner, backups are written the same way, and it is
 // renamed over rel; then the directory is synced.
-func (d *Dir) WriteAtomic(rel string, data []byte, o WriteOptions) error {
+func (d *Dir) WriteAtomic(rel string, data []byte, o WriteOptions) (err error) {
+	defer func() { err = d.confine(rel, err) }()
 	if o.Max == 0 {
 		o.Max = 64 << 20
 	}

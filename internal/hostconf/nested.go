@@ -221,6 +221,9 @@ func readConfig(root *fsroot.Dir) ([]modprobe.File, map[string]fsroot.Version, e
 	for _, d := range modprobe.Dirs {
 		for _, rel := range root.Glob(d + "/*.conf") {
 			st, err := root.Stat(rel)
+			if errors.Is(err, fsroot.ErrEscapes) {
+				return nil, nil, fmt.Errorf("%w; nothing written", err) // the error names the file
+			}
 			if err != nil {
 				return nil, nil, fmt.Errorf("%s: %w", root.Real(rel), err)
 			}

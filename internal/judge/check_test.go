@@ -10,6 +10,7 @@ import (
 
 	"github.com/nestvirt/nestvirt/internal/policy"
 	"github.com/nestvirt/nestvirt/internal/probe"
+	"github.com/rogpeppe/go-internal/txtar"
 )
 
 const snapshots = "../probe/testdata/snapshots/"
@@ -322,4 +323,52 @@ func copyTree(t *testing.T, src string) string {
 		t.Fatal(err)
 	}
 	return dst
+}
+
+// TestABorrowedSignatureDoesNotMakeAKVMGuest: VirtualBox and Parallels can show
+// a guest KVM's or Hyper-V's CPUID signature; their DMI names the product, and
+// the guest is judged as a guest of a non-KVM hypervisor, never as an L1 on KVM.
+func TestABorrowedSignatureDoesNotMakeAKVMGuest(t *testing.T) {
+	for _, c := range []string{"virtualbox-kvm-provider", "virtualbox-hyperv-provider", "parallels-hyperv"} {
+		t.Run(c, func(t *testing.T) {
+			ar, err := txtar.ParseFile("../probe/testdata/identity/" + c + ".txtar")
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir := t.TempDir()
+			put := func(name, data string) {
+				p := filepath.Join(dir, name)
+				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, f := range ar.Files {
+				if f.Name != "expected.json" {
+					put(f.Name, string(f.Data))
+				}
+			}
+			// A RHEL 10 guest that can host VMs, with L0 stated as RHEL 10: were the
+			// borrowed signature believed, this would be a Technology Preview L1.
+			put("etc/os-release", "ID=rhel\nVERSION_ID=10.0\nNAME=\"Red Hat Enterprise Linux\"\n")
+			put("dev/kvm", "")
+			put("sys/module/kvm_intel/parameters/nested", "Y\n")
+			f := probeDir(t, dir)
+			rhel10 := "rhel10.0"
+			f.Stated.L0OS = &rhel10
+			r := check(t, f)
+			dec, und := decided(r)
+			if !slices.Contains(dec, "host-guest-of-non-kvm") {
+				t.Errorf("host-guest-of-non-kvm not decided; decided %v, undetermined %v (evidence %q)", dec, und, r.Host.Virtualization.Evidence)
+			}
+			if slices.Contains(dec, "host-l1-on-kvm") || slices.Contains(und, "host-l1-on-kvm") {
+				t.Errorf("judged as an L1 on KVM: decided %v, undetermined %v", dec, und)
+			}
+			if r.Verdict != policy.Untested {
+				t.Errorf("verdict %s, want untested", r.Verdict)
+			}
+		})
+	}
 }
