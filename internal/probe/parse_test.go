@@ -189,10 +189,3 @@ func FuzzParseCPUIDText(f *testing.F) {
 	})
 }
 
-func FuzzModprobe(f *testing.F) {
-	f.Add([]byte("options kvm_intel nested=1\n# c\noptions kvm hpage=\"1\" \\\n nested=0\n"), "kvm_amd.nested=0")
-	f.Fuzz(func(t *testing.T, b []byte, cmdline string) {
-		cfg := modprobe.Parse([]modprobe.File{{Path: "etc/modprobe.d/x.conf", Data: b}}, cmdline)
-		cfg.Effective("kvm_intel", "nested")
-	})
-}

@@ -283,12 +283,6 @@ func (d *Doc) Err() error {
 	return d.problems
 }
 
-// File is the name problems are reported under.
-func (d *Doc) File() string { return d.file }
-
-// Path is the node's path in the document.
-func (n Node) Path() string { return n.path.String() }
-
 // Line is the node's 1-based line (its parent's when absent).
 func (n Node) Line() int { return line(n.pos()) }
 
@@ -597,25 +591,31 @@ func commonPrefix(a, b string) int {
 	return n
 }
 
-// distance is the Levenshtein edit distance.
+// distance is the optimal-string-alignment edit distance: Levenshtein's, with a
+// swap of two adjacent letters ("nmae" for "name") counted as one edit, the
+// commonest typo.
 func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
+	rows := make([][]int, len(a)+1)
+	for i := range rows {
+		rows[i] = make([]int, len(b)+1)
+		rows[i][0] = i
+	}
+	for j := range rows[0] {
+		rows[0][j] = j
 	}
 	for i := 1; i <= len(a); i++ {
-		cur[0] = i
 		for j := 1; j <= len(b); j++ {
 			cost := 1
 			if a[i-1] == b[j-1] {
 				cost = 0
 			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			rows[i][j] = min(rows[i-1][j]+1, rows[i][j-1]+1, rows[i-1][j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				rows[i][j] = min(rows[i][j], rows[i-2][j-2]+1)
+			}
 		}
-		prev, cur = cur, prev
 	}
-	return prev[len(b)]
+	return rows[len(a)][len(b)]
 }
 
 // Nearest is the suggestion suffix used in problems ("; did you mean ...?"), for
