@@ -188,4 +188,3 @@ func FuzzParseCPUIDText(f *testing.F) {
 		}
 	})
 }
-
