@@ -141,7 +141,7 @@ func (a *app) runCheck(o checkOptions) error {
 	case o.format == "json":
 		err = report.CheckJSON(a.stdout, res, audit)
 	default:
-		cites := report.NewCites(p)
+		cites := report.NewCites()
 		err = report.CheckText(a.stdout, res, style, o.quiet, cites)
 		if err == nil && audit != nil {
 			fmt.Fprintln(a.stdout)

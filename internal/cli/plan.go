@@ -70,7 +70,7 @@ func (a *app) runPlan(o planOptions, args []string) error {
 	chunks := make([][]byte, len(files))
 	verdicts := make([]*policy.Level, len(files))
 	bad := make([]error, len(files))
-	cites := report.NewCites(p)
+	cites := report.NewCites()
 	plan.Each(p, files, a.stdin, func(i int, t plan.TopologyResult, ierr *plan.InputError) {
 		verdicts[i] = t.Verdict
 		if ierr != nil {

@@ -116,8 +116,7 @@ func (a *app) runVMs(o vmsOptions) error {
 	if o.format == "json" {
 		err = report.VMsJSON(a.stdout, res, facts)
 	} else {
-		p, _ := a.policy()
-		cites := report.NewCites(p)
+		cites := report.NewCites()
 		if err = report.VMsText(a.stdout, res, style, o.quiet, cites); err == nil && !o.quiet {
 			style.WriteSources(a.stdout, cites)
 		}

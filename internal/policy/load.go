@@ -49,7 +49,6 @@ func load(file string, data []byte, eager bool) (*Policy, error) {
 			e.Value.Errorf("source id %q: use lowercase letters, digits and dashes", e.Key)
 		}
 		p.Sources[e.Key] = s
-		p.SourceOrder = append(p.SourceOrder, e.Key)
 	}
 	if !top["sources"].Present() {
 		top["sources"].Errorf("missing: findings must cite their sources")

@@ -24,11 +24,9 @@ type Policy struct {
 	Title    string
 	Document string
 	Sources  map[string]Source
-	// SourceOrder lists the source ids in the policy file's order.
-	SourceOrder []string
-	Matrix      []Row
-	Rules       []*Rule
-	cites       map[string]string // rendered citations, by source id
+	Matrix   []Row
+	Rules    []*Rule
+	cites    map[string]string // rendered citations, by source id
 
 	lazy  bool // rules compile on first use of their scope
 	envs  *envs

@@ -9,7 +9,9 @@
 package probe
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"runtime"
 	"strings"
 
@@ -163,9 +165,15 @@ func (p *prober) readString(rel string) (string, State) {
 	return strings.TrimSpace(string(data)), st
 }
 
+// shortErr is an error without the path a note already names: the cause alone.
 func shortErr(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
 	s := err.Error()
-	if i := strings.LastIndex(s, ": "); i >= 0 && !strings.Contains(s[i:], "(") {
+	// "rel: not a regular file (a FIFO)": the path is the note's own prefix.
+	if i := strings.Index(s, ": "); i >= 0 && !strings.ContainsAny(s[:i], " (") {
 		return s[i+2:]
 	}
 	return s

@@ -113,40 +113,28 @@ func (s Style) findings(w io.Writer, fs []policy.Finding, indent string, cites *
 	}
 }
 
-// Cites numbers the sources of one text output by their order in the policy, so
-// each finding refers to its source by number and the quotes used are printed
-// once, at the end (WriteSources), whatever order the findings were rendered in.
+// Cites numbers the sources of one text output in the order they are first
+// referred to, so each finding refers to its source by number and the quotes
+// used are printed once, at the end (WriteSources).
 type Cites struct {
 	mu   sync.Mutex
 	num  map[string]int
 	text []string
-	used map[int]bool
 }
 
-// NewCites numbers a policy's sources.
-func NewCites(p *policy.Policy) *Cites {
-	c := &Cites{num: map[string]int{}, used: map[int]bool{}}
-	for _, id := range p.SourceOrder {
-		c.add(p.Cite(id))
-	}
-	return c
-}
+// NewCites starts the numbering of one output.
+func NewCites() *Cites { return &Cites{num: map[string]int{}} }
 
-func (c *Cites) add(src string) int {
-	c.text = append(c.text, src)
-	c.num[src] = len(c.text)
-	return len(c.text)
-}
-
-// Number returns the source's number and marks it used.
+// Number returns the source's number, giving it the next one on first use.
 func (c *Cites) Number(src string) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	n, ok := c.num[src]
 	if !ok {
-		n = c.add(src)
+		c.text = append(c.text, src)
+		n = len(c.text)
+		c.num[src] = n
 	}
-	c.used[n] = true
 	return n
 }
 
@@ -154,14 +142,12 @@ func (c *Cites) Number(src string) int {
 func (s Style) WriteSources(w io.Writer, c *Cites) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.used) == 0 {
+	if len(c.text) == 0 {
 		return
 	}
 	fmt.Fprintf(w, "\n%s\n", s.paint(bold, "Sources"))
 	for i, t := range c.text {
-		if c.used[i+1] {
-			s.wrap(w, "  ", fmt.Sprintf("[%d] ", i+1), t)
-		}
+		s.wrap(w, "  ", fmt.Sprintf("[%d] ", i+1), t)
 	}
 }
 
