@@ -24,17 +24,34 @@ const (
 
 // rowFit is a row checked against a chain: the mismatches, and the row's terms
 // that rest on unknown facts.
+// The words are written only when asked for (explain): most rows of most chains
+// are counted and dropped, and writing them was a third of plan's matrix time.
 type rowFit struct {
-	row    *Row
-	miss   []string
-	ifKnow []string
+	row          *Row
+	nMiss, nIf   int
+	miss, ifKnow []string
+	explain      bool
+}
+
+func (f *rowFit) missed(msg func() string) {
+	f.nMiss++
+	if f.explain {
+		f.miss = append(f.miss, msg())
+	}
+}
+
+func (f *rowFit) ifKnown(msg func() string) {
+	f.nIf++
+	if f.explain {
+		f.ifKnow = append(f.ifKnow, msg())
+	}
 }
 
 func (f rowFit) fit() fit {
 	switch {
-	case len(f.miss) > 0:
+	case f.nMiss > 0:
 		return fitNo
-	case len(f.ifKnow) > 0:
+	case f.nIf > 0:
 		return fitMaybe
 	}
 	return fitYes
@@ -50,7 +67,7 @@ func (p *Policy) matchMatrix(c *Chain) matrixResult {
 	}
 	fits := make([]rowFit, len(p.Matrix))
 	for i := range p.Matrix {
-		fits[i] = p.Matrix[i].check(c)
+		fits[i] = p.Matrix[i].check(c, false)
 	}
 	for _, f := range fits {
 		if f.fit() == fitYes {
@@ -66,6 +83,7 @@ func (p *Policy) matchMatrix(c *Chain) matrixResult {
 	for _, f := range fits {
 		if f.fit() == fitMaybe {
 			row := f.row
+			f = row.check(c, true)
 			var unknown []string
 			for _, u := range c.Unknown {
 				unknown = append(unknown, u)
@@ -83,7 +101,7 @@ func (p *Policy) matchMatrix(c *Chain) matrixResult {
 	for i, f := range fits {
 		// The nearest row is the one with fewest misses; a row built for another L1
 		// hypervisor (WSL2 versus KVM) is farther than its miss count says.
-		score := len(f.miss) + len(f.ifKnow)
+		score := f.nMiss + f.nIf
 		if !f.row.runsAny(c.Guests[0].Runs) {
 			score++
 		}
@@ -91,6 +109,7 @@ func (p *Policy) matchMatrix(c *Chain) matrixResult {
 			nearest, nearestScore = f, score
 		}
 	}
+	nearest = nearest.row.check(c, true)
 	fd := Finding{
 		Rule: "matrix/unlisted", Level: Unsupported, Unknown: []string{},
 		Message: fmt.Sprintf("%s: outside every listed environment. Nearest is the %s %s table: %s.", describe(c), nearest.row.Book, tableName(nearest.row.Level), strings.Join(append(nearest.miss, nearest.ifKnow...), "; ")),
@@ -183,49 +202,57 @@ func (r *Row) runsAny(runs string) bool {
 	return false
 }
 
-// check fits a chain to the row, term by term.
-func (r *Row) check(c *Chain) rowFit {
-	f := rowFit{row: r}
+// check fits a chain to the row, term by term; explain writes each term's words.
+func (r *Row) check(c *Chain, explain bool) rowFit {
+	f := rowFit{row: r, explain: explain}
 	l1, l2 := &c.Guests[0], &c.Guests[1]
-	var hvs []string
-	for _, h := range r.L0.Hypervisor {
-		hvs = append(hvs, HypervisorName(h))
+	hvs := func() string {
+		var names []string
+		for _, h := range r.L0.Hypervisor {
+			names = append(names, HypervisorName(h))
+		}
+		return strings.Join(names, " or ")
 	}
 	wrongHV := false
 	switch {
 	case c.unknown("l0.hypervisor"):
-		f.ifKnow = append(f.ifKnow, fmt.Sprintf("the L0 (its hypervisor cannot be seen from here) runs %s", strings.Join(hvs, " or ")))
+		f.ifKnown(func() string { return fmt.Sprintf("the L0 (its hypervisor cannot be seen from here) runs %s", hvs()) })
 	case !contains(r.L0.Hypervisor, c.L0.Hypervisor):
-		f.miss = append(f.miss, fmt.Sprintf("the L0 must run %s, not %s", strings.Join(hvs, " or "), HypervisorName(c.L0.Hypervisor)))
+		f.missed(func() string {
+			return fmt.Sprintf("the L0 must run %s, not %s", hvs(), HypervisorName(c.L0.Hypervisor))
+		})
 		wrongHV = true
 	}
 	switch {
 	case wrongHV:
 		// The hypervisor rules the row out; its OS says nothing more.
 	case c.unknown("l0.os"):
-		f.ifKnow = append(f.ifKnow, fmt.Sprintf("the L0 runs %s (its OS is unknown)", labels(r.L0.OS)))
+		f.ifKnown(func() string { return fmt.Sprintf("the L0 runs %s (its OS is unknown)", labels(r.L0.OS)) })
 	case !anyOS(r.L0.OS, c.L0.OS):
-		f.miss = append(f.miss, fmt.Sprintf("L0 %s is not %s", osName(c.L0.OS), labels(r.L0.OS)))
+		f.missed(func() string { return fmt.Sprintf("L0 %s is not %s", osName(c.L0.OS), labels(r.L0.OS)) })
 	}
 	if !contains(r.L0.Arch, c.L0.Arch) {
-		f.miss = append(f.miss, fmt.Sprintf("L0 arch %s is not %s", c.L0.Arch, strings.Join(r.L0.Arch, " or ")))
+		f.missed(func() string { return fmt.Sprintf("L0 arch %s is not %s", c.L0.Arch, strings.Join(r.L0.Arch, " or ")) })
 	} else if c.L0.Arch == "x86_64" && len(r.L0.CPU) > 0 && !contains(r.L0.CPU, c.L0.CPU) {
-		f.miss = append(f.miss, fmt.Sprintf("L0 CPU %s is not %s", orUnknownCPU(c.L0.CPU), strings.Join(r.L0.CPU, " or ")))
+		f.missed(func() string {
+			return fmt.Sprintf("L0 CPU %s is not %s", orUnknownCPU(c.L0.CPU), strings.Join(r.L0.CPU, " or "))
+		})
 	}
+	l1Miss := func() string { return fmt.Sprintf("L1 %s is not one of: %s", guestLabel(c, 0), guestLabels(r.L1)) }
 	if c.unknown("l1.os") {
 		if !r.runsAny(l1.Runs) {
-			f.miss = append(f.miss, fmt.Sprintf("L1 %s is not one of: %s", guestLabel(c, 0), guestLabels(r.L1)))
+			f.missed(l1Miss)
 		} else {
-			f.ifKnow = append(f.ifKnow, fmt.Sprintf("the L1's OS (unknown) is one of: %s", guestLabels(r.L1)))
+			f.ifKnown(func() string { return fmt.Sprintf("the L1's OS (unknown) is one of: %s", guestLabels(r.L1)) })
 		}
 	} else if !anyGuest(r.L1, l1, true) {
-		f.miss = append(f.miss, fmt.Sprintf("L1 %s is not one of: %s", guestLabel(c, 0), guestLabels(r.L1)))
+		f.missed(l1Miss)
 	}
 	switch {
 	case c.unknown("l2.os"):
-		f.ifKnow = append(f.ifKnow, fmt.Sprintf("the L2's OS (unknown) is one of: %s", guestLabels(r.L2)))
+		f.ifKnown(func() string { return fmt.Sprintf("the L2's OS (unknown) is one of: %s", guestLabels(r.L2)) })
 	case !anyGuest(r.L2, l2, false):
-		f.miss = append(f.miss, fmt.Sprintf("L2 %s is not one of: %s", osName(l2.OS), guestLabels(r.L2)))
+		f.missed(func() string { return fmt.Sprintf("L2 %s is not one of: %s", osName(l2.OS), guestLabels(r.L2)) })
 	}
 	return f
 }
