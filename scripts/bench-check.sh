@@ -14,7 +14,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 CGO_ENABLED=0 go build -o "$work/nestvirt" ./cmd/nestvirt
 echo "== what each says on this machine"
-echo "nestvirt check:       $("$work/nestvirt" check --format json | python3 -c 'import json,sys; v=json.load(sys.stdin)["host"]["virtualization"]; print("vm=%s container=%s level=%s" % (v["vm"], v["container"], v["level"]))')"
+echo "nestvirt check:       $("$work/nestvirt" check --format json | python3 -c 'import json,sys; v=json.load(sys.stdin)["host"]["virtualization"]; print("vm=%s hypervisor=%s container=%s level=%s level_min=%s" % (v["vm"], v["hypervisor"], v["container"], v["level"], v["level_min"]))')"
 echo "virt-what:            $(virt-what 2>/dev/null | tr '\n' ' ')"
 echo "systemd-detect-virt:  $(systemd-detect-virt 2>/dev/null || true)"
 echo "== timing (hyperfine, ${RUNS:-50} runs each, interleaved warm-up)"

@@ -107,15 +107,28 @@ func hostFacts(root string, stated statedFlags) (probe.Facts, error) {
 }
 
 func (a *app) runCheck(o checkOptions) error {
-	style, p, err := a.start(o.verdictFlags)
+	style, err := a.startStyle(o.verdictFlags)
 	if err != nil {
 		return err
 	}
-	// Compiling the host rules is CPU work, probing is mostly I/O: overlap them.
-	ready := make(chan struct{})
-	go func() { p.Prepare(policy.ScopeHost); close(ready) }()
+	// Loading the policy and compiling its host rules is CPU work, probing is
+	// mostly I/O: overlap them.
+	var (
+		p      *policy.Policy
+		polErr error
+		loaded = make(chan struct{})
+	)
+	go func() {
+		defer close(loaded)
+		if p, polErr = a.policy(); polErr == nil {
+			p.Prepare(policy.ScopeHost)
+		}
+	}()
 	facts, err := hostFacts(o.root, o.stated)
-	<-ready
+	<-loaded
+	if polErr != nil {
+		return polErr
+	}
 	if err != nil {
 		return err
 	}

@@ -273,21 +273,27 @@ func (v *verdictFlags) add(cmd *cobra.Command) {
 // start validates the verdict flags and returns the output style and the policy,
 // before any work is done.
 func (a *app) start(v verdictFlags, formats ...string) (report.Style, *policy.Policy, error) {
-	if len(formats) == 0 {
-		formats = []string{"text", "json"}
-	}
-	if err := checkFormat(v.format, formats...); err != nil {
-		return report.Style{}, nil, err
-	}
-	if err := validateFailOn(v.failOn); err != nil {
-		return report.Style{}, nil, err
-	}
-	style, err := a.style()
+	style, err := a.startStyle(v, formats...)
 	if err != nil {
 		return style, nil, err
 	}
 	p, err := a.policy()
 	return style, p, err
+}
+
+// startStyle checks the verdict flags and settles the style, for a command that
+// loads its policy itself.
+func (a *app) startStyle(v verdictFlags, formats ...string) (report.Style, error) {
+	if len(formats) == 0 {
+		formats = []string{"text", "json"}
+	}
+	if err := checkFormat(v.format, formats...); err != nil {
+		return report.Style{}, err
+	}
+	if err := validateFailOn(v.failOn); err != nil {
+		return report.Style{}, err
+	}
+	return a.style()
 }
 
 func checkFormat(f string, allowed ...string) error {
