@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"sort"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -209,11 +211,20 @@ func (a *app) runSnapshot(args []string, tarFile string) error {
 	for _, n := range s.Notes {
 		fmt.Fprintf(a.stderr, "nestvirt: note: %s\n", n)
 	}
+	var kept []string
+	for p, what := range s.Manifest.Filtered {
+		kept = append(kept, p+" ("+what+")")
+	}
+	sort.Strings(kept)
+	if len(kept) > 0 {
+		fmt.Fprintf(a.stderr, "nestvirt: note: kept only part of %s; review the snapshot before you share it\n", strings.Join(kept, ", "))
+	}
 	if tarFile != "" {
 		if tarFile == "-" {
 			return s.WriteTar(a.stdout)
 		}
-		if err := writeOutput(tarFile, s.WriteTar); err != nil {
+		// 0600: the tar holds files that were not world-readable on the machine.
+		if err := writeOutput(tarFile, 0o600, s.WriteTar); err != nil {
 			return err
 		}
 		fmt.Fprintf(a.stderr, "snapshot written to %s; replay it with: mkdir snap && tar -xf %s -C snap && nestvirt check --root snap\n", tarFile, tarFile)

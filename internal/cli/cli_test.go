@@ -391,6 +391,9 @@ func TestSnapshotOfThisMachineReplaysExactly(t *testing.T) {
 	if code != ExitOK || !strings.Contains(out, "snapshot written") {
 		t.Fatalf("snapshot: exit %d %s %s", code, out, stderr)
 	}
+	if !strings.Contains(stderr, "kept only part of proc/1/cmdline (only the program (argv[0]))") {
+		t.Errorf("the snapshot does not say what it filtered: %s", stderr)
+	}
 	live, _, _ := nv(t, "", "check", "--format", "json")
 	replay, _, _ := nv(t, "", "check", "--format", "json", "--root", dir)
 	if d := diffFacts(t, live, replay); d != "" {
@@ -431,6 +434,14 @@ func TestSnapshotOfThisMachineReplaysExactly(t *testing.T) {
 	fromTar, _, _ := nv(t, "", "check", "--format", "json", "--root", extracted)
 	if d := diffFacts(t, live, fromTar); d != "" {
 		t.Errorf("live and the tar differ:\n%s", d)
+	}
+	// A tar file is not more readable than the files it holds.
+	tarFile := filepath.Join(t.TempDir(), "snap.tar")
+	if _, stderr, code := nv(t, "", "snapshot", "--tar", tarFile); code != ExitOK {
+		t.Fatalf("--tar FILE: %d %s", code, stderr)
+	}
+	if fi, err := os.Stat(tarFile); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("the tar file: %v %v, want mode 0600", fi.Mode(), err)
 	}
 }
 

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"io"
+	"io/fs"
 	"path/filepath"
 
 	"github.com/nestvirt/nestvirt/internal/fsroot"
@@ -12,7 +13,7 @@ import (
 // memory, written to a temporary file in the same directory, synced and renamed
 // over the file (what node_exporter's textfile collector and NFD ask for). A full
 // disk or a read-only directory leaves the previous file as it was.
-func writeOutput(path string, fn func(io.Writer) error) error {
+func writeOutput(path string, mode fs.FileMode, fn func(io.Writer) error) error {
 	var b bytes.Buffer
 	if err := fn(&b); err != nil {
 		return err
@@ -22,5 +23,5 @@ func writeOutput(path string, fn func(io.Writer) error) error {
 		return inputErrorf("--output %s: %v", path, err)
 	}
 	defer d.Close()
-	return d.WriteAtomic(filepath.Base(path), b.Bytes(), fsroot.WriteOptions{Mode: 0o644})
+	return d.WriteAtomic(filepath.Base(path), b.Bytes(), fsroot.WriteOptions{Mode: mode})
 }
