@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+
 	"github.com/nestvirt/nestvirt/internal/fsroot"
 )
 
