@@ -122,8 +122,8 @@ func (e *envs) of(s Scope) *env {
 }
 
 // compile checks an expression against the scope's declared facts (a misspelt
-// field is an error here) and plans it for partial evaluation with a cost limit.
-func (e *env) compile(expr string) (cel.Program, *cel.Ast, error) {
+// field is an error here) and plans it.
+func (e *env) compile(expr string) (*program, *cel.Ast, error) {
 	ast := e.cached(expr)
 	if ast == nil {
 		var iss *cel.Issues
@@ -132,15 +132,69 @@ func (e *env) compile(expr string) (cel.Program, *cel.Ast, error) {
 			return nil, nil, fmt.Errorf("CEL: %s", oneLine(iss.Err().Error()))
 		}
 	}
-	opts := []cel.EvalOption{cel.OptPartialEval}
-	if e.optimize {
+	p := &program{env: e, ast: ast}
+	// The cost limit is enforced at run time unless the estimate proves it: an
+	// upper bound over facts of any string length and at most MaxGuests guests
+	// (judgeChain refuses longer chains). Tracking costs a fifth of evaluation.
+	if est, err := e.cel().EstimateCost(ast, sizes{}); err != nil || est.Max > CostLimit {
+		p.tracked = true
+	}
+	return p, ast, nil
+}
+
+// program is a checked expression, planned on first need for either of two
+// uses: plainly for facts that are all known (plan's usual case), and for partial
+// evaluation, which answers "unknown" where an outcome rests on unknown facts but
+// costs every attribute access a pattern check.
+type program struct {
+	env     *env
+	ast     *cel.Ast
+	tracked bool
+	plans   [2]struct {
+		once sync.Once
+		prg  cel.Program
+		err  error
+	}
+}
+
+func (p *program) plan(partial bool) (cel.Program, error) {
+	var opts []cel.EvalOption
+	if partial {
+		opts = append(opts, cel.OptPartialEval)
+	}
+	if p.env.optimize {
 		opts = append(opts, cel.OptOptimize)
 	}
-	prg, err := e.cel().Program(ast, cel.EvalOptions(opts...), cel.CostLimit(CostLimit))
-	if err != nil {
-		return nil, nil, fmt.Errorf("CEL: %w", err)
+	popts := []cel.ProgramOption{cel.EvalOptions(opts...)}
+	if p.tracked {
+		popts = append(popts, cel.CostLimit(CostLimit))
 	}
-	return prg, ast, nil
+	prg, err := p.env.cel().Program(p.ast, popts...)
+	if err != nil {
+		return nil, fmt.Errorf("CEL: %w", err)
+	}
+	return prg, nil
+}
+
+// planned returns the plain or the partial plan, planning it on first use.
+func (p *program) planned(partial bool) (cel.Program, error) {
+	i := 0
+	if partial {
+		i = 1
+	}
+	pl := &p.plans[i]
+	pl.once.Do(func() { pl.prg, pl.err = p.plan(partial) })
+	return pl.prg, pl.err
+}
+
+// eval evaluates against an activation, partially when some facts are unknown.
+func (p *program) eval(a activation) (ref.Val, error) {
+	prg, err := p.planned(len(a.unknown) > 0)
+	if err != nil {
+		return nil, err
+	}
+	out, _, err := prg.Eval(a.input)
+	return out, err
 }
 
 // ast returns the checked tree of an expression, nil when it does not compile.
@@ -157,27 +211,29 @@ func (e *env) ast(expr string) *cel.Ast {
 
 // estimate returns an upper bound of an expression's cost, for lint.
 func (e *env) estimate(ast *cel.Ast) (uint64, error) {
-	est, err := e.cel().EstimateCost(ast, sizes{})
+	est, err := e.cel().EstimateCost(ast, sizes{strings: 256})
 	if err != nil {
 		return 0, err
 	}
 	return est.Max, nil
 }
 
-// sizes bounds the lists and strings of the facts for cost estimates: at most
-// MaxGuests guests in a chain, names and versions of ordinary length.
-type sizes struct{}
+// sizes bounds the lists of the facts for cost estimates: at most MaxGuests
+// guests in a chain. strings bounds their length; 0 leaves it unbounded, so an
+// estimate holds whatever length a name has (what deciding to run a program
+// untracked needs; lint uses an ordinary length, so a concatenation passes).
+type sizes struct{ strings uint64 }
 
 // MaxGuests bounds the guests of one chain (topology files allow 16 levels).
 const MaxGuests = 17
 
-func (sizes) EstimateSize(n checker.AstNode) *checker.SizeEstimate {
+func (s sizes) EstimateSize(n checker.AstNode) *checker.SizeEstimate {
 	if t := n.Type(); t != nil {
-		switch t.Kind() {
-		case types.ListKind:
+		switch {
+		case t.Kind() == types.ListKind:
 			return &checker.SizeEstimate{Min: 0, Max: MaxGuests}
-		case types.StringKind:
-			return &checker.SizeEstimate{Min: 0, Max: 256}
+		case t.Kind() == types.StringKind && s.strings > 0:
+			return &checker.SizeEstimate{Min: 0, Max: s.strings}
 		}
 	}
 	return nil
@@ -187,7 +243,7 @@ func (sizes) EstimateCallCost(function, overloadID string, target *checker.AstNo
 	return nil
 }
 
-func (e *env) compileBool(expr string) (cel.Program, error) {
+func (e *env) compileBool(expr string) (*program, error) {
 	prg, ast, err := e.compile(expr)
 	if err != nil {
 		return nil, err
@@ -272,8 +328,8 @@ func slicesEqual(a, b []string) bool {
 
 // evalBool evaluates a condition. undetermined lists the unknown facts the
 // outcome rests on, when it does; then the boolean is meaningless.
-func evalBool(p cel.Program, a activation) (hit bool, undetermined []string, err error) {
-	out, _, err := p.Eval(a.input)
+func evalBool(p *program, a activation) (hit bool, undetermined []string, err error) {
+	out, err := p.eval(a)
 	if err != nil {
 		return false, nil, err
 	}
@@ -319,7 +375,7 @@ type tmplExpr struct {
 	path []string
 	env  *env
 	once sync.Once
-	prg  cel.Program
+	prg  *program
 	err  error
 }
 
@@ -392,7 +448,7 @@ func (t template) render(a activation) (s string, unknown bool, err error) {
 		if err := x.compile(); err != nil {
 			return "", false, err
 		}
-		v, _, err := x.prg.Eval(a.input)
+		v, err := x.prg.eval(a)
 		if err != nil {
 			return "", false, err
 		}

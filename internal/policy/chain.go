@@ -111,6 +111,10 @@ func (p *Policy) JudgeChains(cs []Chain) ([]ChainResult, error) {
 
 func (p *Policy) judgeChain(c *Chain) (ChainResult, error) {
 	res := ChainResult{Path: c.Path, Findings: make([]Finding, 0, 4)}
+	if len(c.Guests) > MaxGuests {
+		// The cost estimates that let conditions run untracked assume this bound.
+		return res, fmt.Errorf("chain %s: %d guest levels; the limit is %d", strings.Join(c.Path, " → "), len(c.Guests), MaxGuests)
+	}
 	m := p.matchMatrix(c)
 	if m.finding != nil {
 		res.Findings = append(res.Findings, *m.finding)

@@ -11,8 +11,6 @@ import (
 	"strings"
 	"sync"
 
-	"cel.dev/cel-go/cel"
-
 	"github.com/nestvirt/nestvirt/internal/osid"
 	"github.com/nestvirt/nestvirt/internal/policy/facts"
 	"github.com/nestvirt/nestvirt/policies"
@@ -59,6 +57,11 @@ func (p *Policy) compiled(s Scope) error {
 				defer wg.Done()
 				for j := w; j < len(rules); j += workers {
 					prg, err := e.compileBool(rules[j].When)
+					if err == nil {
+						// Plan here, in parallel, what the scope's facts will use: a
+						// machine always has facts only its admin can state.
+						_, err = prg.planned(s == ScopeHost)
+					}
 					if err != nil {
 						errs[j] = fmt.Errorf("rule %s: %w", rules[j].ID, err)
 						continue
@@ -201,7 +204,7 @@ type Rule struct {
 	// a guest being started, restored or migrated in: "refuse", or "" (it warns).
 	Guard string
 
-	when    cel.Program
+	when    *program
 	message template
 	remedy  template
 }

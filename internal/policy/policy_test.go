@@ -303,3 +303,39 @@ func TestAnExpressionPastTheCostLimitStops(t *testing.T) {
 		t.Fatalf("err = %v, want the cost limit", err)
 	}
 }
+
+// TestOnlyProvenCheapProgramsRunUntracked: a condition whose estimate proves it
+// under the limit runs without cost tracking; one that cannot be proven (over
+// the guests list, over a string of any length) keeps it, with or without
+// unknown facts; and a chain longer than the estimates assume is refused.
+func TestOnlyProvenCheapProgramsRunUntracked(t *testing.T) {
+	e := newEnvs().chain
+	for expr, tracked := range map[string]bool{
+		"depth >= 2 && l0.cpu == 'amd'": false,
+		"guests.all(g, guests.all(h, guests.all(i, guests.all(j, guests.all(k, g.name + h.name + i.name + j.name + k.name != '')))))": true,
+		"l0.name.matches('^a+$')": true,
+	} {
+		prg, _, err := e.compile(expr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if prg.tracked != tracked {
+			t.Errorf("%s: tracked %v, want %v", expr, prg.tracked, tracked)
+		}
+	}
+	prg, _, _ := e.compile("guests.all(g, guests.all(h, guests.all(i, guests.all(j, guests.all(k, g.name + h.name + i.name + j.name + k.name != '')))))")
+	guests := make([]facts.Guest, MaxGuests)
+	for i := range guests {
+		guests[i] = facts.Guest{Present: true, Name: strings.Repeat("x", 1000)}
+	}
+	for _, unknown := range [][]string{nil, {"l0.os"}} {
+		c := Chain{L0: facts.L0{Name: "h"}, Guests: guests, Unknown: unknown}
+		if _, _, err := evalBool(prg, c.activation(&facts.Matrix{})); err == nil || !strings.Contains(err.Error(), "cost limit") {
+			t.Errorf("unknown %v: err = %v, want the cost limit", unknown, err)
+		}
+	}
+	long := Chain{L0: facts.L0{Name: "h"}, Guests: append(guests, facts.Guest{Present: true, Name: "one too many"}), Path: []string{"h"}}
+	if _, err := Default().JudgeChain(long); err == nil || !strings.Contains(err.Error(), "the limit is 17") {
+		t.Errorf("a chain of %d guests: %v", len(long.Guests), err)
+	}
+}
