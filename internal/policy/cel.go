@@ -29,8 +29,9 @@ type envs struct {
 }
 
 type env struct {
-	scope Scope
-	cache celCache // checked trees of known expressions; nil for none
+	scope  Scope
+	cache  celCache        // checked trees of known expressions; nil for none
+	proven map[string]bool // cache keys whose cost the estimate proves
 	// optimize plans programs for evaluation speed (constant folding, in-list
 	// sets) at a higher cost to build: worth it for chain rules, run per chain,
 	// not for host rules, run once per process.
@@ -125,21 +126,26 @@ func (e *envs) of(s Scope) *env {
 // field is an error here) and plans it.
 func (e *env) compile(expr string) (*program, *cel.Ast, error) {
 	ast := e.cached(expr)
-	if ast == nil {
-		var iss *cel.Issues
-		ast, iss = e.cel().Compile(expr)
-		if iss != nil && iss.Err() != nil {
-			return nil, nil, fmt.Errorf("CEL: %s", oneLine(iss.Err().Error()))
-		}
-	}
 	p := &program{env: e, ast: ast}
-	// The cost limit is enforced at run time unless the estimate proves it: an
-	// upper bound over facts of any string length and at most MaxGuests guests
-	// (judgeChain refuses longer chains). Tracking costs a fifth of evaluation.
-	if est, err := e.cel().EstimateCost(ast, sizes{}); err != nil || est.Max > CostLimit {
-		p.tracked = true
+	if ast != nil {
+		p.tracked = !e.proven[cacheKey(e.scope, expr)]
+		return p, ast, nil
 	}
+	ast, iss := e.cel().Compile(expr)
+	if iss != nil && iss.Err() != nil {
+		return nil, nil, fmt.Errorf("CEL: %s", oneLine(iss.Err().Error()))
+	}
+	p.ast, p.tracked = ast, !provenCheap(e, ast)
 	return p, ast, nil
+}
+
+// provenCheap says whether the cost estimate proves the limit: an upper bound
+// over facts of any string length and at most MaxGuests guests (judgeChain
+// refuses longer chains). The limit is enforced at run time otherwise; tracking
+// costs about a fifth of an evaluation.
+func provenCheap(e *env, ast *cel.Ast) bool {
+	est, err := e.cel().EstimateCost(ast, sizes{})
+	return err == nil && est.Max <= CostLimit
 }
 
 // program is a checked expression, planned on first need for either of two

@@ -28,12 +28,15 @@ type celCache map[string]string
 type compiledFile struct {
 	Policy *Policy  `json:"policy"`
 	CEL    celCache `json:"cel"`
+	// Proven lists the keys whose cost estimate proves the limit, so they run
+	// without cost tracking and nestvirt need not estimate at start.
+	Proven map[string]bool `json:"proven"`
 }
 
 // BuildCompiled compiles every rule condition and template expression of p and
 // returns the derived file's bytes (deterministic, so the file diffs cleanly).
 func BuildCompiled(p *Policy) ([]byte, error) {
-	c := celCache{}
+	c, proven := celCache{}, map[string]bool{}
 	for _, r := range p.Rules {
 		e := p.envs.of(r.Scope)
 		exprs := []string{r.When}
@@ -56,9 +59,12 @@ func BuildCompiled(p *Policy) ([]byte, error) {
 				return nil, err
 			}
 			c[cacheKey(r.Scope, src)] = base64.StdEncoding.EncodeToString(b)
+			if provenCheap(e, ast) {
+				proven[cacheKey(r.Scope, src)] = true
+			}
 		}
 	}
-	return json.MarshalIndent(compiledFile{Policy: p, CEL: c}, "", " ") // map keys come sorted
+	return json.MarshalIndent(compiledFile{Policy: p, CEL: c, Proven: proven}, "", " ") // map keys come sorted
 }
 
 // loadCompiled rebuilds a policy from its derived file, for lazy compilation: no
@@ -75,6 +81,7 @@ func loadCompiled(data []byte) (*Policy, error) {
 	p.lazy = true
 	p.envs = newEnvs()
 	p.envs.chain.cache, p.envs.host.cache = f.CEL, f.CEL
+	p.envs.chain.proven, p.envs.host.proven = f.Proven, f.Proven
 	for id, s := range p.Sources {
 		s.ID = id
 		p.Sources[id] = s

@@ -334,6 +334,18 @@ func TestOnlyProvenCheapProgramsRunUntracked(t *testing.T) {
 			t.Errorf("unknown %v: err = %v, want the cost limit", unknown, err)
 		}
 	}
+	// The shipped conditions are all proven, from the compiled file.
+	p := Default()
+	for _, s := range []Scope{ScopeChain, ScopeHost} {
+		if err := p.Prepare(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, r := range p.Rules {
+		if r.when == nil || r.when.tracked {
+			t.Errorf("rule %s: its condition is not proven cheap from the compiled file", r.ID)
+		}
+	}
 	long := Chain{L0: facts.L0{Name: "h"}, Guests: append(guests, facts.Guest{Present: true, Name: "one too many"}), Path: []string{"h"}}
 	if _, err := Default().JudgeChain(long); err == nil || !strings.Contains(err.Error(), "the limit is 17") {
 		t.Errorf("a chain of %d guests: %v", len(long.Guests), err)
