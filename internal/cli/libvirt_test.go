@@ -101,3 +101,31 @@ func TestASilentLibvirtTimesOut(t *testing.T) {
 		t.Errorf("exit %d after %s: %s", code, took, stderr)
 	}
 }
+
+// TestExposeRefusesWithACommandThatAnswers: each refusal names what to do, and
+// the command it names is one that acts on it (not check, which only reports).
+func TestExposeRefusesWithACommandThatAnswers(t *testing.T) {
+	tests := []struct{ snapshot, want string }{
+		{"intel-l0-nesting-off", "Run 'nestvirt enable' first"},
+		{"aarch64-l0", "does not work on aarch64"},
+		{"pvm", "PVM (kvm_pvm)"},
+		{"kvm-guest-no-vmx", "expose it on the L0 below first (nestvirt expose there)"},
+	}
+	for _, tt := range tests {
+		f, err := hostFacts(snapshots+tt.snapshot+"/root", statedFlags{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, refusal := exposable(f)
+		if refusal == nil || !strings.Contains(refusal.Error(), tt.want) || strings.Contains(refusal.Error(), "see nestvirt check") {
+			t.Errorf("%s: %v, want %q", tt.snapshot, refusal, tt.want)
+		}
+		if exitCode(refusal) != ExitFindings {
+			t.Errorf("%s: exit %d", tt.snapshot, exitCode(refusal))
+		}
+	}
+	f, _ := hostFacts(snapshots+"intel-l0-ready/root", statedFlags{})
+	if w, refusal := exposable(f); refusal != nil || len(w) != 0 {
+		t.Errorf("a ready L0: %v %v", w, refusal)
+	}
+}
