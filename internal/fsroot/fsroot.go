@@ -248,6 +248,13 @@ func (d *Dir) Glob(pattern string) []string {
 	return out
 }
 
+// Readlink returns the target of the symlink rel, without following it: a
+// /proc/PID/fd entry names the file a process holds open.
+func (d *Dir) Readlink(rel string) (string, error) {
+	t, err := d.root.Readlink(name(rel))
+	return t, d.confine(rel, err)
+}
+
 // OpenDevice opens a device node (dev/kvm) to learn whether this user may use it,
 // and closes it unread.
 func (d *Dir) OpenDevice(rel string, flag int) (err error) {

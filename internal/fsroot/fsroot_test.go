@@ -190,6 +190,30 @@ func TestAChangeBetweenTheCheckAndTheRenameIsReturnedNotLost(t *testing.T) {
 	}
 }
 
+// TestAWriteThroughAnOldDescriptorLandsInTheBackup: a writer that opened the file
+// before the rename and writes after every check writes into the old file; the
+// old file is the backup, so the write is kept there, not lost with an unlinked
+// inode.
+func TestAWriteThroughAnOldDescriptorLandsInTheBackup(t *testing.T) {
+	root, _ := tree(t, map[string]string{"etc/kvm.conf": "a\n"})
+	d := open(t, root)
+	late, err := os.OpenFile(filepath.Join(root, "etc/kvm.conf"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer late.Close()
+	if err := d.WriteAtomic("etc/kvm.conf", []byte("new\n"), WriteOptions{Backup: true}); err != nil {
+		t.Fatal(err)
+	}
+	late.WriteString("late\n")
+	if b, _ := os.ReadFile(filepath.Join(root, "etc/kvm.conf"+BackupSuffix)); string(b) != "a\nlate\n" {
+		t.Errorf("the backup holds %q, want the old content and the late write", b)
+	}
+	if b, _ := os.ReadFile(filepath.Join(root, "etc/kvm.conf")); string(b) != "new\n" {
+		t.Errorf("the file holds %q", b)
+	}
+}
+
 func TestBackupsKeepTheFirstAndTheLastVersionWithOwnerAndMode(t *testing.T) {
 	root, _ := tree(t, map[string]string{"etc/kvm.conf": "v1\n"})
 	p := filepath.Join(root, "etc/kvm.conf")

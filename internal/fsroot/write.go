@@ -137,7 +137,7 @@ func (d *Dir) WriteAtomic(rel string, data []byte, o WriteOptions) (err error) {
 				return fmt.Errorf("writing the first backup: %w", err)
 			}
 		}
-		if err := d.writeTemp(rel+BackupSuffix, dir, cur.Content, mode, cur.info); err != nil {
+		if err := d.linkBackup(rel, cur, mode); err != nil {
 			return fmt.Errorf("writing the backup: %w", err)
 		}
 	}
@@ -176,19 +176,23 @@ func (d *Dir) WriteAtomic(rel string, data []byte, o WriteOptions) (err error) {
 	if err := step("renamed"); err != nil {
 		return err
 	}
+	// Read the old file back at once: a writer that opened it before the rename
+	// writes within microseconds, and the sooner this looks the less can land
+	// after it (what does lands in the backup, the old file itself).
+	var race error
+	if old != nil {
+		after, err := io.ReadAll(io.NewSectionReader(old, 0, o.Max+1))
+		if err == nil && !bytes.Equal(after, cur.Content) {
+			race = &RaceError{Path: d.Real(rel), Lost: after}
+		}
+	}
 	if err := d.syncDir(dir); err != nil {
 		return err
 	}
 	if err := step("dir-synced"); err != nil {
 		return err
 	}
-	if old != nil {
-		after, err := io.ReadAll(io.NewSectionReader(old, 0, o.Max+1))
-		if err == nil && !bytes.Equal(after, cur.Content) {
-			return &RaceError{Path: d.Real(rel), Lost: after}
-		}
-	}
-	return nil
+	return race
 }
 
 // writeTemp writes data to rel atomically (a temporary file beside it, renamed).
@@ -198,6 +202,27 @@ func (d *Dir) writeTemp(rel, dir string, data []byte, mode fs.FileMode, owner fs
 		return err
 	}
 	if err := d.root.Rename(name(tmp), name(rel)); err != nil {
+		d.Remove(tmp)
+		return err
+	}
+	return d.syncDir(dir)
+}
+
+// linkBackup keeps the file being replaced as rel+BackupSuffix: the old file
+// itself, hard-linked under that name, so a writer that opened it before the
+// rename and writes after it writes into the backup rather than into an unlinked
+// file nobody can read. Where the file system cannot link, a copy is written.
+func (d *Dir) linkBackup(rel string, cur Version, mode fs.FileMode) error {
+	var rnd [6]byte
+	if _, err := rand.Read(rnd[:]); err != nil {
+		return err
+	}
+	dir := path.Dir(rel)
+	tmp := path.Join(dir, "."+path.Base(rel)+BackupSuffix+".nestvirt-"+hex.EncodeToString(rnd[:]))
+	if err := d.root.Link(d.resolve(rel), name(tmp)); err != nil {
+		return d.writeTemp(rel+BackupSuffix, dir, cur.Content, mode, cur.info)
+	}
+	if err := d.root.Rename(name(tmp), name(rel+BackupSuffix)); err != nil {
 		d.Remove(tmp)
 		return err
 	}

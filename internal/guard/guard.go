@@ -86,11 +86,12 @@ func Decide(p *policy.Policy, in Input) Decision {
 		vm.Name = in.Domain
 	}
 	pos := judge.PositionOf(f)
-	if pos.L0.Seen {
-		// This host is the L0: an incoming migration is a migration of its VMs.
-		pos.L0.Migration = in.Op == "migrate"
-		pos.Unknown = without(pos.Unknown, "l0.migration")
-	}
+	// The operation says whether VMs migrate. On the L0, an incoming migration is
+	// a migration of its VMs. On a guest, it is this host's own, and the L0 below
+	// (the chain's l0, which the page's migration limitation is about) migrates
+	// nothing in it: whatever the L0 does, this operation is not that.
+	pos.L0.Migration = pos.L0.Seen && in.Op == "migrate"
+	pos.Unknown = without(pos.Unknown, "l0.migration")
 	res, err := p.JudgeChains(pos.Chains(vm))
 	if err != nil {
 		return unknown("policy: " + err.Error())

@@ -50,6 +50,10 @@ func TestGuardDecidesAsTheRulesSay(t *testing.T) {
 		{"garbage on stdin is refused when fail-closed", "amd-l0-nested", "prepare", "\x00garbage", Enforce, true, false, true, "", "cannot judge"},
 		{"unknown operations are not judged", "amd-l0-nested", "frobnicate", plainXML, Enforce, true, true, false, "", ""},
 		{"a host whose nested setting cannot be read is not blocked on", "contradictory", "migrate", plainXML, Enforce, false, true, true, "", ""},
+		// On a guest host the migration is its own: the page's AMD limitation is
+		// about the L0, which migrates nothing in this operation, so the guard
+		// judges (it does not give up on the unseen L0's migration) and allows.
+		{"an incoming migration to an L1 host is judged, not given up on", "rhel10-l1-on-tcg", "migrate", plainXML, Enforce, true, true, true, "non-kvm-l0", "warning:"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

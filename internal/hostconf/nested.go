@@ -7,12 +7,14 @@
 package hostconf
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os/exec"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -187,6 +189,20 @@ func PlanNested(root *fsroot.Dir, f probe.Facts, req Request, mods Modules, runn
 	if len(running) > 0 {
 		why = append(why, "VMs running: "+strings.Join(running, ", "))
 	}
+	// What holds /dev/kvm, libvirt's or not; libvirt's own are named above.
+	holders, hidden := KVMHolders(root)
+	var others []string
+	for _, h := range holders {
+		if h.Name == "" || !slices.Contains(running, h.Name) {
+			others = append(others, h.String())
+		}
+	}
+	if len(others) > 0 {
+		why = append(why, "processes using /dev/kvm: "+strings.Join(others, ", "))
+	}
+	if hidden > 0 {
+		p.Notes = append(p.Notes, fmt.Sprintf("%d processes could not be looked into for /dev/kvm (run as root to see them all)", hidden))
+	}
 	if uerr != nil {
 		why = append(why, "the module's use count is unknown ("+uerr.Error()+")")
 	} else if users > 0 {
@@ -230,14 +246,20 @@ func readConfig(root *fsroot.Dir) ([]modprobe.File, map[string]fsroot.Version, e
 			if !st.Mode().IsRegular() {
 				return nil, nil, fmt.Errorf("%s: not a regular file (a directory?); modprobe cannot read it as configuration: fix it before changing nesting", root.Real(rel))
 			}
+			// One read gives both what is planned from and the version a write is
+			// conditional on: two reads would let a change slip in between, be
+			// planned without, and pass the check.
+			if v, err := root.ReadVersion(rel, maxConfig); err == nil {
+				versions[rel] = v
+				files = append(files, modprobe.File{Path: rel, Data: v.Content})
+				continue
+			}
+			// A symlink modprobe follows: read through it, never edited.
 			data, _, err := root.ReadFile(rel, maxConfig)
 			if err != nil {
 				return nil, nil, fmt.Errorf("%s: %w; nothing written", root.Real(rel), err)
 			}
 			files = append(files, modprobe.File{Path: rel, Data: data})
-			if v, err := root.ReadVersion(rel, maxConfig); err == nil {
-				versions[rel] = v
-			}
 		}
 	}
 	return files, versions, nil
@@ -372,10 +394,16 @@ func Apply(root *fsroot.Dir, p Plan, mods Modules) ([]string, error) {
 		var race *fsroot.RaceError
 		if errors.As(err, &race) {
 			// Another writer added to the old file while it was replaced: put their
-			// version back, and have the caller plan again from it.
+			// version back, with whatever was appended to ours since, and have the
+			// caller plan again from it.
 			cur, rerr := root.ReadVersion(c.Path, maxConfig)
 			if rerr == nil {
-				rerr = root.WriteAtomic(c.Path, race.Lost, fsroot.WriteOptions{Expect: &cur, Max: maxConfig})
+				back, ok := bytes.CutPrefix(cur.Content, c.New)
+				if !ok {
+					rerr = errors.New("the file was rewritten meanwhile")
+				} else {
+					rerr = root.WriteAtomic(c.Path, append(race.Lost, back...), fsroot.WriteOptions{Expect: &cur, Max: maxConfig})
+				}
 			}
 			if rerr != nil {
 				return written, fmt.Errorf("%s: another writer's change was lost and could not be put back (%v); it is in nothing nestvirt kept: check the file", root.Real(c.Path), rerr)
