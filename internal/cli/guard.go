@@ -199,13 +199,13 @@ func (a *app) guardHook(o guardOptions, args []string) error {
 		msg := fmt.Sprintf("nestvirt-guard: domain=%q op=%s/%s: no decision within %s; %s", in.Domain, in.Op, in.SubOp, DecisionBudget, verb)
 		d = guard.Decision{Allow: !o.failClosed, Judged: true, Message: msg, Log: msg}
 	}
-	if err := guard.Syslog("nestvirt-guard", d.Log, 500*time.Millisecond); err != nil {
-		fmt.Fprintf(a.stderr, "nestvirt-guard: %v\n", err)
-	}
+	logged := guard.Syslog("nestvirt-guard", d.Log, 500*time.Millisecond) == nil
 	if d.Message != "" {
 		fmt.Fprintln(a.stderr, d.Message)
 	}
-	if d.Judged && d.Message == "" {
+	// The decision line goes to stderr too (libvirt logs it) when it is the only
+	// record: the decision had no message, or there is no syslog to take it.
+	if d.Judged && (d.Message == "" || !logged) {
 		fmt.Fprintln(a.stderr, d.Log)
 	}
 	if !d.Allow {
