@@ -44,3 +44,6 @@ go build -o /dev/null ./cmd/nestvirt
 echo "== go test (with the integration tests: a real libvirtd, root)"
 # One package at a time: the guard test restarts libvirtd, which other packages use.
 go test -tags integration -count=1 -p 1 ./...
+
+echo "== the real nested chain (scripts/e2e.sh: L0 -> L1 -> L2 under QEMU TCG)"
+bash scripts/e2e.sh
