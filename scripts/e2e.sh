@@ -125,7 +125,7 @@ boot() {
     </dev/null >"$work/$name.log" 2>&1 || rc=$?
   echo "$name: QEMU exited $rc after $(( $(date +%s) - t0 ))s"
   if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
-    echo "e2e: $name did not finish within ${boot_timeout}s; its last console lines:" >&2
+    echo "e2e: L1 (boot $name, and the L2 inside it) did not finish within ${boot_timeout}s; its last console lines:" >&2
     tail -n 30 "$work/$name.log" >&2
     exit 1
   fi
