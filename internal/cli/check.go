@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"io"
 	"runtime"
 	"sort"
 	"strings"
@@ -83,6 +84,7 @@ or with --migrates and --l0-os.
 	}
 	cmd.Flags().StringVar(&o.root, "root", "/", "read the machine from this snapshot directory instead of /")
 	o.verdictFlags.add(cmd)
+	cmd.Flags().Lookup("format").Usage = "output format: text, json, prometheus (for node_exporter's textfile collector) or nfd (a Node Feature Discovery feature file)"
 	o.stated.add(cmd)
 	cmd.Flags().BoolVar(&o.vms, "vms", false, "also judge this host's libvirt VMs (as nestvirt vms)")
 	o.connect.add(cmd)
@@ -108,11 +110,63 @@ func hostFacts(root string, stated statedFlags) (probe.Facts, error) {
 	return f, nil
 }
 
+// checkFormats are what check prints: for a person, for programs, for a
+// Prometheus textfile collector, for Node Feature Discovery.
+var checkFormats = []string{"text", "json", "prometheus", "nfd"}
+
 func (a *app) runCheck(o checkOptions) error {
-	style, err := a.startStyle(o.verdictFlags)
+	style, err := a.startStyle(o.verdictFlags, checkFormats...)
 	if err != nil {
 		return err
 	}
+	res, audit, runErr := a.checkHost(o)
+	if !machine(o.format) {
+		if res == nil {
+			return runErr
+		}
+		err := a.writeTo(o.output, func(w io.Writer) error {
+			cites := report.NewCites()
+			err := report.CheckText(w, *res, style, o.quiet, cites)
+			if err == nil && audit != nil {
+				fmt.Fprintln(w)
+				err = report.VMsText(w, *audit, style, o.quiet, cites)
+			}
+			if err == nil && !o.quiet {
+				style.WriteSources(w, cites)
+			}
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	} else {
+		// A machine format always gets its document: a failure is inside it, so a
+		// fleet's report shows the broken host rather than losing it.
+		doc := report.NewCheckDoc(res, audit, docError(runErr))
+		now := a.clock()
+		err := a.writeTo(o.output, func(w io.Writer) error {
+			switch o.format {
+			case "prometheus":
+				return report.CheckPrometheus(w, doc, now, Version)
+			case "nfd":
+				return report.CheckNFD(w, doc, now)
+			}
+			return report.WriteJSON(w, doc)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if runErr != nil {
+		return runErr // the host report is out; what failed is said
+	}
+	return failOn(res.Verdict, o.failOn)
+}
+
+// checkHost probes and judges this machine (and with --vms its VMs). The result
+// is nil when the machine could not be read; err says what failed, also when a
+// result is given (the VMs could not be judged).
+func (a *app) checkHost(o checkOptions) (*judge.CheckResult, *judge.Audit, error) {
 	// Loading the policy and compiling its host rules is CPU work, probing is
 	// mostly I/O: overlap them.
 	var (
@@ -129,50 +183,42 @@ func (a *app) runCheck(o checkOptions) error {
 	facts, err := hostFacts(o.root, o.stated)
 	<-loaded
 	if polErr != nil {
-		return polErr
+		return nil, nil, polErr
 	}
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	res, err := judge.Check(p, facts)
 	if err != nil {
 		// A policy that cannot judge these facts: say so, judge the rest.
 		res.Host.Notes = append(res.Host.Notes, "policy: "+err.Error())
 	}
-	var audit *judge.Audit
-	var vmsErr error
-	if o.vms {
-		a, err := a.audit(o.connect, facts)
-		if err != nil {
-			vmsErr = err
-		} else {
-			audit = &a
-			if a.Verdict != nil {
-				res.Verdict = policy.Worst(res.Verdict, *a.Verdict)
-			}
-		}
+	if !o.vms {
+		return &res, nil, nil
 	}
-	switch {
-	case o.format == "json":
-		err = report.CheckJSON(a.stdout, res, audit)
-	default:
-		cites := report.NewCites()
-		err = report.CheckText(a.stdout, res, style, o.quiet, cites)
-		if err == nil && audit != nil {
-			fmt.Fprintln(a.stdout)
-			err = report.VMsText(a.stdout, *audit, style, o.quiet, cites)
-		}
-		if err == nil && !o.quiet {
-			style.WriteSources(a.stdout, cites)
-		}
-	}
+	audit, err := a.audit(o.connect, facts)
 	if err != nil {
-		return err
+		return &res, nil, err
 	}
-	if vmsErr != nil {
-		return vmsErr // the host report is out; the VMs could not be judged
+	if audit.Verdict != nil {
+		res.Verdict = policy.Worst(res.Verdict, *audit.Verdict)
 	}
-	return failOn(res.Verdict, o.failOn)
+	return &res, &audit, nil
+}
+
+// docError is a command's failure as its document says it.
+func docError(err error) *report.DocError {
+	if err == nil {
+		return nil
+	}
+	kind := "dependency"
+	switch exitCode(err) {
+	case ExitInput:
+		kind = "input"
+	case ExitFindings:
+		kind = "refused"
+	}
+	return &report.DocError{Kind: kind, Message: err.Error()}
 }
 
 func (a *app) snapshotCmd() *cobra.Command {

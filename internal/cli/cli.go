@@ -13,6 +13,7 @@ import (
 	"os"
 	"runtime/pprof"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -34,6 +35,14 @@ type app struct {
 	color          string
 	cpuProfile     string
 	loaded         *policy.Policy
+	now            func() time.Time // when a check ran, for formats that say so
+}
+
+func (a *app) clock() time.Time {
+	if a.now != nil {
+		return a.now()
+	}
+	return time.Now()
 }
 
 // Main runs nestvirt with args (without the program name) and returns the exit code.
@@ -137,7 +146,7 @@ unreachable, permission denied, a module reload failed).`,
 		return inputError{fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
 	})
 	root.AddCommand(a.planCmd(), a.checkCmd(), a.snapshotCmd(), a.vmsCmd(), a.annotateCmd(), a.exposeCmd(false), a.exposeCmd(true),
-		a.enableCmd(true), a.enableCmd(false), a.guardCmd(), a.matrixCmd(), a.osCmd(), a.policyCmd(), a.versionCmd())
+		a.enableCmd(true), a.enableCmd(false), a.guardCmd(), a.matrixCmd(), a.osCmd(), a.policyCmd(), a.schemaCmd(), a.versionCmd())
 	return root
 }
 
@@ -262,12 +271,32 @@ type verdictFlags struct {
 	format string
 	failOn string
 	quiet  bool
+	output string
 }
 
 func (v *verdictFlags) add(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&v.format, "format", "text", formatHelp)
+	v.addFormat(cmd, formatHelp)
 	cmd.Flags().StringVar(&v.failOn, "fail-on", "unsupported", "exit 1 when the verdict is at or past this level: "+strings.Join(policy.LevelNames(), ", ")+", or never")
 	cmd.Flags().BoolVarP(&v.quiet, "quiet", "q", false, "print only what needs action")
+}
+
+// addFormat adds --format (with its help) and --output.
+func (v *verdictFlags) addFormat(cmd *cobra.Command, help string) {
+	cmd.Flags().StringVar(&v.format, "format", "text", help)
+	cmd.Flags().StringVarP(&v.output, "output", "o", "", "write to this file instead of stdout, atomically (a temporary file in its directory, synced, renamed over it)")
+}
+
+// machine reports whether a format is read by programs: it then carries a
+// command's failure inside its document, so no run leaves an empty file.
+func machine(format string) bool { return format != "text" }
+
+// writeTo renders into stdout, or with --output into the file, atomically: a
+// render that fails or a file that cannot be written leaves the previous file.
+func (a *app) writeTo(output string, render func(io.Writer) error) error {
+	if output == "" {
+		return render(a.stdout)
+	}
+	return writeOutput(output, 0o644, render)
 }
 
 // start validates the verdict flags and returns the output style and the policy,

@@ -8,8 +8,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/nestvirt/nestvirt/schema/schematest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -28,7 +31,32 @@ func nvEnv(t *testing.T, env map[string]string, stdin string, args ...string) (s
 	root := a.rootCmd()
 	root.SetArgs(args)
 	code = mainWith(a, root)
+	validateJSON(t, args, out.String(), code)
 	return out.String(), errb.String(), code
+}
+
+// validateJSON holds every JSON document a test makes nestvirt print to its
+// schema, with a real validator: the contract is checked wherever JSON appears.
+func validateJSON(t *testing.T, args []string, out string, code int) {
+	t.Helper()
+	if len(args) == 0 || !slices.Contains(args, "json") || slices.Contains(args, "--output") {
+		return
+	}
+	name := args[0]
+	if name == "--policy" && len(args) > 2 {
+		name = args[2]
+	}
+	switch name {
+	case "check", "plan", "vms", "matrix":
+	default:
+		return
+	}
+	if out == "" && code == ExitInput {
+		return // refused before any document (a flag nestvirt cannot render in)
+	}
+	if err := schematest.Validate(name, []byte(out)); err != nil {
+		t.Errorf("%v: the JSON does not hold to the %s schema: %v\n%s", args, name, err, out)
+	}
 }
 
 func golden(t *testing.T, name, got string) {
@@ -100,7 +128,7 @@ func TestPlanJSONHasOneShapeWhateverTheNumberOfFiles(t *testing.T) {
 		if err := json.Unmarshal([]byte(js), &doc); err != nil {
 			t.Fatal(err)
 		}
-		if _, ok := doc["topologies"]; !ok || len(doc) != 3 {
+		if _, ok := doc["topologies"]; !ok || len(doc) != 4 {
 			t.Errorf("keys %v", keys(doc))
 		}
 	}

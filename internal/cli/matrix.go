@@ -1,13 +1,15 @@
 package cli
 
 import (
+	"io"
+
 	"github.com/spf13/cobra"
 
 	"github.com/nestvirt/nestvirt/internal/report"
 )
 
 func (a *app) matrixCmd() *cobra.Command {
-	var format string
+	var o verdictFlags
 	cmd := &cobra.Command{
 		Use:   "matrix",
 		Short: "Print the support matrix of the loaded policy as tables",
@@ -17,7 +19,7 @@ table. On a terminal too narrow for a table, its columns are printed one after t
 other.`,
 		Args: cobra.NoArgs,
 		RunE: run(func() error {
-			if err := checkFormat(format, "text", "json"); err != nil {
+			if err := checkFormat(o.format, "text", "json"); err != nil {
 				return err
 			}
 			style, err := a.style()
@@ -28,12 +30,14 @@ other.`,
 			if err != nil {
 				return err
 			}
-			if format == "json" {
-				return report.MatrixJSON(a.stdout, p, report.SchemaMatrix)
-			}
-			return report.MatrixText(a.stdout, p, style)
+			return a.writeTo(o.output, func(w io.Writer) error {
+				if o.format == "json" {
+					return report.MatrixJSON(w, p, report.SchemaMatrix)
+				}
+				return report.MatrixText(w, p, style)
+			})
 		}),
 	}
-	cmd.Flags().StringVar(&format, "format", "text", formatHelp)
+	o.addFormat(cmd, formatHelp)
 	return cmd
 }

@@ -20,8 +20,12 @@ func writeOutput(path string, mode fs.FileMode, fn func(io.Writer) error) error 
 	}
 	d, err := fsroot.Open(filepath.Dir(path))
 	if err != nil {
-		return inputErrorf("--output %s: %v", path, err)
+		return inputErrorf("--output %s: %v; nothing written", path, err)
 	}
 	defer d.Close()
-	return d.WriteAtomic(filepath.Base(path), b.Bytes(), fsroot.WriteOptions{Mode: mode})
+	if err := d.WriteAtomic(filepath.Base(path), b.Bytes(), fsroot.WriteOptions{Mode: mode}); err != nil {
+		// A full disk, a read-only directory: the previous file stays as it was.
+		return inputErrorf("--output %s: %v; the previous file, if any, is unchanged", path, err)
+	}
+	return nil
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"runtime/debug"
 
@@ -55,7 +56,16 @@ func (a *app) runPlan(o planOptions, args []string) error {
 	}
 	files, skipped, err := topology.Expand(args, o.recursive)
 	if err != nil {
-		return inputError{err}
+		err = inputError{err}
+		if machine(o.format) {
+			// The document all the same, with the failure inside.
+			if werr := a.writeTo(o.output, func(w io.Writer) error {
+				return report.WritePlanJSON(w, report.SchemaPlan, nil, nil, docError(err))
+			}); werr != nil {
+				return werr
+			}
+		}
+		return err
 	}
 	for _, s := range skipped {
 		fmt.Fprintf(a.stderr, "nestvirt: note: skipped %s\n", s)
@@ -96,14 +106,15 @@ func (a *app) runPlan(o planOptions, args []string) error {
 		}
 	}
 	summary := len(files) > 1 || isDir(args)
-	switch {
-	case o.format == "json":
-		err = report.WritePlanJSON(a.stdout, report.SchemaPlan, worst, chunks)
-	case o.quiet:
-		err = report.WriteChunks(a.stdout, chunks)
-	default:
-		err = report.WritePlanText(a.stdout, verdicts, chunks, style, cites, summary)
-	}
+	err = a.writeTo(o.output, func(w io.Writer) error {
+		switch {
+		case o.format == "json":
+			return report.WritePlanJSON(w, report.SchemaPlan, worst, chunks, nil)
+		case o.quiet:
+			return report.WriteChunks(w, chunks)
+		}
+		return report.WritePlanText(w, verdicts, chunks, style, cites, summary)
+	})
 	if err != nil {
 		return err
 	}

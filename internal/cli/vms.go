@@ -2,6 +2,7 @@ package cli
 
 import (
 	"errors"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -101,28 +102,44 @@ func (a *app) audit(c connectFlags, facts probe.Facts) (judge.Audit, error) {
 }
 
 func (a *app) runVMs(o vmsOptions) error {
-	style, _, err := a.start(o.verdictFlags)
+	style, err := a.startStyle(o.verdictFlags)
 	if err != nil {
 		return err
 	}
-	facts, err := hostFacts(o.root, o.stated)
-	if err != nil {
-		return err
-	}
-	res, err := a.audit(o.connect, facts)
-	if err != nil {
-		return err
-	}
-	if o.format == "json" {
-		err = report.VMsJSON(a.stdout, res, facts)
-	} else {
-		cites := report.NewCites()
-		if err = report.VMsText(a.stdout, res, style, o.quiet, cites); err == nil && !o.quiet {
-			style.WriteSources(a.stdout, cites)
+	var res *judge.Audit
+	facts, runErr := hostFacts(o.root, o.stated)
+	if runErr == nil {
+		var r judge.Audit
+		if r, runErr = a.audit(o.connect, facts); runErr == nil {
+			res = &r
 		}
 	}
-	if err != nil || res.Verdict == nil {
-		return err
+	switch {
+	case machine(o.format):
+		// The document, whatever failed: with the failure inside.
+		var host *probe.Facts
+		if facts.Arch != nil || facts.Hostname != nil {
+			host = &facts
+		}
+		doc := report.NewVMsDoc(res, host, docError(runErr))
+		if err := a.writeTo(o.output, func(w io.Writer) error { return report.WriteJSON(w, doc) }); err != nil {
+			return err
+		}
+	case res != nil:
+		err := a.writeTo(o.output, func(w io.Writer) error {
+			cites := report.NewCites()
+			err := report.VMsText(w, *res, style, o.quiet, cites)
+			if err == nil && !o.quiet {
+				style.WriteSources(w, cites)
+			}
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
+	if runErr != nil || res.Verdict == nil {
+		return runErr
 	}
 	return failOn(*res.Verdict, o.failOn)
 }

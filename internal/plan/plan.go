@@ -20,7 +20,7 @@ import (
 // read or is not a valid topology has no verdict and no chains, and an Error.
 type TopologyResult struct {
 	File    string               `json:"file"`
-	Name    string               `json:"name"`
+	Name    *string              `json:"name"` // null when the file names none
 	Verdict *policy.Level        `json:"verdict"`
 	Chains  []policy.ChainResult `json:"chains"`
 	Error   *FileError           `json:"error"`
@@ -34,11 +34,25 @@ type FileError struct {
 
 // Problem is one mistake in a file.
 type Problem struct {
-	File    string `json:"file"`
-	Line    int    `json:"line"`
-	Column  int    `json:"column"`
-	Path    string `json:"path"`
-	Message string `json:"message"`
+	File    string  `json:"file"`
+	Line    *int    `json:"line"`   // null for a problem of the whole file
+	Column  *int    `json:"column"` // as line
+	Path    *string `json:"path"`   // the field ("host.guests[1].os"); null for the document
+	Message string  `json:"message"`
+}
+
+func nonZero(i int) *int {
+	if i == 0 {
+		return nil
+	}
+	return &i
+}
+
+func nonEmpty(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }
 
 // ErrorOf describes a load error for the output.
@@ -47,7 +61,7 @@ func ErrorOf(file string, err error) *FileError {
 	var probs strictyaml.Problems
 	if errors.As(err, &probs) {
 		for _, p := range probs {
-			fe.Problems = append(fe.Problems, Problem{File: p.File, Line: p.Line, Column: p.Col, Path: p.Path, Message: p.Msg})
+			fe.Problems = append(fe.Problems, Problem{File: p.File, Line: nonZero(p.Line), Column: nonZero(p.Col), Path: nonEmpty(p.Path), Message: p.Msg})
 		}
 		return fe
 	}
@@ -101,7 +115,7 @@ func Chains(t *topology.Topology) []policy.Chain {
 
 // Judge evaluates every chain of a topology; the file's verdict is the worst.
 func Judge(p *policy.Policy, t *topology.Topology) (TopologyResult, error) {
-	res := TopologyResult{File: t.File, Name: t.Name}
+	res := TopologyResult{File: t.File, Name: nonEmpty(t.Name)}
 	chains, err := p.JudgeChains(Chains(t))
 	res.Chains = chains
 	v := policy.Supported

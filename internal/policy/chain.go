@@ -1,6 +1,8 @@
 package policy
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -45,6 +47,36 @@ type Finding struct {
 	Remedy       string   `json:"remedy"`
 	// Guard says the libvirt hook refuses an operation this finding is about.
 	Guard string `json:"-"`
+}
+
+// MarshalJSON writes a finding with every field present: a finding without a
+// remedy has "remedy": null (report's appendFinding writes the same bytes).
+func (f Finding) MarshalJSON() ([]byte, error) {
+	type out struct {
+		Rule          string   `json:"rule"`
+		Level         Level    `json:"level"`
+		Informational bool     `json:"informational"`
+		Undetermined  bool     `json:"undetermined"`
+		Unknown       []string `json:"unknown"`
+		Message       string   `json:"message"`
+		Source        string   `json:"source"`
+		Remedy        *string  `json:"remedy"`
+	}
+	o := out{Rule: f.Rule, Level: f.Level, Informational: f.Informational, Undetermined: f.Undetermined, Unknown: f.Unknown, Message: f.Message, Source: f.Source}
+	if o.Unknown == nil {
+		o.Unknown = []string{}
+	}
+	if f.Remedy != "" {
+		o.Remedy = &f.Remedy
+	}
+	// No HTML escaping, as every document nestvirt writes: messages quote "<cpu>".
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(o); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
 // Placement reports whether a finding places a chain or host in a listed

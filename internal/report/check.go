@@ -10,18 +10,6 @@ import (
 	"github.com/nestvirt/nestvirt/internal/probe"
 )
 
-// CheckDoc is the JSON of `nestvirt check`: the verdict, the facts, the findings,
-// and with --vms the audit of the host's VMs.
-type CheckDoc struct {
-	judge.CheckResult
-	VMs *judge.Audit `json:"vms,omitempty"`
-}
-
-// CheckJSON writes a check result.
-func CheckJSON(w io.Writer, r judge.CheckResult, vms *judge.Audit) error {
-	return JSON(w, CheckDoc{CheckResult: r, VMs: vms})
-}
-
 // Headline is the verdict in one line, with what undetermined findings would
 // change: "unsupported; tech-preview if ...". Migration is named apart: whether a
 // host migrates its VMs is a fact of its use, not of the machine.

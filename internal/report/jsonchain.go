@@ -22,7 +22,11 @@ func appendTopology(b []byte, t plan.TopologyResult, prefix string) []byte {
 	b = appendString(b, t.File)
 	b = append(b, ",\n"...)
 	b = appendKey(b, in1, "name")
-	b = appendString(b, t.Name)
+	if t.Name == nil {
+		b = append(b, "null"...)
+	} else {
+		b = appendString(b, *t.Name)
+	}
 	b = append(b, ",\n"...)
 	b = appendKey(b, in1, "verdict")
 	if t.Verdict == nil {
@@ -116,7 +120,11 @@ func appendFinding(b []byte, f policy.Finding, prefix string) []byte {
 	b = strconv.AppendBool(b, f.Undetermined)
 	b = append(b, ",\n"...)
 	b = appendKey(b, in, "unknown")
-	b = appendStrings(b, f.Unknown, in)
+	if f.Unknown == nil {
+		b = append(b, "[]"...)
+	} else {
+		b = appendStrings(b, f.Unknown, in)
+	}
 	b = append(b, ",\n"...)
 	b = appendKey(b, in, "message")
 	b = appendString(b, f.Message)
@@ -125,7 +133,11 @@ func appendFinding(b []byte, f policy.Finding, prefix string) []byte {
 	b = appendString(b, f.Source)
 	b = append(b, ",\n"...)
 	b = appendKey(b, in, "remedy")
-	b = appendString(b, f.Remedy)
+	if f.Remedy == "" {
+		b = append(b, "null"...)
+	} else {
+		b = appendString(b, f.Remedy)
+	}
 	b = append(b, '\n')
 	b = append(b, prefix...)
 	return append(b, '}')

@@ -25,10 +25,12 @@ func marshalIndent(t *testing.T, v any, prefix string) []byte {
 func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 	odd := "quote \" backslash \\ nl \n tab \t cr \r ctl \x01\x1f bell \b ff \f html <&> ls \u2028 ps \u2029 bad \xff\xfe ok é ✓"
 	dnw := policy.DoesNotWork
+	lab := "lab"
 	results := []plan.TopologyResult{
-		{File: "a.yaml", Name: "lab", Verdict: &dnw, Chains: []policy.ChainResult{
+		{File: "a.yaml", Name: &lab, Verdict: &dnw, Chains: []policy.ChainResult{
 			{Path: []string{"host", "win", odd}, Verdict: policy.DoesNotWork, Findings: []policy.Finding{
-				{Rule: "amd-migration", Level: policy.DoesNotWork, Message: odd, Source: "src \"q\"", Remedy: "nestvirt disable", Unknown: []string{}},
+				{Rule: "amd-migration", Level: policy.DoesNotWork, Message: odd, Source: "src \"q\"", Remedy: "nestvirt disable <x> & " + odd, Unknown: []string{}},
+				{Rule: "no-unknown-list", Level: policy.Untested, Message: "m", Source: "s"},
 				{Rule: "l0-features", Level: policy.Supported, Informational: true, Message: "m", Source: "s", Unknown: []string{}},
 				{Rule: "matrix/wsl2", Level: policy.Supported, Undetermined: true, Unknown: []string{"l0.os", odd}, Message: "m", Source: "s"},
 			}},

@@ -123,9 +123,9 @@ type MatrixL0 struct {
 
 // MatrixGuest is one entry of an L1 or L2 column.
 type MatrixGuest struct {
-	OS    string `json:"os"`
-	Runs  string `json:"runs"`
-	Label string `json:"label"`
+	OS    string  `json:"os"`
+	Runs  *string `json:"runs"` // null where the table says nothing (an L2)
+	Label string  `json:"label"`
 }
 
 // MatrixJSON writes the policy's support matrix.
@@ -134,7 +134,11 @@ func MatrixJSON(w io.Writer, p *policy.Policy, schema string) error {
 	guests := func(gs []policy.GuestSpec) []MatrixGuest {
 		out := []MatrixGuest{}
 		for _, g := range gs {
-			out = append(out, MatrixGuest{OS: g.OS.Text, Runs: g.Runs, Label: g.Label()})
+			mg := MatrixGuest{OS: g.OS.Text, Label: g.Label()}
+			if g.Runs != "" {
+				mg.Runs = &g.Runs
+			}
+			out = append(out, mg)
 		}
 		return out
 	}

@@ -24,7 +24,7 @@ func TopologyJSON(t plan.TopologyResult) []byte {
 // WritePlanJSON writes the chunks of TopologyJSON as one document: the worst
 // verdict of the files judged (null when none was) and every file, whatever their
 // number.
-func WritePlanJSON(w io.Writer, schema string, verdict *policy.Level, chunks [][]byte) error {
+func WritePlanJSON(w io.Writer, schema string, verdict *policy.Level, chunks [][]byte, fail *DocError) error {
 	bw := bufio.NewWriterSize(w, 1<<20)
 	v := "null"
 	if verdict != nil {
@@ -41,7 +41,17 @@ func WritePlanJSON(w io.Writer, schema string, verdict *policy.Level, chunks [][
 	if len(chunks) > 0 {
 		bw.WriteString("\n  ")
 	}
-	bw.WriteString("]\n}\n")
+	bw.WriteString("],\n  \"error\": ")
+	if fail == nil {
+		bw.WriteString("null")
+	} else {
+		b := appendKey([]byte("{\n"), "    ", "kind")
+		b = append(appendString(b, fail.Kind), ",\n"...)
+		b = appendKey(b, "    ", "message")
+		b = append(appendString(b, fail.Message), "\n  }"...)
+		bw.Write(b)
+	}
+	bw.WriteString("\n}\n")
 	return bw.Flush()
 }
 
@@ -50,8 +60,8 @@ func WritePlanJSON(w io.Writer, schema string, verdict *policy.Level, chunks [][
 func TopologyText(t plan.TopologyResult, s Style, cites *Cites) []byte {
 	var b bytes.Buffer
 	title := t.File
-	if t.Name != "" {
-		title += " (" + t.Name + ")"
+	if t.Name != nil {
+		title += " (" + *t.Name + ")"
 	}
 	if t.Error != nil {
 		fmt.Fprintf(&b, "%s: %s (%d problems, on stderr)\n", s.paint(bold, title), s.paint(red, "not judged"), len(t.Error.Problems))

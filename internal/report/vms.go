@@ -7,22 +7,7 @@ import (
 
 	"github.com/nestvirt/nestvirt/internal/judge"
 	"github.com/nestvirt/nestvirt/internal/policy"
-	"github.com/nestvirt/nestvirt/internal/probe"
 )
-
-// VMsDoc is the JSON of `nestvirt vms`.
-type VMsDoc struct {
-	Verdict *policy.Level    `json:"verdict"`
-	Host    probe.Facts      `json:"host"`
-	URI     string           `json:"uri"`
-	Notes   []string         `json:"notes"`
-	VMs     []judge.VMResult `json:"vms"`
-}
-
-// VMsJSON writes an audit with the host facts it was judged with.
-func VMsJSON(w io.Writer, a judge.Audit, host probe.Facts) error {
-	return JSON(w, VMsDoc{Verdict: a.Verdict, Host: host, URI: a.URI, Notes: a.Notes, VMs: a.VMs})
-}
 
 // VMsText writes the audit as a table, then each VM's findings that matter
 // (with quiet, only the VMs whose verdict is unsupported or worse).

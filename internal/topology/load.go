@@ -195,10 +195,9 @@ func Expand(args []string, recursive bool) (files, skipped []string, err error) 
 			continue
 		}
 		st, err := os.Stat(a)
-		if err != nil {
-			return nil, nil, err
-		}
-		if !st.IsDir() {
+		if err != nil || !st.IsDir() {
+			// A file, or nothing: the loader reports a missing file as it does
+			// a malformed one, beside the others.
 			files = append(files, a)
 			continue
 		}

@@ -1,0 +1,37 @@
+package cli
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/nestvirt/nestvirt/schema"
+)
+
+func (a *app) schemaCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "schema [check|plan|vms|matrix]",
+		Short: "Print the JSON Schema of a JSON document nestvirt writes",
+		Long: `Print the JSON Schema (2020-12) of the JSON document a command writes, with the
+definitions it shares with the others embedded, so a validator needs this one file.
+Every document names its schema in its "schema" field; docs/JSON.md says what the
+contract promises. Without an argument, lists the documents.`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return run(func() error {
+				if len(args) == 0 {
+					for _, n := range schema.Names() {
+						fmt.Fprintf(a.stdout, "%-8s https://nestvirt.dev/schema/%s/v1\n", n, n)
+					}
+					return nil
+				}
+				b, err := schema.Bundle(args[0])
+				if err != nil {
+					return inputError{err}
+				}
+				_, err = fmt.Fprintf(a.stdout, "%s\n", b)
+				return err
+			})(cmd, args)
+		},
+	}
+}
