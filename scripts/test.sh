@@ -11,9 +11,11 @@ export DEBIAN_FRONTEND=noninteractive
 
 echo "== packages the tests use"
 # osinfo-db: every libosinfo short id must parse; patch: diffs must apply;
-# util-linux (setpriv) runs check as nobody; coreutils' timeout bounds the hook.
+# util-linux (setpriv) runs check as nobody; coreutils' timeout bounds the hook;
+# prometheus gives promtool, ansible-core runs the fact playbooks, systemd gives
+# systemd-analyze for the units.
 need=()
-for p in osinfo-db patch util-linux coreutils; do
+for p in osinfo-db patch util-linux coreutils prometheus ansible-core systemd; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -53,10 +53,11 @@ func (s statedFlags) apply(f *probe.Facts) error {
 
 type checkOptions struct {
 	verdictFlags
-	stated  statedFlags
-	root    string
-	vms     bool
-	connect connectFlags
+	stated   statedFlags
+	root     string
+	hostRoot string
+	vms      bool
+	connect  connectFlags
 }
 
 func (a *app) checkCmd() *cobra.Command {
@@ -77,12 +78,15 @@ inside a guest, which OS runs the L0 below. State them in /etc/nestvirt/host.yam
 ` + indent(probe.HostConfigExample, "  ") + `
 or with --migrates and --l0-os.
 
---root DIR reads a snapshot (nestvirt snapshot) instead of this machine.`,
+--root DIR reads a snapshot (nestvirt snapshot) instead of this machine; --host-root
+DIR reads this machine's / mounted at DIR, as a container of a DaemonSet sees its
+node (deploy/kubernetes/).`,
 		Example: "  nestvirt check\n  nestvirt check -q --fail-on does-not-work\n  nestvirt check --migrates no\n  nestvirt check --root ./snapshot --format json",
 		Args:    cobra.NoArgs,
 		RunE:    run(func() error { return a.runCheck(o) }),
 	}
 	cmd.Flags().StringVar(&o.root, "root", "/", "read the machine from this snapshot directory instead of /")
+	cmd.Flags().StringVar(&o.hostRoot, "host-root", "", "read this machine's / mounted at this directory, as a container sees its node (/host): files from there, CPUID from this CPU")
 	o.verdictFlags.add(cmd)
 	cmd.Flags().Lookup("format").Usage = "output format: text, json, prometheus (for node_exporter's textfile collector) or nfd (a Node Feature Discovery feature file)"
 	o.stated.add(cmd)
@@ -94,9 +98,14 @@ or with --migrates and --l0-os.
 // hostFacts probes the machine (or a snapshot of it) and applies the admin's
 // statements. A host.yaml that cannot be used is bad input.
 func hostFacts(root string, stated statedFlags) (probe.Facts, error) {
-	r, err := probe.OpenRoot(root)
+	return factsFrom(probe.OpenRoot, "--root", root, stated)
+}
+
+// factsFrom probes what open opens at dir (flag names it in errors).
+func factsFrom(open func(string) (*probe.Root, error), flag, dir string, stated statedFlags) (probe.Facts, error) {
+	r, err := open(dir)
 	if err != nil {
-		return probe.Facts{}, inputErrorf("--root %s: %v", root, err)
+		return probe.Facts{}, inputErrorf("%s %s: %v", flag, dir, err)
 	}
 	defer r.Close()
 	f, err := probe.ProbeRoot(r)
@@ -180,7 +189,16 @@ func (a *app) checkHost(o checkOptions) (*judge.CheckResult, *judge.Audit, error
 			p.Prepare(policy.ScopeHost)
 		}
 	}()
-	facts, err := hostFacts(o.root, o.stated)
+	var facts probe.Facts
+	var err error
+	switch {
+	case o.hostRoot != "" && o.root != "/":
+		err = inputErrorf("--root and --host-root: give one of them")
+	case o.hostRoot != "":
+		facts, err = factsFrom(probe.OpenHostRoot, "--host-root", o.hostRoot, o.stated)
+	default:
+		facts, err = hostFacts(o.root, o.stated)
+	}
 	<-loaded
 	if polErr != nil {
 		return nil, nil, polErr

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -202,5 +203,39 @@ func TestSchemaCommandPrintsAValidatingBundle(t *testing.T) {
 	}
 	if _, stderr, code := nv(t, "", "schema", "nope"); code != ExitInput || !strings.Contains(stderr, "one of: check, matrix, plan, vms") {
 		t.Errorf("unknown: %d %s", code, stderr)
+	}
+}
+
+// TestHostRootReadsTheNodeAsAContainerSeesIt: with this machine's / bind-mounted
+// elsewhere (as a DaemonSet mounts its node at /host), --host-root gives the
+// facts a check of / gives: files through the mount, CPUID from this CPU.
+func TestHostRootReadsTheNodeAsAContainerSeesIt(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Fatal("this test bind-mounts / and must run as root (as CI does)")
+	}
+	mnt := t.TempDir()
+	if out, err := exec.Command("mount", "--rbind", "-o", "ro", "/", mnt).CombinedOutput(); err != nil {
+		t.Fatalf("mount: %v %s", err, out)
+	}
+	defer exec.Command("umount", "-R", mnt).Run()
+	strip := func(js string) string {
+		var d map[string]any
+		if err := json.Unmarshal([]byte(js), &d); err != nil {
+			t.Fatalf("%v\n%s", err, js)
+		}
+		delete(d["host"].(map[string]any), "notes")
+		b, _ := json.Marshal(d)
+		return string(b)
+	}
+	live, _, _ := nv(t, "", "check", "--format", "json", "--fail-on", "never")
+	mounted, stderr, code := nv(t, "", "check", "--format", "json", "--fail-on", "never", "--host-root", mnt)
+	if code != ExitOK {
+		t.Fatalf("exit %d %s", code, stderr)
+	}
+	if a, b := strip(live), strip(mounted); a != b {
+		t.Errorf("/ and --host-root differ:\n%s\n%s", a, b)
+	}
+	if _, stderr, code := nv(t, "", "check", "--host-root", mnt, "--root", snapshots+"pvm/root"); code != ExitInput || !strings.Contains(stderr, "give one of them") {
+		t.Errorf("both: %d %s", code, stderr)
 	}
 }

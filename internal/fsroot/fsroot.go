@@ -74,18 +74,30 @@ func Open(dir string) (*Dir, error) {
 	return &Dir{root: r, path: clean, live: clean == string(filepath.Separator)}, nil
 }
 
+// OpenHost opens dir as a running machine's "/" mounted elsewhere (a container's
+// view of its node, /host): absolute symlinks resolve inside it, as on "/".
+func OpenHost(dir string) (*Dir, error) {
+	d, err := Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	d.live = true
+	return d, nil
+}
+
 // Close releases the tree's descriptor.
 func (d *Dir) Close() error { return d.root.Close() }
 
 // Path is the directory as opened.
 func (d *Dir) Path() string { return d.path }
 
-// Live reports whether the tree is the running machine's "/".
+// Live reports whether the tree is a running machine's "/" (itself, or mounted
+// elsewhere with OpenHost).
 func (d *Dir) Live() bool { return d.live }
 
 // Real is the path a person reads for rel: the file under the tree.
 func (d *Dir) Real(rel string) string {
-	if d.live {
+	if d.path == string(filepath.Separator) {
 		return "/" + strings.TrimPrefix(filepath.ToSlash(rel), "/")
 	}
 	return filepath.Join(d.path, filepath.FromSlash(rel))

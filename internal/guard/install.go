@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/nestvirt/nestvirt/internal/rootexec"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -22,7 +23,7 @@ const marker = "# nestvirt-guard: installed by 'nestvirt guard install'"
 const configPrefix = "# nestvirt-guard-config: "
 
 // SuggestedBinary is where packages install nestvirt.
-const SuggestedBinary = "/usr/bin/nestvirt"
+const SuggestedBinary = rootexec.SuggestedBinary
 
 // Config is how the installed hook calls nestvirt.
 type Config struct {
@@ -49,10 +50,10 @@ func Script(c Config) string {
 		args = append(args, "--fail-closed")
 	}
 	if c.Policy != "" {
-		args = append(args, "--policy", shellQuote(c.Policy))
+		args = append(args, "--policy", rootexec.Quote(c.Policy))
 	}
 	if c.Root != "" && c.Root != "/" {
-		args = append(args, "--root", shellQuote(c.Root))
+		args = append(args, "--root", rootexec.Quote(c.Root))
 	}
 	fail := "0"
 	if c.FailClosed {
@@ -65,7 +66,7 @@ func Script(c Config) string {
 # libvirt runs this for each QEMU domain operation; see 'nestvirt guard --help'.
 # It refuses only when nestvirt refuses (exit 1). A nestvirt that is missing,
 # broken or slow is reported and the operation ` + map[bool]string{false: "allowed (fail open)", true: "refused (--fail-closed)"}[c.FailClosed] + `.
-bin=` + shellQuote(c.Binary) + `
+bin=` + rootexec.Quote(c.Binary) + `
 fail=` + fail + `
 say() {
 	echo "nestvirt-guard: $1" >&2
@@ -92,8 +93,6 @@ exit $fail
 `
 }
 
-func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
-
 // ReadConfig reads the configuration an installed script records.
 func ReadConfig(script string) (Config, bool) {
 	for _, l := range strings.Split(script, "\n") {
@@ -113,58 +112,8 @@ var hookRel = "qemu.d/" + HookName
 // Path is the hook's path under a hooks directory.
 func Path(hooksDir string) string { return filepath.Join(hooksDir, "qemu.d", HookName) }
 
-// CheckBinary says why a binary must not be run by a hook: it would vanish (a
-// temporary or build-cache file, as `go run` gives), or someone but root could
-// replace it (not owned by root, writable by others, in a directory they may write).
-func CheckBinary(path string) error {
-	if !filepath.IsAbs(path) {
-		return fmt.Errorf("%s is not an absolute path", path)
-	}
-	st, err := os.Stat(path)
-	if err != nil {
-		return err
-	}
-	if !st.Mode().IsRegular() || st.Mode().Perm()&0o111 == 0 {
-		return fmt.Errorf("%s is not an executable file", path)
-	}
-	for _, tmp := range tempDirs() {
-		if tmp != "" && (path == tmp || strings.HasPrefix(path, strings.TrimSuffix(tmp, "/")+"/")) {
-			return fmt.Errorf("%s is in %s, a temporary or build-cache directory: the hook would run a file that vanishes (with 'go run' it is gone when install returns)", path, tmp)
-		}
-	}
-	if strings.Contains(path, "/go-build") {
-		return fmt.Errorf("%s is in Go's build cache: the hook would run a file that vanishes", path)
-	}
-	for p := path; ; p = filepath.Dir(p) {
-		st, err := os.Lstat(p)
-		if err != nil {
-			return err
-		}
-		if p == path && st.Mode()&fs.ModeSymlink != 0 {
-			return fmt.Errorf("%s is a symlink; give the file it points to", path)
-		}
-		if owner := fsroot.Owner(st); owner > 0 {
-			return fmt.Errorf("%s belongs to uid %d, not root: that user could replace what every VM start runs", p, owner)
-		}
-		if st.Mode().Perm()&0o022 != 0 && st.Mode()&fs.ModeSticky == 0 {
-			return fmt.Errorf("%s is writable by its group or others (mode %v): they could replace what every VM start runs", p, st.Mode().Perm())
-		}
-		if p == filepath.Dir(p) {
-			return nil
-		}
-	}
-}
-
-func tempDirs() []string {
-	dirs := []string{"/tmp", "/var/tmp", "/dev/shm", os.TempDir(), os.Getenv("GOCACHE")}
-	if home, err := os.UserHomeDir(); err == nil {
-		dirs = append(dirs, filepath.Join(home, ".cache", "go-build"))
-	}
-	if cache, err := os.UserCacheDir(); err == nil {
-		dirs = append(dirs, filepath.Join(cache, "go-build"))
-	}
-	return dirs
-}
+// CheckBinary says why the hook must not run a binary (rootexec.Check).
+func CheckBinary(path string) error { return rootexec.Check(path, "every VM start runs") }
 
 // ErrNotOurs refuses to replace or remove a hook nestvirt did not install.
 var ErrNotOurs = errors.New("not installed by nestvirt")

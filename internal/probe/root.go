@@ -82,6 +82,17 @@ type Entry struct {
 var recognised = []string{"proc/cpuinfo", "proc/sys/kernel/arch", "etc/os-release", "usr/lib/os-release",
 	"sys/class/dmi/id", "proc/sysinfo", "sys/module", "dev/kvm", "proc/device-tree", CPUIDFile}
 
+// OpenHostRoot opens the running machine's "/" mounted at dir (a container's
+// view of its node): read as the live machine is (a missing file is absent;
+// CPUID, from the same CPU, is read live), not as a snapshot.
+func OpenHostRoot(dir string) (*Root, error) {
+	d, err := fsroot.OpenHost(dir)
+	if err != nil {
+		return nil, err
+	}
+	return &Root{dir: d, live: true, seen: map[string]Entry{}}, nil
+}
+
 // OpenRoot opens "/" (the live machine) or a snapshot tree. A tree must hold a
 // manifest or one of the files the probe reads; anything else is ErrNotSnapshot.
 func OpenRoot(dir string) (*Root, error) {

@@ -1,0 +1,110 @@
+// Package ansible installs nestvirt as an Ansible local fact: an executable
+// nestvirt.fact in the fact directory (/etc/ansible/facts.d by default), which
+// Ansible's setup module runs on every host and publishes as ansible_local.nestvirt.
+package ansible
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/nestvirt/nestvirt/internal/fsroot"
+	"github.com/nestvirt/nestvirt/internal/rootexec"
+)
+
+// DefaultFactPath is where Ansible's setup module looks for local facts.
+const DefaultFactPath = "/etc/ansible/facts.d"
+
+// FactName is the file: Ansible names the fact after it (ansible_local.nestvirt).
+const FactName = "nestvirt.fact"
+
+const marker = "# nestvirt: Ansible local fact (ansible_local.nestvirt)"
+
+// ErrNotOurs refuses to replace or remove a fact nestvirt did not install.
+var ErrNotOurs = errors.New("not installed by nestvirt")
+
+// Timeout bounds one run of the fact, in seconds: Ansible waits for it.
+const Timeout = 60
+
+// Script is the fact file. It always exits 0 and prints one JSON document:
+// check's, or one in the same shape (schema check/v1) saying what failed, so a
+// fleet's report shows the broken host instead of an Ansible error.
+func Script(binary, root string) string {
+	args := "check --format json --fail-on never"
+	if root != "" && root != "/" {
+		args += " --root " + rootexec.Quote(root)
+	}
+	fail := func(msg string) string {
+		doc, _ := json.Marshal(map[string]any{"schema": "https://nestvirt.dev/schema/check/v1", "verdict": nil, "host": nil,
+			"findings": []any{}, "vms": nil, "error": map[string]string{"kind": "dependency", "message": msg}})
+		return rootexec.Quote(string(doc))
+	}
+	return `#!/bin/sh
+` + marker + `
+# installed by 'nestvirt facts install'; it prints nestvirt check's JSON document,
+# or one in the same shape saying what failed, and always exits 0.
+bin=` + rootexec.Quote(binary) + `
+if [ ! -x "$bin" ]; then
+	printf '%s\n' ` + fail(binary+" is missing or not executable") + `
+	exit 0
+fi
+if command -v timeout >/dev/null 2>&1; then
+	out=$(timeout -k 5 ` + fmt.Sprint(Timeout) + ` "$bin" ` + args + ` 2>/dev/null)
+else
+	out=$("$bin" ` + args + ` 2>/dev/null)
+fi
+case $out in
+'{'*) printf '%s\n' "$out" ;;
+*) printf '%s\n' ` + fail("nestvirt check printed no document (it crashed, or took over "+fmt.Sprint(Timeout)+" s)") + ` ;;
+esac
+exit 0
+`
+}
+
+// Install writes the fact into factPath (created if needed), atomically: the
+// temporary file is hidden and does not end in .fact, so Ansible never runs a
+// half-written one. It replaces only a fact of its own.
+func Install(factPath, binary, root string) (string, error) {
+	if err := os.MkdirAll(factPath, 0o755); err != nil {
+		return "", err
+	}
+	d, err := fsroot.Open(factPath)
+	if err != nil {
+		return "", err
+	}
+	defer d.Close()
+	if b, _, err := d.ReadFile(FactName, 1<<20); err == nil && !strings.Contains(string(b), marker) {
+		return d.Real(FactName), fmt.Errorf("%s exists: %w; not overwritten", d.Real(FactName), ErrNotOurs)
+	}
+	d.RemoveTemps(".", FactName)
+	return d.Real(FactName), d.WriteAtomic(FactName, []byte(Script(binary, root)), fsroot.WriteOptions{Mode: 0o755})
+}
+
+// Uninstall removes the fact if it is nestvirt's; removed says whether there was one.
+func Uninstall(factPath string) (path string, removed bool, err error) {
+	path = filepath.Join(factPath, FactName)
+	d, err := fsroot.Open(factPath)
+	if errors.Is(err, fs.ErrNotExist) {
+		return path, false, nil
+	}
+	if err != nil {
+		return path, false, err
+	}
+	defer d.Close()
+	left := d.RemoveTemps(".", FactName)
+	b, _, err := d.ReadFile(FactName, 1<<20)
+	if errors.Is(err, fs.ErrNotExist) {
+		return path, len(left) > 0, nil
+	}
+	if err != nil {
+		return path, false, err
+	}
+	if !strings.Contains(string(b), marker) {
+		return path, false, fmt.Errorf("%s: %w; not removed", path, ErrNotOurs)
+	}
+	return path, true, d.Remove(FactName)
+}

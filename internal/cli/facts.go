@@ -1,0 +1,87 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/nestvirt/nestvirt/internal/ansible"
+	"github.com/nestvirt/nestvirt/internal/rootexec"
+)
+
+func (a *app) factsCmd() *cobra.Command {
+	var factPath, binary, root string
+	cmd := &cobra.Command{
+		Use:   "facts",
+		Short: "Install nestvirt as an Ansible local fact (ansible_local.nestvirt)",
+		Long: `Install an executable nestvirt.fact in Ansible's fact directory, so that every fact
+gathering (the setup module) runs 'nestvirt check --format json' on the host and
+publishes the document as ansible_local.nestvirt. The fact always prints valid JSON
+and exits 0: when nestvirt is missing, crashes or takes over a minute, the document
+says so in its error field. examples/ansible/ has playbooks that use it.`,
+	}
+	install := &cobra.Command{
+		Use:   "install",
+		Short: "Write nestvirt.fact into the fact directory (replacing only nestvirt's own)",
+		Args:  cobra.NoArgs,
+		RunE: run(func() error {
+			bin := binary
+			if bin == "" {
+				exe, err := os.Executable()
+				if err != nil {
+					return err
+				}
+				if bin, err = filepath.EvalSymlinks(exe); err != nil {
+					return err
+				}
+			}
+			if err := rootexec.Check(bin, "Ansible runs as root at every fact gathering"); err != nil {
+				return refusedError{fmt.Errorf("%w. Install nestvirt where only root can change it (the package puts it at %s) and pass --binary", err, rootexec.SuggestedBinary)}
+			}
+			if root != "/" {
+				abs, err := filepath.Abs(root)
+				if err != nil {
+					return err
+				}
+				root = abs
+			}
+			path, err := ansible.Install(factPath, bin, root)
+			if errors.Is(err, ansible.ErrNotOurs) {
+				return refusedError{err}
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.stdout, "installed %s, running %s; gather facts to see ansible_local.nestvirt\n", path, bin)
+			return nil
+		}),
+	}
+	install.Flags().StringVar(&binary, "binary", "", "the nestvirt the fact runs (default: this one; "+rootexec.SuggestedBinary+" for a package)")
+	install.Flags().StringVar(&root, "root", "/", "judge this snapshot tree instead of the host (for tests)")
+	uninstall := &cobra.Command{
+		Use:   "uninstall",
+		Short: "Remove nestvirt.fact (only nestvirt's own)",
+		Args:  cobra.NoArgs,
+		RunE: run(func() error {
+			path, removed, err := ansible.Uninstall(factPath)
+			if errors.Is(err, ansible.ErrNotOurs) {
+				return refusedError{err}
+			}
+			if err != nil {
+				return err
+			}
+			if removed {
+				fmt.Fprintf(a.stdout, "removed %s\n", path)
+			} else {
+				fmt.Fprintf(a.stdout, "no nestvirt fact at %s: nothing to remove\n", path)
+			}
+			return nil
+		}),
+	}
+	cmd.PersistentFlags().StringVar(&factPath, "fact-path", ansible.DefaultFactPath, "Ansible's local fact directory (the setup module's fact_path)")
+	cmd.AddCommand(install, uninstall)
+	return cmd
+}
