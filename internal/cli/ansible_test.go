@@ -21,8 +21,8 @@ func TestTheFactAlwaysPrintsADocument(t *testing.T) {
 	crash := filepath.Join(dir, "crash")
 	os.WriteFile(crash, []byte("#!/bin/sh\necho half a doc\nkill -SEGV $$\n"), 0o755)
 	for name, c := range map[string]struct{ bin, want string }{
-		"working": {bin, `"verdict": "`},
-		"missing": {"/nonexistent/nestvirt", "is missing or not executable"},
+		"working":  {bin, `"verdict": "`},
+		"missing":  {"/nonexistent/nestvirt", "is missing or not executable"},
 		"crashing": {crash, "printed no document"},
 	} {
 		script := filepath.Join(dir, name+".fact")
