@@ -160,7 +160,7 @@ func TestOutputIsAtomicAndKeepsThePreviousFileOnFailure(t *testing.T) {
 	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", dir).CombinedOutput(); err != nil {
 		t.Fatalf("mount: %v %s", err, out)
 	}
-	defer exec.Command("umount", dir).Run()
+	t.Cleanup(func() { exec.Command("umount", dir).Run() })
 	prom := filepath.Join(dir, "nestvirt.prom")
 	if _, stderr, code := nvAt(t, "check", "--format", "prometheus", "--fail-on", "never", "--root", snapshots+"intel-l0-ready/root", "--output", prom); code != ExitOK {
 		t.Fatalf("exit %d %s", code, stderr)
@@ -217,7 +217,12 @@ func TestHostRootReadsTheNodeAsAContainerSeesIt(t *testing.T) {
 	if out, err := exec.Command("mount", "--rbind", "-o", "ro", "/", mnt).CombinedOutput(); err != nil {
 		t.Fatalf("mount: %v %s", err, out)
 	}
-	defer exec.Command("umount", "-R", mnt).Run()
+	// Cleanups run last first: the mount goes before its directory is removed.
+	t.Cleanup(func() {
+		if out, err := exec.Command("umount", "-R", mnt).CombinedOutput(); err != nil {
+			t.Errorf("umount: %v %s", err, out)
+		}
+	})
 	strip := func(js string) string {
 		var d map[string]any
 		if err := json.Unmarshal([]byte(js), &d); err != nil {

@@ -24,6 +24,18 @@ func (p *prober) kvm() {
 	case dev == Absent && misc == Absent:
 		k.Available = ptr(false)
 	default:
+		// A report (sosreport) has neither, but /proc/misc lists the misc devices
+		// registered, kvm among them when a KVM module is loaded.
+		if data, st := p.readString("proc/misc"); st == Present {
+			has := false
+			for _, l := range strings.Split(data, "\n") {
+				if f := strings.Fields(l); len(f) == 2 && f[1] == "kvm" {
+					has = true
+				}
+			}
+			k.Available = ptr(has)
+			break
+		}
 		p.note("neither dev/kvm nor sys/devices/virtual/misc/kvm could be examined; whether KVM is available is unknown")
 	}
 	if p.root.Live() && dev == Present {

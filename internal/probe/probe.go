@@ -117,6 +117,9 @@ func ProbeRoot(root *Root) (Facts, error) {
 		return Probe(root, ReadIdentity())
 	}
 	p := &prober{root: root}
+	if root.report != nil {
+		p.notes = append(p.notes, root.report.Notes()...)
+	}
 	data, st, err := root.Read(CPUIDFile)
 	switch {
 	case st == Present:

@@ -59,10 +59,12 @@ type Manifest struct {
 // machine, or a snapshot tree laid out the same way. Reads are confined to the tree
 // (fsroot). It records each path looked at, for snapshots.
 type Root struct {
-	dir  *fsroot.Dir
-	live bool
-	man  *Manifest
-	tops map[string]bool // top-level directories of a tree without a manifest
+	t      Tree
+	dir    *fsroot.Dir // the directory behind t, nil for a report
+	report Report      // non-nil for a report (a sosreport)
+	live   bool
+	man    *Manifest
+	tops   map[string]bool // top-level directories of a tree without a manifest
 
 	mu   sync.Mutex
 	seen map[string]Entry
@@ -75,6 +77,31 @@ type Entry struct {
 	Kind string // file, dir, device, absent, unreadable, other
 	Data []byte
 	Mode fs.FileMode
+}
+
+// Tree is what a Root reads: a directory (fsroot.Dir), or a report of a machine
+// laid out as its "/" (a sosreport, package sos).
+type Tree interface {
+	ReadFile(rel string, max int64) ([]byte, fs.FileInfo, error)
+	Stat(rel string) (fs.FileInfo, error)
+	Lstat(rel string) (fs.FileInfo, error)
+	ReadDir(rel string) ([]fs.DirEntry, error)
+	Glob(pattern string) []string
+	Real(rel string) string // how a person names rel
+	Close() error
+}
+
+// Report is a Tree that collected part of a machine and knows which part: a path
+// it lacks is absent on the machine only where Absent says so, else unknown.
+type Report interface {
+	Tree
+	Absent(rel string) bool
+	Notes() []string // what the report lacks, said once
+}
+
+// OpenReport reads a machine through a report of it.
+func OpenReport(r Report) *Root {
+	return &Root{t: r, report: r, seen: map[string]Entry{}}
 }
 
 // recognised are paths whose presence makes a tree a snapshot: one of them must be
@@ -90,7 +117,7 @@ func OpenHostRoot(dir string) (*Root, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Root{dir: d, live: true, seen: map[string]Entry{}}, nil
+	return &Root{t: d, dir: d, live: true, seen: map[string]Entry{}}, nil
 }
 
 // OpenRoot opens "/" (the live machine) or a snapshot tree. A tree must hold a
@@ -100,7 +127,7 @@ func OpenRoot(dir string) (*Root, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Root{dir: d, live: d.Live(), seen: map[string]Entry{}}
+	r := &Root{t: d, dir: d, live: d.Live(), seen: map[string]Entry{}}
 	if r.live {
 		return r, nil
 	}
@@ -134,13 +161,13 @@ func OpenRoot(dir string) (*Root, error) {
 }
 
 // Close releases the tree.
-func (r *Root) Close() error { return r.dir.Close() }
+func (r *Root) Close() error { return r.t.Close() }
 
 // Live reports whether the root is the running machine's.
 func (r *Root) Live() bool { return r.live }
 
-// Dir is the confined tree, for callers that read files the probe does not.
-func (r *Root) Dir() *fsroot.Dir { return r.dir }
+// Real is how a person names a path of the tree.
+func (r *Root) Real(rel string) string { return r.t.Real(rel) }
 
 // Manifest is the snapshot's record, nil for the live machine or a plain tree.
 func (r *Root) Manifest() *Manifest { return r.man }
@@ -185,6 +212,12 @@ func (r *Root) missing(rel string) State {
 	if r.live {
 		return Absent
 	}
+	if r.report != nil {
+		if r.report.Absent(rel) {
+			return Absent
+		}
+		return Unknown
+	}
 	if r.man != nil {
 		if r.man.Complete {
 			return Absent
@@ -220,7 +253,7 @@ func (r *Root) Read(rel string) ([]byte, State, error) {
 			return nil, Unknown, fmt.Errorf("%s: %w (a %s)", rel, fsroot.ErrNotRegular, r.man.Paths[rel])
 		}
 	}
-	data, st, err := r.dir.ReadFile(rel, MaxFile)
+	data, st, err := r.t.ReadFile(rel, MaxFile)
 	if err == nil {
 		r.record(rel, Entry{Kind: "file", Data: data, Mode: st.Mode().Perm()})
 		return data, Present, nil
@@ -257,7 +290,7 @@ func (r *Root) Exists(rel string) (State, error) {
 			return Present, nil
 		}
 	}
-	st, err := r.dir.Stat(rel)
+	st, err := r.t.Stat(rel)
 	if err == nil {
 		kind := "file"
 		switch {
@@ -290,7 +323,7 @@ func (r *Root) Glob(pattern string) ([]string, State) {
 	if s != Present {
 		return nil, s
 	}
-	return r.dir.Glob(pattern), Present
+	return r.t.Glob(pattern), Present
 }
 
 // OpenDevice reports whether this user may open a device read-write (dev/kvm). It

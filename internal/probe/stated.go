@@ -29,7 +29,7 @@ func (p *prober) stated() {
 	if st != Present {
 		return
 	}
-	s, err := ParseStated(p.root.Dir().Real(HostConfig), data)
+	s, err := ParseStated(p.root.Real(HostConfig), data)
 	if err != nil {
 		p.statedErr = &StatedError{err}
 		p.note(fmt.Sprintf("%s: not used: %v", HostConfig, err))
