@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"github.com/nestvirt/nestvirt/internal/sos"
 	"io"
 	"runtime"
 	"sort"
@@ -56,6 +57,7 @@ type checkOptions struct {
 	stated   statedFlags
 	root     string
 	hostRoot string
+	sos      string
 	vms      bool
 	connect  connectFlags
 }
@@ -78,7 +80,9 @@ inside a guest, which OS runs the L0 below. State them in /etc/nestvirt/host.yam
 ` + indent(probe.HostConfigExample, "  ") + `
 or with --migrates and --l0-os.
 
---root DIR reads a snapshot (nestvirt snapshot) instead of this machine; --host-root
+--sos PATH judges the machine a sosreport describes (an extracted report, or its
+archive): what sos collected is read where sos keeps it, what it did not is
+unknown. --root DIR reads a snapshot (nestvirt snapshot) instead of this machine; --host-root
 DIR reads this machine's / mounted at DIR, as a container of a DaemonSet sees its
 node (deploy/kubernetes/).`,
 		Example: "  nestvirt check\n  nestvirt check -q --fail-on does-not-work\n  nestvirt check --migrates no\n  nestvirt check --root ./snapshot --format json",
@@ -86,6 +90,7 @@ node (deploy/kubernetes/).`,
 		RunE:    run(func() error { return a.runCheck(o) }),
 	}
 	cmd.Flags().StringVar(&o.root, "root", "/", "read the machine from this snapshot directory instead of /")
+	cmd.Flags().StringVar(&o.sos, "sos", "", "judge the machine a sosreport describes: its directory, or its .tar.xz/.tar.gz archive (read in memory, never extracted)")
 	cmd.Flags().StringVar(&o.hostRoot, "host-root", "", "read this machine's / mounted at this directory, as a container sees its node (/host): files from there, CPUID from this CPU")
 	o.verdictFlags.add(cmd)
 	cmd.Flags().Lookup("format").Usage = "output format: text, json, prometheus (for node_exporter's textfile collector) or nfd (a Node Feature Discovery feature file)"
@@ -192,10 +197,12 @@ func (a *app) checkHost(o checkOptions) (*judge.CheckResult, *judge.Audit, error
 	var facts probe.Facts
 	var err error
 	switch {
-	case o.hostRoot != "" && o.root != "/":
-		err = inputErrorf("--root and --host-root: give one of them")
+	case countSet(o.hostRoot != "", o.root != "/", o.sos != "") > 1:
+		err = inputErrorf("--root, --host-root and --sos: give one of them")
 	case o.hostRoot != "":
 		facts, err = factsFrom(probe.OpenHostRoot, "--host-root", o.hostRoot, o.stated)
+	case o.sos != "":
+		facts, err = factsFrom(openSos, "--sos", o.sos, o.stated)
 	default:
 		facts, err = hostFacts(o.root, o.stated)
 	}
@@ -222,6 +229,25 @@ func (a *app) checkHost(o checkOptions) (*judge.CheckResult, *judge.Audit, error
 		res.Verdict = policy.Worst(res.Verdict, *audit.Verdict)
 	}
 	return &res, &audit, nil
+}
+
+// openSos reads a sosreport (its directory or archive) as a machine's root.
+func openSos(p string) (*probe.Root, error) {
+	r, err := sos.Open(p)
+	if err != nil {
+		return nil, err
+	}
+	return probe.OpenReport(r), nil
+}
+
+func countSet(flags ...bool) int {
+	n := 0
+	for _, f := range flags {
+		if f {
+			n++
+		}
+	}
+	return n
 }
 
 // docError is a command's failure as its document says it.

@@ -2,6 +2,8 @@ package cli
 
 import (
 	"errors"
+	"github.com/nestvirt/nestvirt/internal/domxml"
+	"github.com/nestvirt/nestvirt/internal/sos"
 	"io"
 	"time"
 
@@ -49,6 +51,7 @@ type vmsOptions struct {
 	connect connectFlags
 	stated  statedFlags
 	root    string
+	sos     string
 	verdictFlags
 }
 
@@ -73,6 +76,7 @@ where there is one.`,
 	}
 	o.connect.add(cmd)
 	cmd.Flags().StringVar(&o.root, "root", "/", "read the host's facts from this snapshot instead of /")
+	cmd.Flags().StringVar(&o.sos, "sos", "", "judge the domains a sosreport holds (its directory or archive), with that host's facts; no libvirt is asked")
 	o.stated.add(cmd)
 	o.verdictFlags.add(cmd)
 	return cmd
@@ -101,17 +105,55 @@ func (a *app) audit(c connectFlags, facts probe.Facts) (judge.Audit, error) {
 	return res, nil
 }
 
+// auditSos judges the domains a sosreport holds, with the host facts of the same
+// report: no libvirt is asked.
+func (a *app) auditSos(o vmsOptions) (probe.Facts, *judge.Audit, error) {
+	if o.root != "/" {
+		return probe.Facts{}, nil, inputErrorf("--root and --sos: give one of them")
+	}
+	rep, err := sos.Open(o.sos)
+	if err != nil {
+		return probe.Facts{}, nil, inputErrorf("--sos %s: %v", o.sos, err)
+	}
+	root := probe.OpenReport(rep)
+	facts, err := probe.ProbeRoot(root)
+	var se *probe.StatedError
+	if errors.As(err, &se) {
+		return facts, nil, inputErrorf("%v", se)
+	}
+	if err := o.stated.apply(&facts); err != nil {
+		return facts, nil, err
+	}
+	p, err := a.policy()
+	if err != nil {
+		return facts, nil, err
+	}
+	var hostModel func(arch, feature string) (bool, error)
+	if caps := rep.DomainCapabilities(); caps != "" {
+		hostModel = func(_, feature string) (bool, error) { return domxml.HostModelRequires(caps, feature) }
+	}
+	res := judge.VMs(p, facts, rep.Domains(), hostModel)
+	res.URI = "sosreport " + rep.Real("")
+	return facts, &res, nil
+}
+
 func (a *app) runVMs(o vmsOptions) error {
 	style, err := a.startStyle(o.verdictFlags)
 	if err != nil {
 		return err
 	}
 	var res *judge.Audit
-	facts, runErr := hostFacts(o.root, o.stated)
-	if runErr == nil {
-		var r judge.Audit
-		if r, runErr = a.audit(o.connect, facts); runErr == nil {
-			res = &r
+	var facts probe.Facts
+	var runErr error
+	if o.sos != "" {
+		facts, res, runErr = a.auditSos(o)
+	} else {
+		facts, runErr = hostFacts(o.root, o.stated)
+		if runErr == nil {
+			var r judge.Audit
+			if r, runErr = a.audit(o.connect, facts); runErr == nil {
+				res = &r
+			}
 		}
 	}
 	switch {

@@ -56,6 +56,11 @@ func Host(f probe.Facts) facts.Host {
 	if h.Container = probe.Str(v.Container); v.Container == nil {
 		unknown("container")
 	}
+	if v.WSL != nil {
+		h.WSL = *v.WSL
+	} else {
+		unknown("wsl")
+	}
 	if h.Cloud = probe.Str(v.Cloud); v.Cloud == nil {
 		unknown("cloud")
 	}

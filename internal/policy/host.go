@@ -41,9 +41,9 @@ func hostSamples() []activation {
 		OS: rhel, VM: "none", Hypervisor: "none", Container: "none", Cloud: "none",
 		KVM: facts.KVM{Available: true, Module: "kvm_amd", Nested: true, NestedNextFrom: "module default"}}
 	ibmz := facts.Host{Arch: "s390x", CPUVendor: "ibm", Module: "kvm", Flag: "sie", Nestable: true, VirtExt: "sie", OS: rhel,
-		VM: "kvm", Hypervisor: "kvm", Container: "wsl", Guest: true, Level: 2, LevelMin: 2,
+		VM: "kvm", Hypervisor: "kvm", Container: "wsl", WSL: true, Guest: true, Level: 2, LevelMin: 2,
 		KVM: facts.KVM{Available: true, Module: "kvm", Hpage: true, NestedNext: true, HpageNext: true}}
 	unknown := facts.Host{Unknown: []string{"arch", "cpu_vendor", "module", "flag", "nestable", "virt_ext", "hypervisor_bit", "os", "vm", "hypervisor",
-		"container", "cloud", "guest", "level", "level_min", "kvm", "migration", "l0"}}
+		"container", "wsl", "cloud", "guest", "level", "level_min", "kvm", "migration", "l0"}}
 	return []activation{hostActivation(&guest), hostActivation(&l0), hostActivation(&ibmz), hostActivation(&unknown)}
 }

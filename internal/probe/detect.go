@@ -122,6 +122,7 @@ func (p *prober) detect() {
 	if c := p.container(); c != "" {
 		v.Container = ptr(c)
 	}
+	v.WSL = p.wsl(v.Container)
 	id := p.identify()
 	if id.vm == "" {
 		p.note("where this machine stands cannot be told from what could be read; position unknown")
@@ -574,6 +575,11 @@ func (p *prober) container() string {
 	}
 	dockerenv, _ := p.root.Exists(".dockerenv")
 	dockerinit, _ := p.root.Exists(".dockerinit")
+	if dockerenv == Unknown || dockerinit == Unknown {
+		// A report that did not collect the markers (a sosreport): nothing
+		// found is not "none".
+		return ""
+	}
 	if dockerenv == Present || dockerinit == Present {
 		if init := p.kernelInit(); init != "" {
 			p.evidence("/.dockerenv exists, but PID 1 (%s) is the kernel's own init (%s on the kernel command line): a VM whose root file system was built from a container image, not a container", init, init)
@@ -590,6 +596,28 @@ func (p *prober) container() string {
 		}
 	}
 	return "none"
+}
+
+// wsl says whether this is WSL: Microsoft's WSL kernels name themselves in
+// their release ("-microsoft-standard-WSL2", "-Microsoft"), and WSL registers its
+// interop binfmt. A known release without the name rules WSL out.
+func (p *prober) wsl(container *string) *bool {
+	if container != nil {
+		return ptr(*container == "wsl")
+	}
+	binfmt := Absent
+	for _, f := range []string{"proc/sys/fs/binfmt_misc/WSLInterop", "proc/sys/fs/binfmt_misc/WSLInterop-late"} {
+		if st, _ := p.root.Exists(f); st != Absent {
+			binfmt = st
+		}
+	}
+	if binfmt == Present {
+		return ptr(true)
+	}
+	if _, st := p.readString("proc/sys/kernel/osrelease"); st == Present || binfmt == Absent {
+		return ptr(false) // container() would have named WSL from either
+	}
+	return nil
 }
 
 // kernelInit returns PID 1's program when the kernel command line names it as

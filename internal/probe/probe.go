@@ -54,7 +54,11 @@ type Virtualization struct {
 	// other; null when it cannot be told (QEMU whose accelerator is unknown).
 	Hypervisor *string `json:"hypervisor"`
 	Container  *string `json:"container"` // "none" outside a container
-	Cloud      *string `json:"cloud"`     // "none" when DMI names none
+	// WSL is whether this is Windows Subsystem for Linux (a Hyper-V guest of
+	// Windows): known from the kernel's own name even where other containers
+	// cannot be told (a sosreport).
+	WSL   *bool   `json:"wsl"`
+	Cloud *string `json:"cloud"` // "none" when DMI names none
 	// Level is the exact depth where it is known: 0 on bare metal, IBM Z's count
 	// of VM levels. LevelMin is what the evidence proves (1 for any guest).
 	Level      *int     `json:"level"`

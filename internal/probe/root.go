@@ -34,7 +34,7 @@ const (
 func (s State) String() string { return [...]string{"unknown", "absent", "present"}[s] }
 
 // ErrNotCaptured says a snapshot tree does not hold a path, so nothing is known of it.
-var ErrNotCaptured = errors.New("not in the snapshot")
+var ErrNotCaptured = errors.New("not captured (by the snapshot or report)")
 
 // ErrNotSnapshot is returned for a --root that holds nothing nestvirt recognises.
 var ErrNotSnapshot = errors.New("not a snapshot")

@@ -166,6 +166,7 @@ var factNames = map[string]string{
 	"host.vm":                   "what runs this machine",
 	"host.hypervisor":           "what runs this machine (QEMU with KVM, or its emulation?)",
 	"host.container":            "whether this is a container",
+	"host.wsl":                  "whether this is WSL",
 	"host.cloud":                "which cloud this machine runs in",
 	"host.guest":                "where this machine stands",
 	"host.level":                "the exact depth",

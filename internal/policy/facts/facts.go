@@ -45,6 +45,7 @@ type Host struct {
 	VM         string `cel:"vm"`
 	Hypervisor string `cel:"hypervisor"`
 	Container  string `cel:"container"`
+	WSL        bool   `cel:"wsl"` // Windows Subsystem for Linux, known even where containers are not
 	Cloud      string `cel:"cloud"`
 	Guest      bool   `cel:"guest"`     // a guest of some hypervisor (level_min >= 1)
 	Level      int    `cel:"level"`     // the exact depth; unknown unless proven (IBM Z, bare metal)

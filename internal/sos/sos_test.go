@@ -1,0 +1,287 @@
+package sos_test
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rogpeppe/go-internal/txtar"
+	"github.com/ulikunitz/xz"
+
+	"github.com/nestvirt/nestvirt/internal/judge"
+	"github.com/nestvirt/nestvirt/internal/policy"
+	"github.com/nestvirt/nestvirt/internal/probe"
+	"github.com/nestvirt/nestvirt/internal/sos"
+)
+
+// materialize writes a txtar report as a directory named like a report.
+func materialize(t *testing.T, file string) (dir string, want map[string]any) {
+	t.Helper()
+	ar, err := txtar.ParseFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(ar.Comment), "Source: ") {
+		t.Error("the report does not cite its source")
+	}
+	dir = filepath.Join(t.TempDir(), "sosreport-"+strings.TrimSuffix(filepath.Base(file), ".txtar"))
+	for _, f := range ar.Files {
+		if f.Name == "expected.json" {
+			if err := json.Unmarshal(f.Data, &want); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		p := filepath.Join(dir, f.Name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, f.Data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir, want
+}
+
+// archive packs dir as sos does (one top directory), compressed by compress.
+func archive(t *testing.T, dir, name string, compress func(io.Writer) io.WriteCloser) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), filepath.Base(dir)+name)
+	f, err := os.Create(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cw := compress(f)
+	tw := tar.NewWriter(cw)
+	base := filepath.Dir(dir)
+	filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		rel, _ := filepath.Rel(base, p)
+		h, _ := tar.FileInfoHeader(fi, "")
+		h.Name = filepath.ToSlash(rel)
+		if fi.IsDir() {
+			h.Name += "/"
+		}
+		tw.WriteHeader(h)
+		if fi.Mode().IsRegular() {
+			b, _ := os.ReadFile(p)
+			tw.Write(b)
+		}
+		return nil
+	})
+	tw.Close()
+	cw.Close()
+	f.Close()
+	return out
+}
+
+func gz(w io.Writer) io.WriteCloser { return gzip.NewWriter(w) }
+func xzw(w io.Writer) io.WriteCloser {
+	x, err := xz.NewWriter(w)
+	if err != nil {
+		panic(err)
+	}
+	return x
+}
+
+// facts probes a report as check --sos does and renders what a test compares.
+func facts(t *testing.T, p string) map[string]any {
+	t.Helper()
+	r, err := sos.Open(p)
+	if err != nil {
+		t.Fatalf("%s: %v", p, err)
+	}
+	f, err := probe.ProbeRoot(probe.OpenReport(r))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := judge.Check(policy.Default(), f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(f)
+	var m map[string]any
+	json.Unmarshal(b, &m)
+	m["verdict"] = res.Verdict.String()
+	var vms []string
+	for _, v := range judge.VMs(policy.Default(), f, r.Domains(), nil).VMs {
+		vms = append(vms, v.Name+" "+v.State)
+		if v.Error != "" {
+			t.Errorf("domain %s: %s", v.Name, v.Error)
+		}
+	}
+	m["vms"] = vms
+	return m
+}
+
+func at(m map[string]any, path string) any {
+	var cur any = m
+	for _, k := range strings.Split(path, ".") {
+		mm, ok := cur.(map[string]any)
+		if !ok {
+			return "<missing>"
+		}
+		cur = mm[k]
+	}
+	return cur
+}
+
+// TestWrittenReportsReadAsTheMachine: reports of situations a CI machine cannot
+// be (an AMD L0, an older sos layout, a guest of VMware, IBM Z), each read from its
+// directory, its .tar.xz and its .tar.gz, to the same facts.
+func TestWrittenReportsReadAsTheMachine(t *testing.T) {
+	files, _ := filepath.Glob("testdata/*.txtar")
+	if len(files) < 4 {
+		t.Fatalf("%d reports", len(files))
+	}
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			dir, want := materialize(t, file)
+			got := facts(t, dir)
+			for path, w := range want {
+				g := at(got, path)
+				if path == "vms" {
+					g = strings.Join(toStrings(got["vms"]), ",")
+					w = strings.Join(toStrings(w), ",")
+				}
+				if fmt.Sprint(g) != fmt.Sprint(w) {
+					t.Errorf("%s = %v, want %v (notes %v)", path, g, w, got["notes"])
+				}
+			}
+			for _, a := range []string{archive(t, dir, ".tar.xz", xzw), archive(t, dir, ".tar.gz", gz)} {
+				fromArchive := facts(t, a)
+				delete(fromArchive, "notes")
+				d := facts(t, dir)
+				delete(d, "notes")
+				ja, _ := json.Marshal(fromArchive)
+				jd, _ := json.Marshal(d)
+				if !bytes.Equal(ja, jd) {
+					t.Errorf("%s and the directory differ:\n%s\n%s", filepath.Base(a), ja, jd)
+				}
+			}
+		})
+	}
+}
+
+func toStrings(v any) []string {
+	var out []string
+	switch x := v.(type) {
+	case []string:
+		out = x
+	case []any:
+		for _, e := range x {
+			out = append(out, fmt.Sprint(e))
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TestWhatAReportLacksIsUnknown: a report says nothing of /dev/kvm's access, of
+// containers, of modprobe.d files sos does not collect; a module lsmod does not
+// list is absent.
+func TestWhatAReportLacksIsUnknown(t *testing.T) {
+	dir, _ := materialize(t, "testdata/rhel9-intel-nesting-off.txtar")
+	r, err := sos.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, _ := probe.ProbeRoot(probe.OpenReport(r))
+	if f.KVM.Accessible != nil || f.KVM.Device != nil || f.Virtualization.Container != nil {
+		t.Errorf("accessible %v device %v container %v: a report cannot know them", f.KVM.Accessible, f.KVM.Device, f.Virtualization.Container)
+	}
+	if f.KVM.NestedNext != nil {
+		t.Errorf("nested_next %v: sos does not collect /usr/lib/modprobe.d", *f.KVM.NestedNext)
+	}
+	for rel, absent := range map[string]bool{"sys/module/kvm_amd": true, "sys/module/kvm_amd/parameters/nested": true,
+		"etc/modprobe.d/other.conf": true, "sys/module/kvm_intel/parameters/nope": true, "dev/kvm": false, ".dockerenv": false, "usr/lib/modprobe.d/x.conf": false} {
+		if got := r.Absent(rel); got != absent {
+			t.Errorf("Absent(%s) = %v, want %v", rel, got, absent)
+		}
+	}
+	if !strings.Contains(strings.Join(f.Notes, "\n"), "usr/lib/modprobe.d, lib/modprobe.d could not be read") {
+		t.Errorf("notes: %v", f.Notes)
+	}
+}
+
+// TestHostileReportsAreRefusedOrConfined: a truncated archive, a member that
+// climbs out of the report, a huge member, a tree that is no sosreport, garbage.
+func TestHostileReportsAreRefusedOrConfined(t *testing.T) {
+	dir, _ := materialize(t, "testdata/rhel10-amd-l0-nested.txtar")
+	good := archive(t, dir, ".tar.gz", gz)
+	b, _ := os.ReadFile(good)
+	truncated := filepath.Join(t.TempDir(), "truncated.tar.gz")
+	os.WriteFile(truncated, b[:len(b)/2], 0o644)
+	if _, err := sos.Open(truncated); err == nil || !strings.Contains(err.Error(), "truncated") {
+		t.Errorf("truncated: %v", err)
+	}
+
+	// Members named ../../etc/passwd and /etc/shadow, and one of 2 GiB of zeros
+	// nestvirt would read (proc/cpuinfo) before the real one.
+	evil := filepath.Join(t.TempDir(), "evil.tar.gz")
+	f, _ := os.Create(evil)
+	zw, _ := gzip.NewWriterLevel(f, gzip.BestSpeed)
+	tw := tar.NewWriter(zw)
+	put := func(name string, data []byte) {
+		tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(data)), Typeflag: tar.TypeReg})
+		tw.Write(data)
+	}
+	put("sosreport-evil/version.txt", []byte("sosreport: 4.8\n"))
+	put("sosreport-evil/../../etc/passwd", []byte("root:x:0:0::/root:/bin/sh\n"))
+	put("/etc/shadow", []byte("root:!:\n"))
+	tw.WriteHeader(&tar.Header{Name: "sosreport-evil/proc/cpuinfo", Mode: 0o644, Size: 2 << 30, Typeflag: tar.TypeReg})
+	zero := make([]byte, 1<<20)
+	for i := 0; i < 2<<10; i++ {
+		tw.Write(zero)
+	}
+	put("sosreport-evil/etc/os-release", []byte("ID=rhel\nVERSION_ID=10.0\n"))
+	tw.Close()
+	zw.Close()
+	f.Close()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	start := time.Now()
+	r, err := sos.Open(evil)
+	runtime.ReadMemStats(&after)
+	if err != nil {
+		t.Fatalf("evil: %v", err)
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 256<<20 {
+		t.Errorf("reading a 2 GiB member allocated %d MiB", alloc>>20)
+	}
+	t.Logf("a 2 GiB member skipped in %s", time.Since(start))
+	if _, _, err := r.ReadFile("etc/passwd", 1<<20); err == nil {
+		t.Error("a member outside the report was read")
+	}
+	if _, _, err := r.ReadFile("proc/cpuinfo", 1<<20); !errors.Is(err, sos.ErrTooLarge) {
+		t.Errorf("the huge member: %v", err)
+	}
+	if b, _, err := r.ReadFile("etc/os-release", 1<<20); err != nil || !strings.Contains(string(b), "rhel") {
+		t.Errorf("the member after the huge one: %q %v", b, err)
+	}
+	fa, _ := probe.ProbeRoot(probe.OpenReport(r))
+	if fa.CPUVendor != nil || !strings.Contains(strings.Join(fa.Notes, "\n"), "too large") {
+		t.Errorf("a cpuinfo too large to read: vendor %v, notes %v", fa.CPUVendor, fa.Notes)
+	}
+
+	notSos := t.TempDir()
+	os.MkdirAll(filepath.Join(notSos, "proc"), 0o755)
+	os.WriteFile(filepath.Join(notSos, "proc/cpuinfo"), []byte("vendor_id : GenuineIntel\n"), 0o644)
+	garbage := filepath.Join(t.TempDir(), "garbage.tar.xz")
+	os.WriteFile(garbage, []byte("\xfd7zXZ\x00 this is not xz"), 0o644)
+	empty := filepath.Join(t.TempDir(), "empty.tar")
+	os.WriteFile(empty, make([]byte, 1024), 0o644)
+	for p, want := range map[string]string{notSos: "not a sosreport", garbage: "xz", empty: "not a sosreport", "/nonexistent": "no such file"} {
+		if _, err := sos.Open(p); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", p, err, want)
+		}
+	}
+}

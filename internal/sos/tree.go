@@ -1,0 +1,252 @@
+package sos
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+	"time"
+)
+
+// node is one path of the tree: a file, a directory, or a symlink.
+type node struct {
+	data   []byte
+	mode   fs.FileMode // type bits and permissions
+	target string      // for a symlink
+	size   int64       // the size the report gave, also for a file too large to keep
+	tooBig bool
+}
+
+// tree is a machine's "/" as a report holds it, in memory: read from a directory
+// or streamed from an archive, never written anywhere.
+type tree struct {
+	name  string // the report, for messages
+	nodes map[string]*node
+	kids  map[string][]string // directory -> sorted child names
+}
+
+func newTree(name string) *tree {
+	t := &tree{name: name, nodes: map[string]*node{".": {mode: fs.ModeDir | 0o755}}, kids: map[string][]string{}}
+	return t
+}
+
+// clean makes rel a slash path inside the tree, or "" when it would leave it.
+func clean(rel string) string {
+	rel = strings.TrimPrefix(rel, "./")
+	if rel == "" || rel == "." {
+		return "."
+	}
+	for _, part := range strings.Split(rel, "/") {
+		if part == ".." {
+			return ""
+		}
+	}
+	c := path.Clean("/" + rel)
+	return strings.TrimPrefix(c, "/")
+}
+
+func (t *tree) add(rel string, n *node) {
+	rel = clean(rel)
+	if rel == "" || rel == "." {
+		return
+	}
+	if _, ok := t.nodes[rel]; !ok {
+		parent := path.Dir(rel)
+		if parent == "." || parent == "/" {
+			parent = "."
+		}
+		t.addDir(parent)
+		t.kids[parent] = append(t.kids[parent], path.Base(rel))
+	}
+	t.nodes[rel] = n
+}
+
+func (t *tree) addDir(rel string) {
+	if rel == "." {
+		return
+	}
+	if n, ok := t.nodes[rel]; ok && n.mode.IsDir() {
+		return
+	}
+	t.add(rel, &node{mode: fs.ModeDir | 0o755})
+}
+
+// finish sorts the directory listings.
+func (t *tree) finish() {
+	for _, k := range t.kids {
+		sort.Strings(k)
+	}
+}
+
+// resolve follows symlinks (absolute ones from the tree's root, as on the
+// machine) in every component of rel; follow says whether the last is followed.
+func (t *tree) resolve(rel string, follow bool) (string, *node, error) {
+	rel = clean(rel)
+	if rel == "" {
+		return "", nil, fs.ErrNotExist
+	}
+	parts := strings.Split(rel, "/")
+	if rel == "." {
+		parts = nil
+	}
+	cur := "."
+	for hops := 0; len(parts) > 0; {
+		next := parts[0]
+		parts = parts[1:]
+		p := next
+		if cur != "." {
+			p = cur + "/" + next
+		}
+		n, ok := t.nodes[p]
+		if !ok {
+			return p, nil, fs.ErrNotExist
+		}
+		if n.mode&fs.ModeSymlink != 0 && (len(parts) > 0 || follow) {
+			if hops++; hops > 40 {
+				return p, nil, errors.New("too many levels of symbolic links")
+			}
+			target := n.target
+			base := cur
+			if strings.HasPrefix(target, "/") {
+				base = "."
+			}
+			joined := clean(path.Join(base, target))
+			if joined == "" {
+				joined = "." // ".." past the root stays at the root, as on a machine
+			}
+			var rest []string
+			if joined != "." {
+				rest = strings.Split(joined, "/")
+			}
+			parts = append(rest, parts...)
+			cur = "."
+			continue
+		}
+		cur = p
+	}
+	n := t.nodes[cur]
+	if n == nil {
+		return cur, nil, fs.ErrNotExist
+	}
+	return cur, n, nil
+}
+
+// info is a node's fs.FileInfo.
+type info struct {
+	name string
+	n    *node
+}
+
+func (i info) Name() string       { return i.name }
+func (i info) Size() int64        { return i.n.size }
+func (i info) Mode() fs.FileMode  { return i.n.mode }
+func (i info) ModTime() time.Time { return time.Time{} }
+func (i info) IsDir() bool        { return i.n.mode.IsDir() }
+func (i info) Sys() any           { return nil }
+
+// ErrTooLarge is a file the report holds but nestvirt did not keep: over the size
+// of any file the probe reads.
+var ErrTooLarge = errors.New("too large to read")
+
+func (t *tree) ReadFile(rel string, max int64) ([]byte, fs.FileInfo, error) {
+	p, n, err := t.resolve(rel, true)
+	if err != nil {
+		return nil, nil, &fs.PathError{Op: "read", Path: rel, Err: err}
+	}
+	fi := info{path.Base(p), n}
+	switch {
+	case !n.mode.IsRegular():
+		return nil, fi, fmt.Errorf("%s: not a regular file", rel)
+	case n.tooBig || int64(len(n.data)) > max:
+		return nil, fi, fmt.Errorf("%s: %w (%d bytes)", rel, ErrTooLarge, n.size)
+	}
+	return n.data, fi, nil
+}
+
+func (t *tree) Stat(rel string) (fs.FileInfo, error) {
+	p, n, err := t.resolve(rel, true)
+	if err != nil {
+		return nil, &fs.PathError{Op: "stat", Path: rel, Err: err}
+	}
+	return info{path.Base(p), n}, nil
+}
+
+func (t *tree) Lstat(rel string) (fs.FileInfo, error) {
+	p, n, err := t.resolve(rel, false)
+	if err != nil {
+		return nil, &fs.PathError{Op: "lstat", Path: rel, Err: err}
+	}
+	return info{path.Base(p), n}, nil
+}
+
+type dirEntry struct{ info }
+
+func (d dirEntry) Type() fs.FileMode          { return d.n.mode.Type() }
+func (d dirEntry) Info() (fs.FileInfo, error) { return d.info, nil }
+
+func (t *tree) ReadDir(rel string) ([]fs.DirEntry, error) {
+	p, n, err := t.resolve(rel, true)
+	if err != nil {
+		return nil, &fs.PathError{Op: "readdir", Path: rel, Err: err}
+	}
+	if !n.mode.IsDir() {
+		return nil, fmt.Errorf("%s: not a directory", rel)
+	}
+	var out []fs.DirEntry
+	for _, k := range t.kids[p] {
+		c := k
+		if p != "." {
+			c = p + "/" + k
+		}
+		out = append(out, dirEntry{info{k, t.nodes[c]}})
+	}
+	return out, nil
+}
+
+// Glob matches a slash pattern with wildcards in any component, as fsroot does.
+func (t *tree) Glob(pattern string) []string {
+	parts := strings.Split(strings.Trim(pattern, "/"), "/")
+	var out []string
+	var walk func(prefix string, i int)
+	walk = func(prefix string, i int) {
+		if i == len(parts) {
+			out = append(out, prefix)
+			return
+		}
+		join := func(n string) string {
+			if prefix == "" {
+				return n
+			}
+			return prefix + "/" + n
+		}
+		if !strings.ContainsAny(parts[i], `*?[\`) {
+			p := join(parts[i])
+			if _, err := t.Lstat(p); err == nil {
+				walk(p, i+1)
+			}
+			return
+		}
+		dir := prefix
+		if dir == "" {
+			dir = "."
+		}
+		ents, err := t.ReadDir(dir)
+		if err != nil {
+			return
+		}
+		for _, e := range ents {
+			if ok, _ := path.Match(parts[i], e.Name()); ok {
+				walk(join(e.Name()), i+1)
+			}
+		}
+	}
+	walk("", 0)
+	sort.Strings(out)
+	return out
+}
+
+func (t *tree) Real(rel string) string { return t.name + ":/" + strings.TrimPrefix(rel, "/") }
+
+func (t *tree) Close() error { return nil }
