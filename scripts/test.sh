@@ -13,9 +13,10 @@ echo "== packages the tests use"
 # osinfo-db: every libosinfo short id must parse; patch: diffs must apply;
 # util-linux (setpriv) runs check as nobody; coreutils' timeout bounds the hook;
 # prometheus gives promtool, ansible-core runs the fact playbooks, systemd gives
-# systemd-analyze for the units.
+# systemd-analyze for the units; sosreport (with cpuid and kmod, whose outputs it
+# keeps) makes the real report check --sos is tested on.
 need=()
-for p in osinfo-db patch util-linux coreutils prometheus ansible-core systemd; do
+for p in osinfo-db patch util-linux coreutils prometheus ansible-core systemd sosreport cpuid kmod; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then

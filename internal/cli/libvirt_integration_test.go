@@ -95,3 +95,33 @@ func TestIntegrationVMsAnnotateExposeThroughTheCLI(t *testing.T) {
 		t.Errorf("annotate of a missing domain: %d %s", code, stderr)
 	}
 }
+
+// TestVMsOfARealSosreportAgreeWithTheLiveAudit: a domain defined in the real
+// libvirtd, a real sosreport of this machine (its libvirt and virsh plugins keep
+// the domain XML), and vms --sos judges the domain as vms does.
+func TestVMsOfARealSosreportAgreeWithTheLiveAudit(t *testing.T) {
+	name := defineDomain(t, "win11-wsl2.xml")
+	report := sosReport(t, true)
+	entry := func(args ...string) map[string]any {
+		t.Helper()
+		out, stderr, code := nv(t, "", append(args, "--format", "json", "--fail-on", "never")...)
+		if code != ExitOK {
+			t.Fatalf("%v: %d %s", args, code, stderr)
+		}
+		var doc struct{ VMs []map[string]any }
+		json.Unmarshal([]byte(out), &doc)
+		for _, v := range doc.VMs {
+			if v["name"] == name {
+				return v
+			}
+		}
+		t.Fatalf("%v: no %s in\n%s", args, name, out)
+		return nil
+	}
+	live, fromSos := entry("vms"), entry("vms", "--sos", report)
+	for _, k := range []string{"state", "arch", "cpu_mode", "exposes_virtualization", "os", "runs", "verdict"} {
+		if jsonOf(live[k]) != jsonOf(fromSos[k]) {
+			t.Errorf("%s: live %v, from the sosreport %v", k, live[k], fromSos[k])
+		}
+	}
+}

@@ -64,6 +64,10 @@ func innerDomain(b []byte) []byte {
 	return b[start : end+len("</domain>")]
 }
 
+// stateNames map virsh's words for a state to libvirt's names (as vms gives them).
+var stateNames = map[string]string{"running": "running", "idle": "blocked", "paused": "paused", "in shutdown": "shutdown",
+	"shut off": "shutoff", "crashed": "crashed", "pmsuspended": "pmsuspended", "no state": "nostate"}
+
 // states reads `virsh -r list --all`: " Id   Name   State" then a rule, then a
 // line per domain ("1   web   running", "-   db   shut off").
 func (r *Report) states() map[string]string {
@@ -78,7 +82,7 @@ func (r *Report) states() map[string]string {
 			if len(f) < 3 || f[0] == "Id" || strings.HasPrefix(f[0], "--") {
 				continue
 			}
-			out[f[1]] = strings.Join(f[2:], " ")
+			out[f[1]] = stateNames[strings.Join(f[2:], " ")]
 		}
 	}
 	return out

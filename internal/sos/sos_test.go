@@ -285,3 +285,36 @@ func TestHostileReportsAreRefusedOrConfined(t *testing.T) {
 		}
 	}
 }
+
+// FuzzOpenArchive: no archive panics or hangs the reader, or lets a member out.
+func FuzzOpenArchive(f *testing.F) {
+	var seed bytes.Buffer
+	zw := gzip.NewWriter(&seed)
+	tw := tar.NewWriter(zw)
+	for name, data := range map[string]string{
+		"sosreport-x/version.txt":                     "sosreport: 4.8\n",
+		"sosreport-x/sos_commands/kernel/uname_-a":    "Linux h 6.12.0 #1 SMP x86_64 GNU/Linux\n",
+		"sosreport-x/sos_commands/hardware/dmidecode": "System Information\n\tManufacturer: QEMU\n",
+		"sosreport-x/proc/modules":                    "kvm 1 0 - Live 0x0\n",
+		"sosreport-x/sos_commands/kernel/lsmod":       "Module Size Used by\nkvm 1 0\n",
+	} {
+		tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(data)), Typeflag: tar.TypeReg})
+		tw.Write([]byte(data))
+	}
+	tw.WriteHeader(&tar.Header{Name: "sosreport-x/etc/os-release", Linkname: "../../../../etc/passwd", Typeflag: tar.TypeSymlink})
+	tw.Close()
+	zw.Close()
+	f.Add(seed.Bytes())
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p := filepath.Join(t.TempDir(), "r.tar.gz")
+		os.WriteFile(p, data, 0o644)
+		r, err := sos.Open(p)
+		if err != nil {
+			return
+		}
+		if b, _, err := r.ReadFile("etc/os-release", 1<<20); err == nil && bytes.Contains(b, []byte("root:")) {
+			t.Fatal("a link left the report")
+		}
+		probe.ProbeRoot(probe.OpenReport(r))
+	})
+}
