@@ -14,9 +14,10 @@ echo "== packages the tests use"
 # util-linux (setpriv) runs check as nobody; coreutils' timeout bounds the hook;
 # prometheus gives promtool, ansible-core runs the fact playbooks, systemd gives
 # systemd-analyze for the units; sosreport (with cpuid and kmod, whose outputs it
-# keeps) makes the real report check --sos is tested on.
+# keeps) makes the real report check --sos is tested on; chromium opens the
+# fleet report.
 need=()
-for p in osinfo-db patch util-linux coreutils prometheus ansible-core systemd sosreport cpuid kmod; do
+for p in osinfo-db patch util-linux coreutils prometheus ansible-core systemd sosreport cpuid kmod chromium; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then

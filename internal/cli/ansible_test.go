@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/nestvirt/nestvirt/internal/ansible"
-	"github.com/nestvirt/nestvirt/schema/schematest"
+	"github.com/nestvirt/nestvirt/schema"
 )
 
 // TestTheFactAlwaysPrintsADocument runs the installed fact script as Ansible
@@ -31,7 +31,7 @@ func TestTheFactAlwaysPrintsADocument(t *testing.T) {
 		if err != nil {
 			t.Errorf("%s: the fact failed: %v", name, err)
 		}
-		if err := schematest.Validate("check", out); err != nil || !strings.Contains(string(out), c.want) {
+		if err := schema.Validate("check", out); err != nil || !strings.Contains(string(out), c.want) {
 			t.Errorf("%s: %v\n%s", name, err, out)
 		}
 	}
@@ -84,7 +84,7 @@ func TestAnsibleGathersTheFactAndActsOnIt(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := schematest.Validate("check", report); err != nil {
+		if err := schema.Validate("check", report); err != nil {
 			t.Errorf("the gathered fact: %v\n%s", err, report)
 		}
 		check, _, _ := nv(t, "", "check", "--format", "json", "--fail-on", "never", "--root", root)

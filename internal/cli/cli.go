@@ -146,7 +146,7 @@ unreachable, permission denied, a module reload failed).`,
 		return inputError{fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
 	})
 	root.AddCommand(a.planCmd(), a.checkCmd(), a.snapshotCmd(), a.vmsCmd(), a.annotateCmd(), a.exposeCmd(false), a.exposeCmd(true),
-		a.enableCmd(true), a.enableCmd(false), a.guardCmd(), a.matrixCmd(), a.osCmd(), a.policyCmd(), a.schemaCmd(), a.factsCmd(), a.versionCmd())
+		a.enableCmd(true), a.enableCmd(false), a.guardCmd(), a.matrixCmd(), a.osCmd(), a.policyCmd(), a.schemaCmd(), a.factsCmd(), a.reportCmd(), a.versionCmd())
 	return root
 }
 

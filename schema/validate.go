@@ -1,7 +1,4 @@
-// Package schematest validates documents against nestvirt's JSON Schemas with a
-// real validator (santhosh-tekuri/jsonschema), for tests: each schema file is
-// loaded under its $id, so references between them resolve as published.
-package schematest
+package schema
 
 import (
 	"bytes"
@@ -10,8 +7,6 @@ import (
 	"sync"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
-
-	"github.com/nestvirt/nestvirt/schema"
 )
 
 var (
@@ -20,17 +15,18 @@ var (
 	loadErr  error
 )
 
+// load compiles every schema, each file added under its $id so that references
+// between them resolve as published.
 func load() {
 	c := jsonschema.NewCompiler()
 	c.DefaultDraft(jsonschema.Draft2020)
-	ents, err := schema.FS.ReadDir(".")
+	ents, err := FS.ReadDir(".")
 	if err != nil {
 		loadErr = err
 		return
 	}
-	ids := map[string]string{}
 	for _, e := range ents {
-		b, err := schema.FS.ReadFile(e.Name())
+		b, err := FS.ReadFile(e.Name())
 		if err != nil {
 			loadErr = err
 			return
@@ -45,11 +41,10 @@ func load() {
 			loadErr = fmt.Errorf("%s: %w", e.Name(), err)
 			return
 		}
-		ids[e.Name()] = id
 	}
 	compiled = map[string]*jsonschema.Schema{}
-	for _, name := range schema.Names() {
-		s, err := c.Compile(ids[name+".v1.json"])
+	for _, name := range Names() {
+		s, err := c.Compile(ID(name))
 		if err != nil {
 			loadErr = fmt.Errorf("%s: %w", name, err)
 			return
@@ -57,6 +52,9 @@ func load() {
 		compiled[name] = s
 	}
 }
+
+// ID is a document's schema id, which the document names in its "schema" field.
+func ID(name string) string { return "https://nestvirt.dev/schema/" + name + "/v1" }
 
 // Validate checks a document against the named schema (check, plan, vms,
 // matrix), and that it names that schema.
@@ -78,8 +76,23 @@ func Validate(name string, doc []byte) error {
 	}
 	var head struct{ Schema string }
 	json.Unmarshal(doc, &head)
-	if head.Schema != "https://nestvirt.dev/schema/"+name+"/v1" {
+	if head.Schema != ID(name) {
 		return fmt.Errorf("the document names schema %q", head.Schema)
 	}
 	return nil
+}
+
+// Which names the schema a document says it holds to ("" when none nestvirt
+// writes).
+func Which(doc []byte) string {
+	var head struct{ Schema string }
+	if json.Unmarshal(doc, &head) != nil {
+		return ""
+	}
+	for _, n := range Names() {
+		if head.Schema == ID(n) {
+			return n
+		}
+	}
+	return ""
 }

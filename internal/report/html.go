@@ -1,0 +1,118 @@
+package report
+
+import (
+	"fmt"
+	"embed"
+	"html/template"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/nestvirt/nestvirt/internal/fleet"
+)
+
+//go:embed templates/fleet.html.tmpl
+var templates embed.FS
+
+// fleetPage is the fleet report: one self-contained HTML page (CSS and script
+// inline, nothing fetched), readable without its script and printable. Every
+// value from a document is escaped by html/template: host names and messages
+// are other machines' words.
+var fleetPage = template.Must(template.New("fleet.html.tmpl").Funcs(template.FuncMap{
+	"verdictName": func(v string) string {
+		if v == "" {
+			return "not judged"
+		}
+		return v
+	},
+	"class": func(v string) string {
+		if v == "" {
+			return "c-none"
+		}
+		return "c-" + v
+	},
+	"rank":     fleet.Rank,
+	"position": position,
+	"rules": func(h *fleet.Host) string {
+		var ids []string
+		for _, f := range h.Findings {
+			ids = append(ids, f.Rule)
+		}
+		return strings.Join(ids, " ")
+	},
+	"deref": func(s *string) string {
+		if s == nil {
+			return ""
+		}
+		return *s
+	},
+	"yesno": func(b *bool) string {
+		switch {
+		case b == nil:
+			return "unknown"
+		case *b:
+			return "yes"
+		}
+		return "no"
+	},
+	"sub": func(a, b int) int { return a - b },
+	"plural": func(n int, noun string) string {
+		if n == 1 {
+			return "1 " + noun
+		}
+		if strings.HasSuffix(noun, "y") {
+			noun = strings.TrimSuffix(noun, "y") + "ie"
+		}
+		return fmt.Sprintf("%d %ss", n, noun)
+	},
+}).ParseFS(templates, "templates/fleet.html.tmpl"))
+
+// position says where a host stands: "bare metal (L0)", "kvm guest, level ≥ 1".
+func position(h *fleet.Host) string {
+	switch {
+	case h.VM == "none":
+		return "bare metal (L0)"
+	case h.VM == "" && h.Level == "":
+		return "unknown"
+	}
+	what := h.VM
+	if h.Hypervisor != "" && h.Hypervisor != h.VM {
+		what += " (" + h.Hypervisor + ")"
+	}
+	if what == "" {
+		what = "a guest"
+	}
+	if h.Level != "" {
+		return what + ", level " + h.Level
+	}
+	return what
+}
+
+// chunkRows is how many hosts' rows share a table the browser lays out only when
+// it comes into view.
+const chunkRows = 250
+
+// FleetHTML writes the fleet report.
+func FleetHTML(w io.Writer, f *fleet.Fleet, policy, version string, written time.Time) error {
+	withVMs := false
+	for _, h := range f.Hosts {
+		if len(h.VMs) > 0 {
+			withVMs = true
+		}
+	}
+	type row struct {
+		I int
+		H *fleet.Host
+	}
+	var chunks [][]row
+	for i, h := range f.Hosts {
+		if i%chunkRows == 0 {
+			chunks = append(chunks, nil)
+		}
+		chunks[len(chunks)-1] = append(chunks[len(chunks)-1], row{i, h})
+	}
+	return fleetPage.Execute(w, map[string]any{
+		"Fleet": f, "Counts": f.Counts(), "Rules": f.Rules(), "WithVMs": withVMs, "Chunks": chunks,
+		"Policy": policy, "Version": version, "Written": written.UTC().Format("2006-01-02 15:04 UTC"),
+	})
+}
