@@ -130,7 +130,9 @@ func TestTheFleetReportInARealBrowser(t *testing.T) {
 
 	// Sort by host name, both ways; filter by text and by verdict.
 	first := func() any { return eval(`document.querySelector("#hosts tbody tr").dataset.name`) }
-	visible := func() any { return eval(`[...document.querySelectorAll("#hosts tbody tr")].filter(r => !r.hidden).length`) }
+	visible := func() any {
+		return eval(`[...document.querySelectorAll("#hosts tbody tr")].filter(r => !r.hidden).length`)
+	}
 	do(chromedp.Click(chromedp.CSS(`th[data-key=name] button`)))
 	if got := first(); got != "host-00299" {
 		t.Errorf("sorted by name, descending: first %v", got)

@@ -1,8 +1,8 @@
 package report
 
 import (
-	"fmt"
 	"embed"
+	"fmt"
 	"html/template"
 	"io"
 	"strings"
