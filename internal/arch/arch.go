@@ -24,6 +24,9 @@ type Info struct {
 	Hyperv, EVMCS bool
 }
 
+// RHEL are the architectures RHEL is built for, in its spelling.
+var RHEL = []string{"x86_64", "aarch64", "s390x", "ppc64le"}
+
 // Normalize maps kernel and Go arch spellings to one name per architecture.
 func Normalize(a string) string {
 	switch a {

@@ -32,14 +32,13 @@ func (s *statedFlags) add(cmd *cobra.Command) {
 
 // apply puts the flags' statements over what host.yaml said.
 func (s statedFlags) apply(f *probe.Facts) error {
-	switch s.migrates {
-	case "":
-	case "yes", "no":
+	if s.migrates != "" {
+		if err := migratesChoice.check(s.migrates); err != nil {
+			return err
+		}
 		v := s.migrates == "yes"
 		f.Stated.Migration = &v
 		f.Stated.From = append(f.Stated.From, "migration: --migrates "+s.migrates)
-	default:
-		return inputErrorf("--migrates: unknown value %q (yes, no)", s.migrates)
 	}
 	if s.l0OS != "" {
 		o, err := osid.Parse(s.l0OS)
@@ -92,8 +91,7 @@ node (deploy/kubernetes/).`,
 	cmd.Flags().StringVar(&o.root, "root", "/", "read the machine from this snapshot directory instead of /")
 	cmd.Flags().StringVar(&o.sos, "sos", "", "judge the machine a sosreport describes: its directory, or its .tar.xz/.tar.gz archive (read in memory, never extracted)")
 	cmd.Flags().StringVar(&o.hostRoot, "host-root", "", "read this machine's / mounted at this directory, as a container sees its node (/host): files from there, CPUID from this CPU")
-	o.verdictFlags.add(cmd)
-	cmd.Flags().Lookup("format").Usage = "output format: text, json, prometheus (for node_exporter's textfile collector) or nfd (a Node Feature Discovery feature file)"
+	o.verdictFlags.add(cmd, "output format: text, json, prometheus (for node_exporter's textfile collector) or nfd (a Node Feature Discovery feature file)", checkFormats...)
 	o.stated.add(cmd)
 	cmd.Flags().BoolVar(&o.vms, "vms", false, "also judge this host's libvirt VMs (as nestvirt vms)")
 	o.connect.add(cmd)
@@ -129,7 +127,7 @@ func factsFrom(open func(string) (*probe.Root, error), flag, dir string, stated 
 var checkFormats = []string{"text", "json", "prometheus", "nfd"}
 
 func (a *app) runCheck(o checkOptions) error {
-	style, err := a.startStyle(o.verdictFlags, checkFormats...)
+	style, err := a.startStyle(o.verdictFlags)
 	if err != nil {
 		return err
 	}
@@ -281,7 +279,8 @@ only init=, rdinit= and KVM module parameters, and so on; the manifest lists eac
 such filter), and no file is more readable than it is on the machine. DIR is
 created (an existing one must be empty and yours); --tar FILE writes one archive
 instead (- for stdout). See docs/SECURITY.md.`,
-		Args: cobra.MaximumNArgs(1),
+		Args:              cobra.MaximumNArgs(1),
+		ValidArgsFunction: completeDir,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if (len(args) == 1) == (tarFile != "") {
 				return inputErrorf("give a DIR or --tar FILE, one of them")

@@ -23,9 +23,6 @@ import (
 	"github.com/nestvirt/nestvirt/internal/strictyaml"
 )
 
-// Version is set at build time with -ldflags "-X .../internal/cli.Version=v1.2.3".
-var Version = "dev"
-
 // app holds what every command shares: streams, the environment and global flags.
 type app struct {
 	stdin          io.Reader
@@ -51,6 +48,13 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	root := a.rootCmd()
 	root.SetArgs(args)
 	return mainWith(a, root)
+}
+
+// Command is nestvirt's command tree, for the tools that document it
+// (scripts/gendocs: man pages, shell completions).
+func Command() *cobra.Command {
+	a := &app{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}
+	return a.rootCmd()
 }
 
 // mainWith runs a command tree built for a, and maps its error to an exit code.
@@ -126,8 +130,9 @@ refused), 2 bad input or usage (nothing judged), 3 a dependency failed (libvirt
 unreachable, permission denied, a module reload failed).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Version:       Version,
+		Version:       versionLine(),
 	}
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.PersistentFlags().StringVar(&a.policyFile, "policy", "", "load this policy file instead of the embedded RHEL 10 policy")
 	root.PersistentFlags().StringVar(&a.color, "color", "auto", "colour output: auto (on a terminal), always, never")
 	root.PersistentFlags().StringVar(&a.cpuProfile, "cpuprofile", "", "write a CPU profile to this file (for performance reports)")
@@ -147,6 +152,7 @@ unreachable, permission denied, a module reload failed).`,
 	})
 	root.AddCommand(a.planCmd(), a.checkCmd(), a.snapshotCmd(), a.vmsCmd(), a.annotateCmd(), a.exposeCmd(false), a.exposeCmd(true),
 		a.enableCmd(true), a.enableCmd(false), a.guardCmd(), a.matrixCmd(), a.osCmd(), a.policyCmd(), a.schemaCmd(), a.factsCmd(), a.reportCmd(), a.versionCmd())
+	completeFlags(root)
 	return root
 }
 
@@ -183,14 +189,14 @@ func (a *app) style() (report.Style, error) {
 			s.Width = w
 		}
 	}
+	if err := colorChoice.check(a.color); err != nil {
+		return s, err
+	}
 	switch a.color {
 	case "always":
 		s.Color = true
-	case "never":
 	case "auto":
 		s.Color = tty && a.getenv("NO_COLOR") == "" && a.getenv("TERM") != "dumb"
-	default:
-		return s, inputErrorf("--color: unknown value %q (auto, always, never)", a.color)
 	}
 	return s, nil
 }
@@ -268,22 +274,30 @@ const formatHelp = "output format: text or json"
 
 // verdictFlags are the output flags of every command that reaches a verdict.
 type verdictFlags struct {
-	format string
-	failOn string
-	quiet  bool
-	output string
+	format  string
+	formats []string // what --format takes for this command
+	failOn  string
+	quiet   bool
+	output  string
 }
 
-func (v *verdictFlags) add(cmd *cobra.Command) {
-	v.addFormat(cmd, formatHelp)
-	cmd.Flags().StringVar(&v.failOn, "fail-on", "unsupported", "exit 1 when the verdict is at or past this level: "+strings.Join(policy.LevelNames(), ", ")+", or never")
+// add adds the output flags, --fail-on and --quiet; formats as addFormat.
+func (v *verdictFlags) add(cmd *cobra.Command, help string, formats ...string) {
+	v.addFormat(cmd, help, formats...)
+	cmd.Flags().StringVar(&v.failOn, "fail-on", "unsupported", "exit 1 when the verdict is at or past this level: "+strings.Join(failOnValues(), ", "))
 	cmd.Flags().BoolVarP(&v.quiet, "quiet", "q", false, "print only what needs action")
 }
 
-// addFormat adds --format (with its help) and --output.
-func (v *verdictFlags) addFormat(cmd *cobra.Command, help string) {
+// addFormat adds --format (with its help; text and json when no formats are
+// named) and --output.
+func (v *verdictFlags) addFormat(cmd *cobra.Command, help string, formats ...string) {
+	if len(formats) == 0 {
+		formats = []string{"text", "json"}
+	}
+	v.formats = formats
 	cmd.Flags().StringVar(&v.format, "format", "text", help)
 	cmd.Flags().StringVarP(&v.output, "output", "o", "", "write to this file instead of stdout, atomically (a temporary file in its directory, synced, renamed over it)")
+	choice{"format", formats}.complete(cmd)
 }
 
 // machine reports whether a format is read by programs: it then carries a
@@ -301,8 +315,8 @@ func (a *app) writeTo(output string, render func(io.Writer) error) error {
 
 // start validates the verdict flags and returns the output style and the policy,
 // before any work is done.
-func (a *app) start(v verdictFlags, formats ...string) (report.Style, *policy.Policy, error) {
-	style, err := a.startStyle(v, formats...)
+func (a *app) start(v verdictFlags) (report.Style, *policy.Policy, error) {
+	style, err := a.startStyle(v)
 	if err != nil {
 		return style, nil, err
 	}
@@ -312,24 +326,12 @@ func (a *app) start(v verdictFlags, formats ...string) (report.Style, *policy.Po
 
 // startStyle checks the verdict flags and settles the style, for a command that
 // loads its policy itself.
-func (a *app) startStyle(v verdictFlags, formats ...string) (report.Style, error) {
-	if len(formats) == 0 {
-		formats = []string{"text", "json"}
-	}
-	if err := checkFormat(v.format, formats...); err != nil {
+func (a *app) startStyle(v verdictFlags) (report.Style, error) {
+	if err := (choice{"format", v.formats}).check(v.format); err != nil {
 		return report.Style{}, err
 	}
 	if err := validateFailOn(v.failOn); err != nil {
 		return report.Style{}, err
 	}
 	return a.style()
-}
-
-func checkFormat(f string, allowed ...string) error {
-	for _, x := range allowed {
-		if f == x {
-			return nil
-		}
-	}
-	return inputErrorf("--format: unknown value %q (%s)", f, strings.Join(allowed, ", "))
 }

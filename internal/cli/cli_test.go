@@ -335,6 +335,10 @@ func TestVersionAndCompletion(t *testing.T) {
 	if code != ExitOK || !strings.HasPrefix(out, "nestvirt ") || !strings.Contains(out, "policy rhel-10") {
 		t.Errorf("version: %d %q", code, out)
 	}
+	short, _, code := nv(t, "", "--version")
+	if first, _, _ := strings.Cut(out, "\n"); code != ExitOK || short != first+"\n" {
+		t.Errorf("--version %q is not version's first line %q", short, first)
+	}
 	out, _, code = nv(t, "", "completion", "bash")
 	if code != ExitOK || !strings.Contains(out, "bash completion") {
 		t.Errorf("completion: %d", code)

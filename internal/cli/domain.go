@@ -43,6 +43,7 @@ own guests with and which OSes they are, so 'nestvirt vms' judges the whole chai
 		},
 	}
 	o.connect.add(cmd)
+	cmd.ValidArgsFunction = completeDomain(&o.connect)
 	cmd.Flags().StringVar(&o.runs, "runs", "", "what the guest runs its guests with: "+strings.Join(topology.GuestRuns, ", "))
 	cmd.Flags().StringSliceVar(&o.l2, "l2", nil, "OS of each of its guests (as in topology files: ubuntu24.04, rhel10.0)")
 	cmd.Flags().StringVar(&o.os, "os", "", "the guest's own OS, where libosinfo metadata is missing or wrong")
@@ -60,8 +61,8 @@ func exactArgs(n int, what string) cobra.PositionalArgs {
 }
 
 func (a *app) runAnnotate(o annotateOptions, name string) error {
-	if !contains(topology.GuestRuns, o.runs) {
-		return inputErrorf("--runs: unknown value %q (one of: %s)", o.runs, strings.Join(topology.GuestRuns, ", "))
+	if err := runsChoice.check(o.runs); err != nil {
+		return err
 	}
 	var l2 []string
 	for _, s := range o.l2 {
@@ -161,6 +162,7 @@ With --file it edits a file and prints the result, with no libvirt needed.`
 		},
 	}
 	o.connect.add(cmd)
+	cmd.ValidArgsFunction = completeDomain(&o.connect)
 	cmd.Flags().StringVar(&o.file, "file", "", "edit this domain XML file instead (- for stdin); the result goes to stdout")
 	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "print a unified diff of the definition (secrets masked) and change nothing")
 	cmd.Flags().BoolVar(&o.persist, "persist", false, "allow defining a transient domain, which makes it persistent")
@@ -192,10 +194,10 @@ func (a *app) runExposeFile(o exposeOptions, undo bool) error {
 		res, err = domxml.Unexpose(data)
 	} else {
 		vendor := o.vendor
-		switch vendor {
-		case "", "intel", "amd":
-		default:
-			return inputErrorf("--vendor: unknown value %q (intel, amd)", o.vendor)
+		if vendor != "" {
+			if err := vendorChoice.check(vendor); err != nil {
+				return err
+			}
 		}
 		if vendor == "" {
 			f, _ := hostFacts("/", statedFlags{})
@@ -239,16 +241,14 @@ func readLimited(path string, limit int64) ([]byte, error) {
 // hypervWanted decides the Hyper-V enlightenments: on for a Windows guest recorded
 // as running WSL2 or Hyper-V, when auto.
 func hypervWanted(mode string, xml []byte) (bool, error) {
-	switch mode {
-	case "on":
-		return true, nil
-	case "off":
-		return false, nil
-	case "auto":
+	if err := hypervChoice.check(mode); err != nil {
+		return false, err
+	}
+	if mode == "auto" {
 		ann, _ := domxml.ReadAnnotation(xml)
 		return ann.Runs == "wsl2" || ann.Runs == "hyper-v", nil
 	}
-	return false, inputErrorf("--hyperv: unknown value %q (auto, on, off)", mode)
+	return mode == "on", nil
 }
 
 // exposable says whether this host can give a guest virtualization to use, and if
@@ -278,7 +278,7 @@ func exposable(f probe.Facts) (warnings []string, refusal error) {
 
 func (a *app) runExposeDomain(o exposeOptions, name string, undo bool) error {
 	if !undo {
-		if err := checkOneOf("--hyperv", o.hyperv, "auto", "on", "off"); err != nil {
+		if err := hypervChoice.check(o.hyperv); err != nil {
 			return err
 		}
 	}
@@ -330,11 +330,4 @@ func (a *app) runExposeDomain(o exposeOptions, name string, undo bool) error {
 		fmt.Fprintf(a.stdout, "%s: definition updated; it applies at its next start\n", name)
 	}
 	return nil
-}
-
-func checkOneOf(flag, v string, allowed ...string) error {
-	if contains(allowed, v) {
-		return nil
-	}
-	return inputErrorf("%s: unknown value %q (%s)", flag, v, strings.Join(allowed, ", "))
 }

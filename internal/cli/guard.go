@@ -115,7 +115,7 @@ the first install. 'guard status' checks all of this.`,
 }
 
 func (a *app) guardInstall(o guardOptions) error {
-	if err := checkOneOf("--mode", o.mode, guard.Enforce, guard.Warn); err != nil {
+	if err := modeChoice.check(o.mode); err != nil {
 		return err
 	}
 	bin := o.binary
@@ -169,8 +169,8 @@ func (a *app) guardInstall(o guardOptions) error {
 // DecisionBudget, or fails open (closed with --fail-closed).
 func (a *app) guardHook(o guardOptions, args []string) error {
 	in := guard.Input{Domain: args[0], Op: args[1], SubOp: args[2], Mode: o.mode, FailClosed: o.failClosed}
-	if o.mode != guard.Enforce && o.mode != guard.Warn {
-		return inputErrorf("--mode: unknown value %q (enforce, warn)", o.mode)
+	if err := modeChoice.check(o.mode); err != nil {
+		return err
 	}
 	done := make(chan guard.Decision, 1)
 	go func() {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -122,6 +123,25 @@ func TestVMsOfARealSosreportAgreeWithTheLiveAudit(t *testing.T) {
 	for _, k := range []string{"state", "arch", "cpu_mode", "exposes_virtualization", "os", "runs", "verdict"} {
 		if jsonOf(live[k]) != jsonOf(fromSos[k]) {
 			t.Errorf("%s: live %v, from the sosreport %v", k, live[k], fromSos[k])
+		}
+	}
+}
+
+// Tab after expose/unexpose/annotate lists the daemon's domains (read-only).
+func TestIntegrationCompletionOfDomainNames(t *testing.T) {
+	name := defineDomain(t, "win11-wsl2.xml")
+	for _, cmd := range []string{"expose", "unexpose", "annotate"} {
+		got, _ := complete(t, cmd, "nvcli-")
+		if !slices.Contains(got, name) {
+			t.Errorf("%s: %q not in %q", cmd, name, got)
+		}
+		for _, g := range got {
+			if !strings.HasPrefix(g, "nvcli-") {
+				t.Errorf("%s: %q", cmd, g)
+			}
+		}
+		if got, _ := complete(t, cmd, name, ""); len(got) != 0 {
+			t.Errorf("%s: a second argument completed: %q", cmd, got)
 		}
 	}
 }

@@ -19,7 +19,7 @@ table. On a terminal too narrow for a table, its columns are printed one after t
 other.`,
 		Args: cobra.NoArgs,
 		RunE: run(func() error {
-			if err := checkFormat(o.format, "text", "json"); err != nil {
+			if err := (choice{"format", o.formats}).check(o.format); err != nil {
 				return err
 			}
 			style, err := a.style()

@@ -44,7 +44,8 @@ or is not a valid topology is reported with each problem's line, and the run exi
 			return run(func() error { return a.runPlan(o, args) })(cmd, args)
 		},
 	}
-	o.verdictFlags.add(cmd)
+	cmd.ValidArgsFunction = completeFiles("yaml", "yml", "json")
+	o.verdictFlags.add(cmd, formatHelp)
 	cmd.Flags().BoolVarP(&o.recursive, "recursive", "r", false, "read the topology files of subdirectories too")
 	return cmd
 }

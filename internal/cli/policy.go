@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"os"
 
@@ -16,15 +17,17 @@ func (a *app) policyCmd() *cobra.Command {
 		Short: "Validate and show policy files (the rules as data)",
 	}
 	cmd.AddCommand(&cobra.Command{
-		Use:   "lint [FILE ...]",
-		Short: "Validate policy files, reporting every problem with its path; no FILE lints the embedded ones",
+		Use:               "lint [FILE ...]",
+		Short:             "Validate policy files, reporting every problem with its path; no FILE lints the embedded ones",
+		ValidArgsFunction: completeFiles("yaml", "yml"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.runLint(args)
 		},
 	}, &cobra.Command{
-		Use:   "show [NAME]",
-		Short: "Print an embedded policy file, to copy and adapt (default " + policies.Default + ")",
-		Args:  cobra.MaximumNArgs(1),
+		Use:               "show [NAME]",
+		Short:             "Print an embedded policy file, to copy and adapt (default " + policies.Default + ")",
+		Args:              cobra.MaximumNArgs(1),
+		ValidArgsFunction: completeOne(policy.EmbeddedNames),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := policies.Default
 			if len(args) == 1 {
@@ -72,7 +75,7 @@ func (a *app) runLint(files []string) error {
 		fmt.Fprintf(a.stdout, "%s: ok (%s: %d matrix rows, %d rules, %d sources)\n", l.name, l.p.Name, len(l.p.Matrix), len(l.p.Rules), len(l.p.Sources))
 	}
 	if len(bad) > 0 {
-		return inputError{joinErrs(bad)}
+		return inputError{errors.Join(bad...)}
 	}
 	return nil
 }

@@ -53,6 +53,7 @@ Files that are not valid nestvirt documents are listed as skipped.`,
 			})(cmd, args)
 		},
 	}
+	cmd.ValidArgsFunction = completeFiles("json")
 	cmd.Flags().StringVarP(&output, "output", "o", "", "write the page to this file (atomically) instead of stdout")
 	return cmd
 }

@@ -16,7 +16,8 @@ func (a *app) schemaCmd() *cobra.Command {
 definitions it shares with the others embedded, so a validator needs this one file.
 Every document names its schema in its "schema" field; docs/JSON.md says what the
 contract promises. Without an argument, lists the documents.`,
-		Args: cobra.MaximumNArgs(1),
+		Args:              cobra.MaximumNArgs(1),
+		ValidArgsFunction: completeOne(schema.Names),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return run(func() error {
 				if len(args) == 0 {

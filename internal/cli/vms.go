@@ -78,7 +78,7 @@ where there is one.`,
 	cmd.Flags().StringVar(&o.root, "root", "/", "read the host's facts from this snapshot instead of /")
 	cmd.Flags().StringVar(&o.sos, "sos", "", "judge the domains a sosreport holds (its directory or archive), with that host's facts; no libvirt is asked")
 	o.stated.add(cmd)
-	o.verdictFlags.add(cmd)
+	o.verdictFlags.add(cmd, formatHelp)
 	return cmd
 }
 
