@@ -15,9 +15,13 @@ echo "== packages the tests use"
 # prometheus gives promtool, ansible-core runs the fact playbooks, systemd gives
 # systemd-analyze for the units; sosreport (with cpuid and kmod, whose outputs it
 # keeps) makes the real report check --sos is tested on; chromium opens the
-# fleet report.
+# fleet report. The packages are checked the way their distributions check them:
+# rpm, rpmlint (with python3-magic) and cpio read the RPMs, lintian the DEBs,
+# man-db renders the pages, bash-completion loads the completion, and
+# qemu-user-static runs the probe's tests on s390x and aarch64.
 need=()
-for p in osinfo-db patch util-linux coreutils prometheus ansible-core systemd sosreport cpuid kmod chromium; do
+for p in osinfo-db patch util-linux coreutils prometheus ansible-core systemd sosreport cpuid kmod chromium \
+  rpm rpmlint python3-magic cpio lintian man-db bash-completion qemu-user-static; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -48,6 +52,9 @@ go build -o /dev/null ./cmd/nestvirt
 echo "== go test (with the integration tests: a real libvirtd, root)"
 # One package at a time: the guard test restarts libvirtd, which other packages use.
 go test -tags integration -count=1 -p 1 ./...
+
+echo "== packages (scripts/test-packages.sh: RPM and DEB for four arches, man pages, completion)"
+bash scripts/test-packages.sh
 
 echo "== the real nested chain (scripts/e2e.sh: L0 -> L1 -> L2 under QEMU TCG)"
 bash scripts/e2e.sh
