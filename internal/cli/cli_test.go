@@ -537,3 +537,37 @@ func TestCobraSuggestionsAreOneHint(t *testing.T) {
 		t.Errorf("exit %d:\n%s", code, stderr)
 	}
 }
+
+// Windows L1s, as Windows snapshots (registry export, CIM, wsl --status): the
+// supported case, Windows Server 2019 (build 17763, WSL 1 only), a Windows 11
+// whose L0 hides VT-x, and what Wine shows.
+func TestCheckWindows(t *testing.T) {
+	for _, c := range []struct {
+		snap string
+		args []string
+		code int
+		head string
+	}{
+		{"win10-l1-wsl2", []string{"--l0-os", "rhel10.0"}, ExitOK, "This machine: supported\n"},
+		{"win10-l1-wsl2", nil, ExitFindings, "This machine: unsupported\n"},
+		{"win10-l1-wsl2", []string{"--l0-os", "ubuntu24.04"}, ExitFindings, "This machine: unsupported\n"},
+		{"ws2019-wsl1", []string{"--l0-os", "rhel10.0"}, ExitFindings, "This machine: does-not-work\n"},
+		{"win11-not-exposed", []string{"--l0-os", "rhel10.0"}, ExitFindings, "This machine: does-not-work\n"},
+		{"wine", nil, ExitFindings, "This machine: does-not-work\n"},
+	} {
+		name := c.snap + strings.Join(c.args, "")
+		args := append([]string{"check", "--root", snapshots + c.snap + "/root"}, c.args...)
+		out, stderr, code := nv(t, "", args...)
+		if code != c.code || !strings.HasPrefix(out, c.head) {
+			t.Errorf("%s: exit %d, want %d; stderr %s\n%s", name, code, c.code, stderr, out)
+		}
+		if c.args == nil && c.snap == "win10-l1-wsl2" && !strings.Contains(out, "could be supported (win-l1-supported) if the OS of the L0") {
+			t.Errorf("without the L0's OS, the headline must say what it would take:\n%s", out)
+		}
+		if len(c.args) == 2 && c.args[1] == "rhel10.0" || c.snap == "wine" {
+			golden(t, "check-"+c.snap+".txt", out)
+			js, _, _ := nv(t, "", append(args, "--format", "json")...)
+			golden(t, "check-"+c.snap+".json", js)
+		}
+	}
+}

@@ -124,7 +124,60 @@ func Host(f probe.Facts) facts.Host {
 	} else {
 		unknown("l0")
 	}
+	if f.Windows != nil {
+		h.Windows = windowsOf(*f.Windows, unknown)
+	}
 	return h
+}
+
+// windowsOf is Windows' facts as the rules see them.
+func windowsOf(w probe.WindowsFacts, unknown func(...string)) facts.Windows {
+	out := facts.Windows{Present: true}
+	set := func(dst *bool, src *bool, path string) {
+		if src == nil {
+			unknown(path)
+		} else {
+			*dst = *src
+		}
+	}
+	setInt := func(dst *int, src *int, path string) {
+		if src == nil {
+			unknown(path)
+		} else {
+			*dst = *src
+		}
+	}
+	setInt(&out.Build, w.Build, "windows.build")
+	setInt(&out.UBR, w.UBR, "windows.ubr")
+	set(&out.Server, w.Server, "windows.server")
+	set(&out.HypervisorRunning, w.HypervisorRunning, "windows.hypervisor_running")
+	set(&out.Exposes, w.VirtualizationExposed, "windows.exposes")
+	set(&out.HyperV, w.Features.HyperV, "windows.hyperv")
+	set(&out.VMP, w.Features.VirtualMachinePlatform, "windows.vmp")
+	set(&out.WSL.Installed, w.WSL.Installed, "windows.wsl.installed")
+	setInt(&out.WSL.DefaultVersion, w.WSL.DefaultVersion, "windows.wsl.default_version")
+	set(&out.WSL.Nested, w.WSL.NestedVirtualization, "windows.wsl.nested")
+	if w.WSL.Distributions == nil {
+		unknown("windows.wsl.v1", "windows.wsl.v2")
+	} else {
+		v1, v2, unread := 0, 0, false
+		for _, d := range w.WSL.Distributions {
+			switch {
+			case d.Version == nil:
+				unread = true
+			case *d.Version == 1:
+				v1++
+			default:
+				v2++
+			}
+		}
+		out.WSL.V1, out.WSL.V2 = v1, v2
+		if unread {
+			// A distribution of unknown version could be either.
+			unknown("windows.wsl.v1", "windows.wsl.v2")
+		}
+	}
+	return out
 }
 
 // OSOf is an os-release as the rules see it. A distribution osid does not know is
@@ -132,6 +185,9 @@ func Host(f probe.Facts) facts.Host {
 func OSOf(o *probe.OSFacts) (facts.OS, bool) {
 	if o == nil {
 		return facts.OS{}, false
+	}
+	if parsed, err := osid.Parse(o.ID); err == nil && parsed.Kind == osid.Windows {
+		return facts.OSOf(parsed), true // Windows' probe names its release by id
 	}
 	if parsed, ok := osid.FromOSRelease(o.ID, o.Version); ok {
 		return facts.OSOf(parsed), true

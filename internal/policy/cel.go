@@ -104,7 +104,7 @@ func newEnvs() *envs {
 	}
 	hostEnv := func() (*cel.Env, error) {
 		return cel.NewEnv(
-			ext.NativeTypes(ext.ParseStructTags(true), reflect.TypeFor[facts.Host](), reflect.TypeFor[facts.KVM](), reflect.TypeFor[facts.L0OS](), reflect.TypeFor[facts.OS]()),
+			ext.NativeTypes(ext.ParseStructTags(true), reflect.TypeFor[facts.Host](), reflect.TypeFor[facts.KVM](), reflect.TypeFor[facts.Windows](), reflect.TypeFor[facts.WSL](), reflect.TypeFor[facts.L0OS](), reflect.TypeFor[facts.OS]()),
 			versionAtLeast, hypervisorName,
 			cel.Variable("host", cel.ObjectType("facts.Host")),
 		)

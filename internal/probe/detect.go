@@ -204,18 +204,9 @@ func (p *prober) identify() identity {
 	// enlightenments put a Hyper-V signature at 0x40000000 and their own above it.
 	sigVM, hypervBorrowable := "", false
 	if arch.IsX86(a) {
-		for fn := uint32(0x4000FF00); ; fn -= 0x100 {
-			if r, ok := p.cpu.Get(fn, 0); ok {
-				sig := r.signature()
-				if vm, known := cpuidVendors[sig]; known {
-					p.evidence("CPUID 0x%08x: %q", fn, sig)
-					sigVM = vm
-					break
-				}
-			}
-			if fn == 0x40000000 {
-				break
-			}
+		if fn, sig, vm := signatureVM(p.cpu); vm != "" {
+			p.evidence("CPUID 0x%08x: %q", fn, sig)
+			sigVM = vm
 		}
 		if sigVM == "microsoft" {
 			// QEMU/KVM, Xen, VirtualBox and Parallels present this signature too:
@@ -289,6 +280,23 @@ func (p *prober) identify() identity {
 		p.note("neither /proc/cpuinfo nor the CPUID leaves could be read: a hypervisor would be missed")
 	}
 	return identity{}
+}
+
+// signatureVM finds the hypervisor signature that names the hypervisor, from the
+// top of the range down: Xen and KVM with Hyper-V enlightenments put a Hyper-V
+// signature at 0x40000000 and their own above it. vm is "" when none is known.
+func signatureVM(cpu CPUID) (fn uint32, sig, vm string) {
+	for fn := uint32(0x4000FF00); ; fn -= 0x100 {
+		if r, ok := cpu.Get(fn, 0); ok {
+			sig := r.signature()
+			if vm, known := cpuidVendors[sig]; known {
+				return fn, sig, vm
+			}
+		}
+		if fn == 0x40000000 {
+			return 0, "", ""
+		}
+	}
 }
 
 // ec2Metal tells an EC2 bare-metal instance from a Nitro VM: the SMBIOS VM bit,

@@ -34,8 +34,11 @@ type Facts struct {
 	KVM            KVMFacts       `json:"kvm"`
 	// Stated are the facts an admin states because nestvirt cannot read them
 	// (/etc/nestvirt/host.yaml, flags).
-	Stated Stated   `json:"stated"`
-	Notes  []string `json:"notes"`
+	Stated Stated `json:"stated"`
+	// Windows is what only Windows has (build, its hypervisor, WSL); absent on
+	// Linux.
+	Windows *WindowsFacts `json:"windows,omitempty"`
+	Notes   []string      `json:"notes"`
 }
 
 // OSFacts is the machine's OS from os-release.
@@ -118,7 +121,15 @@ func (p *prober) result() (Facts, error) {
 // snapshot's cpuid.txt otherwise.
 func ProbeRoot(root *Root) (Facts, error) {
 	if root.Live() {
+		if src, ok := liveWindowsSource(); ok {
+			// Windows' facts are in its registry, WMI and WSL, not in files;
+			// ReadLive, because virt_ext comes from CPUID there.
+			return ProbeWindows(src, ReadLive())
+		}
 		return Probe(root, ReadIdentity())
+	}
+	if IsWindowsSnapshot(root) {
+		return probeWindowsSnapshot(root)
 	}
 	p := &prober{root: root}
 	if root.report != nil {
@@ -134,6 +145,26 @@ func ProbeRoot(root *Root) (Facts, error) {
 		p.note(CPUIDFile + ": " + shortErr(err))
 	}
 	return p.result()
+}
+
+// probeWindowsSnapshot reads a Windows machine's snapshot (windows/registry.reg).
+func probeWindowsSnapshot(root *Root) (Facts, error) {
+	src, notes := OpenWindowsSnapshot(root)
+	var cpu CPUID
+	data, st, err := root.Read(CPUIDFile)
+	switch {
+	case st == Present:
+		var n []string
+		cpu, n = ParseCPUIDText(data)
+		notes = append(notes, n...)
+	case err != nil:
+		notes = append(notes, CPUIDFile+": "+shortErr(err))
+	default:
+		notes = append(notes, CPUIDFile+" is not in the snapshot; CPUID facts unknown")
+	}
+	f, err := ProbeWindows(src, cpu)
+	f.Notes = append(append([]string{}, notes...), f.Notes...)
+	return f, err
 }
 
 // CPUIDFile is where a snapshot keeps the CPUID leaves.

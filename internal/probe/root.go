@@ -107,7 +107,7 @@ func OpenReport(r Report) *Root {
 // recognised are paths whose presence makes a tree a snapshot: one of them must be
 // there when there is no manifest.
 var recognised = []string{"proc/cpuinfo", "proc/sys/kernel/arch", "etc/os-release", "usr/lib/os-release",
-	"sys/class/dmi/id", "proc/sysinfo", "sys/module", "dev/kvm", "proc/device-tree", CPUIDFile}
+	"sys/class/dmi/id", "proc/sysinfo", "sys/module", "dev/kvm", "proc/device-tree", CPUIDFile, WindowsRegistry}
 
 // OpenHostRoot opens the running machine's "/" mounted at dir (a container's
 // view of its node): read as the live machine is (a missing file is absent;

@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 
 	"github.com/nestvirt/nestvirt/internal/judge"
@@ -62,7 +63,15 @@ func CheckText(w io.Writer, r judge.CheckResult, s Style, quiet bool, cites *Cit
 	row("arch", str(h.Arch))
 	row("vendor", str(h.CPUVendor)+modelSuffix(probe.Str(h.CPUModel)))
 	ext := "unknown (/proc/cpuinfo could not be read)"
+	if h.Windows != nil {
+		ext = "unknown (CPUID could not be read)"
+		if w := h.Windows; w.HypervisorRunning != nil && *w.HypervisorRunning {
+			ext = "hidden by Windows' own hypervisor, which runs, so VT-x/AMD-V reaches this machine"
+		}
+	}
 	switch {
+	case h.VirtExt != nil && *h.VirtExt == "none" && h.Windows != nil:
+		ext = "none (CPUID shows neither vmx nor svm)"
 	case h.VirtExt != nil && *h.VirtExt == "none":
 		ext = "none (no vmx, svm or sie in /proc/cpuinfo)"
 	case h.VirtExt != nil:
@@ -74,21 +83,13 @@ func CheckText(w io.Writer, r judge.CheckResult, s Style, quiet bool, cites *Cit
 	row("extension", ext)
 	row("guest bit", boolWord(h.HypervisorBit, "CPUID hypervisor bit set", "CPUID hypervisor bit not set"))
 
-	fmt.Fprintln(w, s.paint(bold, "KVM"))
 	k := h.KVM
-	dev := boolWord(k.Available, "yes", "no")
-	if k.Accessible != nil {
-		dev += ", usable by this user: " + yesNo(*k.Accessible)
+	if h.Windows != nil {
+		windowsText(w, *h.Windows, row, s)
+	} else {
+		kvmText(w, k, row, s)
 	}
-	row("available", dev)
-	row("module", strOr(k.Module, "unknown"))
-	row("nested", nestedLine(k))
-	if k.Hpage != nil || k.HpageNext != nil {
-		row("hpage", boolWord(k.Hpage, "on", "off")+nextLoad(k.HpageNext, k.HpageNextFrom))
-	}
-	for _, c := range k.Config {
-		row("", "set by "+c)
-	}
+
 
 	fmt.Fprintln(w, s.paint(bold, "OS"))
 	osLine := "unknown"
@@ -114,9 +115,13 @@ func CheckText(w io.Writer, r judge.CheckResult, s Style, quiet bool, cites *Cit
 	}
 	if st := h.Stated; st.Migration != nil || st.L0OS != nil || (v.LevelMin != nil && *v.LevelMin >= 1) || (k.Module != nil && *k.Module == "kvm_amd") {
 		fmt.Fprintln(w, s.paint(bold, "Stated"))
-		row("migration", boolWord(st.Migration, "yes, this host's VMs are live-migrated", "no, this host's VMs are not live-migrated")+statedHint(st.Migration == nil, "--migrates yes|no"))
+		file := "/" + probe.HostConfig
+		if h.Windows != nil {
+			file = `%ProgramData%\nestvirt\host.yaml`
+		}
+		row("migration", boolWord(st.Migration, "yes, this host's VMs are live-migrated", "no, this host's VMs are not live-migrated")+statedHint(st.Migration == nil, "--migrates yes|no", file))
 		if v.LevelMin != nil && *v.LevelMin >= 1 {
-			row("L0 OS", strOr(st.L0OS, "not stated")+statedHint(st.L0OS == nil, "--l0-os rhel10.0"))
+			row("L0 OS", strOr(st.L0OS, "not stated")+statedHint(st.L0OS == nil, "--l0-os rhel10.0", file))
 		}
 		for _, f := range st.From {
 			row("", "from "+f)
@@ -149,11 +154,86 @@ func CheckText(w io.Writer, r judge.CheckResult, s Style, quiet bool, cites *Cit
 	return nil
 }
 
-func statedHint(missing bool, flag string) string {
+func statedHint(missing bool, flag, file string) string {
 	if !missing {
 		return ""
 	}
-	return " (state it: " + flag + ", or in /" + probe.HostConfig + ")"
+	return " (state it: " + flag + ", or in " + file + ")"
+}
+
+func kvmText(w io.Writer, k probe.KVMFacts, row func(k, v string), s Style) {
+	fmt.Fprintln(w, s.paint(bold, "KVM"))
+	dev := boolWord(k.Available, "yes", "no")
+	if k.Accessible != nil {
+		dev += ", usable by this user: " + yesNo(*k.Accessible)
+	}
+	row("available", dev)
+	row("module", strOr(k.Module, "unknown"))
+	row("nested", nestedLine(k))
+	if k.Hpage != nil || k.HpageNext != nil {
+		row("hpage", boolWord(k.Hpage, "on", "off")+nextLoad(k.HpageNext, k.HpageNextFrom))
+	}
+	for _, c := range k.Config {
+		row("", "set by "+c)
+	}
+}
+
+// windowsText is the Windows side: its release, its own hypervisor, the
+// features WSL 2 needs, and WSL.
+func windowsText(w io.Writer, win probe.WindowsFacts, row func(k, v string), s Style) {
+	fmt.Fprintln(w, s.paint(bold, "Windows"))
+	rel := "unknown"
+	if win.Build != nil {
+		rel = "build " + strconv.Itoa(*win.Build)
+		if win.UBR != nil {
+			rel += "." + strconv.Itoa(*win.UBR)
+		}
+		if win.DisplayVersion != nil {
+			rel = *win.DisplayVersion + ", " + rel
+		}
+	}
+	if win.InstallationType != nil {
+		rel += " (" + *win.InstallationType + ")"
+	}
+	row("release", rel)
+	row("hypervisor", boolWord(win.HypervisorRunning, "Windows' own runs (Hyper-V, the Virtual Machine Platform or VBS): this Windows is its root partition", "Windows' own does not run"))
+	row("VT-x/AMD-V", boolWord(win.VirtualizationExposed, "reaches this machine", "does not reach this machine"))
+	f := win.Features
+	row("features", "Virtual Machine Platform "+boolWord(f.VirtualMachinePlatform, "on", "off")+", Hyper-V "+boolWord(f.HyperV, "on", "off")+", WSL "+boolWord(f.WSL, "on", "off"))
+	wmi := win.WMI
+	cpu := "firmware virtualization " + boolWord(wmi.FirmwareEnabled, "on", "off") + ", VM monitor extensions " + boolWord(wmi.VMMonitorModeExtensions, "yes", "no")
+	if wmi.FirmwareEnabled == nil && wmi.VMMonitorModeExtensions == nil && wmi.HypervisorPresent != nil && *wmi.HypervisorPresent {
+		cpu = "the processor's virtualization fields are blank while a hypervisor runs"
+	}
+	row("WMI", "hypervisor present "+boolWord(wmi.HypervisorPresent, "yes", "no")+"; "+cpu)
+	wsl := win.WSL
+	line := boolWord(wsl.Installed, "installed", "not installed")
+	if wsl.DefaultVersion != nil {
+		line += fmt.Sprintf("; default version %d", *wsl.DefaultVersion)
+	}
+	row("WSL", line)
+	if wsl.Distributions == nil {
+		row("", "distributions: unknown")
+	}
+	for _, d := range wsl.Distributions {
+		v := "WSL version unknown"
+		if d.Version != nil {
+			v = fmt.Sprintf("WSL %d", *d.Version)
+		}
+		if d.Default {
+			v += ", the default"
+		}
+		row("", d.Name+": "+v)
+	}
+	row("nesting", "nestedVirtualization "+boolWord(wsl.NestedVirtualization, "on", "off")+strOr(wrapParen(wsl.NestedVirtualizationFrom), ""))
+}
+
+func wrapParen(s *string) *string {
+	if s == nil {
+		return nil
+	}
+	p := " (" + *s + ")"
+	return &p
 }
 
 func nestedLine(k probe.KVMFacts) string {

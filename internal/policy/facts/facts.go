@@ -55,8 +55,36 @@ type Host struct {
 	// and for a guest, the OS of the L0 it runs on. Unknown until stated.
 	Migration bool `cel:"migration"`
 	L0        L0OS `cel:"l0"`
+	// Windows: what only a Windows machine has; present is false elsewhere.
+	Windows Windows `cel:"windows"`
 
 	Unknown []string `cel:"-"`
+}
+
+// Windows is the Windows side of the supported case: the release, Windows' own
+// hypervisor, the features WSL2 needs, and WSL.
+type Windows struct {
+	Present bool `cel:"present"`
+	Build   int  `cel:"build"` // CurrentBuildNumber: 17763 is Windows Server 2019
+	UBR     int  `cel:"ubr"`   // the update revision (build.UBR)
+	Server  bool `cel:"server"`
+	// HypervisorRunning: Windows' own hypervisor runs (Hyper-V, the Virtual
+	// Machine Platform, VBS) and Windows is its root partition.
+	HypervisorRunning bool `cel:"hypervisor_running"`
+	Exposes           bool `cel:"exposes"` // VT-x/AMD-V reaches this Windows
+	HyperV            bool `cel:"hyperv"`  // the Microsoft-Hyper-V feature is on
+	VMP               bool `cel:"vmp"`     // the VirtualMachinePlatform feature is on
+	WSL               WSL  `cel:"wsl"`
+}
+
+// WSL is the Windows Subsystem for Linux as Windows sees it.
+type WSL struct {
+	Installed      bool `cel:"installed"`
+	DefaultVersion int  `cel:"default_version"` // what new distributions get: 1 or 2
+	V1             int  `cel:"v1"`              // distributions running as WSL 1
+	V2             int  `cel:"v2"`              // distributions running as WSL 2
+	// Nested: WSL2 gives its Linux /dev/kvm ([wsl2] nestedVirtualization).
+	Nested bool `cel:"nested"`
 }
 
 // KVM is the host's KVM.
