@@ -3,7 +3,6 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"github.com/nestvirt/nestvirt/internal/sos"
 	"io"
 	"runtime"
 	"sort"
@@ -17,6 +16,7 @@ import (
 	"github.com/nestvirt/nestvirt/internal/policy"
 	"github.com/nestvirt/nestvirt/internal/probe"
 	"github.com/nestvirt/nestvirt/internal/report"
+	"github.com/nestvirt/nestvirt/internal/sos"
 )
 
 // statedFlags let the admin state what cannot be read, over /etc/nestvirt/host.yaml.

@@ -2,23 +2,27 @@ package cli
 
 import (
 	"errors"
-	"github.com/nestvirt/nestvirt/internal/domxml"
-	"github.com/nestvirt/nestvirt/internal/sos"
+	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/nestvirt/nestvirt/internal/domxml"
 	"github.com/nestvirt/nestvirt/internal/judge"
 	"github.com/nestvirt/nestvirt/internal/libvirt"
 	"github.com/nestvirt/nestvirt/internal/probe"
 	"github.com/nestvirt/nestvirt/internal/report"
+	"github.com/nestvirt/nestvirt/internal/sos"
 )
 
 // connectFlags say which libvirt daemon to ask and how long to wait.
 type connectFlags struct {
 	uri     string
 	timeout time.Duration
+	// agent: ask running domains' guest agents which OS they run (vms).
+	agent bool
 }
 
 func (c *connectFlags) add(cmd *cobra.Command) {
@@ -31,6 +35,23 @@ func (c *connectFlags) add(cmd *cobra.Command) {
 func (c connectFlags) connect(readOnly bool) (*libvirt.Conn, error) {
 	conn, err := libvirt.Connect(libvirt.Options{URI: c.uri, ReadOnly: readOnly, Timeout: c.timeout})
 	return conn, libvirtErr(err)
+}
+
+// askAgents asks the guest agents of the running domains on a read-write
+// connection of its own (libvirt refuses virDomainGetGuestInfo on a read-only
+// one): one agent that hangs closes that connection, not the audit's. It says
+// why none was asked, or "".
+func (c connectFlags) askAgents(recs []domxml.Record) string {
+	if !c.agent || !slices.ContainsFunc(recs, func(r domxml.Record) bool { return r.Err == nil && r.State == "running" }) {
+		return ""
+	}
+	rw, err := libvirt.Connect(libvirt.Options{URI: c.uri, Timeout: c.timeout})
+	if err != nil {
+		return fmt.Sprintf("the guest agents were not asked (the OS of each VM is the declared one): a read-write connection, which libvirt needs for them, failed: %v", err)
+	}
+	defer rw.Close()
+	rw.AskAgents(recs, workers())
+	return ""
 }
 
 // libvirtErr classifies an error from the libvirt package.
@@ -63,9 +84,15 @@ func (a *app) vmsCmd() *cobra.Command {
 		Long: `Judge every domain of a libvirt host, running or only defined: its state, arch,
 CPU mode and whether hardware virtualization reaches it (host-passthrough and
 maximum: when this host has it; host-model: from the host's domain capabilities;
-custom: from the vmx/svm/sie feature policy), its OS (libosinfo metadata, or what
-'nestvirt annotate --os' recorded), huge-page backing, what it runs inside
-('nestvirt annotate'), and each chain's verdict.
+custom: from the vmx/svm/sie feature policy), its OS, huge-page backing, what it
+runs inside ('nestvirt annotate'), and each chain's verdict.
+
+The OS is what the QEMU guest agent of a running domain reports (the Windows
+build itself: a VM declared win2k22 that runs Windows Server 2019 is judged as
+2019), else what the domain declares (libosinfo metadata, or 'nestvirt annotate
+--os'); the OS column marks the agent's answers with "(agent)". libvirt answers
+guest-agent questions only on a read-write connection; --guest-agent=false keeps
+to the read-only one.
 
 Each chain starts where this host stands (see nestvirt check): on bare metal the
 host is the L0 and its VMs are L1s; on a guest the L0 below is not visible, the
@@ -75,6 +102,7 @@ where there is one.`,
 		RunE: run(func() error { return a.runVMs(o) }),
 	}
 	o.connect.add(cmd)
+	cmd.Flags().BoolVar(&o.connect.agent, "guest-agent", true, "ask the QEMU guest agent of each running domain which OS it runs (needs a read-write connection)")
 	cmd.Flags().StringVar(&o.root, "root", "/", "read the host's facts from this snapshot instead of /")
 	cmd.Flags().StringVar(&o.sos, "sos", "", "judge the domains a sosreport holds (its directory or archive), with that host's facts; no libvirt is asked")
 	o.stated.add(cmd)
@@ -97,7 +125,11 @@ func (a *app) audit(c connectFlags, facts probe.Facts) (judge.Audit, error) {
 	if err != nil {
 		return judge.Audit{}, libvirtErr(err)
 	}
+	agentNote := c.askAgents(records)
 	res := judge.VMs(p, facts, records, conn.HostModel())
+	if agentNote != "" {
+		res.Notes = append(res.Notes, agentNote)
+	}
 	res.URI = conn.URI
 	if conn.Socket == "" {
 		res.Notes = append(res.Notes, "the host facts are this machine's (or --root's), not the remote host's: take 'nestvirt snapshot' there and pass it with --root")

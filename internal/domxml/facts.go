@@ -33,6 +33,9 @@ type VM struct {
 	Why     string   `json:"exposes_reason"`
 	OS      *string  `json:"os"`        // the name plan uses (rhel10.0, win11); null when unknown
 	OSFrom  string   `json:"os_source"` // libosinfo, nestvirt annotation, guest agent; "" when unknown
+	// OSNote says what the guest agent said beside the declared OS, or why it
+	// said nothing.
+	OSNote string `json:"os_note"`
 	Huge    bool     `json:"hugepages"`
 	Runs    string   `json:"runs"`
 	L2      []string `json:"l2"`
@@ -240,4 +243,8 @@ type Record struct {
 	State string // running, shut off, ...; "" when the source does not say
 	XML   []byte
 	Err   error // reading it failed (it vanished, its XML could not be fetched)
+	// Agent is the OS the QEMU guest agent reports (running domains, when
+	// asked); AgentErr says why there is none when it was asked.
+	Agent    *osid.AgentOS
+	AgentErr string
 }

@@ -58,6 +58,7 @@ func judgeVM(p *policy.Policy, pos Position, hc domxml.HostCPU, rec domxml.Recor
 		return unread
 	}
 	v.State = orUnknown(rec.State)
+	agentOS(&v, rec)
 	r := VMResult{VM: v}
 	r.Chains, err = p.JudgeChains(pos.Chains(v))
 	if err != nil {
@@ -80,4 +81,30 @@ func orUnknown(s string) string {
 		return "unknown"
 	}
 	return s
+}
+
+// agentOS puts the OS the guest agent reports over the declared one: it is what
+// runs (a VM declared win2k22 may run Windows Server 2019). Without an answer
+// the declared OS stays, and the note says so.
+func agentOS(v *domxml.VM, rec domxml.Record) {
+	declared := "none"
+	if v.OS != nil {
+		declared = *v.OS + " (" + v.OSFrom + ")"
+	}
+	switch {
+	case rec.Agent != nil:
+		o, err := rec.Agent.OS()
+		if err != nil {
+			v.OSNote = "the guest agent reports " + rec.Agent.Describe() + ", which nestvirt cannot place: " + err.Error() + "; judged with the declared OS, " + declared
+			return
+		}
+		note := "the guest agent reports " + rec.Agent.Describe()
+		if v.OS != nil && *v.OS != o.ID {
+			note += "; declared: " + declared
+		}
+		v.SetOS(o, "guest agent")
+		v.OSNote = note
+	case rec.AgentErr != "":
+		v.OSNote = "declared OS only (" + declared + "): the guest agent did not answer: " + rec.AgentErr
+	}
 }

@@ -8,6 +8,7 @@ import (
 	golibvirt "github.com/digitalocean/go-libvirt"
 
 	"github.com/nestvirt/nestvirt/internal/domxml"
+	"github.com/nestvirt/nestvirt/internal/osid"
 )
 
 // Domain is a domain as listed.
@@ -260,3 +261,70 @@ func (c *Conn) read(d Domain) (domxml.Record, error) {
 	}
 	return r, nil
 }
+
+// GuestOS asks a running domain's QEMU guest agent which OS runs in it
+// (virDomainGetGuestInfo, its OS group). libvirt refuses it on a read-only
+// connection. The error says why there is no answer: no agent in the guest, a
+// domain that is not running, an agent too old to report the OS.
+func (c *Conn) GuestOS(name string) (osid.AgentOS, error) {
+	d, err := c.Lookup(name)
+	if err != nil {
+		return osid.AgentOS{}, err
+	}
+	var params []golibvirt.TypedParam
+	err = c.call("asking the guest agent of "+name, func() (err error) {
+		params, err = c.l.DomainGetGuestInfo(d.ref, uint32(golibvirt.DomainGuestInfoOs), 0)
+		return err
+	})
+	if err != nil {
+		return osid.AgentOS{}, err
+	}
+	return agentOS(params)
+}
+
+// agentOS reads the typed parameters of the OS group.
+func agentOS(params []golibvirt.TypedParam) (osid.AgentOS, error) {
+	m := map[string]string{}
+	for _, p := range params {
+		if s, ok := p.Value.I.(string); ok {
+			m[p.Field] = s
+		}
+	}
+	a, ok := osid.AgentOSFromParams(m)
+	if !ok {
+		return a, errors.New("the guest agent reports no OS id (qemu-guest-agent older than 2.10?)")
+	}
+	return a, nil
+}
+
+// AskAgents asks the guest agent of every running domain among recs, workers at
+// a time, and records its answer or why there is none. A connection that times
+// out on one agent is closed: the domains after it record that.
+func (c *Conn) AskAgents(recs []domxml.Record, workers int) {
+	work := make(chan int)
+	var wg sync.WaitGroup
+	for w := 0; w < max(1, workers); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				a, err := c.GuestOS(recs[i].Name)
+				if err != nil {
+					recs[i].AgentErr = agentErr(err)
+					continue
+				}
+				recs[i].Agent = &a
+			}
+		}()
+	}
+	for i := range recs {
+		if recs[i].Err == nil && recs[i].State == "running" {
+			work <- i
+		}
+	}
+	close(work)
+	wg.Wait()
+}
+
+// agentErr is why the agent did not answer, in libvirt's words.
+func agentErr(err error) string { return err.Error() }

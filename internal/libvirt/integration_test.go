@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/nestvirt/nestvirt/internal/domxml"
 	"github.com/nestvirt/nestvirt/internal/judge"
@@ -322,5 +323,49 @@ func TestIntegrationTestDriverAndVanishedDomains(t *testing.T) {
 	}
 	if _, err := q.Lookup(name); !errors.Is(err, ErrNoDomain) {
 		t.Errorf("lookup of a vanished domain: %v", err)
+	}
+}
+
+// A running domain without a guest agent: the agent is asked, says nothing, and
+// the audit goes on with the declared OS; a read-only connection is refused by
+// libvirt and says so. A domain that is not running is not asked.
+func TestIntegrationGuestAgentAbsent(t *testing.T) {
+	c := connect(t, "qemu:///system")
+	running := define(t, c, "plain.xml")
+	virsh(t, "start", running)
+	t.Cleanup(func() { exec.Command("virsh", "-c", "qemu:///system", "destroy", running).Run() })
+	off := define(t, c, "rhel-lab.xml")
+	recs, err := c.ReadAll(4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	c.AskAgents(recs, 4)
+	if d := time.Since(start); d > 20*time.Second {
+		t.Errorf("asking absent agents took %s", d)
+	}
+	for _, r := range recs {
+		switch r.Name {
+		case running:
+			if r.Agent != nil || !strings.Contains(strings.ToLower(r.AgentErr), "agent") {
+				t.Errorf("%s: agent %+v, error %q", r.Name, r.Agent, r.AgentErr)
+			}
+		case off:
+			if r.Agent != nil || r.AgentErr != "" {
+				t.Errorf("a domain that is not running was asked: %q", r.AgentErr)
+			}
+		}
+	}
+	ro, err := Connect(Options{URI: "qemu:///system", ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	if _, err := ro.GuestOS(running); err == nil || !strings.Contains(err.Error(), "read only") {
+		t.Errorf("read-only GuestOS: %v", err)
+	}
+	a := judge.VMs(policy.Default(), facts(t, "intel-l0-ready"), recs, c.HostModel())
+	if v := find(t, a, running); v.Error != "" || !strings.HasPrefix(v.OSNote, "declared OS only") {
+		t.Errorf("the audit of a VM without an agent: error %q, note %q", v.Error, v.OSNote)
 	}
 }

@@ -33,7 +33,7 @@ type WindowsFacts struct {
 	// virtualization fields are blank once a hypervisor runs: null then.
 	WMI WindowsWMI `json:"wmi"`
 	// VirtualizationExposed: whether VT-x/AMD-V reaches this Windows.
-	VirtualizationExposed *bool          `json:"virtualization_exposed"`
+	VirtualizationExposed *bool           `json:"virtualization_exposed"`
 	Features              WindowsFeatures `json:"features"`
 	WSL                   WSLFacts        `json:"wsl"`
 }
@@ -48,9 +48,9 @@ type WindowsWMI struct {
 
 // WindowsFeatures are the optional features' states (Win32_OptionalFeature).
 type WindowsFeatures struct {
-	HyperV                 *bool `json:"hyper_v"`                 // Microsoft-Hyper-V
+	HyperV                 *bool `json:"hyper_v"`                  // Microsoft-Hyper-V
 	VirtualMachinePlatform *bool `json:"virtual_machine_platform"` // VirtualMachinePlatform
-	WSL                    *bool `json:"wsl"`                     // Microsoft-Windows-Subsystem-Linux
+	WSL                    *bool `json:"wsl"`                      // Microsoft-Windows-Subsystem-Linux
 }
 
 // WSLFacts is the Windows Subsystem for Linux as Windows sees it.

@@ -45,12 +45,12 @@ func boolp(p *bool) string {
 // (UTF-16LE with a BOM), the CIM query's JSON, wsl --status in UTF-16 and UTF-8.
 func TestWindowsSnapshots(t *testing.T) {
 	for _, c := range []struct {
-		name                                      string
-		os, vm, hypervisor                        string
-		build, wslDefault                         string
+		name                                     string
+		os, vm, hypervisor                       string
+		build, wslDefault                        string
 		running, exposed, vmp, installed, nested string
-		distros                                   string
-		virtExt                                   string
+		distros                                  string
+		virtExt                                  string
 	}{
 		{"win10-l1-wsl2", "win10", "qemu", "null", "19045", "2", "true", "true", "true", "true", "false", "Ubuntu-24.04:2*", "null"},
 		{"ws2019-wsl1", "win2k19", "kvm", "kvm", "17763", "1", "false", "true", "false", "true", "false", "SLES-15:1*", "vmx"},

@@ -90,7 +90,6 @@ func CheckText(w io.Writer, r judge.CheckResult, s Style, quiet bool, cites *Cit
 		kvmText(w, k, row, s)
 	}
 
-
 	fmt.Fprintln(w, s.paint(bold, "OS"))
 	osLine := "unknown"
 	if h.OS != nil {

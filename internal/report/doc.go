@@ -61,6 +61,7 @@ type VMEntry struct {
 	ExposesReason *string              `json:"exposes_reason"`
 	OS            *string              `json:"os"`
 	OSSource      *string              `json:"os_source"`
+	OSNote        *string              `json:"os_note"` // the guest agent's answer beside the declared OS, or why there is none
 	Hugepages     bool                 `json:"hugepages"`
 	Runs          string               `json:"runs"`
 	L2            []string             `json:"l2"`
@@ -90,7 +91,7 @@ func vmEntries(rs []judge.VMResult) []VMEntry {
 			chains = []policy.ChainResult{}
 		}
 		out = append(out, VMEntry{Name: r.Name, State: nullable(r.State), Arch: nullable(r.Arch), CPUMode: nullable(r.CPUMode),
-			Exposes: r.Exposes, ExposesReason: nullable(r.Why), OS: r.OS, OSSource: nullable(r.OSFrom), Hugepages: r.Huge,
+			Exposes: r.Exposes, ExposesReason: nullable(r.Why), OS: r.OS, OSSource: nullable(r.OSFrom), OSNote: nullable(r.OSNote), Hugepages: r.Huge,
 			Runs: r.Runs, L2: l2, Type: nullable(r.Type), Platform: nullable(r.Platform), Verdict: r.Verdict, Chains: chains,
 			Error: nullable(r.Error)})
 	}

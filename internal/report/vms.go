@@ -40,6 +40,9 @@ func VMsText(w io.Writer, a judge.Audit, s Style, quiet bool, cites *Cites) erro
 		osName := "unknown"
 		if v.OS != nil {
 			osName = *v.OS
+			if v.OSFrom == "guest agent" {
+				osName += " (agent)"
+			}
 		}
 		runs := v.Runs
 		if len(v.L2) > 0 {
@@ -83,12 +86,16 @@ func VMsText(w io.Writer, a judge.Audit, s Style, quiet bool, cites *Cites) erro
 				}
 			}
 		}
-		if len(fs) == 0 && v.Error == "" {
+		agentSaid := v.OSFrom == "guest agent" && strings.Contains(v.OSNote, "declared:")
+		if len(fs) == 0 && v.Error == "" && !agentSaid {
 			continue
 		}
 		fmt.Fprintf(w, "\n  %s  (%s)\n", s.paint(bold, v.Name), s.text(v.Why))
 		if len(v.Chains) > 0 {
 			s.wrap(w, "    ", s.paint(dim, "chain: "), strings.Join(v.Chains[0].Path, s.Arrow()))
+		}
+		if v.OSNote != "" {
+			s.wrap(w, "    ", s.paint(dim, "os: "), v.OSNote)
 		}
 		if v.Error != "" {
 			s.wrap(w, "    ", s.paint(bold, "error: "), v.Error)
