@@ -18,10 +18,12 @@ echo "== packages the tests use"
 # fleet report. The packages are checked the way their distributions check them:
 # rpm, rpmlint (with python3-magic) and cpio read the RPMs, lintian the DEBs,
 # man-db renders the pages, bash-completion loads the completion, and
-# qemu-user-static runs the probe's tests on s390x and aarch64.
+# qemu-user-static runs the probe's tests on s390x and aarch64. wine (wine64) runs
+# the Windows build, with a shim DLL gcc-mingw-w64-x86-64 builds.
 need=()
 for p in osinfo-db patch util-linux coreutils prometheus ansible-core systemd sosreport cpuid kmod chromium \
-  rpm rpmlint python3-magic cpio lintian man-db bash-completion qemu-user-static; do
+  rpm rpmlint python3-magic cpio lintian man-db bash-completion qemu-user-static \
+  wine wine64 gcc-mingw-w64-x86-64; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
@@ -55,6 +57,9 @@ go test -tags integration -count=1 -p 1 ./...
 
 echo "== packages (scripts/test-packages.sh: RPM and DEB for four arches, man pages, completion)"
 bash scripts/test-packages.sh
+
+echo "== the Windows build under Wine (scripts/test-windows.sh)"
+bash scripts/test-windows.sh
 
 echo "== the real nested chain (scripts/e2e.sh: L0 -> L1 -> L2 under QEMU TCG)"
 bash scripts/e2e.sh

@@ -25,20 +25,20 @@ type HostCPU struct {
 
 // VM is one domain's facts.
 type VM struct {
-	Name    string   `json:"name"`
-	State   string   `json:"state"`
-	Arch    string   `json:"arch"`
-	CPUMode string   `json:"cpu_mode"` // host-passthrough, maximum, host-model, custom, none
-	Exposes *bool    `json:"exposes_virtualization"`
-	Why     string   `json:"exposes_reason"`
-	OS      *string  `json:"os"`        // the name plan uses (rhel10.0, win11); null when unknown
-	OSFrom  string   `json:"os_source"` // libosinfo, nestvirt annotation, guest agent; "" when unknown
+	Name    string  `json:"name"`
+	State   string  `json:"state"`
+	Arch    string  `json:"arch"`
+	CPUMode string  `json:"cpu_mode"` // host-passthrough, maximum, host-model, custom, none
+	Exposes *bool   `json:"exposes_virtualization"`
+	Why     string  `json:"exposes_reason"`
+	OS      *string `json:"os"`        // the name plan uses (rhel10.0, win11); null when unknown
+	OSFrom  string  `json:"os_source"` // libosinfo, nestvirt annotation, guest agent; "" when unknown
 	// OSNote says what the guest agent said beside the declared OS, or why it
 	// said nothing.
-	OSNote string `json:"os_note"`
-	Huge    bool     `json:"hugepages"`
-	Runs    string   `json:"runs"`
-	L2      []string `json:"l2"`
+	OSNote string   `json:"os_note"`
+	Huge   bool     `json:"hugepages"`
+	Runs   string   `json:"runs"`
+	L2     []string `json:"l2"`
 	// Type is the domain type: kvm, or qemu (emulation, no KVM).
 	Type string `json:"type"`
 	// Platform is what manages the domain, from its metadata: rhel (plain

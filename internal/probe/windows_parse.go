@@ -42,7 +42,10 @@ func ParseCIM(data []byte) (CIMFacts, error) {
 	if len(data) > MaxWindowsOutput {
 		return out, fmt.Errorf("%d bytes of output; the limit is %d", len(data), MaxWindowsOutput)
 	}
-	data = bytes.TrimPrefix(decodeText(data), []byte("\ufeff"))
+	data = bytes.TrimSpace(bytes.TrimPrefix(decodeText(data), []byte("\ufeff")))
+	if len(data) == 0 {
+		return out, fmt.Errorf("no output (Wine's PowerShell stub gives none)")
+	}
 	var r cimReply
 	if err := json.Unmarshal(data, &r); err != nil {
 		return out, fmt.Errorf("not the JSON expected: %v", err)
