@@ -32,8 +32,8 @@ func (c *connectFlags) add(cmd *cobra.Command) {
 
 // connect opens the daemon; a daemon that cannot be reached is a failed
 // dependency, a URI that is not one is bad input.
-func (c connectFlags) connect(readOnly bool) (*libvirt.Conn, error) {
-	conn, err := libvirt.Connect(libvirt.Options{URI: c.uri, ReadOnly: readOnly, Timeout: c.timeout})
+func (c connectFlags) connect(readOnly bool) (daemon, error) {
+	conn, err := dial(libvirt.Options{URI: c.uri, ReadOnly: readOnly, Timeout: c.timeout})
 	return conn, libvirtErr(err)
 }
 
@@ -45,7 +45,7 @@ func (c connectFlags) askAgents(recs []domxml.Record) string {
 	if !c.agent || !slices.ContainsFunc(recs, func(r domxml.Record) bool { return r.Err == nil && r.State == "running" }) {
 		return ""
 	}
-	rw, err := libvirt.Connect(libvirt.Options{URI: c.uri, Timeout: c.timeout})
+	rw, err := dial(libvirt.Options{URI: c.uri, Timeout: c.timeout})
 	if err != nil {
 		return fmt.Sprintf("the guest agents were not asked (the OS of each VM is the declared one): a read-write connection, which libvirt needs for them, failed: %v", err)
 	}
@@ -130,8 +130,9 @@ func (a *app) audit(c connectFlags, facts probe.Facts) (judge.Audit, error) {
 	if agentNote != "" {
 		res.Notes = append(res.Notes, agentNote)
 	}
-	res.URI = conn.URI
-	if conn.Socket == "" {
+	uri, local := conn.Where()
+	res.URI = uri
+	if !local {
 		res.Notes = append(res.Notes, "the host facts are this machine's (or --root's), not the remote host's: take 'nestvirt snapshot' there and pass it with --root")
 	}
 	return res, nil

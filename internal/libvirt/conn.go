@@ -279,3 +279,7 @@ func (c *Conn) Close() error {
 
 // Disconnected is closed when the daemon goes away.
 func (c *Conn) Disconnected() <-chan struct{} { return c.l.Disconnected() }
+
+// Where is the daemon's URI, and whether it was reached on a local socket (the
+// host facts nestvirt reads are then the daemon's host's).
+func (c *Conn) Where() (string, bool) { return c.URI, c.Socket != "" }

@@ -174,12 +174,24 @@ func (a anchorCollector) Visit(n ast.Node) ast.Visitor {
 
 // checkNesting refuses deeply nested input before the parser sees it: goccy's parser
 // recurses per level, and a few thousand levels is no topology anyone wrote.
+// Brackets inside comments and quoted scalars are text, not nesting.
 func checkNesting(data []byte) error {
 	depth, maxDepth := 0, 0
 	indentDepth := 0
 	lineStart := true
 	indent := 0
-	for _, c := range data {
+	var quote byte
+	for i := 0; i < len(data); i++ {
+		c := data[i]
+		if quote != 0 {
+			switch {
+			case c == '\\' && quote == '"':
+				i++
+			case c == quote:
+				quote = 0
+			}
+			continue
+		}
 		switch {
 		case c == '\n':
 			lineStart, indent = true, 0
@@ -187,6 +199,13 @@ func checkNesting(data []byte) error {
 		case lineStart && (c == ' ' || c == '-'):
 			indent++
 			continue
+		case c == '#' && (i == 0 || data[i-1] == ' ' || data[i-1] == '\t' || data[i-1] == '\n'):
+			for i+1 < len(data) && data[i+1] != '\n' {
+				i++
+			}
+			continue
+		case (c == '"' || c == '\'') && scalarStart(data, i):
+			quote = c
 		case c == '[' || c == '{':
 			depth++
 		case c == ']' || c == '}':
@@ -206,6 +225,19 @@ func checkNesting(data []byte) error {
 		return fmt.Errorf("nesting is deeper than %d levels", MaxDepth)
 	}
 	return nil
+}
+
+// scalarStart says whether a quote at i opens a quoted scalar: it follows
+// whitespace, a line start or a flow or mapping indicator. In "it's" it does not.
+func scalarStart(data []byte, i int) bool {
+	if i == 0 {
+		return true
+	}
+	switch data[i-1] {
+	case ' ', '\t', '\n', '[', '{', ',', ':', '-', '?':
+		return true
+	}
+	return false
 }
 
 // estimateNodes counts what starts a YAML value outside quotes and comments: a

@@ -212,3 +212,22 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestBracketsInCommentsAndStringsAreNotNesting: the nesting bound counts the
+// document's structure, not brackets in a comment or a quoted scalar.
+func TestBracketsInCommentsAndStringsAreNotNesting(t *testing.T) {
+	for name, doc := range map[string]string{
+		"comment":       "# " + strings.Repeat("{", 201) + "\nname: a\n",
+		"double quoted": "name: \"" + strings.Repeat("[", 300) + "\"\n",
+		"single quoted": "name: '" + strings.Repeat("{", 300) + " it''s'\n",
+		"escaped quote": "name: \"\\\"" + strings.Repeat("[", 300) + "\"\n",
+		"apostrophe":    "name: it's\n# " + strings.Repeat("[", 300) + "\n",
+	} {
+		if _, _, err := Parse("f.yaml", []byte(doc)); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if _, _, err := Parse("f.yaml", []byte("a: '#'\nb: "+strings.Repeat("[", 201)+strings.Repeat("]", 201)+"\n")); err == nil || !strings.Contains(err.Error(), "deeper than 200") {
+		t.Errorf("a '#' in a string hid real nesting: %v", err)
+	}
+}
