@@ -1,0 +1,92 @@
+package plan
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/nestvirt/nestvirt/internal/policy"
+	"github.com/nestvirt/nestvirt/internal/topology"
+)
+
+// TestEachJudgesEveryFileAndReportsEveryBadOne: the examples, stdin, a file that
+// is not there and one that is not a topology, in one run; the bad ones come
+// back with their file and line, the good ones with their verdict.
+func TestEachJudgesEveryFileAndReportsEveryBadOne(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.yaml")
+	os.WriteFile(bad, []byte("host:\n  os: rhel10.0\n  cpu: sparc\n"), 0o644)
+	files := []string{"../../examples/wsl2-supported.yaml", "../../examples/ibm-z-hugepages.yaml", "-", filepath.Join(dir, "missing.yaml"), bad}
+	stdin := strings.NewReader("host: {os: rhel10.0, arch: x86_64, cpu: intel, nested: true, guests: [{name: w, os: win11, hypervisor: wsl2, guests: [{name: u, os: ubuntu24.04}]}]}\n")
+	var mu sync.Mutex
+	got := map[int]string{}
+	errs := map[int]*InputError{}
+	worst := Each(policy.Default(), files, stdin, func(i int, r TopologyResult, err *InputError) {
+		mu.Lock()
+		defer mu.Unlock()
+		if r.Verdict != nil {
+			got[i] = r.Verdict.String()
+		}
+		if err != nil {
+			errs[i] = err
+			if r.Error == nil || len(r.Error.Problems) == 0 || len(r.Chains) != 0 {
+				t.Errorf("%s: the result of a bad file carries no problems: %+v", files[i], r)
+			}
+		}
+	})
+	for i, want := range map[int]string{0: "supported", 1: "does-not-work", 2: "supported"} {
+		if got[i] != want {
+			t.Errorf("%s: %q, want %q", files[i], got[i], want)
+		}
+	}
+	if worst != policy.DoesNotWork {
+		t.Errorf("worst %s", worst)
+	}
+	if e := errs[3]; e == nil || e.File != files[3] {
+		t.Errorf("a missing file: %+v", e)
+	}
+	if e := errs[4]; e == nil || !strings.Contains(e.Error(), "bad.yaml:3") || !strings.Contains(e.Error(), "sparc") {
+		t.Errorf("a bad topology names its line and field: %v", e)
+	}
+	if fe := ErrorOf(bad, errs[4].Err); fe.Problems[0].Line == nil || *fe.Problems[0].Line != 3 {
+		t.Errorf("ErrorOf: %+v", fe.Problems)
+	}
+}
+
+// TestChainsOfATopology: one chain per leaf, the L0's facts from the arch table,
+// an OS the file leaves out unknown.
+func TestChainsOfATopology(t *testing.T) {
+	for _, c := range []struct {
+		doc     string
+		paths   []string
+		module  string
+		unknown []string
+	}{
+		{"host: {os: rhel10.0, arch: x86_64, cpu: amd, guests: [{name: a, os: rhel10.0, hypervisor: kvm, guests: [{name: b, os: rhel9.6}, {name: c}]}]}",
+			[]string{"host/a/b", "host/a/c"}, "kvm_amd", []string{"", "l2.os"}},
+		{"host: {os: rhel10.0, arch: s390x, guests: [{name: z}]}", []string{"host/z"}, "kvm", []string{"l1.os"}},
+		{"host: {os: rhel10.0, arch: aarch64}", []string{"host"}, "", nil}, // nesting does not work there: no module carries it
+	} {
+		top, err := topology.Parse("t.yaml", []byte(c.doc))
+		if err != nil {
+			t.Fatalf("%s: %v", c.doc, err)
+		}
+		chains := Chains(top)
+		if len(chains) != len(c.paths) {
+			t.Fatalf("%s: %d chains, want %d", c.doc, len(chains), len(c.paths))
+		}
+		for i, ch := range chains {
+			if p := strings.Join(ch.Path, "/"); p != c.paths[i] {
+				t.Errorf("path %s, want %s", p, c.paths[i])
+			}
+			if ch.L0.Module != c.module {
+				t.Errorf("%s: module %s, want %s", c.doc, ch.L0.Module, c.module)
+			}
+			if c.unknown != nil && c.unknown[i] != "" && !strings.Contains(strings.Join(ch.Unknown, ","), c.unknown[i]) {
+				t.Errorf("%s: unknown %v lacks %s", c.doc, ch.Unknown, c.unknown[i])
+			}
+		}
+	}
+}

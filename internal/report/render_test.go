@@ -1,0 +1,224 @@
+package report
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+
+	"github.com/nestvirt/nestvirt/internal/domxml"
+	"github.com/nestvirt/nestvirt/internal/judge"
+	"github.com/nestvirt/nestvirt/internal/plan"
+	"github.com/nestvirt/nestvirt/internal/policy"
+	"github.com/nestvirt/nestvirt/internal/probe"
+	"github.com/nestvirt/nestvirt/internal/topology"
+	"github.com/nestvirt/nestvirt/schema"
+)
+
+const snapshots = "../probe/testdata/snapshots/"
+
+var now = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
+
+func checkOf(t *testing.T, snap string) judge.CheckResult {
+	t.Helper()
+	r, err := probe.OpenRoot(snapshots + snap + "/root")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	f, err := probe.ProbeRoot(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := judge.Check(policy.Default(), f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// TestCheckRenderers renders real machines (snapshots) in every format check
+// has: text (full, quiet, ASCII), JSON (held to its schema), Prometheus (parsed
+// by the exposition parser) and NFD; each says what the verdict is.
+func TestCheckRenderers(t *testing.T) {
+	for _, c := range []struct {
+		snap    string
+		verdict string
+		text    []string // in the full text
+		quiet   string   // in -q; "" when -q prints nothing
+		nfd     string
+	}{
+		{"intel-l0-ready", "supported", []string{"KVM\n", "kvm_intel", "host-l0-ready"}, "", "nestvirt.dev/verdict=supported"},
+		{"amd-l0-nested", "supported", []string{"live migration: does-not-work if this host migrates"}, "", "nestvirt.dev/kvm-module=kvm_amd"},
+		{"intel-l0-nesting-off", "does-not-work", []string{"host-nesting-off", "Remedies"}, "does-not-work host-nesting-off: ", "nestvirt.dev/verdict=does-not-work"},
+		{"kvm-guest-no-vmx", "does-not-work", []string{"host-guest-hides-virt", "runs on"}, "host-guest-hides-virt", "nestvirt.dev/vm=kvm"},
+		{"aarch64-no-kvm", "does-not-work", []string{"aarch64"}, "host-arch-not-nestable", "nestvirt.dev/verdict=does-not-work"},
+		{"win10-l1-wsl2", "unsupported", []string{"Windows\n", "Ubuntu-24.04: WSL 2, the default", "could be supported (win-l1-supported)"}, "", "nestvirt.dev/verdict=unsupported"},
+		{"ws2019-wsl1", "does-not-work", []string{"1809, build 17763.6893 (Server)", "win-wsl2-build"}, "does-not-work win-wsl2-build", ""},
+	} {
+		t.Run(c.snap, func(t *testing.T) {
+			r := checkOf(t, c.snap)
+			if r.Verdict.String() != c.verdict {
+				t.Errorf("verdict %s, want %s", r.Verdict, c.verdict)
+			}
+			var full, quiet, ascii bytes.Buffer
+			if err := CheckText(&full, r, Style{}, false, NewCites()); err != nil {
+				t.Fatal(err)
+			}
+			for _, want := range append(c.text, "This machine: "+c.verdict) {
+				if !strings.Contains(full.String(), want) {
+					t.Errorf("text lacks %q:\n%s", want, full.String())
+				}
+			}
+			CheckText(&quiet, r, Style{}, true, NewCites())
+			if (c.quiet == "") != (quiet.Len() == 0) || !strings.Contains(quiet.String(), c.quiet) {
+				t.Errorf("-q: %q, want %q", quiet.String(), c.quiet)
+			}
+			CheckText(&ascii, r, Style{ASCII: true}, false, NewCites())
+			for _, b := range ascii.Bytes() {
+				if b >= 0x80 && !strings.Contains(full.String(), "(R)") {
+					t.Errorf("ASCII style printed a non-ASCII byte:\n%s", ascii.String())
+					break
+				}
+			}
+			doc := NewCheckDoc(&r, nil, nil)
+			var js bytes.Buffer
+			if err := WriteJSON(&js, doc); err != nil {
+				t.Fatal(err)
+			}
+			if err := schema.Validate("check", js.Bytes()); err != nil {
+				t.Errorf("JSON: %v", err)
+			}
+			var prom bytes.Buffer
+			if err := CheckPrometheus(&prom, doc, now, "test"); err != nil {
+				t.Fatal(err)
+			}
+			parser := expfmt.NewTextParser(model.UTF8Validation)
+			families, err := parser.TextToMetricFamilies(&prom)
+			if err != nil {
+				t.Fatalf("Prometheus text does not parse: %v", err)
+			}
+			if len(families) == 0 {
+				t.Error("no metric families")
+			}
+			var nfd bytes.Buffer
+			if err := CheckNFD(&nfd, doc, now); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(nfd.String(), c.nfd) {
+				t.Errorf("NFD lacks %q:\n%s", c.nfd, nfd.String())
+			}
+		})
+	}
+}
+
+// TestVMsText renders an audit of real domain XML: the table, the details of a
+// VM with findings, and -q keeping only what needs action.
+func TestVMsText(t *testing.T) {
+	var recs []domxml.Record
+	for _, f := range []string{"plain.xml", "rhel-lab.xml", "win11-wsl2.xml"} {
+		data, err := os.ReadFile(filepath.Join("../domxml/testdata", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, domxml.Record{Name: strings.TrimSuffix(f, ".xml"), State: "shut off", XML: data})
+	}
+	recs = append(recs, domxml.Record{Name: "gone", Err: os.ErrNotExist})
+	host := checkOf(t, "intel-l0-ready").Host
+	a := judge.VMs(policy.Default(), host, recs, nil)
+	for _, c := range []struct {
+		name  string
+		quiet bool
+		style Style
+		want  []string
+		not   []string
+	}{
+		{"table", false, Style{}, []string{"NAME", "STATE", "win11", "gone", "error"}, nil},
+		{"quiet", true, Style{}, []string{"gone"}, []string{"plain  "}},
+		{"ascii", false, Style{ASCII: true}, []string{"NAME"}, []string{"→", "·"}},
+	} {
+		var b bytes.Buffer
+		if err := VMsText(&b, a, c.style, c.quiet, NewCites()); err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(b.String(), w) {
+				t.Errorf("%s lacks %q:\n%s", c.name, w, b.String())
+			}
+		}
+		for _, w := range c.not {
+			if strings.Contains(b.String(), w) {
+				t.Errorf("%s has %q:\n%s", c.name, w, b.String())
+			}
+		}
+	}
+	var js bytes.Buffer
+	WriteJSON(&js, NewVMsDoc(&a, &host, nil))
+	if err := schema.Validate("vms", js.Bytes()); err != nil {
+		t.Errorf("vms JSON: %v", err)
+	}
+}
+
+// TestPlanRenderers renders the example topologies as text, -q and JSON.
+func TestPlanRenderers(t *testing.T) {
+	for _, c := range []struct{ file, verdict string }{
+		{"wsl2-supported.yaml", "supported"},
+		{"rhel-lab-tech-preview.yaml", "unsupported"},
+		{"ibm-z-hugepages.yaml", "does-not-work"},
+		{"cloud-and-vmware.yaml", "untested"},
+	} {
+		data, err := os.ReadFile("../../examples/" + c.file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		top, err := topology.Parse(c.file, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := plan.Judge(policy.Default(), top)
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := string(TopologyText(res, Style{}, NewCites()))
+		if v := res.Verdict; v == nil || v.String() != c.verdict || !strings.Contains(text, c.verdict) {
+			t.Errorf("%s: text lacks %s:\n%s", c.file, c.verdict, text)
+		}
+		var all bytes.Buffer
+		v := res.Verdict
+		if err := WritePlanText(&all, []*policy.Level{v}, [][]byte{[]byte(text)}, Style{}, NewCites(), true); err != nil {
+			t.Fatal(err)
+		}
+		_ = TopologyQuiet(res, Style{})
+		var js bytes.Buffer
+		if err := WritePlanJSON(&js, SchemaPlan, v, [][]byte{TopologyJSON(res)}, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := schema.Validate("plan", js.Bytes()); err != nil {
+			t.Errorf("%s: plan JSON: %v", c.file, err)
+		}
+	}
+}
+
+// TestMatrixRenderers: the matrix as a table and as JSON held to its schema.
+func TestMatrixRenderers(t *testing.T) {
+	var text, js bytes.Buffer
+	if err := MatrixText(&text, policy.Default(), Style{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"supported", "tech-preview", "Windows Server"} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("matrix lacks %q", want)
+		}
+	}
+	if err := MatrixJSON(&js, policy.Default(), SchemaMatrix); err != nil {
+		t.Fatal(err)
+	}
+	if err := schema.Validate("matrix", js.Bytes()); err != nil {
+		t.Errorf("matrix JSON: %v", err)
+	}
+}
