@@ -85,7 +85,7 @@ unknown. --root DIR reads a snapshot (nestvirt snapshot) instead of this machine
 DIR reads this machine's / mounted at DIR, as a container of a DaemonSet sees its
 node (deploy/kubernetes/).`,
 		Example: "  nestvirt check\n  nestvirt check -q --fail-on does-not-work\n  nestvirt check --migrates no\n  nestvirt check --root ./snapshot --format json",
-		Args:    cobra.NoArgs,
+		Args:    noArgs,
 		RunE:    run(func() error { return a.runCheck(o) }),
 	}
 	cmd.Flags().StringVar(&o.root, "root", "/", "read the machine from this snapshot directory instead of /")

@@ -43,7 +43,7 @@ one before the latest change as *.nestvirt-bak, with their owner and mode. The
 module is reloaded now only when no VM runs (libvirt is asked, and the module's use
 count read); otherwise the setting applies at the next reload or boot, and --now
 refuses.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: run(func() error { return a.runEnable(o, enable) }),
 	}
 	cmd.Flags().StringVar(&o.root, "root", "/", "act on this snapshot tree instead of / (module loading is simulated in the tree)")

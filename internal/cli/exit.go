@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/spf13/cobra"
+
 	"github.com/nestvirt/nestvirt/internal/fsroot"
 )
 
@@ -71,4 +73,13 @@ func exitCode(err error) int {
 	default:
 		return ExitDependency
 	}
+}
+
+// noArgs refuses arguments to a command that takes none, naming the command
+// (cobra.NoArgs says "unknown command", as if the word were a subcommand).
+func noArgs(cmd *cobra.Command, args []string) error {
+	if len(args) > 0 {
+		return inputErrorf("%s takes no arguments (got %q); see %s --help", cmd.CommandPath(), args[0], cmd.CommandPath())
+	}
+	return nil
 }

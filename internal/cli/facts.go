@@ -26,7 +26,7 @@ says so in its error field. examples/ansible/ has playbooks that use it.`,
 	install := &cobra.Command{
 		Use:   "install",
 		Short: "Write nestvirt.fact into the fact directory (replacing only nestvirt's own)",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: run(func() error {
 			bin := binary
 			if bin == "" {
@@ -64,7 +64,7 @@ says so in its error field. examples/ansible/ has playbooks that use it.`,
 	uninstall := &cobra.Command{
 		Use:   "uninstall",
 		Short: "Remove nestvirt.fact (only nestvirt's own)",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: run(func() error {
 			path, removed, err := ansible.Uninstall(factPath)
 			if errors.Is(err, ansible.ErrNotOurs) {

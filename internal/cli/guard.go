@@ -63,7 +63,7 @@ the first install. 'guard status' checks all of this.`,
 	install := &cobra.Command{
 		Use:   "install",
 		Short: "Install the hook",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE:  run(func() error { return a.guardInstall(o) }),
 	}
 	install.Flags().StringVar(&o.mode, "mode", guard.Enforce, "enforce (refuse what does not work) or warn (log it, never block)")
@@ -73,7 +73,7 @@ the first install. 'guard status' checks all of this.`,
 	uninstall := &cobra.Command{
 		Use:   "uninstall",
 		Short: "Remove the hook (and leftovers of an interrupted install)",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: run(func() error {
 			path, removed, err := guard.Uninstall(o.hooksDir)
 			if errors.Is(err, guard.ErrNotOurs) {
@@ -93,7 +93,7 @@ the first install. 'guard status' checks all of this.`,
 	status := &cobra.Command{
 		Use:   "status",
 		Short: "Check the installed hook (binary, policy, libvirt's view) and what it would decide on this host",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE:  run(func() error { return a.guardStatus(o) }),
 	}
 	status.Flags().StringVar(&o.root, "root", "/", "judge with this snapshot tree's facts")

@@ -17,7 +17,7 @@ func (a *app) matrixCmd() *cobra.Command {
 flattened page lost its empty cells), so any L1 of a table may carry any L2 of that
 table. On a terminal too narrow for a table, its columns are printed one after the
 other.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: run(func() error {
 			if err := (choice{"format", o.formats}).check(o.format); err != nil {
 				return err

@@ -17,7 +17,7 @@ func (a *app) osCmd() *cobra.Command {
 	cmd.AddCommand(&cobra.Command{
 		Use:   "list",
 		Short: "List the OS names nestvirt knows, with family and version (libosinfo short ids, from the system's osinfo-db too)",
-		Args:  cobra.NoArgs,
+		Args:  noArgs,
 		RunE: run(func() error {
 			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "NAME\tFAMILY\tVERSION\tKIND\tFROM")

@@ -98,7 +98,7 @@ Each chain starts where this host stands (see nestvirt check): on bare metal the
 host is the L0 and its VMs are L1s; on a guest the L0 below is not visible, the
 host is an L1 and its VMs are L2s. Read-only: the daemon's read-only socket is used
 where there is one.`,
-		Args: cobra.NoArgs,
+		Args: noArgs,
 		RunE: run(func() error { return a.runVMs(o) }),
 	}
 	o.connect.add(cmd)

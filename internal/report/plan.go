@@ -64,7 +64,7 @@ func TopologyText(t plan.TopologyResult, s Style, cites *Cites) []byte {
 		title += " (" + *t.Name + ")"
 	}
 	if t.Error != nil {
-		fmt.Fprintf(&b, "%s: %s (%d problems, on stderr)\n", s.paint(bold, title), s.paint(red, "not judged"), len(t.Error.Problems))
+		fmt.Fprintf(&b, "%s: %s (%s, on stderr)\n", s.paint(bold, title), s.paint(red, "not judged"), plural(len(t.Error.Problems), "problem", "problems"))
 		return b.Bytes()
 	}
 	fmt.Fprintf(&b, "%s: %s\n", s.paint(bold, title), s.Level(*t.Verdict))
@@ -157,3 +157,11 @@ const (
 	SchemaVMs    = "https://nestvirt.dev/schema/vms/v1"
 	SchemaMatrix = "https://nestvirt.dev/schema/matrix/v1"
 )
+
+// plural is "1 problem", "2 problems".
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
+}

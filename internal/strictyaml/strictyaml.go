@@ -347,6 +347,18 @@ func (n Node) Errorf(format string, args ...any) {
 	n.d.problems = append(n.d.problems, Problem{File: n.d.file, Path: n.path.String(), Line: line(p), Col: col(p), Msg: fmt.Sprintf(format, args...)})
 }
 
+// Problems counts the problems reported at this node so far: a caller can tell
+// a value that was refused from one that was read.
+func (n Node) Problems() int {
+	path, c := n.path.String(), 0
+	for _, p := range n.d.problems {
+		if p.Path == path {
+			c++
+		}
+	}
+	return c
+}
+
 func line(n ast.Node) int {
 	if n == nil || n.GetToken() == nil {
 		return 0
@@ -583,6 +595,13 @@ func (n Node) Int() (int, bool) {
 
 // OneOf reads a string that must be one of allowed; the problem lists them.
 func (n Node) OneOf(allowed ...string) (string, bool) {
+	return n.OneOfAliased(nil, allowed...)
+}
+
+// OneOfAliased is OneOf where other names people use for a value ("vmware" for
+// esxi, "amd64" for x86_64) are suggested by what they mean, not by spelling.
+// An alias is still an error: the file keeps one spelling for each value.
+func (n Node) OneOfAliased(aliases map[string]string, allowed ...string) (string, bool) {
 	s, ok := n.String()
 	if !ok {
 		return "", false
@@ -592,7 +611,11 @@ func (n Node) OneOf(allowed ...string) (string, bool) {
 			return s, true
 		}
 	}
-	n.Errorf("unknown value %q (one of: %s)%s", s, strings.Join(allowed, ", "), nearest(s, allowed))
+	hint := nearest(s, allowed)
+	if a, ok := aliases[strings.ToLower(s)]; ok {
+		hint = fmt.Sprintf("; did you mean %q?", a)
+	}
+	n.Errorf("unknown value %q (one of: %s)%s", s, strings.Join(allowed, ", "), hint)
 	return "", false
 }
 

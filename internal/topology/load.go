@@ -50,16 +50,19 @@ func readHost(n strictyaml.Node, h *Host) {
 	}
 	h.Arch = orDefault(f["arch"], "x86_64", Arches)
 	h.Hypervisor = orDefault(f["hypervisor"], "kvm", HostHypervisors)
+	// A hypervisor that is not one of the values is the problem to report; what
+	// a KVM host would need follows only from a hypervisor that is KVM.
+	hvKnown := !f["hypervisor"].Present() || f["hypervisor"].Problems() == 0
 	h.Platform = orDefault(f["platform"], "rhel", Platforms)
 	h.OS = readOS(f["os"])
-	if h.OS == nil && !f["os"].Present() && h.Hypervisor == "kvm" {
+	if h.OS == nil && !f["os"].Present() && h.Hypervisor == "kvm" && hvKnown {
 		f["os"].Errorf("missing: a KVM host needs its OS (for example os: rhel10.0)")
 	}
 	if h.OS != nil && h.Hypervisor == "kvm" && h.OS.Kind != osid.Linux {
 		f["os"].Errorf("a KVM host runs Linux, not %s (set hypervisor: hyper-v for a Windows host)", h.OS)
 	}
 	if f["cpu"].Present() {
-		cpu, ok := f["cpu"].OneOf(CPUs...)
+		cpu, ok := f["cpu"].OneOfAliased(aliases, CPUs...)
 		if ok && h.Arch != "x86_64" {
 			f["cpu"].Errorf("cpu is only for x86_64; the vendor of %s is implied", h.Arch)
 		}
@@ -100,7 +103,7 @@ func readGuests(n strictyaml.Node, level int) []*Guest {
 		g.OS = readOS(f["os"])
 		g.Guests = readGuests(f["guests"], level+1)
 		if f["hypervisor"].Present() {
-			g.Runs, _ = f["hypervisor"].OneOf(GuestRuns...)
+			g.Runs, _ = f["hypervisor"].OneOfAliased(aliases, GuestRuns...)
 		} else {
 			g.Runs = inferRuns(g)
 		}
@@ -146,16 +149,27 @@ func readOS(n strictyaml.Node) *osid.OS {
 	return &o
 }
 
+// aliases are the other names people give the values of a topology file: each
+// is suggested by its meaning.
+var aliases = map[string]string{
+	"vmware": "esxi", "vsphere": "esxi", "esx": "esxi", "hyperv": "hyper-v", "microsoft": "hyper-v",
+	"amazon": "aws", "ec2": "aws", "qemu-kvm": "kvm", "libvirt": "kvm",
+	"amd64": "x86_64", "x64": "x86_64", "x86-64": "x86_64", "arm64": "aarch64", "arm": "aarch64",
+	"s390": "s390x", "ibmz": "s390x", "ppc64el": "ppc64le", "power": "ppc64le",
+	"genuineintel": "intel", "authenticamd": "amd",
+}
+
 func orDefault(n strictyaml.Node, def string, allowed []string) string {
 	if !n.Present() {
 		return def
 	}
-	v, ok := n.OneOf(allowed...)
+	v, ok := n.OneOfAliased(aliases, allowed...)
 	if !ok {
 		return def
 	}
 	return v
 }
+
 
 func boolOr(n strictyaml.Node, def bool) bool {
 	if v, ok := n.Bool(); ok {
