@@ -170,7 +170,6 @@ func orDefault(n strictyaml.Node, def string, allowed []string) string {
 	return v
 }
 
-
 func boolOr(n strictyaml.Node, def bool) bool {
 	if v, ok := n.Bool(); ok {
 		return v
