@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"time"
 
@@ -189,6 +190,10 @@ func (a *app) style() (report.Style, error) {
 			s.Width = w
 		}
 	}
+	// COLUMNS, as shells and less set it, wins: it also sizes output piped to a pager.
+	if c, err := strconv.Atoi(a.getenv("COLUMNS")); err == nil && c >= 40 && c <= 1000 {
+		s.Width = c
+	}
 	if err := colorChoice.check(a.color); err != nil {
 		return s, err
 	}
@@ -284,7 +289,7 @@ type verdictFlags struct {
 // add adds the output flags, --fail-on and --quiet; formats as addFormat.
 func (v *verdictFlags) add(cmd *cobra.Command, help string, formats ...string) {
 	v.addFormat(cmd, help, formats...)
-	cmd.Flags().StringVar(&v.failOn, "fail-on", "unsupported", "exit 1 when the verdict is at or past this level: "+strings.Join(failOnValues(), ", "))
+	cmd.Flags().StringVar(&v.failOn, "fail-on", "unsupported", "exit 1 when the verdict is at or past this level ('supported' fails on every verdict, 'never' on none): "+strings.Join(failOnValues(), ", "))
 	cmd.Flags().BoolVarP(&v.quiet, "quiet", "q", false, "print only what needs action")
 }
 

@@ -50,3 +50,38 @@ func TestWhatANewUserTripsOn(t *testing.T) {
 		})
 	}
 }
+
+// TestMatrixFitsTheWidth: COLUMNS=80 (a terminal, or a pager's) gets the
+// matrix's columns one after the other instead of a 131-column table.
+func TestMatrixFitsTheWidth(t *testing.T) {
+	out, _, code := nvEnv(t, map[string]string{"LANG": "C.UTF-8", "COLUMNS": "80"}, "", "matrix")
+	if code != ExitOK {
+		t.Fatalf("exit %d", code)
+	}
+	for _, l := range strings.Split(out, "\n") {
+		if n := len([]rune(l)); n > 80 {
+			t.Errorf("a %d-column line: %q", n, l)
+		}
+	}
+	wide, _, _ := nv(t, "", "matrix")
+	if !strings.Contains(wide, "┌") {
+		t.Error("without a width, the matrix is a table")
+	}
+}
+
+// TestFailOnExtremes: --fail-on never exits 0 whatever the verdict; --fail-on
+// supported exits 1 even on a supported file, and says so in --help.
+func TestFailOnExtremes(t *testing.T) {
+	bad := "../../examples/ibm-z-hugepages.yaml"
+	good := "../../examples/wsl2-supported.yaml"
+	if _, _, code := nv(t, "", "plan", "--fail-on", "never", bad); code != ExitOK {
+		t.Errorf("--fail-on never on does-not-work: exit %d", code)
+	}
+	if _, _, code := nv(t, "", "plan", "--fail-on", "supported", good); code != ExitFindings {
+		t.Errorf("--fail-on supported on a supported file: exit %d", code)
+	}
+	help, _, _ := nv(t, "", "plan", "--help")
+	if !strings.Contains(help, "'supported' fails on every verdict, 'never' on none") {
+		t.Errorf("--help does not say what the extremes do:\n%s", help)
+	}
+}

@@ -41,7 +41,8 @@ func MatrixText(w io.Writer, p *policy.Policy, s Style) error {
 			s.wrap(w, "  ", s.paint(dim, "arch: "), p.Cite(r.ArchSource))
 		}
 	}
-	fmt.Fprintf(w, "\nAnything else is %s; limitations can make a listed chain worse (`nestvirt plan` applies them).\n", s.Level(policy.Unsupported))
+	fmt.Fprintln(w)
+	s.wrap(w, "", "", "Anything else is "+s.Level(policy.Unsupported)+"; limitations can make a listed chain worse (`nestvirt plan` applies them).")
 	return nil
 }
 
