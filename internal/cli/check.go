@@ -95,6 +95,7 @@ node (deploy/kubernetes/).`,
 	o.stated.add(cmd)
 	cmd.Flags().BoolVar(&o.vms, "vms", false, "also judge this host's libvirt VMs (as nestvirt vms)")
 	o.connect.add(cmd)
+	o.connect.addAgent(cmd)
 	return cmd
 }
 

@@ -30,6 +30,11 @@ func (c *connectFlags) add(cmd *cobra.Command) {
 	cmd.Flags().DurationVar(&c.timeout, "timeout", libvirt.DefaultTimeout, "give up on a libvirt call that takes longer than this")
 }
 
+// addAgent adds --guest-agent, for the commands that audit VMs.
+func (c *connectFlags) addAgent(cmd *cobra.Command) {
+	cmd.Flags().BoolVar(&c.agent, "guest-agent", true, "ask the QEMU guest agent of each running domain which OS it runs (needs a read-write connection)")
+}
+
 // connect opens the daemon; a daemon that cannot be reached is a failed
 // dependency, a URI that is not one is bad input.
 func (c connectFlags) connect(readOnly bool) (daemon, error) {
@@ -102,7 +107,7 @@ where there is one.`,
 		RunE: run(func() error { return a.runVMs(o) }),
 	}
 	o.connect.add(cmd)
-	cmd.Flags().BoolVar(&o.connect.agent, "guest-agent", true, "ask the QEMU guest agent of each running domain which OS it runs (needs a read-write connection)")
+	o.connect.addAgent(cmd)
 	cmd.Flags().StringVar(&o.root, "root", "/", "read the host's facts from this snapshot instead of /")
 	cmd.Flags().StringVar(&o.sos, "sos", "", "judge the domains a sosreport holds (its directory or archive), with that host's facts; no libvirt is asked")
 	o.stated.add(cmd)
