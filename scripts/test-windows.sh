@@ -84,6 +84,14 @@ check wsl
 [ "$(field "$tmp/wsl.json" host.windows.wsl.distributions.0.name)" = Ubuntu-24.04 ] && [ "$(field "$tmp/wsl.json" host.windows.wsl.distributions.0.version)" = 2 ] || fail "distributions: $(field "$tmp/wsl.json" host.windows.wsl)"
 [ "$(field "$tmp/wsl.json" host.windows.wsl.nested_virtualization)" = false ] && [ "$(field "$tmp/wsl.json" host.windows.wsl.nested_virtualization_from)" = ".wslconfig line 3" ] || fail ".wslconfig: $(field "$tmp/wsl.json" host.windows.wsl)"
 
+echo "== nestvirt.exe snapshot, replayed on Linux: the same facts, no more than check read"
+(cd "$tmp" && wine "$tmp/nestvirt.exe" snapshot winsnap > /dev/null 2> "$tmp/snap.err") || fail "snapshot: $(cat "$tmp/snap.err")"
+go run ./cmd/nestvirt check --root "$tmp/winsnap" --format json > "$tmp/replay.json" 2>/dev/null || true
+for f in host.windows host.os host.virtualization verdict; do
+  [ "$(field "$tmp/wsl.json" $f)" = "$(field "$tmp/replay.json" $f)" ] || fail "replayed $f differs: $(field "$tmp/replay.json" $f) vs $(field "$tmp/wsl.json" $f)"
+done
+if grep -q 'memory=4GB' "$tmp/winsnap/windows/wslconfig"; then fail "the snapshot copied .wslconfig's other settings"; fi
+
 echo "== a wsl.exe that hangs: check ends, WSL facts unknown"
 cp "$tmp/wsl-hang.exe" "$sys32/wsl.exe"
 start=$(date +%s)
@@ -97,8 +105,9 @@ echo "== the Windows test binaries (registry tests against Wine's registry)"
 for pkg in probe osid; do
   GOOS=windows GOARCH=amd64 go test -c -o "$tmp/$pkg.test.exe" "./internal/$pkg"
 done
-# probe's Linux tests plant symlinks and remove trees with APIs Wine 8 lacks:
-# the Windows-side tests run here, the rest on Linux.
-(cd internal/probe && wine "$tmp/probe.test.exe" -test.run 'Live|Windows|WSL|CIM|RegFile|CPUID' -test.count=1) || fail "probe tests under Wine"
+# probe's Linux tests plant symlinks and remove trees with APIs Wine 8 lacks
+# (t.TempDir's cleanup among them): the Windows-side tests run here, the rest on
+# Linux; the snapshot round trip ran above with the real binary.
+(cd internal/probe && wine "$tmp/probe.test.exe" -test.run 'Live|Windows|WSL|CIM|RegFile|CPUID' -test.skip 'TestWindowsSnapshotRoundTrip' -test.count=1) || fail "probe tests under Wine"
 (cd internal/osid && wine "$tmp/osid.test.exe" -test.count=1) || fail "osid tests under Wine"
 echo "   all green"

@@ -87,6 +87,9 @@ type SnapshotFile struct {
 
 // TakeSnapshot probes the live machine and collects the snapshot of it.
 func TakeSnapshot(version string, now time.Time) (*SnapshotFiles, error) {
+	if src, ok := liveWindowsSource(); ok {
+		return takeWindowsSnapshot(src, version, now)
+	}
 	root, err := OpenRoot("/")
 	if err != nil {
 		return nil, err

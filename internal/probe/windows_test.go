@@ -2,6 +2,7 @@ package probe
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -354,4 +355,57 @@ func FuzzParseCIM(f *testing.F) {
 	data, _ := os.ReadFile("testdata/snapshots/win10-l1-wsl2/root/" + WindowsCIM)
 	f.Add(data)
 	f.Fuzz(func(t *testing.T, data []byte) { _, _ = ParseCIM(data) })
+}
+
+// TestWindowsSnapshotRoundTrip: what a snapshot records of a Windows machine is
+// what check --root reads back, on any system; of .wslconfig only the one
+// setting is kept, and registry values check did not read are not exported.
+func TestWindowsSnapshotRoundTrip(t *testing.T) {
+	reg := mustReg(t, win10Reg+`"RegisteredOwner"="Jane Admin"
+"DigitalProductId"=hex:01,02
+
+[HKEY_CURRENT_USER\Software\Microsoft\Windows\CurrentVersion\Lxss]
+"DefaultDistribution"="{g1}"
+
+[HKEY_CURRENT_USER\Software\Microsoft\Windows\CurrentVersion\Lxss\{g1}]
+"DistributionName"="Ubuntu"
+"Version"=dword:00000002
+"BasePath"="C:\\Users\\jane\\AppData\\Local\\Packages\\Ubuntu"
+`)
+	src := &fakeWindows{reg: reg, cim: []byte(`{"HypervisorPresent":true,"Features":[{"Name":"VirtualMachinePlatform","InstallState":1}]}`),
+		status:    func(context.Context) ([]byte, error) { return utf16le("Default Version: 2\r\n", true), nil },
+		wslconfig: []byte("[wsl2]\nmemory=8GB\nkernelCommandLine=secret=1\nnestedVirtualization=false\n")}
+	snap, err := takeWindowsSnapshot(src, "test", time.Unix(0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "snap")
+	if err := snap.WriteDir(dir); err != nil {
+		t.Fatal(err)
+	}
+	r, err := OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	back, err := ProbeRoot(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := json.Marshal(snap.Facts.Windows)
+	got, _ := json.Marshal(back.Windows)
+	if string(want) != string(got) {
+		t.Errorf("replayed Windows facts differ:\n got %s\nwant %s", got, want)
+	}
+	if Str(&back.OS.ID) != "win10" || boolp(back.Windows.WSL.NestedVirtualization) != "false" {
+		t.Errorf("replay: %+v", back.OS)
+	}
+	regData, _ := os.ReadFile(filepath.Join(dir, WindowsRegistry))
+	cfg, _ := os.ReadFile(filepath.Join(dir, WindowsWSLConfig))
+	all := string(decodeText(regData)) + string(cfg)
+	for _, secret := range []string{"Jane Admin", "DigitalProductId", "BasePath", "memory=8GB", "secret=1"} {
+		if strings.Contains(all, secret) {
+			t.Errorf("the snapshot copies %q", secret)
+		}
+	}
 }
