@@ -16,16 +16,7 @@ import (
 
 func winSnapshot(t *testing.T, name string) Facts {
 	t.Helper()
-	r, err := OpenRoot(filepath.Join("testdata/snapshots", name, "root"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	f, err := ProbeRoot(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return f
+	return probeTree(t, filepath.Join("testdata/snapshots", name, "root"))
 }
 
 func intp(p *int) string {

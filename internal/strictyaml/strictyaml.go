@@ -172,14 +172,10 @@ func (a anchorCollector) Visit(n ast.Node) ast.Visitor {
 	return a
 }
 
-// checkNesting refuses deeply nested input before the parser sees it: goccy's parser
-// recurses per level, and a few thousand levels is no topology anyone wrote.
-// Brackets inside comments and quoted scalars are text, not nesting.
-func checkNesting(data []byte) error {
-	depth, maxDepth := 0, 0
-	indentDepth := 0
-	lineStart := true
-	indent := 0
+// structural calls fn for each byte of data outside quoted scalars and comments
+// (the newline that ends a comment included): what the byte-level bounds below
+// count is the document's structure, not its text.
+func structural(data []byte, fn func(i int, c byte)) {
 	var quote byte
 	for i := 0; i < len(data); i++ {
 		c := data[i]
@@ -193,12 +189,6 @@ func checkNesting(data []byte) error {
 			continue
 		}
 		switch {
-		case c == '\n':
-			lineStart, indent = true, 0
-			continue
-		case lineStart && (c == ' ' || c == '-'):
-			indent++
-			continue
 		case c == '#' && (i == 0 || data[i-1] == ' ' || data[i-1] == '\t' || data[i-1] == '\n'):
 			for i+1 < len(data) && data[i+1] != '\n' {
 				i++
@@ -206,25 +196,10 @@ func checkNesting(data []byte) error {
 			continue
 		case (c == '"' || c == '\'') && scalarStart(data, i):
 			quote = c
-		case c == '[' || c == '{':
-			depth++
-		case c == ']' || c == '}':
-			depth--
+			continue
 		}
-		if lineStart {
-			lineStart = false
-			if indent/2 > indentDepth {
-				indentDepth = indent / 2
-			}
-		}
-		if depth > maxDepth {
-			maxDepth = depth
-		}
+		fn(i, c)
 	}
-	if maxDepth > MaxDepth || indentDepth > MaxDepth*2 {
-		return fmt.Errorf("nesting is deeper than %d levels", MaxDepth)
-	}
-	return nil
 }
 
 // scalarStart says whether a quote at i opens a quoted scalar: it follows
@@ -240,41 +215,50 @@ func scalarStart(data []byte, i int) bool {
 	return false
 }
 
+// checkNesting refuses deeply nested input before the parser sees it: goccy's parser
+// recurses per level, and a few thousand levels is no topology anyone wrote.
+func checkNesting(data []byte) error {
+	depth, maxDepth, indentDepth, indent := 0, 0, 0, 0
+	lineStart := true
+	structural(data, func(_ int, c byte) {
+		switch {
+		case c == '\n':
+			lineStart, indent = true, 0
+			return
+		case lineStart && (c == ' ' || c == '-'):
+			indent++
+			return
+		case c == '[' || c == '{':
+			depth++
+		case c == ']' || c == '}':
+			depth--
+		}
+		if lineStart {
+			lineStart = false
+			indentDepth = max(indentDepth, indent/2)
+		}
+		maxDepth = max(maxDepth, depth)
+	})
+	if maxDepth > MaxDepth || indentDepth > MaxDepth*2 {
+		return fmt.Errorf("nesting is deeper than %d levels", MaxDepth)
+	}
+	return nil
+}
+
 // estimateNodes counts what starts a YAML value outside quotes and comments: a
 // sequence entry ("- " or a flow comma), a mapping value (": "), an opening
 // bracket. It is an upper bound of the nodes the parser would build, for the
 // documents nestvirt reads, at a byte scan's cost.
 func estimateNodes(data []byte) int {
 	n := 1
-	var quote byte
 	lineStart := true
-	for i := 0; i < len(data); i++ {
-		c := data[i]
-		if quote != 0 {
-			switch {
-			case c == '\\' && quote == '"':
-				i++
-			case c == quote:
-				quote = 0
-			}
-			continue
-		}
+	structural(data, func(i int, c byte) {
 		switch c {
 		case '\n':
 			lineStart = true
-			continue
+			return
 		case ' ', '\t':
-			continue
-		case '#':
-			if i == 0 || data[i-1] == ' ' || data[i-1] == '\t' || data[i-1] == '\n' {
-				for i < len(data) && data[i] != '\n' {
-					i++
-				}
-				lineStart = true
-				continue
-			}
-		case '"', '\'':
-			quote = c
+			return
 		case ',', '[', '{':
 			n++
 		case ':':
@@ -287,7 +271,7 @@ func estimateNodes(data []byte) int {
 			}
 		}
 		lineStart = false
-	}
+	})
 	return n
 }
 
