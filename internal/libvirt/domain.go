@@ -216,22 +216,11 @@ func (c *Conn) ReadAll(workers int) ([]domxml.Record, error) {
 	}
 	out := make([]domxml.Record, len(doms))
 	errs := make([]error, len(doms))
-	work := make(chan int)
-	var wg sync.WaitGroup
-	for w := 0; w < max(1, workers); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range work {
-				out[i], errs[i] = c.read(doms[i])
-			}
-		}()
+	all := make([]int, len(doms))
+	for i := range all {
+		all[i] = i
 	}
-	for i := range doms {
-		work <- i
-	}
-	close(work)
-	wg.Wait()
+	inParallel(all, workers, func(i int) { out[i], errs[i] = c.read(doms[i]) })
 	for _, e := range errs {
 		if e != nil {
 			return nil, e
@@ -301,6 +290,25 @@ func agentOS(params []golibvirt.TypedParam) (osid.AgentOS, error) {
 // a time, and records its answer or why there is none. A connection that times
 // out on one agent is closed: the domains after it record that.
 func (c *Conn) AskAgents(recs []domxml.Record, workers int) {
+	var running []int
+	for i := range recs {
+		if recs[i].Err == nil && recs[i].State == "running" {
+			running = append(running, i)
+		}
+	}
+	inParallel(running, workers, func(i int) {
+		a, err := c.GuestOS(recs[i].Name)
+		if err != nil {
+			recs[i].AgentErr = agentErr(err)
+			return
+		}
+		recs[i].Agent = &a
+	})
+}
+
+// inParallel calls fn for each index, workers at a time, and returns when all
+// are done. Each call owns its index: fn writes only there.
+func inParallel(indexes []int, workers int, fn func(i int)) {
 	work := make(chan int)
 	var wg sync.WaitGroup
 	for w := 0; w < max(1, workers); w++ {
@@ -308,19 +316,12 @@ func (c *Conn) AskAgents(recs []domxml.Record, workers int) {
 		go func() {
 			defer wg.Done()
 			for i := range work {
-				a, err := c.GuestOS(recs[i].Name)
-				if err != nil {
-					recs[i].AgentErr = agentErr(err)
-					continue
-				}
-				recs[i].Agent = &a
+				fn(i)
 			}
 		}()
 	}
-	for i := range recs {
-		if recs[i].Err == nil && recs[i].State == "running" {
-			work <- i
-		}
+	for _, i := range indexes {
+		work <- i
 	}
 	close(work)
 	wg.Wait()
