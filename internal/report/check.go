@@ -15,6 +15,17 @@ import (
 // change: "unsupported; tech-preview if ...". Migration is named apart: whether a
 // host migrates its VMs is a fact of its use, not of the machine.
 func Headline(r judge.CheckResult, s Style) []string {
+	lines := headline(r, s)
+	if r.Host.Windows != nil {
+		// Windows keeps host.yaml under %ProgramData%.
+		for i, l := range lines {
+			lines[i] = strings.ReplaceAll(l, "/"+probe.HostConfig, `%ProgramData%\nestvirt\host.yaml`)
+		}
+	}
+	return lines
+}
+
+func headline(r judge.CheckResult, s Style) []string {
 	lines := []string{s.Level(r.Verdict)}
 	for _, f := range r.Findings {
 		if !f.Undetermined || f.Informational {

@@ -222,3 +222,15 @@ func TestMatrixRenderers(t *testing.T) {
 		t.Errorf("matrix JSON: %v", err)
 	}
 }
+
+// TestHeadlineNamesWindowsHostYAML: on Windows, the statement file is where
+// Windows keeps it.
+func TestHeadlineNamesWindowsHostYAML(t *testing.T) {
+	h := strings.Join(Headline(checkOf(t, "win10-l1-wsl2"), Style{}), "\n")
+	if !strings.Contains(h, `%ProgramData%\nestvirt\host.yaml`) || strings.Contains(h, "/etc/nestvirt") {
+		t.Errorf("headline: %s", h)
+	}
+	if h := strings.Join(Headline(checkOf(t, "rhel96-l1-on-kvm"), Style{}), "\n"); strings.Contains(h, "ProgramData") {
+		t.Errorf("Linux headline: %s", h)
+	}
+}
