@@ -299,7 +299,7 @@ func (c *Conn) AskAgents(recs []domxml.Record, workers int) {
 	inParallel(running, workers, func(i int) {
 		a, err := c.GuestOS(recs[i].Name)
 		if err != nil {
-			recs[i].AgentErr = agentErr(err)
+			recs[i].AgentErr = err.Error()
 			return
 		}
 		recs[i].Agent = &a
@@ -326,6 +326,3 @@ func inParallel(indexes []int, workers int, fn func(i int)) {
 	close(work)
 	wg.Wait()
 }
-
-// agentErr is why the agent did not answer, in libvirt's words.
-func agentErr(err error) string { return err.Error() }

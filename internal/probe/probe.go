@@ -149,7 +149,7 @@ func ProbeRoot(root *Root) (Facts, error) {
 
 // probeWindowsSnapshot reads a Windows machine's snapshot (windows/registry.reg).
 func probeWindowsSnapshot(root *Root) (Facts, error) {
-	src, notes := OpenWindowsSnapshot(root)
+	src, notes := openWindowsSnapshot(root)
 	var cpu CPUID
 	data, st, err := root.Read(CPUIDFile)
 	switch {

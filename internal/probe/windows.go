@@ -129,9 +129,6 @@ $f = Get-CimInstance Win32_OptionalFeature -Filter "Name='Microsoft-Hyper-V' OR 
 // runtimeGOARCH is a variable so tests can be any arch.
 var runtimeGOARCH = runtime.GOARCH
 
-// CIMScript is the PowerShell script behind WindowsSource.CIM.
-func CIMScript() string { return cimScript }
-
 // ProbeWindows gathers the facts of the Windows machine src describes. cpu holds
 // the CPUID leaves (ReadLive on the running machine; nil when unknown). As on
 // Linux, what cannot be read is unknown, with a note; the error, when not nil, is a
@@ -490,7 +487,7 @@ func (wp *winProber) nested() {
 	w := &wp.w.WSL
 	data, err := wp.src.WSLConfig()
 	if err == nil {
-		v, notes := ParseWSLConfig(data)
+		v, notes := parseWSLConfig(data)
 		for _, n := range notes {
 			wp.note(".wslconfig: %s", n)
 		}

@@ -130,6 +130,8 @@ func (liveWindows) WSLStatus(ctx context.Context) ([]byte, error) {
 	return run(ctx, "wsl.exe", []string{"WSL_UTF8=1"}, "--status")
 }
 
+// readSmall reads a file of the user's (.wslconfig) or of nestvirt's (host.yaml)
+// on the live Windows, bounded. There is no --root on Windows to confine it to.
 func readSmall(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -151,8 +153,8 @@ func (liveWindows) WSLConfig() ([]byte, error) {
 	return readSmall(filepath.Join(home, ".wslconfig"))
 }
 
-// HostConfigPath is host.yaml on Windows.
-func HostConfigPath() string {
+// hostConfigPath is host.yaml on Windows.
+func hostConfigPath() string {
 	dir := os.Getenv("ProgramData")
 	if dir == "" {
 		dir = `C:\ProgramData`
@@ -161,7 +163,7 @@ func HostConfigPath() string {
 }
 
 func (liveWindows) HostConfig() ([]byte, string, error) {
-	p := HostConfigPath()
+	p := hostConfigPath()
 	data, err := readSmall(p)
 	return data, p, err
 }

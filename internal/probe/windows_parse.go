@@ -151,9 +151,9 @@ type wslNested struct {
 	line  int
 }
 
-// ParseWSLConfig reads .wslconfig (an INI file) for [wsl2] nestedVirtualization.
+// parseWSLConfig reads .wslconfig (an INI file) for [wsl2] nestedVirtualization.
 // WSL takes the last value; lines it cannot read are noted, never fatal.
-func ParseWSLConfig(data []byte) (wslNested, []string) {
+func parseWSLConfig(data []byte) (wslNested, []string) {
 	var out wslNested
 	var notes []string
 	if len(data) > MaxWindowsOutput {

@@ -82,7 +82,7 @@ func (r *recorder) WSLConfig() ([]byte, error) {
 		// Only [wsl2] nestedVirtualization, on its own line number (check names
 		// it); the other lines, the user's settings, are blanked.
 		lines := []string{"# nestvirt snapshot: only the setting check reads"}
-		if v, _ := ParseWSLConfig(data); v.set {
+		if v, _ := parseWSLConfig(data); v.set {
 			val := "unreadable"
 			if v.value != nil {
 				val = fmt.Sprint(*v.value)

@@ -35,9 +35,9 @@ type windowsSnapshot struct {
 	regErr error
 }
 
-// OpenWindowsSnapshot reads root's registry export; the notes are its lines that
+// openWindowsSnapshot reads root's registry export; the notes are its lines that
 // could not be read.
-func OpenWindowsSnapshot(root *Root) (WindowsSource, []string) {
+func openWindowsSnapshot(root *Root) (WindowsSource, []string) {
 	s := &windowsSnapshot{root: root}
 	data, err := s.read(WindowsRegistry)
 	if err != nil {

@@ -324,7 +324,7 @@ func FuzzParseWSLConfig(f *testing.F) {
 	f.Add([]byte("[wsl2]\nnestedVirtualization=true\n"))
 	f.Add(utf16le("[wsl2]\r\nnestedVirtualization = false ; no\r\n", true))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		v, notes := ParseWSLConfig(data)
+		v, notes := parseWSLConfig(data)
 		if v.value != nil && !v.set || len(notes) > 5 {
 			t.Fatalf("%+v %v", v, notes)
 		}
