@@ -2,7 +2,7 @@
 # Builds nestvirt's packages into dist/: an RPM and a DEB for each of x86_64,
 # aarch64, s390x and ppc64le, with the binary, man pages, shell completions, the
 # systemd timer (not enabled), the examples and the docs, with nfpm (pinned in
-# go.mod; scripts/nfpm). See deploy/packages/.
+# tools/go.mod; tools/nfpm). See deploy/packages/.
 #
 #   bash scripts/package.sh
 #
@@ -58,7 +58,7 @@ for a in "${arches[@]}"; do
 done
 
 echo "== man pages and completions"
-go run ./scripts/gendocs -out "$stage" -version "$full"
+go -C tools run ./gendocs -out "$PWD/$stage" -version "$full" -pages "$PWD/docs/man"
 gzip -9 -n "$stage"/man/*
 # RPM and Debian want a changelog in the package (nfpm writes each format's
 # from this); the project's history is its git log, so it names the commit.
@@ -75,7 +75,7 @@ cat > "$stage/changelog.yml" <<EOF
     - note: Built from $built; the history is in git.
 EOF
 
-go build -o "$stage/nfpm" ./scripts/nfpm
+go -C tools build -o "$PWD/$stage/nfpm" ./nfpm
 mkdir -p "$stage/out"
 for a in "${arches[@]}"; do
   for format in rpm deb; do

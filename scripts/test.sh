@@ -1,8 +1,19 @@
 #!/usr/bin/env bash
 # Runs every nestvirt test on this machine, installing and starting what the tests
 # need first. This is the README's test command, and what CI runs. It changes the
-# machine (see README, "Development"): Debian packages, the kvm and libvirt-qemu
-# users, /dev/kvm's group, a running libvirtd.
+# machine (see README, "Development"): Debian packages, the kvm, libvirt-qemu and
+# nestvirt-test users, /dev/kvm's group when there is one, a running libvirtd.
+#
+# Two ways to test, both run here: `go test ./...` alone passes anywhere (an
+# ordinary user, no tools, no network, nothing beside the repository), and the
+# integration tests (-tags integration) use the real daemon, tools and root. In
+# this run no test may skip: a missing tool is installed, a missing service
+# started, and what still cannot run fails the run.
+#
+# The corpora beside the repository (seed/ and conformance/ in $NESTVIRT_CORPORA,
+# by default ../shared) are used when they are there; when they are not, one line
+# says so and the rest runs. NESTVIRT_CORPORA_REQUIRED=1 (CI sets it) makes their
+# absence a failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,7 +22,8 @@ export DEBIAN_FRONTEND=noninteractive
 
 echo "== packages the tests use"
 # osinfo-db: every libosinfo short id must parse; patch: diffs must apply;
-# util-linux (setpriv) runs check as nobody; coreutils' timeout bounds the hook;
+# util-linux (setpriv, unshare) and iproute2 run tests as another user without a
+# network; coreutils' timeout bounds the hook;
 # prometheus gives promtool, ansible-core runs the fact playbooks, systemd gives
 # systemd-analyze for the units; sosreport (with cpuid and kmod, whose outputs it
 # keeps) makes the real report check --sos is tested on; chromium opens the
@@ -21,7 +33,7 @@ echo "== packages the tests use"
 # qemu-user-static runs the probe's tests on s390x and aarch64. wine (wine64) runs
 # the Windows build, with a shim DLL gcc-mingw-w64-x86-64 builds.
 need=()
-for p in osinfo-db patch util-linux coreutils prometheus ansible-core systemd sosreport cpuid kmod chromium \
+for p in osinfo-db patch util-linux iproute2 coreutils prometheus ansible-core systemd sosreport cpuid kmod chromium \
   rpm rpmlint python3-magic cpio lintian man-db bash-completion qemu-user-static \
   wine wine64 gcc-mingw-w64-x86-64; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
@@ -31,6 +43,21 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 go mod download
+go -C tools mod download
+
+echo "== the corpora beside the repository"
+corpora=${NESTVIRT_CORPORA:-$(cd .. && pwd)/shared}
+tags=integration
+if [ -d "$corpora/seed" ] && [ -d "$corpora/conformance/virt-what" ] && [ -d "$corpora/conformance/libvirt-xml" ]; then
+  export NESTVIRT_CORPORA=$corpora NESTVIRT_CORPORA_TAGS=corpora
+  tags=integration,corpora
+  echo "   $corpora: the RHEL page, virt-what's machines and libvirt's domains are tested"
+elif [ -n "${NESTVIRT_CORPORA_REQUIRED:-}" ]; then
+  echo "the corpora are required here (NESTVIRT_CORPORA_REQUIRED) but $corpora holds no seed/ and conformance/{virt-what,libvirt-xml}" >&2
+  exit 1
+else
+  echo "   corpora absent ($corpora has no seed/ and conformance/): the tests over the RHEL page's text, virt-what's machines and libvirt's domains are not run"
+fi
 
 echo "== libvirtd (the integration tests use a real daemon)"
 bash scripts/libvirtd.sh
@@ -41,19 +68,25 @@ if [ -n "$bad" ]; then
   echo "not gofmt-formatted:"; echo "$bad"; exit 1
 fi
 
-echo "== go vet"
+echo "== go vet (nestvirt and the tools module)"
 go vet ./...
-go vet -tags integration ./...
+go vet -tags integration,corpora ./...
+go -C tools vet -tags integration ./...
 
-echo "== go mod tidy"
+echo "== go mod tidy (both modules)"
 go mod tidy -diff
+go -C tools mod tidy -diff
 
 echo "== static build"
 go build -o /dev/null ./cmd/nestvirt
 
-echo "== go test (with the integration tests: a real libvirtd, root)"
+echo "== go test, plain, as an ordinary user with no network and nothing beside the repository"
+bash scripts/test-unprivileged.sh
+
+echo "== go test -tags $tags (a real libvirtd, root, the tools; no test may skip)"
 # One package at a time: the guard test restarts libvirtd, which other packages use.
-go test -tags integration -count=1 -p 1 ./...
+go test -json -tags "$tags" -count=1 -p 1 ./... | go run ./scripts/gotest -noskip
+go -C tools test -json -tags integration -count=1 ./... | go run ./scripts/gotest -noskip
 
 echo "== packages (scripts/test-packages.sh: RPM and DEB for four arches, man pages, completion)"
 bash scripts/test-packages.sh

@@ -52,7 +52,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 }
 
 // Command is nestvirt's command tree, for the tools that document it
-// (scripts/gendocs: man pages, shell completions).
+// (tools/gendocs: man pages, shell completions).
 func Command() *cobra.Command {
 	a := &app{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv}
 	return a.rootCmd()

@@ -350,7 +350,9 @@ func TestOSListShowsTheNamesNestvirtKnows(t *testing.T) {
 	if code != ExitOK {
 		t.Fatalf("exit %d", code)
 	}
-	for _, want := range []string{"NAME", "rhel10.0", "win2k22", "windows-server", "linux2022", "generic", "osinfo-db"} {
+	// osinfo-db's own names are listed too where it is installed (the
+	// integration tests install it).
+	for _, want := range []string{"NAME", "rhel10.0", "win2k22", "windows-server", "linux2022", "generic"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("os list lacks %q", want)
 		}

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/nestvirt/nestvirt/internal/libvirt/libvirttest"
 )
 
 // These use the real libvirtd that scripts/test.sh starts; without it they fail.
@@ -21,9 +23,10 @@ func defineDomain(t *testing.T, file string) string {
 		t.Fatal(err)
 	}
 	name := fmt.Sprintf("nvcli-%d-%s", os.Getpid(), strings.TrimSuffix(file, ".xml"))
-	x := string(raw)
-	old := x[strings.Index(x, "<name>")+6 : strings.Index(x, "</name>")]
-	x = strings.Replace(x, "<name>"+old+"</name>", "<name>"+name+"</name>", 1)
+	x, err := libvirttest.Prepare(string(raw), name)
+	if err != nil {
+		t.Fatal(err)
+	}
 	path := t.TempDir() + "/d.xml"
 	os.WriteFile(path, []byte(x), 0o644)
 	if out, err := exec.Command("virsh", "-c", "qemu:///system", "define", path).CombinedOutput(); err != nil {

@@ -1,8 +1,8 @@
+//go:build corpora
+
 package domxml
 
 import (
-	archpkg "github.com/nestvirt/nestvirt/internal/arch"
-
 	"bytes"
 	"encoding/xml"
 	"errors"
@@ -11,11 +11,13 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	archpkg "github.com/nestvirt/nestvirt/internal/arch"
+	"github.com/nestvirt/nestvirt/internal/corpus"
 )
 
-// libvirt's own test-suite domain XML, beside the repository as in CI. Its licence
-// differs from ours, so it is read from there, never copied in.
-const libvirtXML = "../../../shared/conformance/libvirt-xml"
+// libvirt's own test-suite domain XML is read from beside the repository
+// (package corpus), never copied in: its licence differs from ours.
 
 // canon is a canonical form of an XML tree: elements with sorted-as-written
 // attributes and trimmed text, comments and processing instructions included.
@@ -97,9 +99,13 @@ func exposes(t *testing.T, raw []byte, feat string) bool {
 }
 
 func TestExposeLosesNothingOverLibvirtsOwnDomains(t *testing.T) {
+	libvirtXML, err := corpus.Dir("conformance/libvirt-xml")
+	if err != nil {
+		t.Fatal(err)
+	}
 	files, err := filepath.Glob(filepath.Join(libvirtXML, "*.xml"))
 	if err != nil || len(files) < 150 {
-		t.Fatalf("libvirt domain XML not found beside the repository (%s): %d files, %v", libvirtXML, len(files), err)
+		t.Fatalf("libvirt domain XML in %s: %d files, %v", libvirtXML, len(files), err)
 	}
 	exposed, refused := 0, 0
 	for _, f := range files {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nestvirt/nestvirt/internal/corpus"
 )
 
 func TestHostileXMLIsRefusedWithAReason(t *testing.T) {
@@ -129,8 +131,15 @@ func TestUnexposeRemovesTheMetadataExposeCreated(t *testing.T) {
 }
 
 func FuzzExpose(f *testing.F) {
-	for _, name := range []string{"minimal.xml", "cpu-host-model-features.xml", "metadata.xml", "hyperv-panic.xml"} {
-		if b, err := os.ReadFile(filepath.Join(libvirtXML, name)); err == nil {
+	seeds, _ := filepath.Glob("testdata/*.xml")
+	// libvirt's own domains too, where the corpora are beside the repository.
+	if dir, err := corpus.Dir("conformance/libvirt-xml"); err == nil {
+		for _, name := range []string{"minimal.xml", "cpu-host-model-features.xml", "metadata.xml", "hyperv-panic.xml"} {
+			seeds = append(seeds, filepath.Join(dir, name))
+		}
+	}
+	for _, s := range seeds {
+		if b, err := os.ReadFile(s); err == nil {
 			f.Add(b)
 		}
 	}

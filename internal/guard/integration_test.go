@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nestvirt/nestvirt/internal/libvirt/libvirttest"
 )
 
 // This test installs the guard into the real libvirtd's hook directory and
@@ -79,6 +81,10 @@ func TestIntegrationGuardStopsAHugePageGuestOnIBMZAndAMDMigrations(t *testing.T)
 	restartLibvirtd(t)
 
 	define := func(name, xml string) {
+		xml, err := libvirttest.Prepare(xml, name)
+		if err != nil {
+			t.Fatal(err)
+		}
 		f := filepath.Join(t.TempDir(), name+".xml")
 		os.WriteFile(f, []byte(xml), 0o644)
 		if out, err := virsh("define", f); err != nil {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/nestvirt/nestvirt/internal/domxml"
 	"github.com/nestvirt/nestvirt/internal/judge"
+	"github.com/nestvirt/nestvirt/internal/libvirt/libvirttest"
 	"github.com/nestvirt/nestvirt/internal/policy"
 	"github.com/nestvirt/nestvirt/internal/probe"
 )
@@ -56,10 +57,11 @@ func read(t *testing.T, name string) string {
 // define defines a testdata domain under a unique name and undefines it after.
 func define(t *testing.T, c *Conn, file string) string {
 	t.Helper()
-	raw := read(t, file)
 	name := fmt.Sprintf("nvtest-%d-%s", os.Getpid(), strings.TrimSuffix(file, ".xml"))
-	old := raw[strings.Index(raw, "<name>")+6 : strings.Index(raw, "</name>")]
-	raw = strings.Replace(raw, "<name>"+old+"</name>", "<name>"+name+"</name>", 1)
+	raw, err := libvirttest.Prepare(read(t, file), name)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := c.Define(raw); err != nil {
 		t.Fatalf("define %s: %v", file, err)
 	}
@@ -128,14 +130,26 @@ func TestIntegrationAuditAnnotateExposeUnexpose(t *testing.T) {
 		t.Fatalf("annotation not in the definition:\n%s", x)
 	}
 
+	// Where the daemon has no KVM the test domains are QEMU's emulation: this
+	// host is then a non-KVM L0, and the chains are untested rather than placed.
+	onKVM := domainType(t) == "kvm"
+	placed := func(onKVMLevel policy.Level) policy.Level {
+		if onKVM {
+			return onKVMLevel
+		}
+		return policy.Untested
+	}
 	a := audit(t, c, host)
 	w := find(t, a, win)
 	if w.Exposes == nil || *w.Exposes || w.OS == nil || *w.OS != "win11" || w.Verdict != policy.DoesNotWork || w.State != "shutoff" {
 		t.Errorf("before expose: %+v", w)
 	}
 	l := find(t, a, lab)
-	if l.Exposes == nil || !*l.Exposes || !l.Huge || len(l.Chains) != 2 || l.Chains[0].Verdict != policy.TechPreview || l.Chains[1].Verdict != policy.Unsupported {
+	if l.Exposes == nil || !*l.Exposes || !l.Huge || len(l.Chains) != 2 || l.Chains[0].Verdict != placed(policy.TechPreview) || l.Chains[1].Verdict != placed(policy.Unsupported) {
 		t.Errorf("lab: %+v", l)
+	}
+	if !onKVM && !hasRule(l.Chains[0], "non-kvm-l0") {
+		t.Errorf("a QEMU-emulated lab VM is not judged as on a non-KVM L0: %+v", l.Chains[0])
 	}
 
 	before := virsh(t, "dumpxml", "--inactive", "--security-info", win)
@@ -155,7 +169,7 @@ func TestIntegrationAuditAnnotateExposeUnexpose(t *testing.T) {
 	if strings.Contains(after, "evmcs") {
 		t.Error("enlightened VMCS on an AMD host")
 	}
-	if w := find(t, audit(t, c, host), win); w.Exposes == nil || !*w.Exposes || w.Verdict != policy.Supported {
+	if w := find(t, audit(t, c, host), win); w.Exposes == nil || !*w.Exposes || w.Verdict != placed(policy.Supported) {
 		t.Errorf("after expose: %+v", w)
 	}
 
@@ -169,6 +183,25 @@ func TestIntegrationAuditAnnotateExposeUnexpose(t *testing.T) {
 	if ch, err := c.Edit(win, EditOptions{}, domxml.Unexpose); err != nil || ch.Changed {
 		t.Errorf("a second unexpose: %v %+v, want nothing to change", err, ch)
 	}
+}
+
+// domainType is the type test domains have on this daemon (package libvirttest).
+func domainType(t *testing.T) string {
+	t.Helper()
+	ty, err := libvirttest.Type()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ty
+}
+
+func hasRule(ch policy.ChainResult, rule string) bool {
+	for _, f := range ch.Findings {
+		if f.Rule == rule {
+			return true
+		}
+	}
+	return false
 }
 
 // squash removes blank space between tags: libvirt re-indents nestvirt's element.
@@ -222,10 +255,13 @@ func TestIntegrationRunningDomainKeepsRunning(t *testing.T) {
 
 func TestIntegrationATransientDomainIsNotMadePersistent(t *testing.T) {
 	c := connect(t, "qemu:///system")
-	raw := regexp.MustCompile(`<name>[^<]*</name>`).ReplaceAllString(read(t, "plain.xml"), fmt.Sprintf("<name>nvtest-%d-transient</name>", os.Getpid()))
+	name := fmt.Sprintf("nvtest-%d-transient", os.Getpid())
+	raw, err := libvirttest.Prepare(read(t, "plain.xml"), name)
+	if err != nil {
+		t.Fatal(err)
+	}
 	file := t.TempDir() + "/t.xml"
 	os.WriteFile(file, []byte(raw), 0o644)
-	name := fmt.Sprintf("nvtest-%d-transient", os.Getpid())
 	virsh(t, "create", file)
 	t.Cleanup(func() {
 		exec.Command("virsh", "-c", "qemu:///system", "destroy", name).Run()

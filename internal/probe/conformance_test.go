@@ -1,3 +1,5 @@
+//go:build corpora
+
 package probe
 
 import (
@@ -8,12 +10,11 @@ import (
 	"testing"
 
 	"github.com/nestvirt/nestvirt/internal/arch"
+	"github.com/nestvirt/nestvirt/internal/corpus"
 )
 
-// conformanceDir holds real machine snapshots from virt-what's test suite, beside
-// the repository as in CI (../shared/conformance/virt-what). Their licence differs
-// from ours, so they are read from there, never copied in.
-const conformanceDir = "../../../shared/conformance/virt-what"
+// The real machine snapshots of virt-what's test suite are read from beside the
+// repository (package corpus), never copied in: their licence differs from ours.
 
 type expectation struct {
 	Case      string   `json:"case"`
@@ -23,9 +24,13 @@ type expectation struct {
 }
 
 func TestConformanceWithRealMachines(t *testing.T) {
+	conformanceDir, err := corpus.Dir("conformance/virt-what")
+	if err != nil {
+		t.Fatal(err)
+	}
 	cases, err := filepath.Glob(filepath.Join(conformanceDir, "*", "expected.json"))
 	if err != nil || len(cases) == 0 {
-		t.Fatalf("no conformance cases in %s (it must be beside the repository): %v", conformanceDir, err)
+		t.Fatalf("no conformance cases in %s: %v", conformanceDir, err)
 	}
 	if len(cases) < 27 {
 		t.Errorf("only %d conformance cases", len(cases))

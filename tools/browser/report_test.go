@@ -1,6 +1,12 @@
-package cli
+//go:build integration
+
+// Package browser holds the tests that open nestvirt's pages in a real browser
+// (Debian's headless Chromium, driven by chromedp). They live in the tools module
+// so that nestvirt's own go.mod does not carry a browser driver.
+package browser
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -12,7 +18,19 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/nestvirt/nestvirt/internal/cli"
 )
+
+const snapshots = "../../internal/probe/testdata/snapshots/"
+
+// nv runs nestvirt as the binary would.
+func nv(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = cli.Main(args, strings.NewReader(""), &out, &errb)
+	return out.String(), errb.String(), code
+}
 
 var updateScreenshot = os.Getenv("NESTVIRT_UPDATE_SCREENSHOT") != ""
 
@@ -24,7 +42,7 @@ func fleetDocs(t *testing.T, n int) (dir string, verdicts map[string]int) {
 	dir = t.TempDir()
 	var docs []map[string]any
 	for _, s := range []string{"amd-l0-nested", "intel-l0-ready", "intel-l0-nesting-off", "pvm", "rhel96-l1-on-kvm", "s390x-hpage", "wsl2", "kvm-guest-no-vmx", "rhel-on-vmware", "debian-l0"} {
-		out, _, _ := nv(t, "", "check", "--format", "json", "--fail-on", "never", "--root", snapshots+s+"/root")
+		out, _, _ := nv(t, "check", "--format", "json", "--fail-on", "never", "--root", snapshots+s+"/root")
 		var d map[string]any
 		if err := json.Unmarshal([]byte(out), &d); err != nil {
 			t.Fatal(err)
@@ -69,8 +87,8 @@ func browser(t *testing.T) (context.Context, context.CancelFunc) {
 func TestTheFleetReportInARealBrowser(t *testing.T) {
 	dir, verdicts := fleetDocs(t, 300)
 	page := filepath.Join(t.TempDir(), "report.html")
-	_, stderr, code := nvAt(t, "report", dir, "-o", page)
-	if code != ExitOK || !strings.Contains(stderr, "300 hosts") || !strings.Contains(stderr, "2 files skipped") {
+	_, stderr, code := nv(t, "report", dir, "-o", page)
+	if code != 0 || !strings.Contains(stderr, "300 hosts") || !strings.Contains(stderr, "2 files skipped") {
 		t.Fatalf("report: %d %s", code, stderr)
 	}
 	html, _ := os.ReadFile(page)
@@ -177,7 +195,7 @@ func TestATenThousandHostReportOpensQuickly(t *testing.T) {
 	dir, _ := fleetDocs(t, 10000)
 	page := filepath.Join(t.TempDir(), "report.html")
 	start := time.Now()
-	if _, stderr, code := nvAt(t, "report", dir, "-o", page); code != ExitOK {
+	if _, stderr, code := nv(t, "report", dir, "-o", page); code != 0 {
 		t.Fatalf("report: %d %s", code, stderr)
 	}
 	generate := time.Since(start)

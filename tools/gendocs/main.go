@@ -1,8 +1,9 @@
 // Command gendocs writes what is generated from nestvirt's commands: a man page
 // per command (cobra/doc), the man pages of the file formats (docs/man/*.5), and
-// the bash, zsh and fish completions. scripts/package.sh runs it.
+// the bash, zsh and fish completions. scripts/package.sh runs it. It lives in the
+// tools module (tools/go.mod), with the dependencies only packaging needs.
 //
-//	go run ./scripts/gendocs -out DIR -version V -date 2006-01-02
+//	go -C tools run ./gendocs -out DIR -version V -date 2006-01-02
 package main
 
 import (

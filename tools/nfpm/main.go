@@ -1,8 +1,8 @@
 // Command nfpm builds one package of nestvirt with nfpm (as a library, pinned in
-// go.mod) from deploy/packages/nfpm.yaml; scripts/package.sh runs it per
+// tools/go.mod, so nestvirt's own go.mod does not carry it) from deploy/packages/nfpm.yaml; scripts/package.sh runs it per
 // architecture and format.
 //
-//	go run ./scripts/nfpm -config deploy/packages/nfpm.yaml -packager rpm -target dist/
+//	go -C tools build -o nfpm ./nfpm && ./nfpm -config deploy/packages/nfpm.yaml -packager rpm -target dist/
 //
 // It does one thing nfpm's own command does not: entries of type "doc" may be
 // globs. nfpm takes a doc entry as one file, and ships doc entries only in RPMs

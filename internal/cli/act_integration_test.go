@@ -1,0 +1,133 @@
+//go:build integration
+
+package cli
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// These need root: the guard runs only a binary root owns, and check is run
+// as another user.
+
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  error
+)
+
+// rootBinary builds nestvirt once into a directory only root can write, as the
+// guard requires of what it runs.
+func rootBinary(t *testing.T) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Fatal("this test installs the guard and must run as root (as CI does)")
+	}
+	binOnce.Do(func() {
+		var dir string
+		if dir, binErr = os.MkdirTemp("/var/lib", "nestvirt-cli-test-"); binErr != nil {
+			return
+		}
+		os.Chmod(dir, 0o755)
+		binPath = filepath.Join(dir, "nestvirt")
+		cmd := exec.Command("go", "build", "-o", binPath, "../../cmd/nestvirt")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			binErr = err
+			binPath = string(out)
+		}
+	})
+	if binErr != nil {
+		t.Fatalf("build: %v %s", binErr, binPath)
+	}
+	t.Cleanup(func() {}) // the binary is removed by TestMain
+	return binPath
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binPath != "" {
+		os.RemoveAll(filepath.Dir(binPath))
+	}
+	os.Exit(code)
+}
+
+func TestGuardInstallStatusUninstall(t *testing.T) {
+	hooks := t.TempDir()
+	amdRoot := snapshots + "amd-l0-nested/root"
+	if _, stderr, code := nv(t, "", "guard", "install", "--hooks-dir", hooks); code != ExitFindings || !strings.Contains(stderr, "temporary or build-cache") {
+		t.Errorf("installing the test binary (a build-cache file) must be refused: %d %s", code, stderr)
+	}
+	bin := rootBinary(t)
+	out, _, code := nv(t, "", "guard", "install", "--hooks-dir", hooks, "--mode", "warn", "--binary", bin)
+	if code != ExitOK || !strings.Contains(out, "restart libvirtd") || !strings.Contains(out, "the embedded policy") {
+		t.Fatalf("install: %d %s", code, out)
+	}
+	st, err := os.Stat(filepath.Join(hooks, "qemu.d", "nestvirt-guard"))
+	if err != nil || st.Mode().Perm() != 0o755 {
+		t.Fatalf("hook file: %v %v", st, err)
+	}
+	if ents, _ := os.ReadDir(filepath.Join(hooks, "qemu.d")); len(ents) != 1 {
+		t.Errorf("more than the hook in qemu.d (libvirt would run a backup too): %v", ents)
+	}
+	out, _, _ = nv(t, "", "guard", "status", "--hooks-dir", hooks, "--root", amdRoot)
+	if !strings.Contains(out, "mode warn") || !strings.Contains(out, "an incoming migration would be refused (amd-migration)") {
+		t.Errorf("status:\n%s", out)
+	}
+	// A policy given at install is the one the hook uses, and status says so.
+	pol := filepath.Join(t.TempDir(), "policy.yaml")
+	data, _ := os.ReadFile("../../policies/rhel-10.yaml")
+	os.WriteFile(pol, data, 0o644)
+	if _, _, code := nv(t, "", "--policy", pol, "guard", "install", "--hooks-dir", hooks, "--binary", bin); code != ExitOK {
+		t.Fatalf("install with a policy: %d", code)
+	}
+	if script, _ := os.ReadFile(filepath.Join(hooks, "qemu.d", "nestvirt-guard")); !strings.Contains(string(script), "--policy '"+pol+"'") {
+		t.Errorf("the hook does not use the policy it was installed with:\n%s", script)
+	}
+	// The binary gone: status says what is broken, and exits 3.
+	os.Remove(pol)
+	out, _, code = nv(t, "", "guard", "status", "--hooks-dir", hooks, "--root", amdRoot)
+	if code != ExitDependency || !strings.Contains(out, "problems:") || !strings.Contains(out, "the policy the hook uses") {
+		t.Errorf("status of a broken guard: %d\n%s", code, out)
+	}
+	if _, stderr, code := nv(t, "", "guard", "install", "--hooks-dir", hooks, "--mode", "block", "--binary", bin); code != ExitInput || !strings.Contains(stderr, "--mode") {
+		t.Errorf("bad mode: %d %s", code, stderr)
+	}
+	if out, _, code := nv(t, "", "guard", "uninstall", "--hooks-dir", hooks); code != ExitOK || !strings.Contains(out, "removed") {
+		t.Errorf("uninstall: %d %s", code, out)
+	}
+	if out, _, code := nv(t, "", "guard", "uninstall", "--hooks-dir", hooks); code != ExitOK || !strings.Contains(out, "nothing to do") {
+		t.Errorf("a second uninstall: %d %s", code, out)
+	}
+	os.WriteFile(filepath.Join(hooks, "qemu.d", "nestvirt-guard"), []byte("#!/bin/sh\nexit 0\n"), 0o755)
+	if _, stderr, code := nv(t, "", "guard", "install", "--hooks-dir", hooks, "--binary", bin); code != ExitFindings || !strings.Contains(stderr, "not installed by nestvirt") {
+		t.Errorf("someone else's hook: %d %s", code, stderr)
+	}
+	if _, stderr, code := nv(t, "", "guard", "hook", "--", "x", "prepare"); code != ExitInput || !strings.Contains(stderr, "accepts 4 arg") {
+		t.Errorf("hook usage: %d %s", code, stderr)
+	}
+}
+
+// check needs no root: what an unprivileged user cannot read is a note, and the exit
+// code is the verdict's, never "bad input".
+func TestCheckWorksWithoutRoot(t *testing.T) {
+	bin := rootBinary(t)
+	args := []string{"setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", bin, "check", "--format", "json"}
+	out, err := exec.Command(args[0], args[1:]...).Output()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("%v", err)
+	}
+	if code == ExitInput || code == ExitDependency {
+		t.Fatalf("check as an unprivileged user exited %d: %s", code, out)
+	}
+	if !strings.Contains(string(out), `"verdict"`) || !strings.Contains(string(out), `"notes"`) || !strings.Contains(string(out), "permission denied") {
+		t.Errorf("as nobody, some file should be unreadable and noted: %s", out)
+	}
+}

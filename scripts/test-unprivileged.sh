@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# `go test ./...` as a contributor runs it: an ordinary user, no network, no
+# tools beyond Go, in a copy of the repository with nothing beside it (no
+# ../shared). scripts/test.sh runs it; it needs root only to set that up: a user
+# of its own (nestvirt-test), and a network namespace with only loopback.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+user=nestvirt-test
+getent passwd "$user" >/dev/null ||
+  useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$user"
+work=$(mktemp -d /tmp/nestvirt-unprivileged.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/repo/nestvirt" "$work/home"
+# The files of the checkout as they are now (committed or not), nothing else.
+if git rev-parse --git-dir >/dev/null 2>&1; then
+  git ls-files -z --cached --others --exclude-standard | xargs -0 -r stat --printf '%n\0' 2>/dev/null |
+    tar --null -T - -cf - | tar -xf - -C "$work/repo/nestvirt"
+else
+  tar --exclude=./dist -cf - . | tar -xf - -C "$work/repo/nestvirt"
+fi
+[ ! -e "$work/repo/shared" ] || { echo "a ../shared beside the copy" >&2; exit 1; }
+# The user has no module cache and no network: the modules go with the copy.
+go -C "$work/repo/nestvirt" mod vendor
+chown -R "$user:$user" "$work"
+chmod 0755 "$work"
+
+gobin=$(dirname "$(command -v go)")
+echo "   as $user, offline, in $work/repo/nestvirt (no ../shared): go test ./..."
+log=$work/go-test.log
+if ! unshare --net sh -c '
+  ip link set lo up
+  exec setpriv --reuid="$1" --regid="$1" --clear-groups \
+    env -i PATH="$2:/usr/bin:/bin" HOME="$3/home" GOCACHE="$3/cache" GOPATH="$3/gopath" \
+      GOFLAGS=-mod=vendor GOPROXY=off GOTOOLCHAIN=local \
+      go -C "$3/repo/nestvirt" test -count=1 ./...
+' sh "$user" "$gobin" "$work" >"$log" 2>&1; then
+  grep -v '^ok\|no test files' "$log"
+  echo "go test ./... failed as $user (above)" >&2
+  exit 1
+fi
+echo "   $(grep -c '^ok' "$log") packages passed"
