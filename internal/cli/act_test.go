@@ -72,6 +72,10 @@ func TestEnableAndDisableOnSnapshotTrees(t *testing.T) {
 	if _, stderr, code := nv(t, "", "enable", "--root", copyTree(t, "pvm")); code != ExitFindings || !strings.Contains(stderr, "PVM") {
 		t.Errorf("PVM: %d %s", code, stderr)
 	}
+	// PVM built in, no /dev/kvm, no svm: the first real reason is the CPU's.
+	if _, stderr, code := nv(t, "", "enable", "--root", copyTree(t, "pvm-no-dev-kvm")); code != ExitFindings || !strings.Contains(stderr, "this CPU shows no svm and there is no /dev/kvm") || strings.HasPrefix(stderr, "nestvirt: error: refused: KVM on this machine is PVM") {
+		t.Errorf("PVM without /dev/kvm: %d %s", code, stderr)
+	}
 	if _, stderr, code := nv(t, "", "enable", "--root", "no/such/dir"); code != ExitInput {
 		t.Errorf("a bad --root: %d %s", code, stderr)
 	}

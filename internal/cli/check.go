@@ -81,9 +81,10 @@ or with --migrates and --l0-os.
 
 --sos PATH judges the machine a sosreport describes (an extracted report, or its
 archive): what sos collected is read where sos keeps it, what it did not is
-unknown. --root DIR reads a snapshot (nestvirt snapshot) instead of this machine; --host-root
-DIR reads this machine's / mounted at DIR, as a container of a DaemonSet sees its
-node (deploy/kubernetes/).`,
+unknown; with --vms, the domains the report holds. --root DIR reads a snapshot
+(nestvirt snapshot) instead of this machine (--vms is refused with it: the VMs
+libvirt lists are this machine's); --host-root DIR reads this machine's / mounted
+at DIR, as a container of a DaemonSet sees its node (deploy/kubernetes/).`,
 		Example: "  nestvirt check\n  nestvirt check -q --fail-on does-not-work\n  nestvirt check --migrates no\n  nestvirt check --root ./snapshot --format json",
 		Args:    noArgs,
 		RunE:    run(func() error { return a.runCheck(o) }),
@@ -93,7 +94,7 @@ node (deploy/kubernetes/).`,
 	cmd.Flags().StringVar(&o.hostRoot, "host-root", "", "read this machine's / mounted at this directory, as a container sees its node (/host): files from there, CPUID from this CPU")
 	o.verdictFlags.add(cmd, "output format: text, json, prometheus (for node_exporter's textfile collector) or nfd (a Node Feature Discovery feature file)", checkFormats...)
 	o.stated.add(cmd)
-	cmd.Flags().BoolVar(&o.vms, "vms", false, "also judge this host's libvirt VMs (as nestvirt vms)")
+	cmd.Flags().BoolVar(&o.vms, "vms", false, "also judge this host's libvirt VMs (as nestvirt vms); with --sos, the domains the report holds")
 	o.connect.add(cmd)
 	o.connect.addAgent(cmd)
 	return cmd
@@ -115,7 +116,7 @@ func factsFrom(open func(string) (*probe.Root, error), flag, dir string, stated 
 	f, err := probe.ProbeRoot(r)
 	var se *probe.StatedError
 	if errors.As(err, &se) {
-		return f, inputErrorf("%v", se)
+		return f, inputError{se}
 	}
 	if err := stated.apply(&f); err != nil {
 		return f, err
@@ -145,7 +146,7 @@ func (a *app) runCheck(o checkOptions) error {
 				err = report.VMsText(w, *audit, style, o.quiet, cites)
 			}
 			if err == nil && !o.quiet {
-				style.WriteSources(w, cites)
+				err = style.WriteSources(w, cites)
 			}
 			return err
 		})
@@ -194,14 +195,23 @@ func (a *app) checkHost(o checkOptions) (*judge.CheckResult, *judge.Audit, error
 		}
 	}()
 	var facts probe.Facts
+	var rep *sos.Report
 	var err error
 	switch {
 	case countSet(o.hostRoot != "", o.root != "/", o.sos != "") > 1:
 		err = inputErrorf("--root, --host-root and --sos: give one of them")
+	case o.vms && o.root != "/":
+		// One machine per answer: the snapshot is another machine (or this one
+		// at another time), and the VMs libvirt would list are this one's now.
+		err = inputErrorf("--vms with --root: the snapshot's VMs are not in it, and this machine's are not the snapshot's; run 'nestvirt check --vms' on the machine itself, or 'nestvirt vms --root %s' to judge this host's VMs as if they ran there", o.root)
 	case o.hostRoot != "":
 		facts, err = factsFrom(probe.OpenHostRoot, "--host-root", o.hostRoot, o.stated)
 	case o.sos != "":
-		facts, err = factsFrom(openSos, "--sos", o.sos, o.stated)
+		if rep, err = sos.Open(o.sos); err != nil {
+			err = inputErrorf("--sos %s: %w", o.sos, err)
+			break
+		}
+		facts, err = factsFrom(func(string) (*probe.Root, error) { return probe.OpenReport(rep), nil }, "--sos", o.sos, o.stated)
 	default:
 		facts, err = hostFacts(o.root, o.stated)
 	}
@@ -220,23 +230,17 @@ func (a *app) checkHost(o checkOptions) (*judge.CheckResult, *judge.Audit, error
 	if !o.vms {
 		return &res, nil, nil
 	}
-	audit, err := a.audit(o.connect, facts)
-	if err != nil {
+	var audit judge.Audit
+	if rep != nil {
+		// The report's own domains, with the report's host facts: no libvirt.
+		audit = auditReport(p, rep, facts)
+	} else if audit, _, err = a.audit(o.connect, facts, o.root, true); err != nil {
 		return &res, nil, err
 	}
 	if audit.Verdict != nil {
 		res.Verdict = policy.Worst(res.Verdict, *audit.Verdict)
 	}
 	return &res, &audit, nil
-}
-
-// openSos reads a sosreport (its directory or archive) as a machine's root.
-func openSos(p string) (*probe.Root, error) {
-	r, err := sos.Open(p)
-	if err != nil {
-		return nil, err
-	}
-	return probe.OpenReport(r), nil
 }
 
 func countSet(flags ...bool) int {

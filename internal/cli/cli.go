@@ -60,10 +60,18 @@ func Command() *cobra.Command {
 
 // mainWith runs a command tree built for a, and maps its error to an exit code.
 func mainWith(a *app, root *cobra.Command) int {
+	// Every write to standard output goes through one ErrWriter: an output that
+	// could not be written (a full disk, /dev/full) is a failure, exit 3, never
+	// a verdict or a success.
+	out := &report.ErrWriter{W: a.stdout}
+	a.stdout = out
 	root.SetIn(a.stdin)
-	root.SetOut(a.stdout)
+	root.SetOut(out)
 	root.SetErr(a.stderr)
 	err := root.Execute()
+	if out.Err != nil && (err == nil || errors.Is(err, out.Err) || exitCode(err) == ExitFindings) {
+		err = dependencyError{fmt.Errorf("writing to standard output: %w", out.Err)}
+	}
 	if a.cpuProfile != "" {
 		pprof.StopCPUProfile() // a no-op when profiling never started
 	}
@@ -166,7 +174,7 @@ func (a *app) policy() (*policy.Policy, error) {
 		a.loaded = policy.Default()
 		return a.loaded, nil
 	}
-	data, err := readLimited(a.policyFile, 4<<20)
+	data, err := readLimited(a.policyFile, policy.MaxFile)
 	if err != nil {
 		return nil, inputError{fmt.Errorf("reading policy: %w", err)}
 	}
@@ -183,7 +191,11 @@ func (a *app) policy() (*policy.Policy, error) {
 // is not UTF-8.
 func (a *app) style() (report.Style, error) {
 	s := report.Style{ASCII: !utf8Locale(a.getenv)}
-	f, isFile := a.stdout.(*os.File)
+	w := a.stdout
+	if e, ok := w.(*report.ErrWriter); ok {
+		w = e.W
+	}
+	f, isFile := w.(*os.File)
 	tty := isFile && term.IsTerminal(int(f.Fd()))
 	if tty {
 		if w, _, err := term.GetSize(int(f.Fd())); err == nil {
@@ -301,7 +313,7 @@ func (v *verdictFlags) addFormat(cmd *cobra.Command, help string, formats ...str
 	}
 	v.formats = formats
 	cmd.Flags().StringVar(&v.format, "format", "text", help)
-	cmd.Flags().StringVarP(&v.output, "output", "o", "", "write to this file instead of stdout, atomically (a temporary file in its directory, synced, renamed over it)")
+	cmd.Flags().StringVarP(&v.output, "output", "o", "", "write to this file instead of stdout, atomically (a temporary file in its directory, synced, renamed over it; a new file's mode follows the umask)")
 	choice{"format", formats}.complete(cmd)
 }
 
@@ -315,7 +327,7 @@ func (a *app) writeTo(output string, render func(io.Writer) error) error {
 	if output == "" {
 		return render(a.stdout)
 	}
-	return writeOutput(output, 0o644, render)
+	return writeOutput(output, 0o666, render)
 }
 
 // start validates the verdict flags and returns the output style and the policy,

@@ -39,7 +39,7 @@ func nvEnv(t *testing.T, env map[string]string, stdin string, args ...string) (s
 // schema, with a real validator: the contract is checked wherever JSON appears.
 func validateJSON(t *testing.T, args []string, out string, code int) {
 	t.Helper()
-	if len(args) == 0 || !slices.Contains(args, "json") || slices.Contains(args, "--output") {
+	if len(args) == 0 || !slices.Contains(args, "json") {
 		return
 	}
 	name := args[0]
@@ -50,6 +50,19 @@ func validateJSON(t *testing.T, args []string, out string, code int) {
 	case "check", "plan", "vms", "matrix":
 	default:
 		return
+	}
+	// Wherever the document went: standard output, or the --output file.
+	for i, a := range args {
+		if (a == "--output" || a == "-o") && i+1 < len(args) {
+			b, err := os.ReadFile(args[i+1])
+			if err != nil {
+				if code == ExitOK || code == ExitFindings {
+					t.Errorf("%v: exit %d, and no --output file: %v", args, code, err)
+				}
+				return
+			}
+			out = string(b)
+		}
 	}
 	if out == "" && code == ExitInput {
 		return // refused before any document (a flag nestvirt cannot render in)

@@ -15,6 +15,8 @@ type daemon interface {
 	Edit(name string, o libvirt.EditOptions, fn func(raw []byte) (domxml.Result, error)) (libvirt.Change, error)
 	Annotate(name, runs string, l2 []string, osName string) (domxml.Annotation, error)
 	AskAgents(recs []domxml.Record, workers int)
+	// Host is the daemon's host CPU, from its capabilities.
+	Host() (libvirt.HostCPU, error)
 	// Where is the daemon's URI, and whether it was reached on a local socket.
 	Where() (uri string, local bool)
 	Close() error

@@ -1,8 +1,10 @@
 package cli
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -11,54 +13,162 @@ import (
 	"github.com/nestvirt/nestvirt/internal/osid"
 )
 
-// fakeDaemon answers as libvirt would, from records a test gives; commands are
-// tested against it as well as against the real daemon (the integration tests).
-type fakeDaemon struct {
-	recs   []domxml.Record
-	agents map[string]map[string]string // recorded guest-agent replies by domain
-	local  bool
+// recording is what a real libvirtd answered (testdata/daemon, written by
+// TestIntegrationTheRecordedDaemonIsTheRealOne with -record, and checked against
+// the live daemon by the same test without it): each domain's XML as
+// virDomainGetXMLDesc returned it, its state, what asking its guest agent gave,
+// and the daemon's capabilities.
+type recording struct {
+	Recorded     string            `json:"recorded"`
+	Capabilities string            `json:"capabilities"` // a file under testdata/daemon
+	Domains      []recordedDomain  `json:"domains"`
+	Agents       map[string]string `json:"-"`
 }
 
-func (f *fakeDaemon) Domains() ([]libvirt.Domain, error) {
+type recordedDomain struct {
+	Name       string `json:"name"`
+	State      string `json:"state"`
+	XML        string `json:"xml"` // a file under testdata/daemon
+	AgentError string `json:"agent_error,omitempty"`
+}
+
+const recordingDir = "testdata/daemon"
+
+func loadRecording(t *testing.T) recording {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(recordingDir, "recording.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r recording
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// replay is a daemon that answers from a recording: the domains, their XML and
+// states, their agents' answers and the capabilities are the real daemon's;
+// which domains are asked is decided by the code the real one runs
+// (libvirt.AskEach); an edit is applied to the recorded XML as libvirt would
+// define it.
+type replay struct {
+	recs  []domxml.Record
+	caps  []byte
+	local bool
+	// agents answers for the guest agents the recording has no reply of: recorded
+	// replies (osid's testdata) given by a test, by domain name.
+	agents   map[string]map[string]string
+	agentErr map[string]string
+}
+
+// recordedDaemon is the recorded daemon, with more domains a test adds.
+func recordedDaemon(t *testing.T, local bool, extra ...domxml.Record) *replay {
+	t.Helper()
+	r := loadRecording(t)
+	caps, err := os.ReadFile(filepath.Join(recordingDir, r.Capabilities))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &replay{caps: caps, local: local, agents: map[string]map[string]string{}, agentErr: map[string]string{}}
+	for _, rd := range r.Domains {
+		x, err := os.ReadFile(filepath.Join(recordingDir, rd.XML))
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.recs = append(d.recs, domxml.Record{Name: rd.Name, State: rd.State, XML: x})
+		d.agentErr[rd.Name] = rd.AgentError
+	}
+	d.recs = append(d.recs, extra...)
+	return d
+}
+
+// agentError is the error the real daemon gave for a running domain without an
+// agent, which every running domain the recording has no reply for gets.
+func (f *replay) agentError() string {
+	for _, e := range f.agentErr {
+		if e != "" {
+			return e
+		}
+	}
+	return "the recording holds no agent error"
+}
+
+func (f *replay) find(name string) int {
+	for i, r := range f.recs {
+		if r.Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+func (f *replay) Domains() ([]libvirt.Domain, error) {
 	var out []libvirt.Domain
 	for _, r := range f.recs {
 		out = append(out, libvirt.Domain{Name: r.Name, Active: r.State == "running"})
 	}
 	return out, nil
 }
-func (f *fakeDaemon) Lookup(name string) (libvirt.Domain, error) {
-	for _, r := range f.recs {
-		if r.Name == name {
-			return libvirt.Domain{Name: name}, nil
-		}
+
+func (f *replay) Lookup(name string) (libvirt.Domain, error) {
+	if i := f.find(name); i >= 0 {
+		return libvirt.Domain{Name: name, Active: f.recs[i].State == "running"}, nil
 	}
 	return libvirt.Domain{}, libvirt.ErrNoDomain
 }
-func (f *fakeDaemon) ReadAll(int) ([]domxml.Record, error) {
+
+func (f *replay) ReadAll(int) ([]domxml.Record, error) {
 	return append([]domxml.Record(nil), f.recs...), nil
 }
-func (f *fakeDaemon) HostModel() func(string, string) (bool, error) { return nil }
-func (f *fakeDaemon) Edit(string, libvirt.EditOptions, func([]byte) (domxml.Result, error)) (libvirt.Change, error) {
-	return libvirt.Change{}, errors.New("the fake does not edit")
-}
-func (f *fakeDaemon) Annotate(string, string, []string, string) (domxml.Annotation, error) {
-	return domxml.Annotation{}, errors.New("the fake does not annotate")
-}
-func (f *fakeDaemon) AskAgents(recs []domxml.Record, _ int) {
-	for i := range recs {
-		if recs[i].State != "running" {
-			continue
-		}
-		if p, ok := f.agents[recs[i].Name]; ok {
-			a, _ := osid.AgentOSFromParams(p)
-			recs[i].Agent = &a
-		} else {
-			recs[i].AgentErr = "Guest agent is not responding: QEMU guest agent is not connected"
-		}
+
+func (f *replay) HostModel() func(string, string) (bool, error) { return nil }
+
+func (f *replay) Edit(name string, o libvirt.EditOptions, fn func([]byte) (domxml.Result, error)) (libvirt.Change, error) {
+	i := f.find(name)
+	if i < 0 {
+		return libvirt.Change{}, libvirt.ErrNoDomain
 	}
+	res, err := fn(f.recs[i].XML)
+	if err != nil {
+		return libvirt.Change{}, err
+	}
+	ch := libvirt.Change{Domain: name, Active: f.recs[i].State == "running", Changed: res.Changed, Notes: res.Notes,
+		Before: domxml.MaskSecrets(f.recs[i].XML), After: domxml.MaskSecrets(res.XML)}
+	if res.Changed && !o.DryRun {
+		f.recs[i].XML = res.XML
+	}
+	return ch, nil
 }
-func (f *fakeDaemon) Where() (string, bool) { return "qemu:///system", f.local }
-func (f *fakeDaemon) Close() error          { return nil }
+
+func (f *replay) Annotate(string, string, []string, string) (domxml.Annotation, error) {
+	return domxml.Annotation{}, errors.New("the replay does not annotate (the integration tests do, against the real daemon)")
+}
+
+func (f *replay) AskAgents(recs []domxml.Record, workers int) {
+	libvirt.AskEach(recs, workers, func(name string) (osid.AgentOS, error) {
+		if p, ok := f.agents[name]; ok {
+			if a, ok := osid.AgentOSFromParams(p); ok {
+				return a, nil
+			}
+			return osid.AgentOS{}, errors.New("the agent reports no OS id")
+		}
+		if e := f.agentErr[name]; e != "" {
+			return osid.AgentOS{}, errors.New(e)
+		}
+		return osid.AgentOS{}, errors.New(f.agentError())
+	})
+}
+
+func (f *replay) Where() (string, bool) {
+	if f.local {
+		return "qemu:///system", true
+	}
+	return "qemu+ssh://other/system", false
+}
+
+func (f *replay) Host() (libvirt.HostCPU, error) { return libvirt.HostOf(f.caps) }
+func (f *replay) Close() error                   { return nil }
 
 func withDial(t *testing.T, fn func(libvirt.Options) (daemon, error)) {
 	old := dial
@@ -66,9 +176,17 @@ func withDial(t *testing.T, fn func(libvirt.Options) (daemon, error)) {
 	t.Cleanup(func() { dial = old })
 }
 
-// TestVMsWithTheGuestAgentsAnswer: vms judges with the Windows build the agent
-// reports, marks it, says what was declared, and keeps the declared OS where
-// no agent answers; a read-write connection that fails leaves a note, not an
+// withVendor is the recording's capabilities with another CPU vendor: the same
+// daemon on an Intel host.
+func (f *replay) withVendor(vendor string) *replay {
+	f.caps = []byte(strings.Replace(string(f.caps), "<vendor>AMD</vendor>", "<vendor>"+vendor+"</vendor>", 1))
+	return f
+}
+
+// TestVMsWithTheGuestAgentsAnswer: with --guest-agent, vms asks the agents of
+// the running domains (on a read-write connection of its own); the agent's
+// answer can make a verdict worse, never better than the declared OS allows, and
+// both are shown; a read-write connection that fails leaves a note, not an
 // error; a daemon that cannot be reached is a failed dependency (exit 3).
 func TestVMsWithTheGuestAgentsAnswer(t *testing.T) {
 	raw, err := os.ReadFile("../domxml/testdata/win11-wsl2.xml")
@@ -79,28 +197,33 @@ func TestVMsWithTheGuestAgentsAnswer(t *testing.T) {
 	win := func(name string) domxml.Record {
 		return domxml.Record{Name: name, State: "running", XML: []byte(strings.Replace(xml, "<name>nv-win11</name>", "<name>"+name+"</name>", 1))}
 	}
-	f := &fakeDaemon{local: true, recs: []domxml.Record{win("ws2019"), win("noagent")}, agents: map[string]map[string]string{
-		"ws2019": {"os.id": "mswindows", "os.pretty-name": "Windows Server 2019 Standard", "os.variant-id": "server", "os.kernel-release": "17763", "os.version-id": "2019"},
-	}}
+	f := recordedDaemon(t, true, win("ws2019"), win("noagent"))
+	// What virDomainGetGuestInfo returns for Windows Server 2019 (osid's recorded replies).
+	f.agents["ws2019"] = map[string]string{"os.id": "mswindows", "os.pretty-name": "Windows Server 2019 Standard", "os.variant-id": "server", "os.kernel-release": "17763", "os.version-id": "2019"}
 	withDial(t, func(libvirt.Options) (daemon, error) { return f, nil })
 	root := snapshots + "intel-l0-ready/root"
-	out, stderr, code := nv(t, "", "vms", "--root", root, "--color", "never")
+	out, stderr, code := nv(t, "", "vms", "--root", root, "--color", "never", "--guest-agent")
 	if code != ExitFindings {
 		t.Errorf("exit %d: %s", code, stderr)
 	}
-	for _, want := range []string{"win2k19 (agent)", "os: the guest agent reports Windows Server 2019 Standard, build 17763; declared: win11", "ws2019-wsl2"} {
+	for _, want := range []string{"ws2019-wsl2", "the guest agent reports Windows Server 2019 Standard, build 17763"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("lacks %q:\n%s", want, out)
 		}
 	}
-	js, _, _ := nv(t, "", "vms", "--root", root, "--format", "json")
-	if !strings.Contains(js, `"os_note": "declared OS only (win11 (libosinfo)): the guest agent did not answer`) {
-		t.Errorf("the VM without an agent says nothing about it:\n%s", js)
+	js, _, _ := nv(t, "", "vms", "--root", root, "--format", "json", "--guest-agent")
+	if !strings.Contains(js, `"os_note": "declared OS only (win11 (libosinfo)): the guest agent did not answer: `+f.agentError()) {
+		t.Errorf("the VM without an agent does not say so:\n%s", js)
 	}
-	// --guest-agent=false: nothing is asked.
-	out, _, _ = nv(t, "", "vms", "--root", root, "--guest-agent=false")
-	if strings.Contains(out, "(agent)") {
-		t.Errorf("--guest-agent=false asked:\n%s", out)
+	// By default no agent is asked: the read-only connection is all vms opens.
+	withDial(t, func(o libvirt.Options) (daemon, error) {
+		if !o.ReadOnly {
+			t.Errorf("a read-write connection was opened without --guest-agent")
+		}
+		return f, nil
+	})
+	if out, _, _ = nv(t, "", "vms", "--root", root); strings.Contains(out, "guest agent reports") {
+		t.Errorf("an agent was asked by default:\n%s", out)
 	}
 	// The read-only connection works, the read-write one is refused.
 	withDial(t, func(o libvirt.Options) (daemon, error) {
@@ -109,7 +232,7 @@ func TestVMsWithTheGuestAgentsAnswer(t *testing.T) {
 		}
 		return nil, &libvirt.ConnectError{URI: o.URI, Err: errors.New("authentication failed")}
 	})
-	out, _, _ = nv(t, "", "vms", "--root", root)
+	out, _, _ = nv(t, "", "vms", "--root", root, "--guest-agent")
 	if !strings.Contains(out, "the guest agents were not asked") {
 		t.Errorf("no note on the refused read-write connection:\n%s", out)
 	}

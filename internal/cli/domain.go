@@ -3,13 +3,13 @@ package cli
 import (
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/nestvirt/nestvirt/internal/arch"
 	"github.com/nestvirt/nestvirt/internal/domxml"
+	"github.com/nestvirt/nestvirt/internal/fsroot"
 	"github.com/nestvirt/nestvirt/internal/libvirt"
 	"github.com/nestvirt/nestvirt/internal/osid"
 	"github.com/nestvirt/nestvirt/internal/probe"
@@ -222,21 +222,7 @@ func (a *app) runExposeFile(o exposeOptions, undo bool) error {
 	return err
 }
 
-func readLimited(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(data)) > limit {
-		return nil, fmt.Errorf("%s: larger than %d MiB", path, limit>>20)
-	}
-	return data, nil
-}
+func readLimited(path string, limit int64) ([]byte, error) { return fsroot.ReadNamed(path, limit) }
 
 // hypervWanted decides the Hyper-V enlightenments: on for a Windows guest recorded
 // as running WSL2 or Hyper-V, when auto.
@@ -298,6 +284,13 @@ func (a *app) runExposeDomain(o exposeOptions, name string, undo bool) error {
 		facts, ferr := hostFacts(o.root, statedFlags{})
 		if ferr != nil {
 			return ferr
+		}
+		facts, notes, ferr := daemonHost(conn, o.root, facts)
+		if ferr != nil {
+			return ferr
+		}
+		for _, n := range notes {
+			fmt.Fprintf(a.stderr, "nestvirt: note: %s\n", n)
 		}
 		warnings, refusal := exposable(facts)
 		if refusal != nil {

@@ -151,7 +151,7 @@ func (a *app) runEnable(o enableOptions, enable bool) error {
 func runningVMs(c connectFlags) ([]string, error) {
 	conn, err := c.connect(true)
 	if err != nil {
-		return nil, errors.New("libvirt is not reachable")
+		return nil, fmt.Errorf("libvirt is not reachable: %w", err)
 	}
 	defer conn.Close()
 	ds, err := conn.Domains()

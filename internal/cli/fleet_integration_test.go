@@ -49,7 +49,7 @@ func TestPromtoolAcceptsTheMetricsOfEverySnapshot(t *testing.T) {
 }
 
 // TestOutputIsAtomicAndKeepsThePreviousFileOnFailure: --output replaces the file
-// in one rename; a full disk leaves the previous file whole, with exit 2.
+// in one rename; a full disk leaves the previous file whole, with exit 3.
 func TestOutputIsAtomicAndKeepsThePreviousFileOnFailure(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Fatal("this test mounts a small tmpfs and must run as root (as CI does)")
@@ -72,7 +72,7 @@ func TestOutputIsAtomicAndKeepsThePreviousFileOnFailure(t *testing.T) {
 	filler.Write(make([]byte, 64<<10))
 	filler.Close()
 	_, stderr, code := nvAt(t, "check", "--format", "prometheus", "--fail-on", "never", "--root", snapshots+"amd-l0-nested/root", "--output", prom)
-	if code != ExitInput || !strings.Contains(stderr, "the previous file, if any, is unchanged") {
+	if code != ExitDependency || !strings.Contains(stderr, "the previous file, if any, is unchanged") {
 		t.Errorf("a full disk: exit %d %s", code, stderr)
 	}
 	if after, _ := os.ReadFile(prom); !bytes.Equal(after, before) {

@@ -16,6 +16,7 @@ import (
 	"github.com/nestvirt/nestvirt/internal/fsroot"
 	"github.com/nestvirt/nestvirt/internal/guard"
 	"github.com/nestvirt/nestvirt/internal/policy"
+	"github.com/nestvirt/nestvirt/internal/probe"
 )
 
 // DecisionBudget is how long the hook may take to decide; past it, it allows the
@@ -178,8 +179,12 @@ func (a *app) guardHook(o guardOptions, args []string) error {
 		if err == nil {
 			in.XML, in.XMLTooLarge = xml, len(xml) > domxml.MaxSize
 		}
-		if f, err := hostFacts(o.root, statedFlags{}); err == nil {
-			in.Facts = f
+		// A host.yaml that cannot be used costs only the stated facts: what was
+		// probed still decides, and the decision says what was wrong.
+		f, err := hostFacts(o.root, statedFlags{})
+		in.Facts = f
+		if err != nil {
+			in.FactsErr = oneLine(err.Error())
 		}
 		p, err := a.policy()
 		if err != nil {
@@ -247,7 +252,7 @@ func (a *app) guardStatus(o guardOptions) error {
 		policyName := "the embedded policy"
 		if cfg.Policy != "" {
 			policyName = cfg.Policy
-			if data, err := readLimited(cfg.Policy, 4<<20); err != nil {
+			if data, err := readLimited(cfg.Policy, policy.MaxFile); err != nil {
 				problems = append(problems, "the policy the hook uses: "+err.Error())
 			} else if _, err := policy.Load(cfg.Policy, data); err != nil {
 				problems = append(problems, "the policy the hook uses does not load: "+oneLine(err.Error()))
@@ -269,7 +274,11 @@ func (a *app) guardStatus(o guardOptions) error {
 		root = cfg.Root
 	}
 	facts, err := hostFacts(root, statedFlags{})
-	if err != nil {
+	var se *probe.StatedError
+	switch {
+	case errors.As(err, &se):
+		problems = append(problems, oneLine(err.Error())+": the hook ignores what it states and judges with the probed facts")
+	case err != nil:
 		return err
 	}
 	p, err := a.policy()

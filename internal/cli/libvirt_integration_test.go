@@ -4,13 +4,18 @@ package cli
 
 import (
 	"encoding/json"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/nestvirt/nestvirt/internal/domxml"
+	"github.com/nestvirt/nestvirt/internal/libvirt"
 	"github.com/nestvirt/nestvirt/internal/libvirt/libvirttest"
 )
 
@@ -146,5 +151,105 @@ func TestIntegrationCompletionOfDomainNames(t *testing.T) {
 		if got, _ := complete(t, cmd, name, ""); len(got) != 0 {
 			t.Errorf("%s: a second argument completed: %q", cmd, got)
 		}
+	}
+}
+
+var record = flag.Bool("record", false, "record the real daemon into testdata/daemon (the replay the other tests use)")
+
+// TestIntegrationTheRecordedDaemonIsTheRealOne: the replay the plain tests use
+// (testdata/daemon) is what this real libvirtd answers: the same states, the
+// same error for a guest agent that is not there, the same domain facts from
+// the XML it returns. With -record it writes the recording instead.
+func TestIntegrationTheRecordedDaemonIsTheRealOne(t *testing.T) {
+	win := defineDomain(t, "win11-wsl2.xml")
+	plain := defineDomain(t, "plain.xml")
+	if out, err := exec.Command("virsh", "-c", libvirttest.URI, "start", plain).CombinedOutput(); err != nil {
+		t.Fatalf("start: %v %s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("virsh", "-c", libvirttest.URI, "destroy", plain).Run() })
+	conn, err := libvirt.Connect(libvirt.Options{URI: libvirttest.URI})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	recs, err := conn.ReadAll(4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.AskAgents(recs, 4)
+	caps, err := exec.Command("virsh", "-c", libvirttest.URI, "capabilities").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The recording names the domains as their testdata does, with no UUID.
+	names := map[string]string{win: "nv-win11", plain: "nv-plain"}
+	uuid := regexp.MustCompile(`<uuid>[0-9a-f-]+</uuid>`)
+	live := map[string]domxml.Record{}
+	for _, r := range recs {
+		if n, ok := names[r.Name]; ok {
+			r.XML = []byte(uuid.ReplaceAllString(strings.ReplaceAll(string(r.XML), r.Name, n), "<uuid>00000000-0000-0000-0000-000000000000</uuid>"))
+			r.Name = n
+			live[n] = r
+		}
+	}
+	if len(live) != 2 {
+		t.Fatalf("the daemon listed %d of the 2 test domains", len(live))
+	}
+	ty, err := libvirttest.Type()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *record {
+		version, _ := exec.Command("virsh", "-c", libvirttest.URI, "version", "--daemon").Output()
+		rec := recording{
+			Recorded:     fmt.Sprintf("the real libvirtd of scripts/libvirtd.sh (domains of type %s), by TestIntegrationTheRecordedDaemonIsTheRealOne -record; %s", ty, strings.Join(strings.Fields(string(version)), " ")),
+			Capabilities: "capabilities.xml",
+		}
+		os.MkdirAll(recordingDir, 0o755)
+		for _, n := range []string{"nv-plain", "nv-win11"} {
+			r := live[n]
+			file := n + ".xml"
+			if err := os.WriteFile(filepath.Join(recordingDir, file), r.XML, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			rec.Domains = append(rec.Domains, recordedDomain{Name: n, State: r.State, XML: file, AgentError: r.AgentErr})
+		}
+		if err := os.WriteFile(filepath.Join(recordingDir, rec.Capabilities), []byte(uuid.ReplaceAllString(string(caps), "<uuid>00000000-0000-0000-0000-000000000000</uuid>")), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.MarshalIndent(rec, "", "  ")
+		if err := os.WriteFile(filepath.Join(recordingDir, "recording.json"), append(b, '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	rec := loadRecording(t)
+	replayed := recordedDaemon(t, true)
+	for _, rd := range rec.Domains {
+		l, ok := live[rd.Name]
+		if !ok {
+			t.Errorf("%s is in the recording, not in this test", rd.Name)
+			continue
+		}
+		if l.State != rd.State || l.AgentErr != rd.AgentError {
+			t.Errorf("%s: live state %q and agent error %q; recorded %q and %q", rd.Name, l.State, l.AgentErr, rd.State, rd.AgentError)
+		}
+		r := replayed.recs[replayed.find(rd.Name)]
+		lv, err1 := domxml.ReadVM(l.XML, domxml.HostCPU{Arch: "x86_64", Vendor: "amd"}, nil)
+		rv, err2 := domxml.ReadVM(r.XML, domxml.HostCPU{Arch: "x86_64", Vendor: "amd"}, nil)
+		if err1 != nil || err2 != nil {
+			t.Fatalf("%s: %v %v", rd.Name, err1, err2)
+		}
+		// The domain type and what the daemon fills in for it (the CPU of a
+		// running domain) follow /dev/kvm, which the recording machine may not share.
+		if lv.Type != rv.Type {
+			lv.Type, lv.CPUMode, lv.Exposes, lv.Why = rv.Type, rv.CPUMode, rv.Exposes, rv.Why
+		}
+		if a, b := jsonOf(lv), jsonOf(rv); a != b {
+			t.Errorf("%s: the live daemon's XML reads as\n%s\nthe recording's as\n%s\n(go test -tags integration -run TheRecordedDaemon ./internal/cli -record rewrites it)", rd.Name, a, b)
+		}
+	}
+	if h, err := libvirt.HostOf(caps); err != nil || h.Arch != "x86_64" {
+		t.Errorf("the live capabilities: %+v %v", h, err)
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nestvirt/nestvirt/internal/libvirt"
 )
 
 // These need no libvirt daemon: bad input is refused before one is asked, and an
@@ -45,9 +47,26 @@ func TestUnexposeHelpSaysWhatUnexposeDoes(t *testing.T) {
 }
 
 func TestCheckVMsWithLibvirtUnreachableStillReportsTheHost(t *testing.T) {
-	out, stderr, code := nv(t, "", "check", "--vms", "--root", snapshots+"intel-l0-ready/root", "-c", "qemu:///system?socket=/nonexistent/sock")
-	if code != ExitDependency || !strings.Contains(out, "This machine: supported") || !strings.Contains(stderr, "/nonexistent/sock") {
+	out, stderr, code := nv(t, "", "check", "--vms", "-c", "qemu:///system?socket=/nonexistent/sock")
+	if code != ExitDependency || !strings.Contains(out, "This machine: ") || !strings.Contains(out, "Findings") || !strings.Contains(stderr, "/nonexistent/sock") {
 		t.Errorf("exit %d\nstdout %s\nstderr %s", code, out, stderr)
+	}
+}
+
+// TestEveryAnswerIsAboutOneMachine: check --vms judges the VMs of the machine it
+// judges: a sosreport's own domains with --sos; with a snapshot (another
+// machine, or this one at another time) it is refused, saying why; a remote
+// daemon's VMs are not this machine's.
+func TestEveryAnswerIsAboutOneMachine(t *testing.T) {
+	_, stderr, code := nv(t, "", "check", "--vms", "--root", snapshots+"intel-l0-ready/root")
+	if code != ExitInput || !strings.Contains(stderr, "--vms with --root") {
+		t.Errorf("check --root --vms: exit %d %s", code, stderr)
+	}
+	f := recordedDaemon(t, false)
+	withDial(t, func(libvirt.Options) (daemon, error) { return f, nil })
+	_, stderr, code = nv(t, "", "check", "--vms", "-c", "qemu+ssh://other/system")
+	if code != ExitInput || !strings.Contains(stderr, "another host") {
+		t.Errorf("check --vms of a remote daemon: exit %d %s", code, stderr)
 	}
 }
 
@@ -127,5 +146,43 @@ func TestExposeRefusesWithACommandThatAnswers(t *testing.T) {
 	f, _ := hostFacts(snapshots+"intel-l0-ready/root", statedFlags{})
 	if w, refusal := exposable(f); refusal != nil || len(w) != 0 {
 		t.Errorf("a ready L0: %v %v", w, refusal)
+	}
+}
+
+// TestExposeOnARemoteDaemonUsesThatHostsCPU: over a remote URI, what expose
+// requires (svm or vmx) is the remote host's, read from its daemon's
+// capabilities, whatever this machine is; a snapshot given with --root must be
+// that host's; a daemon that does not name its CPU vendor is refused.
+func TestExposeOnARemoteDaemonUsesThatHostsCPU(t *testing.T) {
+	for vendor, flag := range map[string]string{"AMD": "svm", "Intel": "vmx"} {
+		f := recordedDaemon(t, false).withVendor(vendor)
+		withDial(t, func(libvirt.Options) (daemon, error) { return f, nil })
+		out, stderr, code := nv(t, "", "expose", "nv-win11", "-c", "qemu+ssh://other/system")
+		if code != ExitOK || !strings.Contains(out, "definition updated") || !strings.Contains(stderr, "another host: its CPU ("+strings.ToLower(vendor)+" x86_64)") {
+			t.Errorf("%s: exit %d\n%s%s", vendor, code, out, stderr)
+		}
+		x := string(f.recs[f.find("nv-win11")].XML)
+		if !strings.Contains(x, "<feature policy='require' name='"+flag+"'/>") {
+			t.Errorf("%s host: the domain does not require %s:\n%s", vendor, flag, x)
+		}
+	}
+	f := recordedDaemon(t, false) // AMD
+	withDial(t, func(libvirt.Options) (daemon, error) { return f, nil })
+	_, stderr, code := nv(t, "", "expose", "nv-win11", "-c", "qemu+ssh://other/system", "--root", snapshots+"intel-l0-ready/root")
+	if code != ExitInput || !strings.Contains(stderr, "describes a host whose CPU is intel x86_64, but the daemon at qemu+ssh://other/system runs on amd x86_64") {
+		t.Errorf("an Intel snapshot for an AMD daemon: exit %d %s", code, stderr)
+	}
+	if _, stderr, code := nv(t, "", "expose", "nv-win11", "-c", "qemu+ssh://other/system", "--root", snapshots+"amd-l0-nested/root"); code != ExitOK || !strings.Contains(stderr, "judged with") && !strings.Contains(stderr, "standing for the host of") {
+		t.Errorf("the AMD host's own snapshot: exit %d %s", code, stderr)
+	}
+	f.caps = []byte(strings.Replace(string(f.caps), "<vendor>AMD</vendor>", "", 1))
+	if _, stderr, code := nv(t, "", "expose", "nv-win11", "-c", "qemu+ssh://other/system"); code != ExitFindings || !strings.Contains(stderr, "does not name its host's CPU vendor") {
+		t.Errorf("no vendor: exit %d %s", code, stderr)
+	}
+	// vms of the remote daemon judges with its CPU, not this machine's.
+	f = recordedDaemon(t, false).withVendor("Intel")
+	out, _, _ := nv(t, "", "vms", "-c", "qemu+ssh://other/system", "--format", "json", "--fail-on", "never")
+	if !strings.Contains(out, `"cpu_vendor": "intel"`) || !strings.Contains(out, "another host: its CPU (intel x86_64)") {
+		t.Errorf("vms of a remote daemon:\n%s", out)
 	}
 }

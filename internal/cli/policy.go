@@ -3,7 +3,6 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -58,7 +57,7 @@ func (a *app) runLint(files []string) error {
 		}
 	}
 	for _, f := range files {
-		data, err := os.ReadFile(f)
+		data, err := readLimited(f, policy.MaxFile)
 		if err != nil {
 			all = append(all, loaded{f, nil, err})
 			continue

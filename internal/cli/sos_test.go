@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/rogpeppe/go-internal/txtar"
+
+	"github.com/nestvirt/nestvirt/internal/libvirt"
 )
 
 func jsonOf(v any) string {
@@ -50,5 +52,30 @@ func TestVMsOfAWrittenSosreport(t *testing.T) {
 	text, _, _ := nv(t, "", "check", "--sos", dir)
 	if !strings.HasPrefix(text, "This machine: supported") || !strings.Contains(text, "read from the sosreport sosreport-amd") {
 		t.Errorf("check --sos:\n%s", text)
+	}
+}
+
+// TestCheckVMsOfASosreportJudgesTheReportsDomains: check --sos --vms judges the
+// domains the report holds, with its host's facts, and never asks this
+// machine's libvirt (a daemon that would answer is there, and must not be
+// asked).
+func TestCheckVMsOfASosreportJudgesTheReportsDomains(t *testing.T) {
+	ar, err := txtar.ParseFile("../sos/testdata/rhel10-amd-l0-nested.txtar")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "sosreport-amd")
+	for _, f := range ar.Files {
+		p := filepath.Join(dir, f.Name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		os.WriteFile(p, f.Data, 0o644)
+	}
+	withDial(t, func(libvirt.Options) (daemon, error) {
+		t.Error("check --sos --vms asked this machine's libvirt")
+		return recordedDaemon(t, true), nil
+	})
+	out, stderr, code := nv(t, "", "check", "--sos", dir, "--vms", "--format", "json", "--fail-on", "never")
+	if code != ExitOK || !strings.Contains(out, `"uri": "sosreport `) || !strings.Contains(out, `"name": "win11"`) || strings.Contains(out, `"name": "nv-plain"`) {
+		t.Errorf("exit %d %s\n%s", code, stderr, out)
 	}
 }

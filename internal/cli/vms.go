@@ -9,9 +9,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/nestvirt/nestvirt/internal/arch"
 	"github.com/nestvirt/nestvirt/internal/domxml"
 	"github.com/nestvirt/nestvirt/internal/judge"
 	"github.com/nestvirt/nestvirt/internal/libvirt"
+	"github.com/nestvirt/nestvirt/internal/policy"
 	"github.com/nestvirt/nestvirt/internal/probe"
 	"github.com/nestvirt/nestvirt/internal/report"
 	"github.com/nestvirt/nestvirt/internal/sos"
@@ -32,7 +34,7 @@ func (c *connectFlags) add(cmd *cobra.Command) {
 
 // addAgent adds --guest-agent, for the commands that audit VMs.
 func (c *connectFlags) addAgent(cmd *cobra.Command) {
-	cmd.Flags().BoolVar(&c.agent, "guest-agent", true, "ask the QEMU guest agent of each running domain which OS it runs (needs a read-write connection)")
+	cmd.Flags().BoolVar(&c.agent, "guest-agent", false, "also ask the QEMU guest agent of each running domain which OS it runs, on a read-write connection (libvirt refuses it read-only); its answer can make a verdict worse, never better")
 }
 
 // connect opens the daemon; a daemon that cannot be reached is a failed
@@ -92,17 +94,18 @@ maximum: when this host has it; host-model: from the host's domain capabilities;
 custom: from the vmx/svm/sie feature policy), its OS, huge-page backing, what it
 runs inside ('nestvirt annotate'), and each chain's verdict.
 
-The OS is what the QEMU guest agent of a running domain reports (the Windows
-build itself: a VM declared win2k22 that runs Windows Server 2019 is judged as
-2019), else what the domain declares (libosinfo metadata, or 'nestvirt annotate
---os'); the OS column marks the agent's answers with "(agent)". libvirt answers
-guest-agent questions only on a read-write connection; --guest-agent=false keeps
-to the read-only one.
+The OS is what the domain declares (libosinfo metadata, or 'nestvirt annotate
+--os'). With --guest-agent, the QEMU guest agent of each running domain is asked
+too, on a read-write connection of its own (libvirt answers guest-agent
+questions only there): the chains are judged again with the OS it reports, and
+that counts only when it is worse (a VM declared win2k22 that runs Windows
+Server 2019 cannot run WSL 2). The guest controls what its agent says, so it
+can never make a verdict better; the OS column shows both.
 
 Each chain starts where this host stands (see nestvirt check): on bare metal the
 host is the L0 and its VMs are L1s; on a guest the L0 below is not visible, the
-host is an L1 and its VMs are L2s. Read-only: the daemon's read-only socket is used
-where there is one.`,
+host is an L1 and its VMs are L2s. Read-only: without --guest-agent only the
+daemon's read-only socket is used, where there is one.`,
 		Args: noArgs,
 		RunE: run(func() error { return a.runVMs(o) }),
 	}
@@ -115,32 +118,77 @@ where there is one.`,
 	return cmd
 }
 
-// audit reads every domain and judges it from the host's position.
-func (a *app) audit(c connectFlags, facts probe.Facts) (judge.Audit, error) {
+// daemonHost is the host a daemon's domains run on, as nestvirt judges them.
+// local holds the facts read here: this machine's, or --root's (root). For a
+// local daemon they are the answer; a snapshot given with --root is then said to
+// stand for this machine. For a remote daemon, this machine is not the host:
+// its CPU is read from the daemon's capabilities (the rest is unknown) unless
+// --root gives that host's snapshot, whose CPU must match the daemon's. The
+// notes say which machine each part of the answer describes.
+func daemonHost(conn daemon, root string, local probe.Facts) (probe.Facts, []string, error) {
+	uri, isLocal := conn.Where()
+	if isLocal {
+		if root != "/" {
+			return local, []string{fmt.Sprintf("the host facts are the snapshot %s's; the domains are %s's, on this machine: they are judged as if they ran on the snapshot's host", root, uri)}, nil
+		}
+		return local, nil, nil
+	}
+	h, err := conn.Host()
+	if err != nil {
+		return probe.Facts{}, nil, dependencyError{fmt.Errorf("%s is another host, whose CPU decides what its VMs can use (vmx or svm), and its capabilities could not be read: %w", uri, err)}
+	}
+	if h.Vendor == "" && arch.IsX86(h.Arch) {
+		return probe.Facts{}, nil, refusedError{fmt.Errorf("the daemon at %s does not name its host's CPU vendor, so whether its VMs need vmx or svm is unknown", uri)}
+	}
+	if root != "/" {
+		if probe.Str(local.Arch) != h.Arch || (local.CPUVendor != nil && h.Vendor != "" && *local.CPUVendor != h.Vendor) {
+			return local, nil, inputErrorf("--root %s describes a host whose CPU is %s %s, but the daemon at %s runs on %s %s: give that host's snapshot", root, probe.Str(local.CPUVendor), probe.Str(local.Arch), uri, h.Vendor, h.Arch)
+		}
+		return local, []string{fmt.Sprintf("the host facts are the snapshot %s's, standing for the host of %s (its CPU matches the daemon's: %s %s)", root, uri, h.Vendor, h.Arch)}, nil
+	}
+	f := probe.Facts{Arch: &h.Arch, Stated: local.Stated, Notes: []string{}, KVM: probe.KVMFacts{Config: []string{}}, Virtualization: probe.Virtualization{Evidence: []string{}}}
+	if h.Vendor != "" {
+		f.CPUVendor = &h.Vendor
+	}
+	f.Stated.From = append([]string{}, local.Stated.From...)
+	note := fmt.Sprintf("%s is another host: its CPU (%s %s) is read from its daemon's capabilities, and nothing else of it (whether nesting is on, where it stands) can be read from here; run nestvirt there, or give its snapshot with --root", uri, h.Vendor, h.Arch)
+	f.Notes = append(f.Notes, note)
+	return f, []string{note}, nil
+}
+
+// audit reads every domain and judges it from the host's position. It returns
+// the host facts it judged with (the remote host's, for a remote daemon).
+// With thisHost (check --vms), a remote daemon is refused: its VMs are another
+// machine's than the one check judged.
+func (a *app) audit(c connectFlags, facts probe.Facts, root string, thisHost bool) (judge.Audit, probe.Facts, error) {
 	p, err := a.policy()
 	if err != nil {
-		return judge.Audit{}, err
+		return judge.Audit{}, facts, err
 	}
 	conn, err := c.connect(true)
 	if err != nil {
-		return judge.Audit{}, err
+		return judge.Audit{}, facts, err
 	}
 	defer conn.Close()
+	if uri, local := conn.Where(); thisHost && !local {
+		return judge.Audit{}, facts, inputErrorf("%s is another host: check --vms judges this machine's VMs; for that host's, run nestvirt vms -c %s (or nestvirt check --vms there)", uri, uri)
+	}
+	facts, notes, err := daemonHost(conn, root, facts)
+	if err != nil {
+		return judge.Audit{}, facts, err
+	}
 	records, err := conn.ReadAll(workers())
 	if err != nil {
-		return judge.Audit{}, libvirtErr(err)
+		return judge.Audit{}, facts, libvirtErr(err)
 	}
 	agentNote := c.askAgents(records)
 	res := judge.VMs(p, facts, records, conn.HostModel())
+	res.Notes = append(notes, res.Notes...)
 	if agentNote != "" {
 		res.Notes = append(res.Notes, agentNote)
 	}
-	uri, local := conn.Where()
-	res.URI = uri
-	if !local {
-		res.Notes = append(res.Notes, "the host facts are this machine's (or --root's), not the remote host's: take 'nestvirt snapshot' there and pass it with --root")
-	}
-	return res, nil
+	res.URI, _ = conn.Where()
+	return res, facts, nil
 }
 
 // auditSos judges the domains a sosreport holds, with the host facts of the same
@@ -151,28 +199,29 @@ func (a *app) auditSos(o vmsOptions) (probe.Facts, *judge.Audit, error) {
 	}
 	rep, err := sos.Open(o.sos)
 	if err != nil {
-		return probe.Facts{}, nil, inputErrorf("--sos %s: %v", o.sos, err)
+		return probe.Facts{}, nil, inputErrorf("--sos %s: %w", o.sos, err)
 	}
-	root := probe.OpenReport(rep)
-	facts, err := probe.ProbeRoot(root)
-	var se *probe.StatedError
-	if errors.As(err, &se) {
-		return facts, nil, inputErrorf("%v", se)
-	}
-	if err := o.stated.apply(&facts); err != nil {
+	facts, err := factsFrom(func(string) (*probe.Root, error) { return probe.OpenReport(rep), nil }, "--sos", o.sos, o.stated)
+	if err != nil {
 		return facts, nil, err
 	}
 	p, err := a.policy()
 	if err != nil {
 		return facts, nil, err
 	}
+	res := auditReport(p, rep, facts)
+	return facts, &res, nil
+}
+
+// auditReport judges a sosreport's domains with the facts of its host.
+func auditReport(p *policy.Policy, rep *sos.Report, facts probe.Facts) judge.Audit {
 	var hostModel func(arch, feature string) (bool, error)
 	if caps := rep.DomainCapabilities(); caps != "" {
 		hostModel = func(_, feature string) (bool, error) { return domxml.HostModelRequires(caps, feature) }
 	}
 	res := judge.VMs(p, facts, rep.Domains(), hostModel)
 	res.URI = "sosreport " + rep.Real("")
-	return facts, &res, nil
+	return res
 }
 
 func (a *app) runVMs(o vmsOptions) error {
@@ -189,7 +238,7 @@ func (a *app) runVMs(o vmsOptions) error {
 		facts, runErr = hostFacts(o.root, o.stated)
 		if runErr == nil {
 			var r judge.Audit
-			if r, runErr = a.audit(o.connect, facts); runErr == nil {
+			if r, facts, runErr = a.audit(o.connect, facts, o.root, false); runErr == nil {
 				res = &r
 			}
 		}
@@ -210,7 +259,7 @@ func (a *app) runVMs(o vmsOptions) error {
 			cites := report.NewCites()
 			err := report.VMsText(w, *res, style, o.quiet, cites)
 			if err == nil && !o.quiet {
-				style.WriteSources(w, cites)
+				err = style.WriteSources(w, cites)
 			}
 			return err
 		})

@@ -33,6 +33,9 @@ type VM struct {
 	Why     string  `json:"exposes_reason"`
 	OS      *string `json:"os"`        // the name plan uses (rhel10.0, win11); null when unknown
 	OSFrom  string  `json:"os_source"` // libosinfo, nestvirt annotation, guest agent; "" when unknown
+	// AgentOS is the OS the guest agent reports (asked with --guest-agent),
+	// beside the declared one; nil when it was not asked or did not answer.
+	AgentOS *string `json:"agent_os"`
 	// OSNote says what the guest agent said beside the declared OS, or why it
 	// said nothing.
 	OSNote string   `json:"os_note"`

@@ -7,14 +7,15 @@ package fleet
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 
+	"github.com/nestvirt/nestvirt/internal/fsroot"
 	"github.com/nestvirt/nestvirt/internal/policy"
 	"github.com/nestvirt/nestvirt/schema"
 )
@@ -258,19 +259,11 @@ func Load(paths []string) (*Fleet, error) {
 }
 
 func readLimited(file string) ([]byte, error) {
-	fh, err := os.Open(file)
-	if err != nil {
-		return nil, err
-	}
-	defer fh.Close()
-	b, err := io.ReadAll(io.LimitReader(fh, MaxDocument+1))
-	if err != nil {
-		return nil, err
-	}
-	if len(b) > MaxDocument {
+	b, err := fsroot.ReadNamed(file, MaxDocument)
+	if errors.Is(err, fsroot.ErrTooLarge) {
 		return nil, fmt.Errorf("larger than %d MiB", MaxDocument>>20)
 	}
-	return b, nil
+	return b, err
 }
 
 func hostOf(file string, hf *hostFacts) *Host {

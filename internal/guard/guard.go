@@ -28,8 +28,12 @@ type Input struct {
 	XML               []byte
 	XMLTooLarge       bool
 	Facts             probe.Facts
-	Mode              string
-	FailClosed        bool // refuse when the guard cannot read what it needs
+	// FactsErr says what could not be read of this host: a host.yaml that is
+	// not valid (its statements are ignored, the probed facts still decide),
+	// or a root that could not be opened (nothing is known).
+	FactsErr   string
+	Mode       string
+	FailClosed bool // refuse when the guard cannot read what it needs
 }
 
 // Decision is the guard's answer.
@@ -59,6 +63,9 @@ func Decide(p *policy.Policy, in Input) Decision {
 		mode = Enforce
 	}
 	logf := func(decision, rule, msg string) string {
+		if in.FactsErr != "" {
+			msg += " [host facts: " + shorten(in.FactsErr) + "]"
+		}
 		return fmt.Sprintf("nestvirt-guard: domain=%q op=%s/%s mode=%s decision=%s rule=%s: %s", in.Domain, in.Op, in.SubOp, mode, decision, orDash(rule), msg)
 	}
 	if !judged(in.Op, in.SubOp) {
@@ -76,6 +83,9 @@ func Decide(p *policy.Policy, in Input) Decision {
 	}
 	f := in.Facts
 	if f.Arch == nil {
+		if in.FactsErr != "" {
+			return unknown("this host's facts could not be read: " + shorten(in.FactsErr))
+		}
 		return unknown("this host's architecture is unknown")
 	}
 	vm, err := domxml.ReadVM(in.XML, judge.HostCPU(f), nil)

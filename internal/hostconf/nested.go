@@ -81,15 +81,30 @@ func PlanNested(root *fsroot.Dir, f probe.Facts, req Request, mods Modules, runn
 	info := arch.Of(a, vendor)
 	loaded := probe.Str(f.KVM.Module)
 	module := probe.Str(f.KVM.ConfigModule)
+	// The first real reason wins: what the CPU cannot do comes before which
+	// module happens to be loaded (PVM is there because VMX/SVM is not).
 	switch {
-	case loaded == "kvm_pvm":
-		return Plan{}, refuse("KVM on this machine is PVM (kvm_pvm), which has no nesting to turn on or off; nothing written")
 	case f.Arch == nil:
 		return Plan{}, refuse("this machine's architecture is unknown (see nestvirt check), so which module carries nesting is unknown; nothing written")
 	case !info.Nestable:
 		return Plan{}, refuse("nested virtualization does not work on %s (only Intel, AMD and IBM Z); nothing written", a)
 	case module == "" && info.Module != "" && probe.Str(f.VirtExt) == "none":
-		return Plan{}, refuse("this CPU shows no %s, so %s cannot load: enable virtualization in the firmware (or, in a guest, expose it from the L0: nestvirt expose there); nothing written", info.Flag, info.Module)
+		where := "enable VT-x/AMD-V in the firmware"
+		if lm := f.Virtualization.LevelMin; lm != nil && *lm >= 1 {
+			where = "this is a guest: its L0 must pass the extension on (see the remedy of nestvirt check)"
+		}
+		kvm := ""
+		switch {
+		case loaded == "kvm_pvm" && f.KVM.Available != nil && !*f.KVM.Available:
+			kvm = " and there is no /dev/kvm (kvm_pvm is loaded: PVM, KVM without VMX or SVM, which has no nesting either)"
+		case loaded == "kvm_pvm":
+			kvm = " (the KVM here is PVM, kvm_pvm: KVM without VMX or SVM, which has no nesting to set)"
+		case f.KVM.Available != nil && !*f.KVM.Available:
+			kvm = " and there is no /dev/kvm"
+		}
+		return Plan{}, refuse("this CPU shows no %s%s, so %s cannot load and there is no nesting to set: %s; nothing written", info.Flag, kvm, info.Module, where)
+	case loaded == "kvm_pvm":
+		return Plan{}, refuse("KVM on this machine is PVM (kvm_pvm), which has no nesting to turn on or off; nothing written")
 	case module == "":
 		return Plan{}, refuse("which KVM module carries nesting here is unknown (CPU vendor %q); nothing written", vendor)
 	}
@@ -430,8 +445,15 @@ type ReloadError struct {
 	Err     error
 }
 
+// ErrLeftUnloaded marks a reload whose unload worked and whose load failed: the
+// module is not loaded now, so this host has no KVM until it is.
+var ErrLeftUnloaded = errors.New("unloaded, and loading it again failed")
+
 func (e *ReloadError) Error() string {
-	return fmt.Sprintf("reloading %s failed: %v (the setting is saved in modprobe.d and applies at the next load)", e.Module, e.Err)
+	if errors.Is(e.Err, ErrLeftUnloaded) {
+		return fmt.Sprintf("reloading %s failed: %v. %s is NOT loaded now: this host has no KVM (no VM can start) until it is; fix the cause, then run 'modprobe %s' (the new setting is saved in modprobe.d and applies then)", e.Module, e.Err, e.Module, e.Module)
+	}
+	return fmt.Sprintf("reloading %s failed: %v. It is still loaded with its old setting; the new one is saved in modprobe.d and applies at its next load", e.Module, e.Err)
 }
 
 func (e *ReloadError) Unwrap() error { return e.Err }
@@ -462,12 +484,14 @@ type System struct {
 	Timeout time.Duration // per modprobe; 0 means one minute
 }
 
-// Reload runs modprobe -r and modprobe.
+// Reload runs modprobe -r and modprobe. When the unload worked and the load did
+// not, the error wraps ErrLeftUnloaded.
 func (s System) Reload(module string) error {
-	for _, args := range [][]string{{"-r", module}, {module}} {
-		if err := s.modprobe(args...); err != nil {
-			return err
-		}
+	if err := s.modprobe("-r", module); err != nil {
+		return err
+	}
+	if err := s.modprobe(module); err != nil {
+		return fmt.Errorf("%w: %w", ErrLeftUnloaded, err)
 	}
 	return nil
 }
@@ -484,7 +508,7 @@ func (s System) modprobe(args ...string) error {
 		return fmt.Errorf("modprobe %s did not finish within %s", strings.Join(args, " "), timeout)
 	}
 	if err != nil {
-		return fmt.Errorf("modprobe %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+		return fmt.Errorf("modprobe %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
 	}
 	return nil
 }
@@ -518,8 +542,10 @@ func (t Tree) Reload(module string) error {
 		if last == nil {
 			continue
 		}
-		if _, err := t.Root.Lstat(rel); err != nil {
-			continue
+		if _, err := t.Root.Lstat(rel); errors.Is(err, fs.ErrNotExist) {
+			continue // the module has no such parameter
+		} else if err != nil {
+			return err // a parameter the tree cannot hold (a symlink out of it): nothing is applied
 		}
 		v := last.Value
 		if module == "kvm_intel" {

@@ -144,37 +144,6 @@ func TestCheckJudgesEachSituationAsTheRulesSay(t *testing.T) {
 	}
 }
 
-// TestAVerdictNeverRestsOnAnUnknownFact takes a supported L0 and makes one fact
-// after another unreadable: the verdict must never be supported then, and the
-// findings that would have decided say what they rest on.
-func TestAVerdictNeverRestsOnAnUnknownFact(t *testing.T) {
-	for _, drop := range [][]string{
-		{"etc/os-release"},
-		{"sys/module/kvm_intel/parameters/nested"},
-		{"dev/kvm", "sys/devices/virtual/misc/kvm"},
-		{"proc/cpuinfo", "cpuid.txt"},
-		{"proc/sys/kernel/arch", "proc/cpuinfo"},
-	} {
-		t.Run(strings.Join(drop, "+"), func(t *testing.T) {
-			dir := copyTree(t, snapshots+"intel-l0-ready/root")
-			paths := map[string]string{}
-			for _, d := range drop {
-				os.RemoveAll(filepath.Join(dir, d))
-				paths[d] = "unreadable"
-			}
-			man, _ := json.Marshal(map[string]any{"format": 1, "paths": paths})
-			os.WriteFile(filepath.Join(dir, probe.ManifestFile), man, 0o644)
-			r := check(t, probeDir(t, dir))
-			if r.Verdict == policy.Supported {
-				t.Errorf("supported with %v unknown; findings %+v", drop, r.Findings)
-			}
-			if _, und := decided(r); len(und) == 0 {
-				t.Errorf("nothing says the verdict rests on unknown facts: %+v", r.Findings)
-			}
-		})
-	}
-}
-
 func TestATreeWithOnlyACPUInfoKnowsNeitherOSNorKVM(t *testing.T) {
 	r := judgeSnapshot(t, "only-cpuinfo")
 	h := r.Host

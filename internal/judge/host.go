@@ -64,6 +64,14 @@ func Host(f probe.Facts) facts.Host {
 	if h.Cloud = probe.Str(v.Cloud); v.Cloud == nil {
 		unknown("cloud")
 	}
+	if h.Platform = probe.Str(v.Platform); v.Platform == nil {
+		unknown("platform")
+	}
+	if v.SMBIOS == nil {
+		unknown("smbios")
+	} else {
+		h.SMBIOS = *v.SMBIOS
+	}
 	if v.LevelMin == nil {
 		unknown("guest", "level_min")
 	} else {
@@ -127,7 +135,48 @@ func Host(f probe.Facts) facts.Host {
 	if f.Windows != nil {
 		h.Windows = windowsOf(*f.Windows, unknown)
 	}
+	h.L0Manager = l0Manager(f)
 	return h
+}
+
+// l0Manager says what defines this machine as a guest on its L0, so a remedy
+// names the tool that applies there: nestvirt expose only where libvirt does.
+func l0Manager(f probe.Facts) string {
+	v := f.Virtualization
+	str := func(p *string) string {
+		if p == nil {
+			return "unknown"
+		}
+		return *p
+	}
+	if v.LevelMin == nil {
+		return "unknown"
+	}
+	if *v.LevelMin == 0 {
+		return "none"
+	}
+	switch hv := str(v.Hypervisor); hv {
+	case "esxi", "hyper-v", "xen":
+		return hv
+	case "qemu":
+		return "qemu-tcg"
+	case "kvm":
+	case "unknown":
+		return "unknown"
+	default:
+		return "other"
+	}
+	switch pl := str(v.Platform); {
+	case pl == "openstack" || pl == "rhv" || pl == "openshift-virtualization":
+		return pl
+	case v.Cloud != nil && *v.Cloud != "none":
+		return "cloud"
+	case v.SMBIOS != nil && !*v.SMBIOS && arch.IsX86(probe.Str(f.Arch)):
+		return "vmm" // QEMU gives every x86 guest SMBIOS; this VMM gave none
+	case pl == "none" && v.SMBIOS != nil && *v.SMBIOS:
+		return "libvirt"
+	}
+	return "unknown"
 }
 
 // windowsOf is Windows' facts as the rules see them.

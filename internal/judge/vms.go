@@ -1,9 +1,11 @@
 package judge
 
 import (
+	"fmt"
 	"sort"
 
 	"github.com/nestvirt/nestvirt/internal/domxml"
+	"github.com/nestvirt/nestvirt/internal/osid"
 	"github.com/nestvirt/nestvirt/internal/policy"
 	"github.com/nestvirt/nestvirt/internal/probe"
 )
@@ -13,6 +15,10 @@ type VMResult struct {
 	domxml.VM
 	Verdict policy.Level         `json:"verdict"`
 	Chains  []policy.ChainResult `json:"chains"`
+	// AgentChains are the chains judged with the OS the guest agent reports,
+	// where it differs from the declared one: the guest controls what its agent
+	// says, so they can make Verdict worse, never better.
+	AgentChains []policy.ChainResult `json:"agent_chains"`
 }
 
 // Audit is the verdict on every domain of a host. Verdict is nil when there was
@@ -58,22 +64,39 @@ func judgeVM(p *policy.Policy, pos Position, hc domxml.HostCPU, rec domxml.Recor
 		return unread
 	}
 	v.State = orUnknown(rec.State)
-	agentOS(&v, rec)
+	agent := agentOS(&v, rec)
 	r := VMResult{VM: v}
 	r.Chains, err = p.JudgeChains(pos.Chains(v))
 	if err != nil {
 		r.Error = "policy: " + err.Error()
 	}
-	for i, ch := range r.Chains {
-		if i == 0 {
-			r.Verdict = ch.Verdict
+	r.Verdict = worstOf(r.Chains)
+	if agent != nil {
+		// Judged again as the agent says; only a worse verdict counts.
+		as := v
+		as.SetOS(*agent, "guest agent")
+		if r.AgentChains, err = p.JudgeChains(pos.Chains(as)); err == nil {
+			if av := worstOf(r.AgentChains); av > r.Verdict {
+				r.Verdict = av
+				r.OSNote += fmt.Sprintf("; judged %s by the agent's report, worse than the declared OS gives: the verdict counts it", av)
+			} else {
+				r.OSNote += "; the agent's report makes the verdict no worse, and a guest cannot make it better: the declared OS decides"
+			}
 		}
-		r.Verdict = policy.Worst(r.Verdict, ch.Verdict)
-	}
-	if len(r.Chains) == 0 {
-		r.Verdict = policy.Unsupported
 	}
 	return r
+}
+
+// worstOf is the worst verdict of chains; unsupported when there are none.
+func worstOf(chains []policy.ChainResult) policy.Level {
+	if len(chains) == 0 {
+		return policy.Unsupported
+	}
+	v := chains[0].Verdict
+	for _, ch := range chains[1:] {
+		v = policy.Worst(v, ch.Verdict)
+	}
+	return v
 }
 
 func orUnknown(s string) string {
@@ -83,10 +106,13 @@ func orUnknown(s string) string {
 	return s
 }
 
-// agentOS puts the OS the guest agent reports over the declared one: it is what
-// runs (a VM declared win2k22 may run Windows Server 2019). Without an answer
-// the declared OS stays, and the note says so.
-func agentOS(v *domxml.VM, rec domxml.Record) {
+// agentOS records what the guest agent reports beside the declared OS, and
+// returns it when it differs from the declared one (nil otherwise). The
+// declared OS is the admin's (libosinfo metadata, an annotation); the agent's
+// answer comes from inside the guest, which can say anything, so it is a
+// second opinion that may only make a verdict worse (a VM declared win2k22
+// that runs Windows Server 2019 cannot run WSL 2).
+func agentOS(v *domxml.VM, rec domxml.Record) *osid.OS {
 	declared := "none"
 	if v.OS != nil {
 		declared = *v.OS + " (" + v.OSFrom + ")"
@@ -96,15 +122,16 @@ func agentOS(v *domxml.VM, rec domxml.Record) {
 		o, err := rec.Agent.OS()
 		if err != nil {
 			v.OSNote = "the guest agent reports " + rec.Agent.Describe() + ", which nestvirt cannot place: " + err.Error() + "; judged with the declared OS, " + declared
-			return
+			return nil
 		}
-		note := "the guest agent reports " + rec.Agent.Describe()
-		if v.OS != nil && *v.OS != o.ID {
-			note += "; declared: " + declared
+		v.AgentOS = &o.ID
+		v.OSNote = "the guest agent reports " + rec.Agent.Describe() + "; declared: " + declared
+		if v.OS != nil && *v.OS == o.ID {
+			return nil
 		}
-		v.SetOS(o, "guest agent")
-		v.OSNote = note
+		return &o
 	case rec.AgentErr != "":
 		v.OSNote = "declared OS only (" + declared + "): the guest agent did not answer: " + rec.AgentErr
 	}
+	return nil
 }

@@ -3,10 +3,13 @@ package libvirt
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 
 	golibvirt "github.com/digitalocean/go-libvirt"
+	"libvirt.org/go/libvirtxml"
 
+	"github.com/nestvirt/nestvirt/internal/arch"
 	"github.com/nestvirt/nestvirt/internal/domxml"
 	"github.com/nestvirt/nestvirt/internal/osid"
 )
@@ -289,7 +292,13 @@ func agentOS(params []golibvirt.TypedParam) (osid.AgentOS, error) {
 // AskAgents asks the guest agent of every running domain among recs, workers at
 // a time, and records its answer or why there is none. A connection that times
 // out on one agent is closed: the domains after it record that.
-func (c *Conn) AskAgents(recs []domxml.Record, workers int) {
+func (c *Conn) AskAgents(recs []domxml.Record, workers int) { AskEach(recs, workers, c.GuestOS) }
+
+// AskEach asks ask about every domain among recs that was read and runs (an
+// agent runs only in a running guest), workers at a time, and records each
+// answer or why there is none. A daemon and a replay of one (tests) share it,
+// so which domains are asked is decided here only.
+func AskEach(recs []domxml.Record, workers int, ask func(name string) (osid.AgentOS, error)) {
 	var running []int
 	for i := range recs {
 		if recs[i].Err == nil && recs[i].State == "running" {
@@ -297,7 +306,7 @@ func (c *Conn) AskAgents(recs []domxml.Record, workers int) {
 		}
 	}
 	inParallel(running, workers, func(i int) {
-		a, err := c.GuestOS(recs[i].Name)
+		a, err := ask(recs[i].Name)
 		if err != nil {
 			recs[i].AgentErr = err.Error()
 			return
@@ -325,4 +334,47 @@ func inParallel(indexes []int, workers int, fn func(i int)) {
 	}
 	close(work)
 	wg.Wait()
+}
+
+// HostCPU is what a daemon says of the CPU of the host it runs on.
+type HostCPU struct {
+	Arch   string // normalised: x86_64, aarch64, s390x, ppc64le
+	Vendor string // intel, amd, ibm, arm; "" when the daemon does not say
+}
+
+// Host reads the daemon's host CPU from its capabilities
+// (virConnectGetCapabilities): for a remote URI, the only view nestvirt has of
+// the machine the domains run on.
+func (c *Conn) Host() (HostCPU, error) {
+	var x string
+	err := c.call("reading the host capabilities", func() (err error) {
+		x, err = c.l.ConnectGetCapabilities()
+		return err
+	})
+	if err != nil {
+		return HostCPU{}, fmt.Errorf("reading the capabilities of %s: %w", c.URI, err)
+	}
+	return HostOf([]byte(x))
+}
+
+// HostOf reads the host CPU of a capabilities document.
+func HostOf(caps []byte) (HostCPU, error) {
+	var cp libvirtxml.Caps
+	if err := cp.Unmarshal(string(caps)); err != nil {
+		return HostCPU{}, fmt.Errorf("the daemon's capabilities: %w", err)
+	}
+	h := HostCPU{Arch: arch.Normalize(cp.Host.CPU.Arch)}
+	if h.Arch == "" {
+		return HostCPU{}, errors.New("the daemon's capabilities name no host CPU architecture")
+	}
+	switch strings.ToLower(cp.Host.CPU.Vendor) {
+	case "intel":
+		h.Vendor = "intel"
+	case "amd", "hygon":
+		h.Vendor = "amd"
+	}
+	if h.Vendor == "" && !arch.IsX86(h.Arch) {
+		h.Vendor = arch.Of(h.Arch, "").Vendor // the other arches imply their vendor
+	}
+	return h, nil
 }

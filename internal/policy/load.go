@@ -18,6 +18,10 @@ var (
 	matrixRuns   = []string{"kvm", "hyper-v", "wsl2"}
 )
 
+// MaxFile bounds a policy file nestvirt reads (--policy, policy lint, the
+// guard's): the shipped one is under 50 KiB.
+const MaxFile = 4 << 20
+
 // Load parses, validates and compiles a policy file, and evaluates every rule on
 // sample facts. Every problem is reported at once, as strictyaml.Problems, each with
 // the field's path (rules[3].level). This is lint, and what --policy files get.

@@ -202,6 +202,38 @@ func fieldRefs(expr string) []int {
 	return out
 }
 
+// findFolded finds src in text where a folded YAML scalar (>-) may have broken
+// any space into a newline and indentation, and maps each offset of src (and
+// its end) to the offset in text; nil when src is not there.
+func findFolded(text, src string) []int {
+	for start := 0; start < len(text); start++ {
+		offs := make([]int, 0, len(src)+1)
+		i, j := start, 0
+		for j < len(src) && i < len(text) {
+			switch {
+			case src[j] == ' ' && (text[i] == ' ' || text[i] == '\n'):
+				offs = append(offs, i)
+				for i < len(text) && (text[i] == ' ' || text[i] == '\n') {
+					i++
+				}
+				j++
+			case src[j] == text[i]:
+				offs = append(offs, i)
+				i, j = i+1, j+1
+			default:
+				i = -1
+			}
+			if i < 0 {
+				break
+			}
+		}
+		if i >= 0 && j == len(src) {
+			return append(offs, i)
+		}
+	}
+	return nil
+}
+
 // TestEveryMisspeltFieldOfTheShippedPolicyFailsLint misspells each field reference
 // of each condition and {{expression}} of the shipped policy, one at a time, and
 // lints the result: every one must fail, and name the rule.
@@ -222,14 +254,14 @@ func TestEveryMisspeltFieldOfTheShippedPolicyFailsLint(t *testing.T) {
 			t.Fatalf("rule %s not found in the file", r.ID)
 		}
 		for _, x := range ruleExprs(r) {
+			offs := findFolded(text[at:], x.src)
+			if offs == nil {
+				t.Fatalf("rule %s: %q not found in the file", r.ID, x.src)
+			}
 			for _, end := range fieldRefs(x.src) {
 				mutated := x.src[:end] + "x" + x.src[end:]
-				k := strings.Index(text[at:], x.src)
-				if k < 0 {
-					t.Fatalf("rule %s: %q not found in the file", r.ID, x.src)
-				}
-				k += at
-				bad := text[:k] + mutated + text[k+len(x.src):]
+				k := at + offs[end]
+				bad := text[:k] + "x" + text[k:]
 				_, err := Load("mutated.yaml", []byte(bad))
 				mutations++
 				if err == nil {

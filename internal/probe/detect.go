@@ -67,6 +67,26 @@ var dmiClouds = []struct{ prefix, cloud string }{
 	{"DigitalOcean", "digitalocean"}, {"Hetzner", "hetzner"}, {"OracleCloud.com", "oci"}, {"Tencent Cloud", "tencent"},
 }
 
+// dmiPlatforms name the Red Hat virtualization offerings by the SMBIOS strings
+// each writes into the guests it defines: the L0's management layer, seen from
+// inside the L1.
+//   - OpenStack Nova: product "OpenStack Nova", vendor "OpenStack Foundation"
+//     (openstack/nova nova/version.py, NOVA_PRODUCT and NOVA_VENDOR); the RDO and
+//     Red Hat OpenStack Platform packages name the product "OpenStack Compute".
+//   - oVirt and Red Hat Virtualization (VDSM): product "oVirt Node" or "RHEV
+//     Hypervisor" (oVirt vdsm, constants.SMBIOS_OSNAME, which appendSysinfo
+//     writes as the guest's system product), manufacturer "oVirt" or "Red Hat".
+//   - KubeVirt, under OpenShift Virtualization: manufacturer "KubeVirt", family
+//     "KubeVirt", product "None" (kubevirt/kubevirt pkg/virt-config,
+//     SmbiosConfigDefaultManufacturer and its siblings), unless the cluster's
+//     SMBIOS configuration was changed; then DMI cannot tell, and host.yaml can.
+var dmiPlatforms = []struct{ file, prefix, platform string }{
+	{"product_name", "OpenStack", "openstack"},
+	{"product_name", "RHEV Hypervisor", "rhv"},
+	{"product_name", "oVirt Node", "rhv"},
+	{"sys_vendor", "KubeVirt", "openshift-virtualization"},
+}
+
 // azureAssetTag is the chassis asset tag Azure VMs carry.
 const azureAssetTag = "7783-7084-3265-9085-8269-3286-77"
 
@@ -175,6 +195,7 @@ func (p *prober) identify() identity {
 	}
 	d := p.readDMI()
 	p.cloud(d)
+	p.platform(d)
 	dmiVM, dmiWhat := d.vendor()
 	smbiosVM := p.smbiosVMBit()
 
@@ -380,6 +401,32 @@ func (p *prober) accelerator(vm string) string {
 	}
 	return vm
 }
+
+// platform names the Red Hat offering that manages this machine's L0, as DMI
+// says (dmiPlatforms), and whether the machine has SMBIOS at all: on x86, QEMU
+// (and so libvirt) always gives its guests an SMBIOS table; KVM without one is
+// another VMM (Firecracker and the like), which libvirt does not manage.
+func (p *prober) platform(d dmi) {
+	v := &p.f.Virtualization
+	switch d.state {
+	case Absent:
+		v.SMBIOS, v.Platform = ptr(false), ptr("none")
+		return
+	case Unknown:
+		return
+	}
+	v.SMBIOS, v.Platform = ptr(true), ptr("none")
+	for _, dp := range dmiPlatforms {
+		if s := d.values[dp.file]; s != "" && strings.HasPrefix(s, dp.prefix) {
+			v.Platform = ptr(dp.platform)
+			p.evidence("DMI %s %q: the guest of %s", dp.file, s, platformName[dp.platform])
+			return
+		}
+	}
+}
+
+// platformName is how a person names each platform.
+var platformName = map[string]string{"openstack": "Red Hat OpenStack Platform (OpenStack Nova)", "rhv": "Red Hat Virtualization (oVirt)", "openshift-virtualization": "OpenShift Virtualization (KubeVirt)"}
 
 func (p *prober) cloud(d dmi) {
 	switch d.state {

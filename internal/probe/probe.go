@@ -62,6 +62,12 @@ type Virtualization struct {
 	// cannot be told (a sosreport).
 	WSL   *bool   `json:"wsl"`
 	Cloud *string `json:"cloud"` // "none" when DMI names none
+	// Platform is the Red Hat virtualization offering that manages the L0, as
+	// DMI names it: rhv, openstack, openshift-virtualization, or "none".
+	Platform *string `json:"platform"`
+	// SMBIOS says whether the machine has SMBIOS tables (/sys/class/dmi): on x86,
+	// every QEMU (so libvirt) guest does; a KVM guest without is another VMM's.
+	SMBIOS *bool `json:"smbios"`
 	// Level is the exact depth where it is known: 0 on bare metal, IBM Z's count
 	// of VM levels. LevelMin is what the evidence proves (1 for any guest).
 	Level      *int     `json:"level"`

@@ -317,6 +317,7 @@ func (wp *winProber) position() {
 		wp.note(`%s could not be read; the firmware's SMBIOS strings are unknown`, regBIOS)
 	}
 	p.cloud(d)
+	p.platform(d)
 	dmiVM, dmiWhat := d.vendor()
 	guest := func(vm, hypervisor string) {
 		v.VM, v.LevelMin = ptr(vm), ptr(1)

@@ -49,6 +49,8 @@ func headline(r judge.CheckResult, s Style) []string {
 // the findings by level, then the remedies and the sources. quiet keeps only
 // findings that need action.
 func CheckText(w io.Writer, r judge.CheckResult, s Style, quiet bool, cites *Cites) error {
+	ew := errWriter(w)
+	w = ew
 	if quiet {
 		for _, f := range r.Findings {
 			if f.Informational || f.Undetermined || f.Level <= policy.TechPreview {
@@ -59,7 +61,7 @@ func CheckText(w io.Writer, r judge.CheckResult, s Style, quiet bool, cites *Cit
 				s.wrap(w, "  ", s.paint(bold, "remedy: "), f.Remedy)
 			}
 		}
-		return nil
+		return ew.Err
 	}
 	h := r.Host
 	row := func(k, v string) { fmt.Fprintf(w, "  %-10s %s\n", k, s.text(v)) }
@@ -161,7 +163,7 @@ func CheckText(w io.Writer, r judge.CheckResult, s Style, quiet bool, cites *Cit
 			s.wrap(w, "  ", fmt.Sprintf("%d. [%s] ", i+1, f.Rule), f.Remedy)
 		}
 	}
-	return nil
+	return ew.Err
 }
 
 func statedHint(missing bool, flag, file string) string {

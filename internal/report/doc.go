@@ -62,6 +62,7 @@ type VMEntry struct {
 	OS            *string              `json:"os"`
 	OSSource      *string              `json:"os_source"`
 	OSNote        *string              `json:"os_note"` // the guest agent's answer beside the declared OS, or why there is none
+	AgentOS       *string              `json:"agent_os"`
 	Hugepages     bool                 `json:"hugepages"`
 	Runs          string               `json:"runs"`
 	L2            []string             `json:"l2"`
@@ -69,7 +70,8 @@ type VMEntry struct {
 	Platform      *string              `json:"platform"`
 	Verdict       policy.Level         `json:"verdict"`
 	Chains        []policy.ChainResult `json:"chains"`
-	Error         *string              `json:"error"` // why the domain could not be read
+	AgentChains   []policy.ChainResult `json:"agent_chains"` // judged with the agent's OS, where it differs from the declared
+	Error         *string              `json:"error"`        // why the domain could not be read
 }
 
 func nullable(s string) *string {
@@ -93,7 +95,7 @@ func vmEntries(rs []judge.VMResult) []VMEntry {
 		out = append(out, VMEntry{Name: r.Name, State: nullable(r.State), Arch: nullable(r.Arch), CPUMode: nullable(r.CPUMode),
 			Exposes: r.Exposes, ExposesReason: nullable(r.Why), OS: r.OS, OSSource: nullable(r.OSFrom), OSNote: nullable(r.OSNote), Hugepages: r.Huge,
 			Runs: r.Runs, L2: l2, Type: nullable(r.Type), Platform: nullable(r.Platform), Verdict: r.Verdict, Chains: chains,
-			Error: nullable(r.Error)})
+			AgentOS: r.AgentOS, AgentChains: r.AgentChains, Error: nullable(r.Error)})
 	}
 	return out
 }

@@ -11,6 +11,8 @@ import (
 // MatrixText writes the policy's support matrix as the source's tables restored:
 // one table per row, each column a list.
 func MatrixText(w io.Writer, p *policy.Policy, s Style) error {
+	ew := errWriter(w)
+	w = ew
 	fmt.Fprintf(w, "%s\n%s\n", s.paint(bold, p.Title), s.text(p.Document))
 	for _, r := range p.Matrix {
 		fmt.Fprintf(w, "\n%s  %s (%s table, row %s)\n", s.Level(r.Level), tableTitle(r.Level), r.Book, r.ID)
@@ -43,7 +45,7 @@ func MatrixText(w io.Writer, p *policy.Policy, s Style) error {
 	}
 	fmt.Fprintln(w)
 	s.wrap(w, "", "", "Anything else is "+s.Level(policy.Unsupported)+"; limitations can make a listed chain worse (`nestvirt plan` applies them).")
-	return nil
+	return ew.Err
 }
 
 func tableTitle(l policy.Level) string {

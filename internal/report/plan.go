@@ -85,7 +85,7 @@ func WritePlanText(w io.Writer, verdicts []*policy.Level, chunks [][]byte, s Sty
 		}
 		bw.Write(c)
 	}
-	s.WriteSources(bw, cites)
+	s.WriteSources(bw, cites) // bw keeps the first write error; Flush returns it
 	if summary {
 		counts := map[policy.Level]int{}
 		var worst *policy.Level

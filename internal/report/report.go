@@ -139,16 +139,18 @@ func (c *Cites) Number(src string) int {
 }
 
 // WriteSources lists the sources referred to, by number.
-func (s Style) WriteSources(w io.Writer, c *Cites) {
+func (s Style) WriteSources(w io.Writer, c *Cites) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.text) == 0 {
-		return
+		return nil
 	}
-	fmt.Fprintf(w, "\n%s\n", s.paint(bold, "Sources"))
+	ew := errWriter(w)
+	fmt.Fprintf(ew, "\n%s\n", s.paint(bold, "Sources"))
 	for i, t := range c.text {
-		s.wrap(w, "  ", fmt.Sprintf("[%d] ", i+1), t)
+		s.wrap(ew, "  ", fmt.Sprintf("[%d] ", i+1), t)
 	}
+	return ew.Err
 }
 
 // factNames say in words what an unknown fact is, and how to make it known.
@@ -168,6 +170,9 @@ var factNames = map[string]string{
 	"host.container":                   "whether this is a container",
 	"host.wsl":                         "whether this is WSL",
 	"host.cloud":                       "which cloud this machine runs in",
+	"host.platform":                    "which Red Hat offering manages the L0 (DMI could not be read)",
+	"host.smbios":                      "whether this machine has SMBIOS tables (DMI could not be read)",
+	"host.l0_manager":                  "what defines this machine on its L0",
 	"host.guest":                       "where this machine stands",
 	"host.level":                       "the exact depth",
 	"host.level_min":                   "where this machine stands",

@@ -12,6 +12,8 @@ import (
 // VMsText writes the audit as a table, then each VM's findings that matter
 // (with quiet, only the VMs whose verdict is unsupported or worse).
 func VMsText(w io.Writer, a judge.Audit, s Style, quiet bool, cites *Cites) error {
+	ew := errWriter(w)
+	w = ew
 	verdict := "nothing to judge"
 	if a.Verdict != nil {
 		verdict = s.Level(*a.Verdict)
@@ -22,7 +24,7 @@ func VMsText(w io.Writer, a judge.Audit, s Style, quiet bool, cites *Cites) erro
 	}
 	if len(a.VMs) == 0 {
 		fmt.Fprintln(w, "\n  no domains")
-		return nil
+		return ew.Err
 	}
 	rows := [][]string{{"NAME", "STATE", "ARCH", "CPU", "EXPOSES", "OS", "RUNS", "VERDICT"}}
 	var shown []judge.VMResult
@@ -40,9 +42,9 @@ func VMsText(w io.Writer, a judge.Audit, s Style, quiet bool, cites *Cites) erro
 		osName := "unknown"
 		if v.OS != nil {
 			osName = *v.OS
-			if v.OSFrom == "guest agent" {
-				osName += " (agent)"
-			}
+		}
+		if v.AgentOS != nil && (v.OS == nil || *v.AgentOS != *v.OS) {
+			osName += " (agent: " + *v.AgentOS + ")"
 		}
 		runs := v.Runs
 		if len(v.L2) > 0 {
@@ -78,16 +80,22 @@ func VMsText(w io.Writer, a judge.Audit, s Style, quiet bool, cites *Cites) erro
 	for _, v := range a.VMs {
 		var fs []policy.Finding
 		seen := map[string]bool{}
-		for _, c := range v.Chains {
-			for _, f := range c.Findings {
-				if key := f.Rule + "\x00" + f.Message; !f.Informational && f.Level > policy.TechPreview && !seen[key] {
-					seen[key] = true
-					fs = append(fs, f)
+		worse := func(chains []policy.ChainResult) []policy.Finding {
+			var out []policy.Finding
+			for _, c := range chains {
+				for _, f := range c.Findings {
+					if key := f.Rule + "\x00" + f.Message; !f.Informational && f.Level > policy.TechPreview && !seen[key] {
+						seen[key] = true
+						out = append(out, f)
+					}
 				}
 			}
+			return out
 		}
-		agentSaid := v.OSFrom == "guest agent" && strings.Contains(v.OSNote, "declared:")
-		if len(fs) == 0 && v.Error == "" && !agentSaid {
+		fs = worse(v.Chains)
+		// What the agent's report adds: the guest's own word, shown apart.
+		byAgent := worse(v.AgentChains)
+		if len(fs) == 0 && len(byAgent) == 0 && v.Error == "" && v.AgentOS == nil {
 			continue
 		}
 		fmt.Fprintf(w, "\n  %s  (%s)\n", s.paint(bold, v.Name), s.text(v.Why))
@@ -101,6 +109,10 @@ func VMsText(w io.Writer, a judge.Audit, s Style, quiet bool, cites *Cites) erro
 			s.wrap(w, "    ", s.paint(bold, "error: "), v.Error)
 		}
 		s.findings(w, fs, "    ", cites)
+		if len(byAgent) > 0 {
+			s.wrap(w, "    ", s.paint(dim, "by the guest agent's report ("+*v.AgentOS+"): "), "")
+			s.findings(w, byAgent, "    ", cites)
+		}
 	}
-	return nil
+	return ew.Err
 }

@@ -2,6 +2,7 @@ package topology
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/nestvirt/nestvirt/internal/fsroot"
 	"github.com/nestvirt/nestvirt/internal/osid"
 	"github.com/nestvirt/nestvirt/internal/strictyaml"
 )
@@ -272,15 +274,11 @@ func ReadFile(name string, stdin io.Reader) ([]byte, error) {
 	if name == "-" {
 		r = stdin
 	} else {
-		f, err := os.Open(name)
-		if err != nil {
-			return nil, err
+		data, err := fsroot.ReadNamed(name, strictyaml.MaxBytes)
+		if errors.Is(err, fsroot.ErrTooLarge) {
+			return nil, fmt.Errorf("%s: larger than %d MiB; a topology file is small", name, strictyaml.MaxBytes>>20)
 		}
-		defer f.Close()
-		if st, err := f.Stat(); err == nil && st.Size() <= strictyaml.MaxBytes {
-			size = int(st.Size())
-		}
-		r = f
+		return data, err
 	}
 	buf := bytes.NewBuffer(make([]byte, 0, size+512))
 	_, err := buf.ReadFrom(io.LimitReader(r, strictyaml.MaxBytes+1))

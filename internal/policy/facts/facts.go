@@ -47,10 +47,21 @@ type Host struct {
 	Container  string `cel:"container"`
 	WSL        bool   `cel:"wsl"` // Windows Subsystem for Linux, known even where containers are not
 	Cloud      string `cel:"cloud"`
-	Guest      bool   `cel:"guest"`     // a guest of some hypervisor (level_min >= 1)
-	Level      int    `cel:"level"`     // the exact depth; unknown unless proven (IBM Z, bare metal)
-	LevelMin   int    `cel:"level_min"` // the depth the evidence proves
-	KVM        KVM    `cel:"kvm"`
+	// Platform is the Red Hat offering that manages the L0 (DMI): rhv,
+	// openstack, openshift-virtualization, or "none".
+	Platform string `cel:"platform"`
+	// SMBIOS: the machine has SMBIOS tables; every QEMU (libvirt) guest on x86 does.
+	SMBIOS bool `cel:"smbios"`
+	// L0Manager is what defines this guest on its L0, so which remedy applies
+	// there: libvirt, openstack, rhv, openshift-virtualization, cloud (a public
+	// cloud's), vmm (KVM without QEMU), qemu-tcg, esxi, hyper-v, xen, other;
+	// "unknown" when the facts cannot tell (a value, never an unknown fact: it
+	// only chooses the words of a remedy, never a verdict). "none" on bare metal.
+	L0Manager string `cel:"l0_manager"`
+	Guest     bool   `cel:"guest"`     // a guest of some hypervisor (level_min >= 1)
+	Level     int    `cel:"level"`     // the exact depth; unknown unless proven (IBM Z, bare metal)
+	LevelMin  int    `cel:"level_min"` // the depth the evidence proves
+	KVM       KVM    `cel:"kvm"`
 	// Stated by the admin (host.yaml, flags): whether VMs here are live-migrated,
 	// and for a guest, the OS of the L0 it runs on. Unknown until stated.
 	Migration bool `cel:"migration"`
