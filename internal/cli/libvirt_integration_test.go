@@ -253,3 +253,34 @@ func TestIntegrationTheRecordedDaemonIsTheRealOne(t *testing.T) {
 		t.Errorf("the live capabilities: %+v %v", h, err)
 	}
 }
+
+// TestIntegrationAnnotateRoundTripsThroughTheMetadataAPI: the same domain
+// annotated three times, then exposed, then annotated again, keeps every
+// record: what libvirt's metadata API hands back is read as what was written.
+func TestIntegrationAnnotateRoundTripsThroughTheMetadataAPI(t *testing.T) {
+	name := defineDomain(t, "plain.xml")
+	for _, args := range [][]string{
+		{"annotate", name, "--runs", "kvm", "--l2", "rhel10.0"},
+		{"annotate", name, "--runs", "kvm", "--l2", "rhel9.6,rhel10.0", "--os", "rhel9.6"},
+		{"annotate", name, "--runs", "kvm", "--l2", "rhel10.0"},
+		{"expose", name, "--root", snapshots + "amd-l0-nested/root"},
+		{"annotate", name, "--runs", "kvm", "--l2", "rhel9.6"},
+	} {
+		if out, stderr, code := nv(t, "", args...); code != ExitOK {
+			t.Fatalf("%v: exit %d %s %s", args, code, out, stderr)
+		}
+	}
+	out, err := exec.Command("virsh", "-c", libvirttest.URI, "dumpxml", "--inactive", name).CombinedOutput()
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := string(out)
+	for _, want := range []string{"<nestvirt:runs>kvm</nestvirt:runs>", "<nestvirt:l2>rhel9.6</nestvirt:l2>", "<nestvirt:os>rhel9.6</nestvirt:os>", "<nestvirt:original-cpu", "name='svm'"} {
+		if !strings.Contains(x, want) {
+			t.Errorf("the definition lacks %s:\n%s", want, x)
+		}
+	}
+	if out, stderr, code := nv(t, "", "unexpose", name); code != ExitOK || !strings.Contains(out, "definition updated") {
+		t.Errorf("unexpose after annotate: %d %s %s", code, out, stderr)
+	}
+}

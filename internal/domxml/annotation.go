@@ -31,14 +31,18 @@ func (a Annotation) Empty() bool {
 	return a.Runs == "" && len(a.L2) == 0 && a.OS == "" && !a.Recorded && !a.HypervRecorded
 }
 
+// annXML reads nestvirt's element whatever namespace it carries: in a domain's
+// XML it is found by its namespace before it is read; libvirt's metadata API
+// (virDomainGetMetadata) hands it back with none ("<guest><runs>..."), as
+// libvirt 9.0 does.
 type annXML struct {
-	XMLName xml.Name `xml:"https://nestvirt.dev/xmlns/libvirt/1 guest"`
+	XMLName xml.Name `xml:"guest"`
 	Created string   `xml:"created-metadata,attr,omitempty"`
-	Runs    string   `xml:"https://nestvirt.dev/xmlns/libvirt/1 runs,omitempty"`
-	L2      []string `xml:"https://nestvirt.dev/xmlns/libvirt/1 l2"`
-	OS      string   `xml:"https://nestvirt.dev/xmlns/libvirt/1 os,omitempty"`
-	CPU     *origXML `xml:"https://nestvirt.dev/xmlns/libvirt/1 original-cpu"`
-	Hyperv  *origXML `xml:"https://nestvirt.dev/xmlns/libvirt/1 original-hyperv"`
+	Runs    string   `xml:"runs,omitempty"`
+	L2      []string `xml:"l2"`
+	OS      string   `xml:"os,omitempty"`
+	CPU     *origXML `xml:"original-cpu"`
+	Hyperv  *origXML `xml:"original-hyperv"`
 }
 
 type origXML struct {
@@ -52,6 +56,9 @@ func ParseAnnotation(element []byte) (Annotation, error) {
 	var x annXML
 	if err := xml.Unmarshal(element, &x); err != nil {
 		return Annotation{}, fmt.Errorf("nestvirt metadata: %w", err)
+	}
+	if ns := x.XMLName.Space; ns != "" && ns != Namespace {
+		return Annotation{}, fmt.Errorf("nestvirt metadata: <guest> in namespace %q, not nestvirt's", ns)
 	}
 	a := Annotation{Runs: x.Runs, L2: x.L2, OS: x.OS, MetadataCreated: x.Created == "yes"}
 	if x.CPU != nil {

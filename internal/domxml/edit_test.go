@@ -159,3 +159,21 @@ func FuzzExpose(f *testing.F) {
 		}
 	})
 }
+
+// TestAnAnnotationReadsAsTheMetadataAPIHandsItBack: libvirt 9.0's
+// virDomainGetMetadata returns nestvirt's element without its namespace
+// (recorded with virsh metadata --uri ... --config); it reads as the namespaced
+// element of the domain XML does, and a <guest> of another namespace does not.
+func TestAnAnnotationReadsAsTheMetadataAPIHandsItBack(t *testing.T) {
+	fromAPI := "<guest>\n  <runs>kvm</runs>\n  <l2>rhel10.0</l2>\n  <os>rhel9.6</os>\n  <original-cpu present=\"yes\">&lt;cpu mode='custom'/&gt;</original-cpu>\n</guest>\n"
+	inXML := `<nestvirt:guest xmlns:nestvirt="https://nestvirt.dev/xmlns/libvirt/1"><nestvirt:runs>kvm</nestvirt:runs><nestvirt:l2>rhel10.0</nestvirt:l2><nestvirt:os>rhel9.6</nestvirt:os><nestvirt:original-cpu present="yes">&lt;cpu mode='custom'/&gt;</nestvirt:original-cpu></nestvirt:guest>`
+	for name, el := range map[string]string{"from the metadata API": fromAPI, "in the domain XML": inXML} {
+		a, err := ParseAnnotation([]byte(el))
+		if err != nil || a.Runs != "kvm" || len(a.L2) != 1 || a.L2[0] != "rhel10.0" || a.OS != "rhel9.6" || !a.Recorded || a.CPU != "<cpu mode='custom'/>" {
+			t.Errorf("%s: %+v %v", name, a, err)
+		}
+	}
+	if _, err := ParseAnnotation([]byte(`<guest xmlns="https://example.com/other"><runs>kvm</runs></guest>`)); err == nil {
+		t.Error("another namespace's <guest> was read as nestvirt's")
+	}
+}

@@ -24,6 +24,8 @@ type Dir struct {
 	// live is true for "/": an absolute symlink there stays inside the tree, so it
 	// is followed (os.Root refuses absolute links; a snapshot tree keeps refusing).
 	live bool
+
+	hooks *hooks // tests only
 }
 
 // ErrNotRegular is returned when a read meets something other than a regular file.

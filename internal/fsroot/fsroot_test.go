@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // tree makes a directory with files (path -> content) and returns it with an
@@ -174,15 +176,14 @@ func TestConditionalWriteRefusesAChangedFile(t *testing.T) {
 func TestAChangeBetweenTheCheckAndTheRenameIsReturnedNotLost(t *testing.T) {
 	root, _ := tree(t, map[string]string{"etc/kvm.conf": "a\n"})
 	d := open(t, root)
-	stepHook = func(s string) error {
+	d.hooks = &hooks{step: func(s string) error {
 		if s == "checked" {
 			f, _ := os.OpenFile(filepath.Join(root, "etc/kvm.conf"), os.O_APPEND|os.O_WRONLY, 0)
 			f.WriteString("appended\n")
 			f.Close()
 		}
 		return nil
-	}
-	defer func() { stepHook = nil }()
+	}}
 	err := d.WriteAtomic("etc/kvm.conf", []byte("new\n"), WriteOptions{})
 	var race *RaceError
 	if !errors.As(err, &race) || string(race.Lost) != "a\nappended\n" {
@@ -263,20 +264,21 @@ func TestACrashAtAnyStepOnAVolatileFileSystemLeavesOldOrNew(t *testing.T) {
 				st, _ := os.Stat(filepath.Join(root, f))
 				synced[st.Sys().(*syscall.Stat_t).Ino] = st.Size()
 			}
-			syncFile = func(f *os.File) error {
-				if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
-					synced[st.Sys().(*syscall.Stat_t).Ino] = st.Size()
-				}
-				return f.Sync()
-			}
 			crash := errors.New("crash")
-			stepHook = func(s string) error {
-				if s == at {
-					return crash
-				}
-				return nil
+			d.hooks = &hooks{
+				sync: func(f *os.File) error {
+					if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+						synced[st.Sys().(*syscall.Stat_t).Ino] = st.Size()
+					}
+					return f.Sync()
+				},
+				step: func(s string) error {
+					if s == at {
+						return crash
+					}
+					return nil
+				},
 			}
-			defer func() { stepHook, syncFile = nil, func(f *os.File) error { return f.Sync() } }()
 			err := d.WriteAtomic("etc/kvm.conf", []byte(nw), WriteOptions{Backup: true})
 			if at != "" && !errors.Is(err, crash) {
 				t.Fatalf("err = %v", err)
@@ -320,16 +322,16 @@ func TestACrashAtAnyStepOnAVolatileFileSystemLeavesOldOrNew(t *testing.T) {
 func TestAWriteKilledAtAnyStepLeavesOldOrNew(t *testing.T) {
 	if dir := os.Getenv("NESTVIRT_CRASH_DIR"); dir != "" {
 		at := os.Getenv("NESTVIRT_CRASH_AT")
-		stepHook = func(s string) error {
-			if s == at {
-				syscall.Kill(os.Getpid(), syscall.SIGKILL)
-			}
-			return nil
-		}
 		d, err := Open(dir)
 		if err != nil {
 			os.Exit(3)
 		}
+		d.hooks = &hooks{step: func(s string) error {
+			if s == at {
+				syscall.Kill(os.Getpid(), syscall.SIGKILL)
+			}
+			return nil
+		}}
 		d.WriteAtomic("kvm.conf", []byte(strings.Repeat("new content\n", 50000)), WriteOptions{Backup: true})
 		os.Exit(0)
 	}
@@ -364,5 +366,66 @@ func TestAWriteKilledAtAnyStepLeavesOldOrNew(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestAFileRenamedOverAfterTheCheckIsPutBack: another writer replaces the file
+// (as sed -i does: a new file renamed over it) after nestvirt's last check and
+// before its own file takes the name: theirs stays, nestvirt's write is refused
+// as changed, and nothing is left behind. A plain rename lost their file here.
+func TestAFileRenamedOverAfterTheCheckIsPutBack(t *testing.T) {
+	root, _ := tree(t, map[string]string{"etc/kvm.conf": "a\n"})
+	d := open(t, root)
+	conf := filepath.Join(root, "etc/kvm.conf")
+	d.hooks = &hooks{step: func(s string) error {
+		if s == "checked" {
+			tmp := conf + ".sed"
+			os.WriteFile(tmp, []byte("a\ntheirs\n"), 0o644)
+			os.Rename(tmp, conf)
+		}
+		return nil
+	}}
+	err := d.WriteAtomic("etc/kvm.conf", []byte("ours\n"), WriteOptions{})
+	if !errors.Is(err, ErrChanged) {
+		t.Fatalf("err = %v, want ErrChanged", err)
+	}
+	if b, _ := os.ReadFile(conf); string(b) != "a\ntheirs\n" {
+		t.Errorf("their file was replaced: %q", b)
+	}
+	if left, _ := filepath.Glob(filepath.Join(root, "etc/.kvm.conf.nestvirt-*")); len(left) > 0 {
+		t.Errorf("left behind: %v", left)
+	}
+	// A file created after the check is not replaced either.
+	d.hooks = &hooks{step: func(s string) error {
+		if s == "checked" {
+			os.WriteFile(filepath.Join(root, "etc/new.conf"), []byte("theirs\n"), 0o644)
+		}
+		return nil
+	}}
+	if err := d.WriteAtomic("etc/new.conf", []byte("ours\n"), WriteOptions{}); !errors.Is(err, ErrChanged) {
+		t.Errorf("a file created meanwhile: %v", err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(root, "etc/new.conf")); string(b) != "theirs\n" {
+		t.Errorf("the file created meanwhile was replaced: %q", b)
+	}
+}
+
+// TestARewrittenFileKeepsItsExtendedAttributes: a file nestvirt rewrites keeps
+// its user.* attributes (and security.selinux, on RHEL, the same way); others
+// are not copied.
+func TestARewrittenFileKeepsItsExtendedAttributes(t *testing.T) {
+	root, _ := tree(t, map[string]string{"etc/kvm.conf": "a\n"})
+	conf := filepath.Join(root, "etc/kvm.conf")
+	if err := unix.Setxattr(conf, "user.nestvirt-test", []byte("kept"), 0); err != nil {
+		t.Fatalf("the test's file system has no user xattrs (ext4, xfs and tmpfs since Linux 6.6 do): %v", err)
+	}
+	d := open(t, root)
+	if err := d.WriteAtomic("etc/kvm.conf", []byte("b\n"), WriteOptions{Backup: true}); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 64)
+	n, err := unix.Getxattr(conf, "user.nestvirt-test", buf)
+	if err != nil || string(buf[:n]) != "kept" {
+		t.Errorf("user.nestvirt-test = %q, %v", buf[:n], err)
 	}
 }

@@ -60,7 +60,7 @@ func (d *Dir) WriteStream(rel string, mode fs.FileMode, fn func(io.Writer) error
 			return err
 		}
 	}
-	if err := syncFile(f); err != nil {
+	if err := d.syncFile(f); err != nil {
 		return fmt.Errorf("syncing %s: %w", d.Real(rel), err)
 	}
 	if err := f.Close(); err != nil {

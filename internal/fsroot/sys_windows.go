@@ -5,6 +5,7 @@ package fsroot
 import (
 	"io/fs"
 	"os"
+	"time"
 )
 
 const nonBlock = 0
@@ -17,3 +18,8 @@ func chownLike(f *os.File, like fs.FileInfo) error { return nil }
 
 // Owner is unknown on Windows.
 func Owner(fi fs.FileInfo) int { return -1 }
+
+// Lock is a no-op on Windows, where nestvirt edits no libvirt domain.
+func (d *Dir) Lock(rel string, timeout time.Duration) (unlock func(), err error) {
+	return func() {}, nil
+}

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"strings"
 )
 
 // Backup suffixes: the file as it was before nestvirt first changed it (written
@@ -89,17 +90,25 @@ type WriteOptions struct {
 	Max int64
 }
 
-// Hooks let tests stop a write at each step and see what was synced.
-var (
-	stepHook func(step string) error
-	syncFile = func(f *os.File) error { return f.Sync() }
-)
+// hooks let a test stop a write at each step and see what was synced; a Dir
+// in use has none.
+type hooks struct {
+	step func(step string) error
+	sync func(f *os.File) error
+}
 
-func step(s string) error {
-	if stepHook != nil {
-		return stepHook(s)
+func (d *Dir) step(s string) error {
+	if d.hooks != nil && d.hooks.step != nil {
+		return d.hooks.step(s)
 	}
 	return nil
+}
+
+func (d *Dir) syncFile(f *os.File) error {
+	if d.hooks != nil && d.hooks.sync != nil {
+		return d.hooks.sync(f)
+	}
+	return f.Sync()
 }
 
 // WriteAtomic replaces rel with data so that, whatever happens (a crash, a kill, a
@@ -141,39 +150,38 @@ func (d *Dir) WriteAtomic(rel string, data []byte, o WriteOptions) (err error) {
 			return fmt.Errorf("writing the backup: %w", err)
 		}
 	}
-	if err := step("backed-up"); err != nil {
+	if err := d.step("backed-up"); err != nil {
 		return err
 	}
-	tmp, err := d.createTemp(tmpDir, path.Base(rel), data, mode, cur.info)
-	if err != nil {
-		return err
-	}
-	// The last check, as close to the rename as it can be; the old file stays open
-	// so a change that slips in between is seen afterwards, not lost.
+	// The old file stays open: its extended attributes go to the new one, and a
+	// change that slips in after the last check is seen afterwards, not lost.
 	var old *os.File
 	if cur.Exists {
 		if old, err = d.root.Open(d.resolve(rel)); err != nil {
-			d.Remove(tmp)
 			return err
 		}
 		defer old.Close()
 	}
+	tmp, err := d.createTemp(tmpDir, path.Base(rel), data, mode, cur.info, old)
+	if err != nil {
+		return err
+	}
+	// The last check, as close to the rename as it can be.
 	now, err := d.ReadVersion(rel, o.Max)
 	if err == nil && !cur.same(now) {
 		err = fmt.Errorf("%s: %w", d.Real(rel), ErrChanged)
 	}
 	if err == nil {
-		err = step("checked")
+		err = d.step("checked")
 	}
 	if err != nil {
 		d.Remove(tmp)
 		return err
 	}
-	if err := d.root.Rename(name(tmp), d.resolve(rel)); err != nil {
-		d.Remove(tmp)
-		return fmt.Errorf("replacing %s: %w", d.Real(rel), err)
+	if err := d.replace(tmp, rel, cur); err != nil {
+		return err
 	}
-	if err := step("renamed"); err != nil {
+	if err := d.step("renamed"); err != nil {
 		return err
 	}
 	// Read the old file back at once: a writer that opened it before the rename
@@ -189,15 +197,58 @@ func (d *Dir) WriteAtomic(rel string, data []byte, o WriteOptions) (err error) {
 	if err := d.syncDir(dir); err != nil {
 		return err
 	}
-	if err := step("dir-synced"); err != nil {
+	if err := d.step("dir-synced"); err != nil {
 		return err
 	}
 	return race
 }
 
+// replace puts the complete temporary file tmp at rel, only if rel is still the
+// file cur was read from: the two are exchanged in one step (renameat2), so
+// what stood at rel at that instant is at tmp's name, and is compared with cur;
+// if another writer renamed a file of its own over rel after the last check (as
+// sed -i does), theirs is put back and ErrChanged returned, so their edit is
+// never lost. A file that did not exist must still not exist (RENAME_NOREPLACE).
+// Where the file system has no renameat2, rel is renamed over.
+func (d *Dir) replace(tmp, rel string, cur Version) error {
+	target := d.resolve(rel)
+	fail := func(err error) error {
+		d.Remove(tmp)
+		return err
+	}
+	ok, err := d.swap(tmp, filepathToSlash(target), !cur.Exists)
+	switch {
+	case errors.Is(err, fs.ErrExist):
+		return fail(fmt.Errorf("%s: %w (created meanwhile)", d.Real(rel), ErrChanged))
+	case errors.Is(err, fs.ErrNotExist) && cur.Exists:
+		return fail(fmt.Errorf("%s: %w (removed meanwhile)", d.Real(rel), ErrChanged))
+	case err != nil:
+		return fail(fmt.Errorf("replacing %s: %w", d.Real(rel), err))
+	case ok && cur.Exists:
+		st, err := d.root.Lstat(name(tmp))
+		if err != nil || !os.SameFile(st, cur.info) {
+			// Someone replaced rel after the check: theirs goes back.
+			if _, err := d.swap(tmp, filepathToSlash(target), false); err != nil {
+				return fmt.Errorf("%s was replaced by someone else while nestvirt replaced it, and putting theirs back failed (%v): theirs is %s", d.Real(rel), err, d.Real(tmp))
+			}
+			return fail(fmt.Errorf("%s: %w (replaced meanwhile)", d.Real(rel), ErrChanged))
+		}
+		d.Remove(tmp) // the file replaced; a backup of it, if any, is a link of its own
+		return nil
+	case ok:
+		return nil
+	}
+	if err := d.root.Rename(name(tmp), target); err != nil {
+		return fail(fmt.Errorf("replacing %s: %w", d.Real(rel), err))
+	}
+	return nil
+}
+
+func filepathToSlash(n string) string { return strings.ReplaceAll(n, string(os.PathSeparator), "/") }
+
 // writeTemp writes data to rel atomically (a temporary file beside it, renamed).
 func (d *Dir) writeTemp(rel, dir string, data []byte, mode fs.FileMode, owner fs.FileInfo) error {
-	tmp, err := d.createTemp(dir, path.Base(rel), data, mode, owner)
+	tmp, err := d.createTemp(dir, path.Base(rel), data, mode, owner, nil)
 	if err != nil {
 		return err
 	}
@@ -232,7 +283,7 @@ func (d *Dir) linkBackup(rel string, cur Version, mode fs.FileMode) error {
 // createTemp writes data into a new hidden file in dir and syncs it; it returns
 // the file's path. The file is created 0600 and only given mode (and owner) once
 // its content is complete and synced.
-func (d *Dir) createTemp(dir, base string, data []byte, mode fs.FileMode, owner fs.FileInfo) (string, error) {
+func (d *Dir) createTemp(dir, base string, data []byte, mode fs.FileMode, owner fs.FileInfo, like *os.File) (string, error) {
 	var rnd [6]byte
 	if _, err := rand.Read(rnd[:]); err != nil {
 		return "", err
@@ -247,19 +298,25 @@ func (d *Dir) createTemp(dir, base string, data []byte, mode fs.FileMode, owner 
 		d.Remove(tmp)
 		return "", err
 	}
-	if err := step("created"); err != nil {
+	if err := d.step("created"); err != nil {
 		return fail(err)
 	}
 	if _, err := f.Write(data); err != nil {
 		return fail(fmt.Errorf("writing %s: %w", d.Real(tmp), err))
 	}
-	if err := step("written"); err != nil {
+	if like != nil {
+		// Before the sync, so the label is as durable as the content.
+		if err := copyXattrs(f, like); err != nil {
+			return fail(err)
+		}
+	}
+	if err := d.step("written"); err != nil {
 		return fail(err)
 	}
-	if err := syncFile(f); err != nil {
+	if err := d.syncFile(f); err != nil {
 		return fail(fmt.Errorf("syncing %s: %w", d.Real(tmp), err))
 	}
-	if err := step("synced"); err != nil {
+	if err := d.step("synced"); err != nil {
 		return fail(err)
 	}
 	if err := f.Chmod(mode); err != nil {

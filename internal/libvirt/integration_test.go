@@ -405,3 +405,84 @@ func TestIntegrationGuestAgentAbsent(t *testing.T) {
 		t.Errorf("the audit of a VM without an agent: error %q, note %q", v.Error, v.OSNote)
 	}
 }
+
+// TestIntegrationNoConcurrentMetadataEditIsLost: three loops of expose and
+// unexpose against five loops of virsh metadata --config on the same domain,
+// 200 metadata edits in all: every edit is in the definition at the end, or
+// the expose that could have overwritten it said so (an error, never a quiet
+// success).
+func TestIntegrationNoConcurrentMetadataEditIsLost(t *testing.T) {
+	c := connect(t, "qemu:///system")
+	name := define(t, c, "plain.xml")
+	const writers, each = 5, 40
+	var wg sync.WaitGroup
+	var stop atomic.Bool
+	var reported, overwritten, edits atomic.Int64
+	for w := 0; w < 3; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			conn, err := Connect(Options{URI: "qemu:///system"})
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer conn.Close()
+			for i := 0; !stop.Load(); i++ {
+				var err error
+				var ch Change
+				if i%2 == 0 {
+					ch, err = expose(conn, name, "amd", false)
+				} else {
+					ch, err = conn.Edit(name, EditOptions{}, domxml.Unexpose)
+				}
+				for _, n := range ch.Notes {
+					if strings.Contains(n, "not known") {
+						t.Errorf("edit %d: %s", i, n)
+					}
+				}
+				edits.Add(1)
+				if err != nil {
+					var ow *OverwrittenError
+					switch {
+					case errors.As(err, &ow):
+						overwritten.Add(1)
+					case errors.Is(err, ErrConcurrent):
+						reported.Add(1)
+					default:
+						t.Errorf("edit: %v", err)
+						return
+					}
+				}
+			}
+		}(w)
+	}
+	var vw sync.WaitGroup
+	for w := 0; w < writers; w++ {
+		vw.Add(1)
+		go func(w int) {
+			defer vw.Done()
+			for i := 0; i < each; i++ {
+				uri := fmt.Sprintf("https://example.com/nvtest/%d/%d", w, i)
+				out, err := exec.Command("virsh", "-c", "qemu:///system", "metadata", name, "--config", "--uri", uri, "--key", fmt.Sprintf("k%d", w), "--set", fmt.Sprintf("<e w='%d' i='%d'/>", w, i)).CombinedOutput()
+				if err != nil {
+					t.Errorf("virsh metadata: %v %s", err, out)
+				}
+			}
+		}(w)
+	}
+	vw.Wait()
+	stop.Store(true)
+	wg.Wait()
+	x := virsh(t, "dumpxml", "--inactive", name)
+	kept := strings.Count(x, "https://example.com/nvtest/")
+	lost := writers*each - kept
+	t.Logf("%d expose/unexpose edits: %d redone until they gave up (nothing defined), %d defined over a change and said so; %d of %d metadata edits kept", edits.Load(), reported.Load(), overwritten.Load(), kept, writers*each)
+	// libvirt cannot define only if unchanged: an edit can replace a change
+	// that lands between its last read and its define. None may do so quietly:
+	// each such definition reports it (one report covers at most one change
+	// per concurrent writer).
+	if lost > int(overwritten.Load())*writers {
+		t.Errorf("%d metadata edits lost, and only %d definitions said they overwrote a change", lost, overwritten.Load())
+	}
+}

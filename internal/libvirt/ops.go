@@ -1,10 +1,14 @@
 package libvirt
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/nestvirt/nestvirt/internal/domxml"
+	"github.com/nestvirt/nestvirt/internal/fsroot"
 )
 
 // Change is an edit of a domain's persistent definition.
@@ -30,11 +34,40 @@ var ErrTransient = errors.New("transient domain")
 // ErrConcurrent says someone else changed the definition while nestvirt edited it.
 var ErrConcurrent = errors.New("the definition changed while nestvirt edited it")
 
+// lockDomain serialises nestvirt's edits of one domain across processes, with a
+// lock file in /run/lock (the system's lock directory); where there is none,
+// edits go on without it.
+func lockDomain(uri, name string, timeout time.Duration) (func(), error) {
+	d, err := fsroot.Open("/run/lock")
+	if err != nil {
+		return func() {}, nil
+	}
+	defer d.Close()
+	sum := sha256.Sum256([]byte(uri + "\x00" + name))
+	unlock, err := d.Lock("nestvirt-domain-"+hex.EncodeToString(sum[:8])+".lock", timeout)
+	if err != nil {
+		return nil, fmt.Errorf("waiting for another nestvirt editing %s: %w", name, err)
+	}
+	return unlock, nil
+}
+
+// announceWait bounds the wait for libvirt to announce a definition nestvirt
+// made; the daemon queues the event as it defines, so it comes within
+// milliseconds.
+const announceWait = 3 * time.Second
+
+// editAttempts bounds how often an edit is redone on a definition someone else
+// keeps changing.
+const editAttempts = 5
+
 // Edit reads the persistent definition with its secrets (so redefining loses
 // none), parses it once and hands it to fn, which decides and edits; the result
-// is defined unless DryRun. Just before defining, the definition is read again: if
-// someone changed it meanwhile, the edit is redone on the new one once, and then
-// refused, so no concurrent change is reverted. libvirt applies a definition
+// is defined unless DryRun. Just before defining, the definition is read again:
+// if someone changed it meanwhile, the edit is redone on theirs (up to
+// editAttempts times, then ErrConcurrent). libvirt has no define-if-unchanged,
+// so a change that lands between that read and the define is still replaced:
+// the domain's events tell, and the edit then returns an OverwrittenError
+// naming what was lost, never a quiet success. libvirt applies a definition
 // atomically: the domain has the old one or the new one.
 func (c *Conn) Edit(name string, o EditOptions, fn func(raw []byte) (domxml.Result, error)) (Change, error) {
 	d, err := c.Lookup(name)
@@ -48,7 +81,20 @@ func (c *Conn) Edit(name string, o EditOptions, fn func(raw []byte) (domxml.Resu
 	if !persistent && !o.Persist {
 		return Change{}, fmt.Errorf("%w: %s exists only while it runs; defining the edit would make it persistent. Give --persist if that is what you want", ErrTransient, name)
 	}
-	for attempt := 0; attempt < 2; attempt++ {
+	var w *watch
+	if !o.DryRun {
+		// nestvirt's own edits of a domain take turns (a lock per URI and
+		// domain), so the one definition announced after the last read is this
+		// edit's; what else the daemon announces in between is someone else's.
+		unlock, err := lockDomain(c.URI, name, c.timeout)
+		if err != nil {
+			return Change{}, err
+		}
+		defer unlock()
+		w = c.watchDomain(name)
+		defer w.close()
+	}
+	for attempt := 0; attempt < editAttempts; attempt++ {
 		x, err := c.XML(d, true, true)
 		if err != nil {
 			return Change{}, err
@@ -62,19 +108,32 @@ func (c *Conn) Edit(name string, o EditOptions, fn func(raw []byte) (domxml.Resu
 		if !res.Changed || o.DryRun {
 			return ch, nil
 		}
+		// The mark is taken before the last read is asked for: a change that
+		// read does not show comes after it, and its event after the mark.
+		mark := 0
+		if w != nil {
+			mark = w.mark()
+		}
 		now, err := c.XML(d, true, true)
 		if err != nil {
 			return Change{}, err
 		}
-		if now != x {
+		if now != x || (w != nil && w.changedSince(mark)) {
 			continue // someone else changed it: redo the edit on theirs
 		}
 		if err := c.Define(string(res.XML)); err != nil {
 			return Change{}, fmt.Errorf("%s: %w", name, err)
 		}
+		if w != nil {
+			if others, ok := w.others(mark, announceWait); !ok {
+				ch.Notes = append(ch.Notes, "libvirt did not announce the new definition in time: whether someone else changed the domain meanwhile is not known")
+			} else if len(others) > 0 {
+				return ch, &OverwrittenError{Domain: name, What: others}
+			}
+		}
 		return ch, nil
 	}
-	return Change{}, fmt.Errorf("%s: %w (twice); nothing was defined: run it again when the other change is done", name, ErrConcurrent)
+	return Change{}, fmt.Errorf("%s: %w (%d times); nothing was defined: run it again when the other change is done", name, ErrConcurrent, editAttempts)
 }
 
 // Annotate records what a guest runs (and its OS) through libvirt's metadata API,

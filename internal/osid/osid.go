@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/nestvirt/nestvirt/internal/suggest"
 )
 
 // Kind is the broad class of an OS.
@@ -205,6 +207,10 @@ const maxCache = 4096
 
 // Parse reads an OS name in any of the forms the package doc lists.
 func Parse(s string) (OS, error) {
+	if len(s) > MaxName {
+		// No OS name is this long: refused before any lookup or suggestion.
+		return OS{}, fmt.Errorf("unknown OS %s: longer than %d bytes, which no OS name is", suggest.Quote(s), MaxName)
+	}
 	if o, ok := cache.Load(s); ok {
 		return o.(OS), nil
 	}
@@ -215,7 +221,7 @@ func Parse(s string) (OS, error) {
 		}
 	}
 	if err != nil && !strings.HasPrefix(err.Error(), "unknown OS") {
-		err = fmt.Errorf("unknown OS %q: %w", s, err)
+		err = fmt.Errorf("unknown OS %s: %w", suggest.Quote(s), err)
 	}
 	return o, err
 }
@@ -232,7 +238,7 @@ func parse(s string) (OS, error) {
 	if err != errNotBuiltin {
 		return o, err
 	}
-	return OS{}, fmt.Errorf("unknown OS %q%s", s, suggest(name))
+	return OS{}, fmt.Errorf("unknown OS %s%s", suggest.Quote(s), hint(name))
 }
 
 // parseBuiltin reads the forms nestvirt knows without any osinfo-db.
@@ -375,7 +381,10 @@ func FromOSRelease(id, versionID string) (OS, bool) {
 // Examples lists accepted names, for error messages and help.
 var Examples = []string{"rhel10.0", "rhel-9.6", "win2k22", "windows-server-2019", "win11", "windows-10", "ubuntu24.04", "fedora41"}
 
-func suggest(name string) string {
+// MaxName bounds an OS name: the longest libosinfo short id is under 40 bytes.
+const MaxName = 64
+
+func hint(name string) string {
 	if near := nearestKnown(name); near != "" {
 		return fmt.Sprintf("; did you mean %q? (nestvirt os list shows every name)", near)
 	}
@@ -390,46 +399,16 @@ func suggest(name string) string {
 	return " (known forms: " + strings.Join(Examples, ", ") + "; nestvirt os list shows every name)"
 }
 
-// nearestKnown is the known name closest to name, within a small edit distance.
+// nearestKnown is the known name closest to name, within a small edit distance
+// (package suggest bounds the work whatever name is).
 func nearestKnown(name string) string {
-	best, bestD := "", 1<<30
-	for _, n := range builtin {
-		if d := distance(name, n); d < bestD {
-			best, bestD = n, d
-		}
-	}
+	cands := append([]string(nil), builtin...)
 	if osinfoDB != nil {
 		for n := range osinfoDB {
-			if d := distance(name, n); d < bestD || (d == bestD && n < best) {
-				best, bestD = n, d
-			}
+			cands = append(cands, n)
 		}
 	}
-	if bestD > max(1, len(name)/4) {
-		return ""
-	}
-	return best
-}
-
-// distance is the Levenshtein edit distance.
-func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
+	return suggest.Nearest(name, cands)
 }
 
 func exampleVersion(f string) string {

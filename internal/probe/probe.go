@@ -14,6 +14,7 @@ import (
 	"io/fs"
 	"runtime"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/nestvirt/nestvirt/internal/arch"
 )
@@ -344,7 +345,32 @@ func (p *prober) osFacts() {
 		p.note("os-release names no ID; OS unknown")
 		return
 	}
-	p.f.OS = &OSFacts{ID: kv["ID"], Version: kv["VERSION_ID"], Name: kv["PRETTY_NAME"]}
+	// os-release(5): ID and VERSION_ID are lowercase identifiers ([a-z0-9._-]);
+	// anything else is not one (a file nestvirt cannot trust), and no name is
+	// made from it.
+	if !osToken(kv["ID"]) || (kv["VERSION_ID"] != "" && !osToken(kv["VERSION_ID"])) {
+		p.note("os-release: ID or VERSION_ID is not an identifier (lowercase letters, digits, '.', '_', '-', at most 64 bytes); OS unknown")
+		return
+	}
+	name := kv["PRETTY_NAME"]
+	if len(name) > 256 || strings.ContainsAny(name, "\n\r\x00") || !utf8.ValidString(name) {
+		name = "" // one line of readable text, or none: the ID names the OS then
+	}
+	p.f.OS = &OSFacts{ID: kv["ID"], Version: kv["VERSION_ID"], Name: name}
+}
+
+// osToken reports whether s is an os-release identifier, as os-release(5)
+// defines ID: lowercase letters, digits, '.', '_' and '-', and not long.
+func osToken(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -51,7 +51,7 @@ func ParseStated(file string, data []byte) (Stated, error) {
 		s.From = append(s.From, fmt.Sprintf("migration: %s:%d", file, top["migration"].Line()))
 	}
 	l0 := top["l0"].Map("os")
-	if name, ok := l0["os"].String(); ok {
+	if name, ok := l0["os"].StringMax(osid.MaxName); ok {
 		if o, err := osid.Parse(name); err != nil {
 			l0["os"].Errorf("%v", err)
 		} else {

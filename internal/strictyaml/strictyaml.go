@@ -19,6 +19,8 @@ import (
 	yaml "github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
+
+	"github.com/nestvirt/nestvirt/internal/suggest"
 )
 
 // Limits bound what one document may cost to read.
@@ -137,6 +139,11 @@ func Parse(file string, data []byte) (*Doc, Node, error) {
 	if n := estimateNodes(data); n > MaxNodes {
 		return d, Node{}, Problems{{File: file, Msg: fmt.Sprintf("the document holds about %d values; the limit is %d", n, MaxNodes)}}
 	}
+	// A value longer than any field may hold is refused before the parser
+	// copies it into its tokens (a 16 MiB scalar costs it half a gigabyte).
+	if ln, n := longestValue(data); n > MaxString {
+		return d, Node{}, Problems{{File: file, Line: ln, Msg: fmt.Sprintf("a value at line %d is %d bytes long; the limit is %d (no value nestvirt reads is that long)", ln, n, MaxString)}}
+	}
 	f, err := parser.ParseBytes(data, 0)
 	if err != nil {
 		return d, Node{}, Problems{syntaxProblem(file, err)}
@@ -213,6 +220,32 @@ func scalarStart(data []byte, i int) bool {
 		return true
 	}
 	return false
+}
+
+// longestValue bounds the longest scalar of data, at a byte scan's cost: the
+// longest stretch between the bytes that end a value (a newline, a flow
+// delimiter, a mapping colon), quoted scalars and comments counted whole. A
+// minified JSON document of any length has short stretches; a 16 MiB string
+// does not. It returns the line the stretch starts on, and its length.
+func longestValue(data []byte) (line, n int) {
+	last, lastLine, cur := -1, 1, 1
+	structural(data, func(i int, c byte) {
+		switch c {
+		case '\n', ',', '[', ']', '{', '}', ':':
+			if i-last > n {
+				line, n = lastLine, i-last-1
+			}
+			last, lastLine = i, cur
+			if c == '\n' {
+				cur++
+				lastLine = cur
+			}
+		}
+	})
+	if len(data)-last-1 > n {
+		line, n = lastLine, len(data)-last-1
+	}
+	return line, n
 }
 
 // checkNesting refuses deeply nested input before the parser sees it: goccy's parser
@@ -456,7 +489,7 @@ func (n Node) Map(fields ...string) map[string]Node {
 		case key == "<<":
 			n.keyNode(mv, key).Errorf("merge keys are not supported; write the fields out")
 		case idx < 0:
-			n.keyNode(mv, key).Errorf("unknown key %q%s", key, nearest(key, fields))
+			n.keyNode(mv, key).Errorf("unknown key %s%s", suggest.Quote(key), nearest(key, fields))
 		case idx < 64 && seen&(1<<idx) != 0:
 			n.keyNode(mv, key).Errorf("duplicate key %q", key)
 		default:
@@ -525,23 +558,38 @@ func (n Node) Seq() []Node {
 	return out
 }
 
+// MaxString bounds any string String reads (a policy's longest remedy is a few
+// KiB); StringMax sets a tighter bound for a field.
+const MaxString = 64 << 10
+
 // String reads a scalar as text. Numbers are accepted as their source text so
 // `version: 10.0` keeps its trailing zero; anything else is a problem.
-func (n Node) String() (string, bool) {
+func (n Node) String() (string, bool) { return n.StringMax(MaxString) }
+
+// StringMax is String for a field whose values are at most max bytes: a longer
+// one is a problem that names the limit and quotes only its start, and nothing
+// else is done with it (no lookup, no suggestion).
+func (n Node) StringMax(max int) (string, bool) {
 	if !n.Present() || !n.spend() {
 		return "", false
 	}
+	var s string
 	switch v := n.resolve().(type) {
 	case *ast.StringNode:
-		return v.Value, true
+		s = v.Value
 	case *ast.LiteralNode:
-		return v.Value.Value, true
+		s = v.Value.Value
 	case *ast.IntegerNode, *ast.FloatNode:
-		return v.GetToken().Value, true
+		s = v.GetToken().Value
 	default:
 		n.Errorf("must be a string, not %s", kindName(v))
 		return "", false
 	}
+	if len(s) > max {
+		n.Errorf("too long: %d bytes, where the limit is %d (%s)", len(s), max, suggest.Quote(s))
+		return "", false
+	}
+	return s, true
 }
 
 // Bool reads true or false.
@@ -599,27 +647,27 @@ func (n Node) OneOfAliased(aliases map[string]string, allowed ...string) (string
 	if a, ok := aliases[strings.ToLower(s)]; ok {
 		hint = fmt.Sprintf("; did you mean %q?", a)
 	}
-	n.Errorf("unknown value %q (one of: %s)%s", s, strings.Join(allowed, ", "), hint)
+	n.Errorf("unknown value %s (one of: %s)%s", suggest.Quote(s), strings.Join(allowed, ", "), hint)
 	return "", false
 }
 
 // nearest suggests the closest candidate within a small edit distance, or one
-// that shares all but the last two letters of s ("migrate" for "migration").
+// that shares all but the last two letters of s ("migrate" for "migration"), as
+// a problem's suffix. Package suggest bounds the work.
 func nearest(s string, candidates []string) string {
-	best, bestD := "", 1<<30
+	if len(s) > suggest.MaxLen {
+		return ""
+	}
 	lower := strings.ToLower(s)
 	for _, c := range candidates {
 		if n := commonPrefix(lower, c); n >= 4 && n >= len(lower)-2 {
 			return fmt.Sprintf("; did you mean %q?", c)
 		}
-		if d := distance(strings.ToLower(s), c); d < bestD {
-			best, bestD = c, d
-		}
 	}
-	if best == "" || bestD > max(1, len(s)/4) {
-		return ""
+	if best := suggest.Nearest(s, candidates); best != "" {
+		return fmt.Sprintf("; did you mean %q?", best)
 	}
-	return fmt.Sprintf("; did you mean %q?", best)
+	return ""
 }
 
 func commonPrefix(a, b string) int {
@@ -628,33 +676,6 @@ func commonPrefix(a, b string) int {
 		n++
 	}
 	return n
-}
-
-// distance is the optimal-string-alignment edit distance: Levenshtein's, with a
-// swap of two adjacent letters ("nmae" for "name") counted as one edit, the
-// commonest typo.
-func distance(a, b string) int {
-	rows := make([][]int, len(a)+1)
-	for i := range rows {
-		rows[i] = make([]int, len(b)+1)
-		rows[i][0] = i
-	}
-	for j := range rows[0] {
-		rows[0][j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			rows[i][j] = min(rows[i-1][j]+1, rows[i][j-1]+1, rows[i-1][j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				rows[i][j] = min(rows[i][j], rows[i-2][j-2]+1)
-			}
-		}
-	}
-	return rows[len(a)][len(b)]
 }
 
 // Nearest is the suggestion suffix used in problems ("; did you mean ...?"), for

@@ -31,7 +31,7 @@ func Parse(file string, data []byte) (*Topology, error) {
 	if v, ok := top["version"].Int(); ok && v != 1 {
 		top["version"].Errorf("unsupported version %d (this nestvirt reads version 1)", v)
 	}
-	t.Name, _ = top["name"].String()
+	t.Name, _ = top["name"].StringMax(MaxName)
 	if !top["host"].Present() {
 		top["host"].Errorf("missing: a topology needs a host (the L0)")
 	} else {
@@ -46,7 +46,7 @@ func Parse(file string, data []byte) (*Topology, error) {
 func readHost(n strictyaml.Node, h *Host) {
 	f := n.Map("name", "os", "arch", "cpu", "hypervisor", "platform", "nested", "hugepages", "migration", "guests")
 	h.Name = "host"
-	if s, ok := f["name"].String(); ok {
+	if s, ok := f["name"].StringMax(MaxName); ok {
 		h.Name = s
 		checkName(f["name"], s)
 	}
@@ -92,7 +92,7 @@ func readGuests(n strictyaml.Node, level int) []*Guest {
 	for _, item := range items {
 		f := item.Map("name", "os", "hypervisor", "guests")
 		g := &Guest{}
-		if s, ok := f["name"].String(); ok {
+		if s, ok := f["name"].StringMax(MaxName); ok {
 			g.Name = s
 			checkName(f["name"], s)
 			if prev, dup := names[s]; dup {
@@ -138,8 +138,12 @@ func inferRuns(g *Guest) string {
 	return ""
 }
 
+// MaxName bounds a name in a topology (a host's, a guest's, the file's): libvirt's
+// domain names are far shorter.
+const MaxName = 256
+
 func readOS(n strictyaml.Node) *osid.OS {
-	s, ok := n.String()
+	s, ok := n.StringMax(osid.MaxName)
 	if !ok {
 		return nil
 	}
