@@ -225,8 +225,15 @@ func (d *Dir) replace(tmp, rel string, cur Version) error {
 	case err != nil:
 		return fail(fmt.Errorf("replacing %s: %w", d.Real(rel), err))
 	case ok && cur.Exists:
+		// The same file, and the same content: an inode freed by another
+		// writer's rename can come back as the number of its next file.
 		st, err := d.root.Lstat(name(tmp))
-		if err != nil || !os.SameFile(st, cur.info) {
+		same := err == nil && os.SameFile(st, cur.info)
+		if same {
+			displaced, _, err := d.ReadFile(tmp, int64(len(cur.Content))+1)
+			same = err == nil && bytes.Equal(displaced, cur.Content)
+		}
+		if !same {
 			// Someone replaced rel after the check: theirs goes back.
 			if _, err := d.swap(tmp, filepathToSlash(target), false); err != nil {
 				return fmt.Errorf("%s was replaced by someone else while nestvirt replaced it, and putting theirs back failed (%v): theirs is %s", d.Real(rel), err, d.Real(tmp))
