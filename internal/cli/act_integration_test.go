@@ -131,3 +131,80 @@ func TestCheckWorksWithoutRoot(t *testing.T) {
 		t.Errorf("as nobody, some file should be unreadable and noted: %s", out)
 	}
 }
+
+// TestOnlyRootsFilesDriveTheGuard: as root, a policy, a facts tree or a
+// host.yaml another user owns (or could write) decides nothing: install
+// refuses them, the hook does not judge with them, status reports them; a
+// binary that does not run is refused at install, and a hook edited by hand is
+// reported.
+func TestOnlyRootsFilesDriveTheGuard(t *testing.T) {
+	bin := rootBinary(t)
+	hooks := t.TempDir()
+	dir, err := os.MkdirTemp("/var/lib", "nestvirt-trust-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(dir, 0o755)
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	pol := filepath.Join(dir, "policy.yaml")
+	data, _ := os.ReadFile("../../policies/rhel-10.yaml")
+	os.WriteFile(pol, data, 0o644)
+	if _, stderr, code := nv(t, "", "--policy", pol, "guard", "install", "--hooks-dir", hooks, "--binary", bin); code != ExitOK {
+		t.Fatalf("a root-owned policy: %d %s", code, stderr)
+	}
+	os.Chown(pol, 65534, 65534)
+	if _, stderr, code := nv(t, "", "--policy", pol, "guard", "install", "--hooks-dir", hooks, "--binary", bin); code != ExitFindings || !strings.Contains(stderr, "belongs to uid 65534, not root") {
+		t.Errorf("a policy nobody owns: %d %s", code, stderr)
+	}
+	if out, _, code := nv(t, "", "guard", "status", "--hooks-dir", hooks); code != ExitDependency || !strings.Contains(out, "the policy the hook uses: "+pol+" belongs to uid 65534") {
+		t.Errorf("status with a policy nobody owns: %d\n%s", code, out)
+	}
+	_, stderr, code := nv(t, "<domain><name>g</name></domain>", "--policy", pol, "guard", "hook", "--fail-closed", "--", "g", "prepare", "begin", "-")
+	if code != ExitFindings || !strings.Contains(stderr, "cannot trust") {
+		t.Errorf("the hook judged with a policy nobody owns: %d %s", code, stderr)
+	}
+	os.Chown(pol, 0, 0)
+	os.Chmod(pol, 0o666)
+	if _, stderr, code := nv(t, "", "--policy", pol, "guard", "install", "--hooks-dir", hooks, "--binary", bin); code != ExitFindings || !strings.Contains(stderr, "writable by its group or others") {
+		t.Errorf("a world-writable policy: %d %s", code, stderr)
+	}
+
+	// A facts tree with one file another user owns.
+	tree := filepath.Join(dir, "tree")
+	os.CopyFS(tree, os.DirFS(snapshots+"amd-l0-nested/root"))
+	if _, stderr, code := nv(t, "", "guard", "install", "--hooks-dir", hooks, "--binary", bin, "--root", tree); code != ExitOK {
+		t.Fatalf("a root-owned tree: %d %s", code, stderr)
+	}
+	os.Chown(filepath.Join(tree, "etc/os-release"), 65534, 65534)
+	if _, stderr, code := nv(t, "", "guard", "install", "--hooks-dir", hooks, "--binary", bin, "--root", tree); code != ExitFindings || !strings.Contains(stderr, "os-release belongs to uid 65534") {
+		t.Errorf("a tree with a file nobody owns: %d %s", code, stderr)
+	}
+
+	// A host.yaml another user owns states nothing to root.
+	os.Chown(filepath.Join(tree, "etc/os-release"), 0, 0)
+	os.MkdirAll(filepath.Join(tree, "etc/nestvirt"), 0o755)
+	hy := filepath.Join(tree, "etc/nestvirt/host.yaml")
+	os.WriteFile(hy, []byte("migration: true\n"), 0o644)
+	os.Chown(hy, 65534, 65534)
+	out, _, _ := nv(t, "", "check", "--host-root", tree, "--format", "json", "--fail-on", "never")
+	if !strings.Contains(out, "belongs to uid 65534, not root: its statements are ignored") || strings.Contains(out, `"migration": true`) {
+		t.Errorf("root used a host.yaml nobody owns:\n%.3000s", out)
+	}
+
+	// A binary that does not run (truncated), and a hook edited by hand.
+	broken := filepath.Join(dir, "nestvirt-truncated")
+	whole, _ := os.ReadFile(bin)
+	os.WriteFile(broken, whole[:len(whole)/3], 0o755)
+	if _, stderr, code := nv(t, "", "guard", "install", "--hooks-dir", hooks, "--binary", broken); code != ExitFindings || !strings.Contains(stderr, "does not run") {
+		t.Errorf("a truncated binary: %d %s", code, stderr)
+	}
+	if _, stderr, code := nv(t, "", "guard", "install", "--hooks-dir", hooks, "--binary", bin); code != ExitOK {
+		t.Fatalf("install: %d %s", code, stderr)
+	}
+	hook := filepath.Join(hooks, "qemu.d", "nestvirt-guard")
+	script, _ := os.ReadFile(hook)
+	os.WriteFile(hook, []byte(strings.Replace(string(script), "#!/bin/sh\n", "#!/bin/sh\nexit 0\n", 1)), 0o755)
+	if out, _, code := nv(t, "", "guard", "status", "--hooks-dir", hooks); code != ExitDependency || !strings.Contains(out, "not what nestvirt guard install writes") {
+		t.Errorf("status of an edited hook: %d\n%s", code, out)
+	}
+}

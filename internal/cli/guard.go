@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -17,7 +18,11 @@ import (
 	"github.com/nestvirt/nestvirt/internal/guard"
 	"github.com/nestvirt/nestvirt/internal/policy"
 	"github.com/nestvirt/nestvirt/internal/probe"
+	"github.com/nestvirt/nestvirt/internal/rootexec"
 )
+
+// hookProbeTime bounds the one run of the binary install and status make.
+const hookProbeTime = 5 * time.Second
 
 // DecisionBudget is how long the hook may take to decide; past it, it allows the
 // operation (fail open) or refuses it (--fail-closed), and says so.
@@ -132,6 +137,9 @@ func (a *app) guardInstall(o guardOptions) error {
 	if err := guard.CheckBinary(bin); err != nil {
 		return refusedError{fmt.Errorf("%w. Install nestvirt where only root can change it (the package puts it at %s) and pass --binary", err, guard.SuggestedBinary)}
 	}
+	if err := guard.RunsBinary(bin, hookProbeTime); err != nil {
+		return refusedError{fmt.Errorf("%w; libvirt was not pointed at it", err)}
+	}
 	cfg := guard.Config{Binary: bin, Mode: o.mode, FailClosed: o.failClosed}
 	if a.policyFile != "" {
 		if _, err := a.policy(); err != nil {
@@ -141,6 +149,10 @@ func (a *app) guardInstall(o guardOptions) error {
 		if err != nil {
 			return err
 		}
+		// Root's hook decides with it: only root may change it.
+		if err := rootexec.CheckFile(abs, "every VM start is judged by"); err != nil {
+			return refusedError{fmt.Errorf("--policy: %w. Keep the policy where only root can change it (/etc/nestvirt, mode 0644)", err)}
+		}
 		cfg.Policy = abs
 	}
 	if o.root != "/" {
@@ -148,7 +160,13 @@ func (a *app) guardInstall(o guardOptions) error {
 		if err != nil {
 			return err
 		}
+		if err := rootexec.CheckTree(abs, "every VM start is judged by"); err != nil {
+			return refusedError{fmt.Errorf("--root: %w", err)}
+		}
 		cfg.Root = abs
+	}
+	if err := rootexec.Trusted(o.hooksDir, "libvirt runs"); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return refusedError{fmt.Errorf("--hooks-dir: %w", err)}
 	}
 	path, err := guard.Install(o.hooksDir, cfg)
 	if errors.Is(err, guard.ErrNotOurs) {
@@ -178,6 +196,14 @@ func (a *app) guardHook(o guardOptions, args []string) error {
 		xml, err := io.ReadAll(io.LimitReader(a.stdin, domxml.MaxSize+1))
 		if err == nil {
 			in.XML, in.XMLTooLarge = xml, len(xml) > domxml.MaxSize
+		}
+		// Root acts on root's files only: a policy or a snapshot tree another
+		// user could change decides nothing (judged as unreadable).
+		if os.Geteuid() == 0 {
+			if err := a.untrusted(o.root); err != nil {
+				done <- guard.Decision{Allow: !o.failClosed, Judged: true, Message: "nestvirt guard cannot trust what it would judge with: " + err.Error(), Log: "nestvirt-guard: " + err.Error()}
+				return
+			}
 		}
 		// A host.yaml that cannot be used costs only the stated facts: what was
 		// probed still decides, and the decision says what was wrong.
@@ -219,6 +245,31 @@ func (a *app) guardHook(o guardOptions, args []string) error {
 	return nil
 }
 
+// untrusted says why root must not decide with the policy file or the facts tree
+// given: another user could change them. (Whether they could vanish is install's
+// and status's concern; the hook reads them as they are now.)
+func (a *app) untrusted(root string) error {
+	if a.policyFile != "" {
+		abs, err := filepath.Abs(a.policyFile)
+		if err == nil {
+			err = rootexec.Trusted(abs, "every VM start is judged by")
+		}
+		if err != nil {
+			return fmt.Errorf("the policy: %w", err)
+		}
+	}
+	if root != "/" {
+		abs, err := filepath.Abs(root)
+		if err == nil {
+			err = rootexec.TrustedTree(abs, "every VM start is judged by")
+		}
+		if err != nil {
+			return fmt.Errorf("the facts tree: %w", err)
+		}
+	}
+	return nil
+}
+
 func (a *app) guardStatus(o guardOptions) error {
 	script, ours, info, err := guard.Installed(o.hooksDir)
 	if err != nil {
@@ -240,8 +291,24 @@ func (a *app) guardStatus(o guardOptions) error {
 			break
 		}
 		fmt.Fprintf(a.stdout, "  runs:   %s (mode %s%s)\n", cfg.Binary, cfg.Mode, map[bool]string{true: ", fail-closed"}[cfg.FailClosed])
+		unjudged := "; every VM start is judged by nothing (" + map[bool]string{false: "allowed", true: "refused"}[cfg.FailClosed] + ")"
 		if err := guard.CheckBinary(cfg.Binary); err != nil {
-			problems = append(problems, "the binary the hook runs: "+err.Error()+"; every VM start is judged by nothing ("+map[bool]string{false: "allowed", true: "refused"}[cfg.FailClosed]+")")
+			problems = append(problems, "the binary the hook runs: "+err.Error()+unjudged)
+		} else if err := guard.RunsBinary(cfg.Binary, hookProbeTime); err != nil {
+			problems = append(problems, "the binary the hook runs: "+err.Error()+unjudged)
+		}
+		if !guard.Genuine(script) {
+			problems = append(problems, "the hook is not what nestvirt guard install writes for the configuration it records (edited by hand?): libvirt may run something else; reinstall it")
+		}
+		if cfg.Policy != "" {
+			if err := rootexec.CheckFile(cfg.Policy, "every VM start is judged by"); err != nil {
+				problems = append(problems, "the policy the hook uses: "+err.Error()+"; the hook will not decide with it"+unjudged)
+			}
+		}
+		if cfg.Root != "" {
+			if err := rootexec.CheckTree(cfg.Root, "every VM start is judged by"); err != nil {
+				problems = append(problems, "the facts tree the hook reads: "+err.Error()+"; the hook will not decide with it"+unjudged)
+			}
 		}
 		if info.Mode().Perm()&0o111 == 0 {
 			problems = append(problems, fmt.Sprintf("the hook is not executable (mode %v): libvirt cannot run it", info.Mode().Perm()))
@@ -262,8 +329,14 @@ func (a *app) guardStatus(o guardOptions) error {
 		if a.policyFile != "" && cfg.Policy != mustAbs(a.policyFile) {
 			problems = append(problems, fmt.Sprintf("the hook judges with %s, not with --policy %s: reinstall it with that policy to make it so", policyName, a.policyFile))
 		}
-		if started, name, ok := daemonStart(); ok && started.Before(info.ModTime()) {
-			problems = append(problems, fmt.Sprintf("%s started before the hook was installed and reads qemu.d only at start: restart it, or the hook is not run", name))
+		// libvirtd looks for hooks when it starts; one that found this hook then
+		// runs it, reinstalled or not.
+		since := info.ModTime()
+		if t, err := time.Parse(time.RFC3339, cfg.Since); err == nil {
+			since = t
+		}
+		if started, name, ok := daemonStart(); ok && started.Before(since) {
+			problems = append(problems, fmt.Sprintf("%s started before the hook was first installed (%s) and looks for hooks only at start: restart it, or the hook is not run", name, since.Format(time.RFC3339)))
 		}
 	}
 	for _, l := range guard.Leftovers(o.hooksDir) {

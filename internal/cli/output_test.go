@@ -5,6 +5,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/nestvirt/nestvirt/internal/libvirt"
 )
@@ -26,7 +27,7 @@ func (f *failingWriter) Write(p []byte) (int, error) {
 func nvTo(t *testing.T, w *failingWriter, args ...string) (string, int) {
 	t.Helper()
 	var errb strings.Builder
-	a := &app{stdin: strings.NewReader(""), stdout: w, stderr: &errb, getenv: func(string) string { return "" }}
+	a := &app{stdin: strings.NewReader(""), stdout: w, stderr: &errb, getenv: func(string) string { return "" }, now: func() time.Time { return fixedNow }}
 	root := a.rootCmd()
 	root.SetArgs(args)
 	code := mainWith(a, root)

@@ -69,8 +69,12 @@ func libvirtErr(err error) error {
 		return nil
 	case errors.As(err, &ce) && ce.Unknown, errors.Is(err, libvirt.ErrNoDomain):
 		return inputError{err}
-	case errors.Is(err, libvirt.ErrTransient), errors.Is(err, libvirt.ErrConcurrent):
+	case errors.Is(err, libvirt.ErrTransient):
 		return refusedError{err}
+	case errors.Is(err, libvirt.ErrConcurrent):
+		// Someone else kept changing the domain, or changed it under nestvirt's
+		// definition: a failure of the conditions the edit needs, not a rule.
+		return dependencyError{err}
 	}
 	return dependencyError{err}
 }

@@ -177,3 +177,20 @@ func TestAnAnnotationReadsAsTheMetadataAPIHandsItBack(t *testing.T) {
 		t.Error("another namespace's <guest> was read as nestvirt's")
 	}
 }
+
+// TestAnotherNamespacesCPUIsLeftAlone: <a:cpu> is not libvirt's <cpu>: expose
+// adds libvirt's beside it, and unexpose gives back the document as it was.
+func TestAnotherNamespacesCPUIsLeftAlone(t *testing.T) {
+	dom := []byte("<domain type='kvm' xmlns:a='http://example.com/a'>\n  <name>f</name>\n  <os><type arch='x86_64'>hvm</type></os>\n  <a:cpu mode='whatever'/>\n</domain>\n")
+	res, err := Expose(dom, ExposeOptions{Vendor: "intel"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(res.XML, []byte("<a:cpu mode='whatever'/>")) || bytes.Count(res.XML, []byte("<cpu ")) != 1 || bytes.Contains(res.XML, []byte("original-cpu present=\"yes\"")) {
+		t.Errorf("expose:\n%s", res.XML)
+	}
+	back, err := Unexpose(res.XML)
+	if err != nil || !bytes.Equal(back.XML, dom) {
+		t.Errorf("unexpose: %v\n%s", err, back.XML)
+	}
+}

@@ -89,7 +89,10 @@ func parse(raw []byte) (*doc, error) {
 			if len(stack) == 0 && (t.Name.Local != "domain" || d.Root.Name != "") {
 				return nil, ErrNotDomain
 			}
-			stack = append(stack, &element{Name: t.Name.Local, qname: qname(t.Name), Attrs: t.Attr, span: span{Start: start}, InnerStart: int(dec.InputOffset())})
+			// libvirt's own elements carry no prefix; a prefixed one (<a:cpu>) is
+			// another namespace's, named with its prefix so no lookup of
+			// libvirt's elements ever finds it.
+			stack = append(stack, &element{Name: qname(t.Name), qname: qname(t.Name), Attrs: t.Attr, span: span{Start: start}, InnerStart: int(dec.InputOffset())})
 		case xml.EndElement:
 			if len(stack) == 0 {
 				return nil, fmt.Errorf("unbalanced end tag </%s>", t.Name.Local)

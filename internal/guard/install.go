@@ -1,14 +1,18 @@
 package guard
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/nestvirt/nestvirt/internal/rootexec"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"time"
+
+	"github.com/nestvirt/nestvirt/internal/rootexec"
 
 	"github.com/nestvirt/nestvirt/internal/fsroot"
 )
@@ -32,6 +36,36 @@ type Config struct {
 	Mode       string `json:"mode"`
 	FailClosed bool   `json:"fail_closed"`
 	Root       string `json:"root"` // facts from this snapshot tree instead of / ("" for /)
+	// Since is when a hook was first installed here (kept by a re-install): a
+	// libvirtd started after it runs the hook (guard status).
+	Since string `json:"since,omitempty"`
+}
+
+// RunsBinary runs the binary the hook will run, once (nestvirt version), and
+// says why it cannot be pointed at: a binary that does not start (truncated,
+// another arch, not nestvirt) would leave every VM start unjudged.
+func RunsBinary(bin string, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, bin, "version").Output()
+	if ctx.Err() != nil {
+		return fmt.Errorf("%s version did not answer within %s", bin, timeout)
+	}
+	if err != nil {
+		return fmt.Errorf("%s does not run (%s version: %v)", bin, bin, err)
+	}
+	if !strings.HasPrefix(string(out), "nestvirt ") {
+		return fmt.Errorf("%s is not nestvirt: 'version' printed %.60q", bin, out)
+	}
+	return nil
+}
+
+// Genuine says whether an installed hook is byte for byte what install writes
+// for the configuration it records: a line changed in it (an inserted exit 0)
+// would change what libvirt runs without guard status seeing it otherwise.
+func Genuine(script string) bool {
+	c, ok := ReadConfig(script)
+	return ok && Script(c) == script
 }
 
 // HookTimeout bounds a whole run of nestvirt from the hook script: past it, the
@@ -130,8 +164,15 @@ func Install(hooksDir string, c Config) (string, error) {
 		return "", err
 	}
 	defer d.Close()
-	if b, _, err := d.ReadFile(hookRel, 1<<20); err == nil && !strings.Contains(string(b), marker) {
+	b, _, err := d.ReadFile(hookRel, 1<<20)
+	if err == nil && !strings.Contains(string(b), marker) {
 		return "", fmt.Errorf("%s exists: %w; not overwritten", d.Real(hookRel), ErrNotOurs)
+	}
+	if prev, ok := ReadConfig(string(b)); err == nil && ok && prev.Since != "" {
+		c.Since = prev.Since // a re-install: libvirtd has run a hook since then
+	}
+	if c.Since == "" {
+		c.Since = time.Now().UTC().Format(time.RFC3339)
 	}
 	removeLeftovers(d)
 	err = d.WriteAtomic(hookRel, []byte(Script(c)), fsroot.WriteOptions{Mode: 0o755, TempDir: "."})

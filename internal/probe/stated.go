@@ -2,7 +2,11 @@ package probe
 
 import (
 	"fmt"
+	"io/fs"
+	"os"
+	"path"
 
+	"github.com/nestvirt/nestvirt/internal/fsroot"
 	"github.com/nestvirt/nestvirt/internal/osid"
 	"github.com/nestvirt/nestvirt/internal/strictyaml"
 )
@@ -29,6 +33,11 @@ func (p *prober) stated() {
 	if st != Present {
 		return
 	}
+	if err := p.trusted(HostConfig); err != nil {
+		p.statedErr = &StatedError{err}
+		p.note(fmt.Sprintf("%s: not used: %v", HostConfig, err))
+		return
+	}
 	s, err := ParseStated(p.root.Real(HostConfig), data)
 	if err != nil {
 		p.statedErr = &StatedError{err}
@@ -36,6 +45,28 @@ func (p *prober) stated() {
 		return
 	}
 	p.f.Stated = s
+}
+
+// trusted says why root must not act on rel, a file of the live machine: it or
+// a directory above it is another user's or writable by others. Only root is
+// asked (the guard's hook runs as root): root acts on root's files alone.
+func (p *prober) trusted(rel string) error {
+	if !p.root.Live() || os.Geteuid() != 0 {
+		return nil
+	}
+	for r := rel; r != "." && r != ""; r = path.Dir(r) {
+		st, err := p.root.t.Lstat(r)
+		if err != nil {
+			return err
+		}
+		if owner := fsroot.Owner(st); owner > 0 {
+			return fmt.Errorf("%s belongs to uid %d, not root: its statements are ignored (root acts only on root's files)", p.root.Real(r), owner)
+		}
+		if st.Mode().Perm()&0o022 != 0 && st.Mode()&fs.ModeSticky == 0 && st.Mode()&fs.ModeSymlink == 0 {
+			return fmt.Errorf("%s is writable by its group or others (mode %v): its statements are ignored (root acts only on root's files)", p.root.Real(r), st.Mode().Perm())
+		}
+	}
+	return nil
 }
 
 // ParseStated reads host.yaml. Every problem is reported with its line.

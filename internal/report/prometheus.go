@@ -5,6 +5,7 @@ import (
 	"math"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
@@ -32,7 +33,12 @@ func CheckPrometheus(w io.Writer, d CheckDoc, now time.Time, version string) err
 	sample := func(v float64, labels ...string) *dto.Metric {
 		m := &dto.Metric{Gauge: &dto.Gauge{Value: proto.Float64(v)}}
 		for i := 0; i+1 < len(labels); i += 2 {
-			m.Label = append(m.Label, &dto.LabelPair{Name: proto.String(labels[i]), Value: proto.String(labels[i+1])})
+			// A label value is UTF-8 (the exposition format says so, and
+			// promtool and the textfile collector drop a file that is not):
+			// bytes from a machine's files that are not are replaced, as the
+			// JSON renderer does.
+			v := strings.ToValidUTF8(labels[i+1], "\uFFFD")
+			m.Label = append(m.Label, &dto.LabelPair{Name: proto.String(labels[i]), Value: proto.String(v)})
 		}
 		return m
 	}

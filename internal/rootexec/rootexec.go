@@ -22,12 +22,11 @@ func Quote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + 
 
 // Check says why root must not run a binary from another program's path (a
 // libvirt hook, an Ansible fact): it would vanish (a temporary or build-cache
-// file, as `go run` gives), or someone but root could replace it (not owned by
-// root, writable by others, in a directory they may write). what names who runs
-// it, for the message.
+// file, as `go run` gives), or someone but root could replace it (Trusted). what
+// names who runs it, for the message.
 func Check(path, what string) error {
-	if !filepath.IsAbs(path) {
-		return fmt.Errorf("%s is not an absolute path", path)
+	if err := notVanishing(path); err != nil {
+		return err
 	}
 	st, err := os.Stat(path)
 	if err != nil {
@@ -36,14 +35,80 @@ func Check(path, what string) error {
 	if !st.Mode().IsRegular() || st.Mode().Perm()&0o111 == 0 {
 		return fmt.Errorf("%s is not an executable file", path)
 	}
+	return Trusted(path, what)
+}
+
+// CheckFile is Check for a file root reads to decide (a policy, stated facts):
+// it must stay where it is and be root's alone.
+func CheckFile(path, what string) error {
+	if err := notVanishing(path); err != nil {
+		return err
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if !st.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file", path)
+	}
+	return Trusted(path, what)
+}
+
+// CheckTree is CheckFile for a directory tree root reads to decide (a snapshot
+// given to the guard with --root): the directory, the ones above it, and every
+// entry in it (at most maxEntries) are root's alone.
+func CheckTree(dir, what string) error {
+	if err := notVanishing(dir); err != nil {
+		return err
+	}
+	return TrustedTree(dir, what)
+}
+
+// TrustedTree is Trusted for dir and every entry in it (at most maxEntries):
+// whether root may decide with what it holds, wherever it is.
+func TrustedTree(dir, what string) error {
+	if err := Trusted(dir, what); err != nil {
+		return err
+	}
+	n := 0
+	return filepath.WalkDir(dir, func(p string, e fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if n++; n > maxEntries {
+			return fmt.Errorf("%s holds more than %d entries: not a snapshot nestvirt wrote", dir, maxEntries)
+		}
+		info, err := e.Info()
+		if err != nil {
+			return err
+		}
+		return owned(p, info, what)
+	})
+}
+
+// maxEntries bounds the walk of a tree: a snapshot holds a few hundred.
+const maxEntries = 100000
+
+func notVanishing(path string) error {
+	if !filepath.IsAbs(path) {
+		return fmt.Errorf("%s is not an absolute path", path)
+	}
 	for _, tmp := range tempDirs() {
 		if tmp != "" && (path == tmp || strings.HasPrefix(path, strings.TrimSuffix(tmp, "/")+"/")) {
-			return fmt.Errorf("%s is in %s, a temporary or build-cache directory: it would run a file that vanishes (with 'go run' it is gone when install returns)", path, tmp)
+			return fmt.Errorf("%s is in %s, a temporary or build-cache directory: it would vanish (with 'go run' it is gone when install returns)", path, tmp)
 		}
 	}
 	if strings.Contains(path, "/go-build") {
-		return fmt.Errorf("%s is in Go's build cache: it would run a file that vanishes", path)
+		return fmt.Errorf("%s is in Go's build cache: it would vanish", path)
 	}
+	return nil
+}
+
+// Trusted says why someone but root could change what path holds: the path
+// itself, or a directory above it, belongs to another user or is writable by
+// its group or others (a sticky directory, as /tmp, protects root's entries).
+// path must not be a symlink. what names what root does with it.
+func Trusted(path, what string) error {
 	for p := path; ; p = filepath.Dir(p) {
 		st, err := os.Lstat(p)
 		if err != nil {
@@ -52,16 +117,23 @@ func Check(path, what string) error {
 		if p == path && st.Mode()&fs.ModeSymlink != 0 {
 			return fmt.Errorf("%s is a symlink; give the file it points to", path)
 		}
-		if owner := fsroot.Owner(st); owner > 0 {
-			return fmt.Errorf("%s belongs to uid %d, not root: that user could replace what %s", p, owner, what)
-		}
-		if st.Mode().Perm()&0o022 != 0 && st.Mode()&fs.ModeSticky == 0 {
-			return fmt.Errorf("%s is writable by its group or others (mode %v): they could replace what %s", p, st.Mode().Perm(), what)
+		if err := owned(p, st, what); err != nil {
+			return err
 		}
 		if p == filepath.Dir(p) {
 			return nil
 		}
 	}
+}
+
+func owned(p string, st fs.FileInfo, what string) error {
+	if owner := fsroot.Owner(st); owner > 0 {
+		return fmt.Errorf("%s belongs to uid %d, not root: that user could change what %s", p, owner, what)
+	}
+	if st.Mode().Perm()&0o022 != 0 && st.Mode()&fs.ModeSticky == 0 && st.Mode()&fs.ModeSymlink == 0 {
+		return fmt.Errorf("%s is writable by its group or others (mode %v): they could change what %s", p, st.Mode().Perm(), what)
+	}
+	return nil
 }
 
 func tempDirs() []string {

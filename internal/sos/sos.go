@@ -28,6 +28,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/ulikunitz/xz"
 )
@@ -175,6 +176,42 @@ func wantedDir(rel string) bool {
 	return false
 }
 
+// The budget of an archive: what it may expand to (at most MaxRatio times its
+// size plus 64 MiB, and at most MaxExpanded), and how long reading it may take.
+// A sosreport of a few hundred MiB compresses about ten to one.
+const (
+	MaxExpanded = 4 << 30
+	MaxRatio    = 200
+	MaxReadTime = time.Minute
+)
+
+// budget counts what a decompressor gives and stops it past the budget.
+type budget struct {
+	r        io.Reader
+	left     int64
+	deadline time.Time
+	file     string
+}
+
+type budgetError struct{ msg string }
+
+func (e *budgetError) Error() string { return e.msg }
+
+func (b *budget) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		return 0, &budgetError{fmt.Sprintf("%s: expands to more than its budget (%d MiB for an archive of this size): a decompression bomb, not a sosreport nestvirt reads", b.file, MaxExpanded>>20)}
+	}
+	if time.Now().After(b.deadline) {
+		return 0, &budgetError{fmt.Sprintf("%s: reading it took longer than %s: not a sosreport nestvirt reads", b.file, MaxReadTime)}
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.r.Read(p)
+	b.left -= int64(n)
+	return n, err
+}
+
 // readArchive streams a report's archive, keeping the wanted members of its one
 // top directory. A member that would leave it, or is not a plain file, directory
 // or symlink, is ignored; a truncated archive is an error.
@@ -199,6 +236,14 @@ func readArchive(t *tree, file string) error {
 	case bytes.HasPrefix(magic, []byte("BZh")):
 		r = bzip2.NewReader(br)
 	}
+	// A decompression bomb (a few KiB that expand to gigabytes) is stopped by
+	// what it expands to and by time, whichever comes first.
+	var size int64
+	if st, err := f.Stat(); err == nil {
+		size = st.Size()
+	}
+	bud := &budget{r: r, left: min(MaxExpanded, MaxRatio*size+64<<20), deadline: time.Now().Add(MaxReadTime), file: file}
+	r = bud
 	tr := tar.NewReader(r)
 	top, kept := "", 0
 	for i := 0; ; i++ {
@@ -210,7 +255,16 @@ func readArchive(t *tree, file string) error {
 			if i == 0 {
 				return fmt.Errorf("%s: %w: an empty archive", file, ErrNotSosreport)
 			}
+			// The compressed stream goes on past tar's end: read it to its own
+			// end, where xz and gzip check their trailer and checksum.
+			if _, err := io.Copy(io.Discard, r); err != nil {
+				return fmt.Errorf("%s: the archive is truncated or damaged after its last member: %w", file, err)
+			}
 			return nil
+		}
+		var be *budgetError
+		if errors.As(err, &be) {
+			return be
 		}
 		if err != nil {
 			if i == 0 {
@@ -248,6 +302,9 @@ func readArchive(t *tree, file string) error {
 				n.tooBig = true // its bytes are skipped by the next Next
 			} else {
 				if n.data, err = io.ReadAll(io.LimitReader(tr, MaxFile)); err != nil {
+					if errors.As(err, &be) {
+						return be
+					}
 					return fmt.Errorf("%s: the archive is truncated or damaged at %s: %v", file, h.Name, err)
 				}
 				kept += len(n.data)
