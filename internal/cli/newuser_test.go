@@ -59,6 +59,11 @@ func TestMatrixFitsTheWidth(t *testing.T) {
 		t.Fatalf("exit %d", code)
 	}
 	for _, l := range strings.Split(out, "\n") {
+		// A URL is never broken (it is copied whole): it may stand alone on a
+		// line wider than the terminal.
+		if f := strings.Fields(strings.TrimRight(l, ",.;")); len(f) == 1 && strings.Contains(f[0], "://") {
+			continue
+		}
 		if n := len([]rune(l)); n > 80 {
 			t.Errorf("a %d-column line: %q", n, l)
 		}

@@ -216,6 +216,10 @@ func (d *Dir) replace(tmp, rel string, cur Version) error {
 		d.Remove(tmp)
 		return err
 	}
+	ours, err := d.root.Lstat(name(tmp))
+	if err != nil {
+		return fail(err)
+	}
 	ok, err := d.swap(tmp, filepathToSlash(target), !cur.Exists)
 	switch {
 	case errors.Is(err, fs.ErrExist):
@@ -237,6 +241,16 @@ func (d *Dir) replace(tmp, rel string, cur Version) error {
 			// Someone replaced rel after the check: theirs goes back.
 			if _, err := d.swap(tmp, filepathToSlash(target), false); err != nil {
 				return fmt.Errorf("%s was replaced by someone else while nestvirt replaced it, and putting theirs back failed (%v): theirs is %s", d.Real(rel), err, d.Real(tmp))
+			}
+			// What came back must be nestvirt's own file; if a third write took
+			// the name in the microseconds between, nothing is deleted: the
+			// version it displaced is kept beside the file, and the caller told.
+			if back, err := d.root.Lstat(name(tmp)); err != nil || !os.SameFile(back, ours) {
+				kept := path.Join(path.Dir(rel), "."+path.Base(rel)+".nestvirt-conflict-"+path.Base(tmp)[len(path.Base(rel))+11:])
+				if err := d.root.Rename(name(tmp), name(kept)); err != nil {
+					kept = tmp
+				}
+				return fmt.Errorf("%s was replaced twice by others while nestvirt replaced it: it holds the latest, and the version before is kept as %s; merge them by hand", d.Real(rel), d.Real(kept))
 			}
 			return fail(fmt.Errorf("%s: %w (replaced meanwhile)", d.Real(rel), ErrChanged))
 		}

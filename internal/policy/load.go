@@ -44,11 +44,29 @@ func load(file string, data []byte, eager bool) (*Policy, error) {
 	p.Document = requiredString(top["document"])
 
 	for _, e := range top["sources"].Entries() {
-		f := e.Value.Map("document", "section", "quote")
+		f := e.Value.Map("document", "section", "url", "quote", "summary")
 		s := Source{ID: e.Key}
 		s.Document, _ = f["document"].String()
 		s.Section = requiredString(f["section"])
-		s.Quote = requiredString(f["quote"])
+		s.URL, _ = f["url"].String()
+		s.Summary, _ = f["summary"].String()
+		if f["quote"].IsSeq() {
+			for _, it := range f["quote"].Seq() {
+				s.Quote = append(s.Quote, requiredString(it))
+			}
+		} else if q, ok := f["quote"].String(); ok {
+			s.Quote = []string{q}
+		}
+		switch {
+		case len(s.Quote) > 0 && s.Summary != "":
+			e.Value.Errorf("source %s: a quote or a summary, not both", e.Key)
+		case len(s.Quote) == 0 && s.Summary == "":
+			e.Value.Errorf("source %s: needs a quote (the policy document's exact words) or a summary (another document, in nestvirt's words)", e.Key)
+		case len(s.Quote) > 0 && s.Document != "":
+			f["quote"].Errorf("only %s is quoted (its text is checked word for word); cite %s with a summary and its url", p.Document, s.Document)
+		case s.Summary != "" && s.Document != "" && s.URL == "":
+			f["url"].Errorf("missing: a summary of another document names where it is read")
+		}
 		if !idRe.MatchString(e.Key) {
 			e.Value.Errorf("source id %q: use lowercase letters, digits and dashes", e.Key)
 		}

@@ -85,7 +85,14 @@ type Source struct {
 	ID       string
 	Document string // "" means the policy's own document
 	Section  string
-	Quote    string
+	URL      string
+	// Quote is the document's exact words, one passage or several taken in
+	// order (a list's items), shown in quotation marks. Only the policy's own
+	// document is quoted: a test holds every passage to its text.
+	Quote []string
+	// Summary is nestvirt's reading of another document, shown as such,
+	// never in quotation marks.
+	Summary string
 }
 
 // Row is one table of the support matrix: a level and, per level of the chain, the
@@ -222,7 +229,14 @@ func (p *Policy) Cite(id string) string {
 	if doc == "" {
 		doc = p.Document
 	}
-	return fmt.Sprintf("%s › %s: %q", doc, s.Section, s.Quote)
+	where := doc + " › " + s.Section
+	if s.URL != "" {
+		where += " (" + s.URL + ")"
+	}
+	if len(s.Quote) == 0 {
+		return where + ", in nestvirt's words, not a quotation: " + s.Summary
+	}
+	return where + ": \"" + strings.Join(s.Quote, "\" … \"") + "\""
 }
 
 // RulesFor returns the rules of one scope, in file order.

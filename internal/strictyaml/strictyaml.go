@@ -542,6 +542,16 @@ func scalarText(n ast.Node) string {
 }
 
 // Seq reads a list; a non-list records a problem and yields nothing.
+// IsSeq reports whether the node is a list (for a field that takes a value or
+// a list of them), without spending it.
+func (n Node) IsSeq() bool {
+	if !n.Present() {
+		return false
+	}
+	_, ok := n.resolve().(*ast.SequenceNode)
+	return ok
+}
+
 func (n Node) Seq() []Node {
 	if !n.Present() || !n.spend() {
 		return nil
