@@ -2,6 +2,7 @@ package judge
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/nestvirt/nestvirt/internal/arch"
 	"github.com/nestvirt/nestvirt/internal/domxml"
@@ -155,7 +156,7 @@ func (pos Position) Chains(v domxml.VM) []policy.Chain {
 		above[len(above)-1].Hugepages = v.Huge // this host backs the VM
 	}
 	depth := len(pos.Above) + 1
-	vm := facts.Guest{Present: true, Name: v.Name, Runs: v.Runs}
+	vm := facts.Guest{Present: true, Name: v.Name, Runs: v.Runs, RunsStated: v.Runs != "none"}
 	if o := v.ParsedOS(); o != nil {
 		vm.OS = facts.OSOf(*o)
 	} else {
@@ -167,6 +168,12 @@ func (pos Position) Chains(v domxml.VM) []policy.Chain {
 		unknown = append(unknown, fmt.Sprintf("l%d.exposes", depth))
 	}
 	base := append(above, vm)
+	// The L1 migrates when the L0 migrates its VMs: known as the L0's migration
+	// is (the host's statement, or the guard's operation), unknown otherwise.
+	base[0].Migrates = l0.Migration
+	if slices.Contains(unknown, "l0.migration") {
+		unknown = append(unknown[:len(unknown):len(unknown)], "l1.migrates")
+	}
 	path := append(append([]string(nil), pos.Path...), v.Name)
 	if len(v.L2) == 0 {
 		return []policy.Chain{{Path: path, L0: l0, Guests: base, Unknown: unknown}}

@@ -116,6 +116,11 @@ var linuxFamilies = []*family{
 	{"centos-stream", "CentOS Stream", Linux, "http://centos.org/centos-stream/", true},
 	{"centos", "CentOS", Linux, "http://centos.org/centos/", true},
 	{"rhel", "RHEL", Linux, "http://redhat.com/rhel/", true},
+	// The host OSes of two Red Hat offerings, which libosinfo does not name:
+	// OpenShift Virtualization's nodes run RHEL CoreOS (rhcos4.18, the OpenShift
+	// release), RHV's hosts RHV-H (rhvh4.4, the RHV release) or RHEL.
+	{"rhcos", "RHEL CoreOS", Linux, "", true},
+	{"rhvh", "RHV-H", Linux, "", true},
 	{"fedora", "Fedora", Linux, "http://fedoraproject.org/fedora/", true},
 	{"ubuntu", "Ubuntu", Linux, "http://ubuntu.com/ubuntu/", true},
 	{"debian", "Debian", Linux, "http://debian.org/debian/", true},
@@ -355,7 +360,7 @@ func (o OS) URI() string {
 	case winDesktop.name:
 		return "http://microsoft.com/win/" + o.Version
 	}
-	if f := familyByName[o.Family]; f != nil {
+	if f := familyByName[o.Family]; f != nil && f.uri != "" {
 		return f.uri + o.Version
 	}
 	return ""

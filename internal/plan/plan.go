@@ -100,15 +100,31 @@ func Chains(t *topology.Topology) []policy.Chain {
 	for i, tc := range tcs {
 		gs := make([]facts.Guest, len(tc.Guests))
 		unknown := l0Unknown
+		cl0 := l0
 		for j, g := range tc.Guests {
-			gs[j] = facts.Guest{Present: true, Name: g.Name, Runs: g.Runs, Exposes: true}
+			gs[j] = facts.Guest{Present: true, Name: g.Name, Runs: g.Runs, RunsStated: g.RunsStated, Exposes: true, Build: g.Build}
 			if g.OS != nil {
 				gs[j].OS = facts.OSOf(*g.OS)
 			} else {
 				unknown = append(unknown[:len(unknown):len(unknown)], fmt.Sprintf("l%d.os", j+1))
 			}
+			// A guest backed by huge pages is its host's business: the L0's for
+			// an L1, the guest above for an L2.
+			if g.Hugepages {
+				if j == 0 {
+					cl0.Hugepages = true
+				} else {
+					gs[j-1].Hugepages = true
+				}
+			}
 		}
-		out[i] = policy.Chain{Path: tc.Path(), L0: l0, Guests: gs, Unknown: unknown}
+		if len(gs) > 0 {
+			gs[0].Migrates = h.Migration
+			if m := tc.Guests[0].Migrates; m != nil {
+				gs[0].Migrates = *m
+			}
+		}
+		out[i] = policy.Chain{Path: tc.Path(), L0: cl0, Guests: gs, Unknown: unknown}
 	}
 	return out
 }

@@ -567,6 +567,36 @@ func (p *prober) vmIBMZ() identity {
 	return id
 }
 
+// containerName takes what a container manager's file says as the container's
+// name only when it is one: a plain token such as systemd's ids (docker,
+// podman, lxc, systemd-nspawn, oci, ...). Anything else (a script, several lines,
+// a kilobyte of text) is a container all the same, whose manager cannot be
+// named: container-other, with a note; its text goes nowhere else.
+func (p *prober) containerName(from, v string) string {
+	if identifier(v) {
+		p.evidence("%s: %s", strings.TrimSuffix(from, "="), v)
+		return v
+	}
+	p.note(fmt.Sprintf("%s holds no container manager's name (%d bytes, not a plain token): recorded as container-other", strings.TrimSuffix(from, "="), len(v)))
+	return "container-other"
+}
+
+// identifier reports whether s is a plain lowercase token, as the names
+// container managers and systemd give: letters, digits, '.', '_' and '-', at
+// most 32 bytes, one line.
+func identifier(s string) bool {
+	if s == "" || len(s) > 32 {
+		return false
+	}
+	for i, c := range []byte(s) {
+		alnum := c >= 'a' && c <= 'z' || c >= '0' && c <= '9'
+		if !alnum && (i == 0 || (c != '.' && c != '_' && c != '-')) {
+			return false
+		}
+	}
+	return true
+}
+
 // container names the container this process runs in, as systemd-detect-virt
 // does; "" when it cannot be told.
 func (p *prober) container() string {
@@ -586,8 +616,7 @@ func (p *prober) container() string {
 		}
 	}
 	if v, st := p.readString("run/host/container-manager"); st == Present && v != "" {
-		p.evidence("run/host/container-manager: %s", v)
-		return v
+		return p.containerName("run/host/container-manager", v)
 	}
 	known := false // whether any source that would name a container could be read
 	env, st := p.read("proc/1/environ", "")
@@ -595,8 +624,7 @@ func (p *prober) container() string {
 		known = true
 		for _, kv := range strings.Split(string(env), "\x00") {
 			if v, found := strings.CutPrefix(kv, "container="); found && v != "" {
-				p.evidence("proc/1/environ: container=%s", v)
-				return v
+				return p.containerName("proc/1/environ: container=", v)
 			}
 		}
 	}
@@ -605,8 +633,7 @@ func (p *prober) container() string {
 		return "podman"
 	}
 	if v, st := p.readString("run/systemd/container"); st == Present && v != "" {
-		p.evidence("run/systemd/container: %s", v)
-		return v
+		return p.containerName("run/systemd/container", v)
 	}
 	for _, cg := range []string{"proc/1/cgroup", "proc/self/cgroup"} {
 		data, st := p.readString(cg)

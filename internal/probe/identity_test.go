@@ -43,7 +43,7 @@ func TestIdentityByEvidence(t *testing.T) {
 			}
 			f := probeTree(t, dir)
 			v := f.Virtualization
-			got := map[string]any{"vm": ptrAny(v.VM), "hypervisor": ptrAny(v.Hypervisor), "level": intAny(v.Level), "level_min": intAny(v.LevelMin), "cloud": ptrAny(v.Cloud), "container": ptrAny(v.Container)}
+			got := map[string]any{"vm": ptrAny(v.VM), "hypervisor": ptrAny(v.Hypervisor), "level": intAny(v.Level), "level_min": intAny(v.LevelMin), "cloud": ptrAny(v.Cloud), "container": ptrAny(v.Container), "platform": ptrAny(v.Platform)}
 			for k, w := range want {
 				if got[k] != w {
 					t.Errorf("%s = %v, want %v (evidence %q, notes %q)", k, got[k], w, v.Evidence, f.Notes)

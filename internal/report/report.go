@@ -218,13 +218,16 @@ var factNames = map[string]string{
 
 // guestFacts name a guest's facts; %s is its level (L1, L2, L3).
 var guestFacts = map[string]string{
-	"present":   "whether there is an %s",
-	"name":      "the %s's name",
-	"os":        "the %s's OS",
-	"runs":      "what the %s runs its guests with",
-	"exposes":   "whether the %s sees the virtualization extension",
-	"nested":    "whether the %s has nesting on",
-	"hugepages": "whether the %s backs its guests with huge pages",
+	"present":     "whether there is an %s",
+	"name":        "the %s's name",
+	"os":          "the %s's OS",
+	"runs":        "what the %s runs its guests with",
+	"runs_stated": "whether what the %s runs was stated",
+	"migrates":    "whether the %s is live-migrated (state it: migration in /etc/nestvirt/host.yaml, --migrates)",
+	"build":       "the %s's Windows build",
+	"exposes":     "whether the %s sees the virtualization extension",
+	"nested":      "whether the %s has nesting on",
+	"hugepages":   "whether the %s backs its guests with huge pages",
 }
 
 // factName says one path in words; a path without a name is shown as it is.

@@ -90,7 +90,7 @@ func readGuests(n strictyaml.Node, level int) []*Guest {
 	var out []*Guest
 	names := map[string]int{}
 	for _, item := range items {
-		f := item.Map("name", "os", "hypervisor", "guests")
+		f := item.Map("name", "os", "hypervisor", "migrates", "hugepages", "build", "guests")
 		g := &Guest{}
 		if s, ok := f["name"].StringMax(MaxName); ok {
 			g.Name = s
@@ -106,8 +106,30 @@ func readGuests(n strictyaml.Node, level int) []*Guest {
 		g.Guests = readGuests(f["guests"], level+1)
 		if f["hypervisor"].Present() {
 			g.Runs, _ = f["hypervisor"].OneOfAliased(aliases, GuestRuns...)
+			g.RunsStated = true
 		} else {
 			g.Runs = inferRuns(g)
+		}
+		if f["migrates"].Present() {
+			if b, ok := f["migrates"].Bool(); ok {
+				g.Migrates = &b
+			}
+			if level > 1 {
+				f["migrates"].Errorf("migrates is for an L1 (a VM of the host); the page's migration limitation is the L0's")
+			}
+		}
+		g.Hugepages = boolOr(f["hugepages"], false)
+		if f["build"].Present() {
+			if b, ok := f["build"].Int(); ok {
+				switch {
+				case g.OS == nil || g.OS.Kind != osid.Windows:
+					f["build"].Errorf("build is a Windows build number; %s is not Windows", osName(g.OS))
+				case b < 7600 || b > 99999:
+					f["build"].Errorf("build %d is not a Windows build number (Windows 10 1903 is 18362, Server 2019 17763)", b)
+				default:
+					g.Build = b
+				}
+			}
 		}
 		switch {
 		case len(g.Guests) > 0 && g.Runs == "none":
@@ -124,6 +146,13 @@ func readGuests(n strictyaml.Node, level int) []*Guest {
 		out = append(out, g)
 	}
 	return out
+}
+
+func osName(o *osid.OS) string {
+	if o == nil {
+		return "a guest without an os"
+	}
+	return o.String()
 }
 
 // inferRuns fills hypervisor where the file leaves it out: a Linux guest with guests

@@ -40,8 +40,18 @@ type Host struct {
 type Guest struct {
 	Name string
 	OS   *osid.OS // nil when not given
-	// Runs is what the guest runs its own guests with: kvm, hyper-v, wsl2 or none.
-	Runs   string
+	// Runs is what the guest runs its own guests with: kvm, hyper-v, wsl2 or
+	// none. RunsStated says the file wrote it (hypervisor:); otherwise it is
+	// inferred: kvm for a Linux guest with guests, none for one without.
+	Runs       string
+	RunsStated bool
+	// Migrates: the guest is live-migrated off its host; nil takes the host's
+	// migration flag.
+	Migrates *bool
+	// Hugepages: its host backs it with huge pages.
+	Hugepages bool
+	// Build is a Windows guest's build number (0: not given).
+	Build  int
 	Guests []*Guest
 }
 

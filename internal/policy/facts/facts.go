@@ -141,6 +141,15 @@ type Guest struct {
 	Name    string `cel:"name"`
 	OS      OS     `cel:"os"`
 	Runs    string `cel:"runs"` // what it runs its guests with: kvm, hyper-v, wsl2, none
+	// RunsStated: runs was written down (a plan's hypervisor, an annotation),
+	// not inferred from the guest's guests.
+	RunsStated bool `cel:"runs_stated"`
+	// Migrates: this guest is live-migrated off its host (a plan's own
+	// migrates, else its host's migration; vms and the guard: the L0's).
+	Migrates bool `cel:"migrates"`
+	// Build is a Windows guest's build number when a plan gives one (0 when
+	// not given): WSL 2 needs 18362, on Windows Server 20348.
+	Build int `cel:"build"`
 	// Exposes says whether hardware virtualization reaches the guest.
 	Exposes bool `cel:"exposes"`
 	// For a guest that runs KVM (a host in the middle of the chain): whether its
