@@ -79,7 +79,7 @@ func TestGuardInstallStatusUninstall(t *testing.T) {
 		t.Errorf("status:\n%s", out)
 	}
 	// A policy given at install is the one the hook uses, and status says so.
-	pol := filepath.Join(t.TempDir(), "policy.yaml")
+	pol := filepath.Join(filepath.Dir(bin), "policy.yaml") // root's alone, and not temporary, as install requires
 	data, _ := os.ReadFile("../../policies/rhel-10.yaml")
 	os.WriteFile(pol, data, 0o644)
 	if _, _, code := nv(t, "", "--policy", pol, "guard", "install", "--hooks-dir", hooks, "--binary", bin); code != ExitOK {
