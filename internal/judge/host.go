@@ -235,8 +235,10 @@ func OSOf(o *probe.OSFacts) (facts.OS, bool) {
 	if o == nil {
 		return facts.OS{}, false
 	}
-	if parsed, err := osid.Parse(o.ID); err == nil && parsed.Kind == osid.Windows {
-		return facts.OSOf(parsed), true // Windows' probe names its release by id
+	// Windows' probe names its release by a short id nestvirt knows itself; no
+	// os-release ID needs osinfo-db to be told apart from it.
+	if parsed, err := osid.ParseBuiltin(o.ID); err == nil && parsed.Kind == osid.Windows {
+		return facts.OSOf(parsed), true
 	}
 	if parsed, ok := osid.FromOSRelease(o.ID, o.Version); ok {
 		return facts.OSOf(parsed), true

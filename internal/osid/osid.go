@@ -246,6 +246,15 @@ func parse(s string) (OS, error) {
 	return OS{}, fmt.Errorf("unknown OS %s%s", suggest.Quote(s), hint(name))
 }
 
+// ParseBuiltin reads only the forms nestvirt knows itself: it never reads
+// osinfo-db, so what judges a machine pays nothing for the database.
+func ParseBuiltin(s string) (OS, error) {
+	if len(s) > MaxName {
+		return OS{}, errNotBuiltin
+	}
+	return parseBuiltin(s)
+}
+
 // parseBuiltin reads the forms nestvirt knows without any osinfo-db.
 func parseBuiltin(s string) (OS, error) {
 	name := strings.ToLower(strings.TrimSpace(s))
@@ -408,10 +417,8 @@ func hint(name string) string {
 // (package suggest bounds the work whatever name is).
 func nearestKnown(name string) string {
 	cands := append([]string(nil), builtin...)
-	if osinfoDB != nil {
-		for n := range osinfoDB {
-			cands = append(cands, n)
-		}
+	for n := range osinfo.names(OsinfoDirs) { // read whole already: name was not in it
+		cands = append(cands, n)
 	}
 	return suggest.Nearest(name, cands)
 }

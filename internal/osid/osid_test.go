@@ -1,6 +1,8 @@
 package osid
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -182,4 +184,75 @@ func FuzzReadOsinfo(f *testing.F) {
 			}
 		}
 	})
+}
+
+// writeOsinfo lays files out as osinfo-db does: os/<vendor>/<name>.xml.
+func writeOsinfo(t *testing.T, files map[string]string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for rel, shortIDs := range files {
+		p := filepath.Join(dir, "os", rel)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		x := `<libosinfo version="0.0.1"><os id="http://` + rel + `">`
+		for _, id := range strings.Fields(shortIDs) {
+			x += `<short-id>` + id + `</short-id>`
+		}
+		x += `<name>` + rel + `</name><family>linux</family><distro>x</distro></os></libosinfo>`
+		if err := os.WriteFile(p, []byte(x), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// TestOsinfoIsReadOnlyWhereANameCanBe: a name is looked for in the files whose
+// leading letters it holds (debian-11.xml holds debianbullseye, coreos-stable.xml
+// fedora-coreos-stable); only a name no such file holds reads the whole db, and
+// the first directory in libosinfo's search order wins.
+func TestOsinfoIsReadOnlyWhereANameCanBe(t *testing.T) {
+	first := writeOsinfo(t, map[string]string{
+		"debian.org/debian-11.xml":               "debian11 debianbullseye",
+		"debian.org/debian-12.xml":               "debian12 debianbookworm",
+		"fedoraproject.org/coreos-stable.xml":    "fedora-coreos-stable",
+		"fedoraproject.org/fedora-40.xml":        "fedora40",
+		"dragonflybsd.org/dragonflybsd-1.0A.xml": "dragonflybsd1.0a",
+		"haiku-os.org/haiku-r1beta4.xml":         "haikur1beta4",
+		"example.org/7.xml":                      "seven",
+	})
+	second := writeOsinfo(t, map[string]string{"local.org/debian-11.xml": "debianbullseye"})
+	tests := []struct {
+		name  string
+		found bool
+		reads int
+	}{
+		{"debianbullseye", true, 2},       // debian-11, debian-12
+		{"fedora-coreos-stable", true, 2}, // coreos-stable, fedora-40
+		{"haikur1beta4", true, 1},
+		{"seven", true, 7},          // a file named by no letters: only the whole db has it
+		{"debianbulleye", false, 7}, // a typo reads the whole db, for the suggestion too
+	}
+	for _, tt := range tests {
+		db := &osinfoDB{}
+		o, ok := db.lookup([]string{first}, tt.name)
+		if ok != tt.found || db.reads != tt.reads {
+			t.Errorf("%s: found %v after %d files, want %v after %d", tt.name, ok, db.reads, tt.found, tt.reads)
+		}
+		if ok && o.ID != tt.name {
+			t.Errorf("%s: read as %s", tt.name, o.ID)
+		}
+	}
+	db := &osinfoDB{}
+	db.lookup([]string{first, second}, "fedora40") // reads nothing of debian's
+	if o, ok := db.lookup([]string{first, second}, "debianbullseye"); !ok || o.name != "debian.org/debian-11.xml" {
+		t.Errorf("the first directory's debianbullseye must win: %+v", o)
+	}
+	db = &osinfoDB{}
+	if o, ok := db.lookup([]string{second, first}, "debianbullseye"); !ok || o.name != "local.org/debian-11.xml" {
+		t.Errorf("the first directory's debianbullseye must win: %+v", o)
+	}
+	if n := len(LoadOsinfo([]string{first, second})); n != 9 {
+		t.Errorf("LoadOsinfo: %d names, want 9", n)
+	}
 }

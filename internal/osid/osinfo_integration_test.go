@@ -26,3 +26,26 @@ func TestEveryOsinfoShortIDParses(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryOsinfoShortIDIsFoundInAFewFiles: in the real osinfo-db, every short
+// id is found among the files its leading letters point to, never by reading
+// the whole db.
+func TestEveryOsinfoShortIDIsFoundInAFewFiles(t *testing.T) {
+	all := &osinfoDB{}
+	names := all.names(OsinfoDirs)
+	most := 0
+	for id := range names {
+		db := &osinfoDB{}
+		if _, ok := db.lookup(OsinfoDirs, id); !ok {
+			t.Errorf("%s: not found", id)
+		}
+		if db.all {
+			t.Errorf("%s: found only by reading the whole db", id)
+		}
+		most = max(most, db.reads)
+	}
+	if most*5 > all.reads {
+		t.Errorf("a name read %d of the %d files", most, all.reads)
+	}
+	t.Logf("%d names in %d files; at most %d files read for one", len(names), all.reads, most)
+}
