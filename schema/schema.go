@@ -64,3 +64,35 @@ func Bundle(name string) ([]byte, error) {
 	doc["$defs"] = ds
 	return json.MarshalIndent(doc, "", "  ")
 }
+
+// ID is a document's schema id, which the document names in its "schema" field.
+func ID(name string) string { return "https://nestvirt.dev/schema/" + name + "/v1" }
+
+// Which names the schema a document says it holds to ("" when none nestvirt
+// writes).
+func Which(doc []byte) string {
+	var head struct{ Schema string }
+	if json.Unmarshal(doc, &head) != nil {
+		return ""
+	}
+	for _, n := range Names() {
+		if head.Schema == ID(n) {
+			return n
+		}
+	}
+	return ""
+}
+
+// Required lists the members the named document must have at its top, as its
+// schema says; nil for a name without a schema.
+func Required(name string) []string {
+	b, err := FS.ReadFile(name + ".v1.json")
+	if err != nil {
+		return nil
+	}
+	var top struct{ Required []string }
+	if json.Unmarshal(b, &top) != nil {
+		return nil
+	}
+	return top.Required
+}

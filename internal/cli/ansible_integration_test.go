@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/nestvirt/nestvirt/internal/ansible"
-	"github.com/nestvirt/nestvirt/schema"
+	"github.com/nestvirt/nestvirt/schema/schematest"
 )
 
 // TestTheFactAlwaysPrintsADocument runs the installed fact script as Ansible
@@ -33,7 +33,7 @@ func TestTheFactAlwaysPrintsADocument(t *testing.T) {
 		if err != nil {
 			t.Errorf("%s: the fact failed: %v", name, err)
 		}
-		if err := schema.Validate("check", out); err != nil || !strings.Contains(string(out), c.want) {
+		if err := schematest.Validate("check", out); err != nil || !strings.Contains(string(out), c.want) {
 			t.Errorf("%s: %v\n%s", name, err, out)
 		}
 	}
@@ -86,7 +86,7 @@ func TestAnsibleGathersTheFactAndActsOnIt(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := schema.Validate("check", report); err != nil {
+		if err := schematest.Validate("check", report); err != nil {
 			t.Errorf("the gathered fact: %v\n%s", err, report)
 		}
 		check, _, _ := nv(t, "", "check", "--format", "json", "--fail-on", "never", "--root", root)

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nestvirt/nestvirt/schema"
+	"github.com/nestvirt/nestvirt/schema/schematest"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -67,7 +67,7 @@ func validateJSON(t *testing.T, args []string, out string, code int) {
 	if out == "" && code == ExitInput {
 		return // refused before any document (a flag nestvirt cannot render in)
 	}
-	if err := schema.Validate(name, []byte(out)); err != nil {
+	if err := schematest.Validate(name, []byte(out)); err != nil {
 		t.Errorf("%v: the JSON does not hold to the %s schema: %v\n%s", args, name, err, out)
 	}
 }

@@ -108,8 +108,11 @@ func completeFlags(root *cobra.Command) {
 	colorChoice.complete(root)
 	var walk func(*cobra.Command)
 	walk = func(cmd *cobra.Command) {
+		// The flags this command defines itself, not those it inherits; the set
+		// is built once per command (a call builds a new one).
+		local := cmd.LocalNonPersistentFlags()
 		has := func(name string) bool {
-			return cmd.LocalNonPersistentFlags().Lookup(name) != nil || cmd.PersistentFlags().Lookup(name) != nil
+			return local.Lookup(name) != nil || cmd.PersistentFlags().Lookup(name) != nil
 		}
 		for _, c := range []choice{migratesChoice, hypervChoice, vendorChoice, modeChoice, runsChoice} {
 			if has(c.flag) {

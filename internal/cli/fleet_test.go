@@ -10,7 +10,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
-	"github.com/nestvirt/nestvirt/schema"
+	"github.com/nestvirt/nestvirt/schema/schematest"
 )
 
 var fixedNow = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
@@ -106,7 +106,7 @@ func TestABrokenProbeStillYieldsADocumentInEveryFormat(t *testing.T) {
 		}
 		switch format {
 		case "json":
-			if err := schema.Validate("check", []byte(out)); err != nil || !strings.Contains(out, `"kind": "input"`) {
+			if err := schematest.Validate("check", []byte(out)); err != nil || !strings.Contains(out, `"kind": "input"`) {
 				t.Errorf("json: %v\n%s", err, out)
 			}
 		case "prometheus":

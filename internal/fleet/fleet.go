@@ -6,7 +6,6 @@
 package fleet
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -65,10 +64,10 @@ type hostFacts struct {
 	Arch           *string `json:"arch"`
 	CPUVendor      *string `json:"cpu_vendor"`
 	Virtualization struct {
-		VM         *string `json:"vm"`
-		Hypervisor *string `json:"hypervisor"`
-		Level      *int    `json:"level"`
-		LevelMin   *int    `json:"level_min"`
+		VM         *string  `json:"vm"`
+		Hypervisor *string  `json:"hypervisor"`
+		Level      *integer `json:"level"`
+		LevelMin   *integer `json:"level_min"`
 	} `json:"virtualization"`
 	KVM struct {
 		Available *bool   `json:"available"`
@@ -103,6 +102,7 @@ type vmsDoc struct {
 }
 
 type planDoc struct {
+	Verdict    *string `json:"verdict"`
 	Topologies []struct {
 		File    string  `json:"file"`
 		Name    *string `json:"name"`
@@ -186,14 +186,25 @@ func Load(paths []string) (*Fleet, error) {
 			f.Skipped = append(f.Skipped, Skipped{file, "not a nestvirt document (no known \"schema\")"})
 			continue
 		}
-		if err := schema.Validate(kind, data); err != nil {
+		var doc any
+		switch kind {
+		case "check":
+			doc = &checkDoc{}
+		case "vms":
+			doc = &vmsDoc{}
+		case "plan":
+			doc = &planDoc{}
+		default:
+			f.Skipped = append(f.Skipped, Skipped{file, "a " + kind + " document says nothing of hosts"})
+			continue
+		}
+		if err := decode(kind, data, doc); err != nil {
 			f.Skipped = append(f.Skipped, Skipped{file, "not a valid " + kind + " document: " + oneLine(err.Error())})
 			continue
 		}
 		switch kind {
 		case "check":
-			var d checkDoc
-			json.Unmarshal(data, &d)
+			d := *doc.(*checkDoc)
 			h := hostOf(file, d.Host)
 			h.Verdict = str(d.Verdict)
 			h.Findings = d.Findings
@@ -209,15 +220,13 @@ func Load(paths []string) (*Fleet, error) {
 				byName[h.Name] = h
 			}
 		case "vms":
-			var d vmsDoc
-			json.Unmarshal(data, &d)
+			d := *doc.(*vmsDoc)
 			vmsDocs = append(vmsDocs, struct {
 				file string
 				doc  vmsDoc
 			}{file, d})
 		case "plan":
-			var d planDoc
-			json.Unmarshal(data, &d)
+			d := *doc.(*planDoc)
 			for _, t := range d.Topologies {
 				tp := Topology{File: t.File, Name: str(t.Name), Verdict: str(t.Verdict), Chains: len(t.Chains)}
 				if t.Error != nil {
@@ -225,8 +234,6 @@ func Load(paths []string) (*Fleet, error) {
 				}
 				f.Topologies = append(f.Topologies, tp)
 			}
-		default:
-			f.Skipped = append(f.Skipped, Skipped{file, "a " + kind + " document says nothing of hosts"})
 		}
 	}
 	// A host's VMs join its row; a vms document of a host without a check is a

@@ -8,9 +8,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rogpeppe/go-internal/txtar"
+
 	"github.com/nestvirt/nestvirt/internal/policy"
 	"github.com/nestvirt/nestvirt/internal/probe"
-	"github.com/rogpeppe/go-internal/txtar"
 )
 
 const snapshots = "../probe/testdata/snapshots/"

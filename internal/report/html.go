@@ -9,6 +9,7 @@ import (
 	"html/template"
 	"io"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nestvirt/nestvirt/internal/fleet"
@@ -20,55 +21,58 @@ var templates embed.FS
 // fleetPage is the fleet report: one self-contained HTML page (CSS and script
 // inline, nothing fetched), readable without its script and printable. Every
 // value from a document is escaped by html/template: host names and messages
-// are other machines' words.
-var fleetPage = template.Must(template.New("fleet.html.tmpl").Funcs(template.FuncMap{
-	"verdictName": func(v string) string {
-		if v == "" {
-			return "not judged"
-		}
-		return v
-	},
-	"class": func(v string) string {
-		if v == "" {
-			return "c-none"
-		}
-		return "c-" + v
-	},
-	"rank":     fleet.Rank,
-	"position": position,
-	"rules": func(h *fleet.Host) string {
-		var ids []string
-		for _, f := range h.Findings {
-			ids = append(ids, f.Rule)
-		}
-		return strings.Join(ids, " ")
-	},
-	"deref": func(s *string) string {
-		if s == nil {
-			return ""
-		}
-		return *s
-	},
-	"yesno": func(b *bool) string {
-		switch {
-		case b == nil:
-			return "unknown"
-		case *b:
-			return "yes"
-		}
-		return "no"
-	},
-	"sub": func(a, b int) int { return a - b },
-	"plural": func(n int, noun string) string {
-		if n == 1 {
-			return "1 " + noun
-		}
-		if strings.HasSuffix(noun, "y") {
-			noun = strings.TrimSuffix(noun, "y") + "ie"
-		}
-		return fmt.Sprintf("%d %ss", n, noun)
-	},
-}).ParseFS(templates, "templates/fleet.html.tmpl"))
+// are other machines' words. It is parsed on first use: every other command,
+// the guard hook among them, starts without it.
+var fleetPage = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("fleet.html.tmpl").Funcs(template.FuncMap{
+		"verdictName": func(v string) string {
+			if v == "" {
+				return "not judged"
+			}
+			return v
+		},
+		"class": func(v string) string {
+			if v == "" {
+				return "c-none"
+			}
+			return "c-" + v
+		},
+		"rank":     fleet.Rank,
+		"position": position,
+		"rules": func(h *fleet.Host) string {
+			var ids []string
+			for _, f := range h.Findings {
+				ids = append(ids, f.Rule)
+			}
+			return strings.Join(ids, " ")
+		},
+		"deref": func(s *string) string {
+			if s == nil {
+				return ""
+			}
+			return *s
+		},
+		"yesno": func(b *bool) string {
+			switch {
+			case b == nil:
+				return "unknown"
+			case *b:
+				return "yes"
+			}
+			return "no"
+		},
+		"sub": func(a, b int) int { return a - b },
+		"plural": func(n int, noun string) string {
+			if n == 1 {
+				return "1 " + noun
+			}
+			if strings.HasSuffix(noun, "y") {
+				noun = strings.TrimSuffix(noun, "y") + "ie"
+			}
+			return fmt.Sprintf("%d %ss", n, noun)
+		},
+	}).ParseFS(templates, "templates/fleet.html.tmpl"))
+})
 
 // The page's Content-Security-Policy lets the browser run its one script
 // alone, named by its hash (a host name that smuggled in markup runs nothing).
@@ -133,7 +137,7 @@ func FleetHTML(w io.Writer, f *fleet.Fleet, policy, version string, written time
 		chunks[len(chunks)-1] = append(chunks[len(chunks)-1], row{i, h})
 	}
 	var page bytes.Buffer
-	err := fleetPage.Execute(&page, map[string]any{
+	err := fleetPage().Execute(&page, map[string]any{
 		"ScriptHash": hashPlaceholder,
 		"Fleet":      f, "Counts": f.Counts(), "Rules": f.Rules(), "WithVMs": withVMs, "Chunks": chunks,
 		"Policy": policy, "Version": version, "Written": written.UTC().Format("2006-01-02 15:04 UTC"),

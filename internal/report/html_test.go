@@ -10,9 +10,10 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/nestvirt/nestvirt/internal/fleet"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"github.com/nestvirt/nestvirt/internal/fleet"
 )
 
 // TestTheFleetReportRunsOnlyItsOwnScript: the page's Content-Security-Policy

@@ -17,7 +17,7 @@ import (
 	"github.com/nestvirt/nestvirt/internal/policy"
 	"github.com/nestvirt/nestvirt/internal/probe"
 	"github.com/nestvirt/nestvirt/internal/topology"
-	"github.com/nestvirt/nestvirt/schema"
+	"github.com/nestvirt/nestvirt/schema/schematest"
 )
 
 const snapshots = "../probe/testdata/snapshots/"
@@ -91,7 +91,7 @@ func TestCheckRenderers(t *testing.T) {
 			if err := WriteJSON(&js, doc); err != nil {
 				t.Fatal(err)
 			}
-			if err := schema.Validate("check", js.Bytes()); err != nil {
+			if err := schematest.Validate("check", js.Bytes()); err != nil {
 				t.Errorf("JSON: %v", err)
 			}
 			var prom bytes.Buffer
@@ -159,7 +159,7 @@ func TestVMsText(t *testing.T) {
 	}
 	var js bytes.Buffer
 	WriteJSON(&js, NewVMsDoc(&a, &host, nil))
-	if err := schema.Validate("vms", js.Bytes()); err != nil {
+	if err := schematest.Validate("vms", js.Bytes()); err != nil {
 		t.Errorf("vms JSON: %v", err)
 	}
 }
@@ -198,7 +198,7 @@ func TestPlanRenderers(t *testing.T) {
 		if err := WritePlanJSON(&js, SchemaPlan, v, [][]byte{TopologyJSON(res)}, nil); err != nil {
 			t.Fatal(err)
 		}
-		if err := schema.Validate("plan", js.Bytes()); err != nil {
+		if err := schematest.Validate("plan", js.Bytes()); err != nil {
 			t.Errorf("%s: plan JSON: %v", c.file, err)
 		}
 	}
@@ -218,7 +218,7 @@ func TestMatrixRenderers(t *testing.T) {
 	if err := MatrixJSON(&js, policy.Default(), SchemaMatrix); err != nil {
 		t.Fatal(err)
 	}
-	if err := schema.Validate("matrix", js.Bytes()); err != nil {
+	if err := schematest.Validate("matrix", js.Bytes()); err != nil {
 		t.Errorf("matrix JSON: %v", err)
 	}
 }

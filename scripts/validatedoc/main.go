@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/nestvirt/nestvirt/schema"
+	"github.com/nestvirt/nestvirt/schema/schematest"
 )
 
 func main() {
@@ -20,7 +20,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
-	if err := schema.Validate(os.Args[1], data); err != nil {
+	if err := schematest.Validate(os.Args[1], data); err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", os.Args[2], err)
 		os.Exit(1)
 	}
