@@ -1,11 +1,13 @@
 package cli
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"runtime/debug"
+	"sync"
 
 	"github.com/spf13/cobra"
 
@@ -61,7 +63,7 @@ func (a *app) runPlan(o planOptions, args []string) error {
 		if machine(o.format) {
 			// The document all the same, with the failure inside.
 			if werr := a.writeTo(o.output, func(w io.Writer) error {
-				return report.WritePlanJSON(w, report.SchemaPlan, nil, nil, docError(err))
+				return report.WritePlanJSON(w, report.SchemaPlan, docError(err))
 			}); werr != nil {
 				return werr
 			}
@@ -71,31 +73,74 @@ func (a *app) runPlan(o planOptions, args []string) error {
 	for _, s := range skipped {
 		fmt.Fprintf(a.stderr, "nestvirt: note: skipped %s\n", s)
 	}
-	// A large batch allocates far more than it keeps (the YAML syntax trees): let the
-	// heap grow to 4x the live data between collections. Measured in
-	// docs/PERFORMANCE.md; an explicit GOGC wins.
-	if len(files) > 100 && os.Getenv("GOGC") == "" {
+	// A large batch allocates far more than it keeps (the YAML syntax trees): let
+	// the heap grow to 4x the live data between collections, which streaming keeps
+	// small, under a soft limit that bounds the run. Measured in
+	// docs/PERFORMANCE.md; an explicit GOGC or GOMEMLIMIT wins.
+	if len(files) > 100 && os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetGCPercent(300)
+		debug.SetMemoryLimit(planMemoryLimit)
 	}
-	// Render each topology where it is judged; keep only the bytes (see plan.Each).
-	chunks := make([][]byte, len(files))
 	verdicts := make([]*policy.Level, len(files))
 	bad := make([]error, len(files))
-	cites := report.NewCites()
-	plan.Each(p, files, a.stdin, func(i int, t plan.TopologyResult, ierr *plan.InputError) {
-		verdicts[i] = t.Verdict
-		if ierr != nil {
-			bad[i] = ierr
+	summary := len(files) > 1 || isDir(args)
+	err = a.writeTo(o.output, func(w io.Writer) error {
+		// work runs on plan's workers, emit in file order: JSON and quiet lines
+		// are rendered by the worker into a buffer of a pool; text is rendered in
+		// order, as its source numbers run across the output.
+		type judged struct {
+			t   plan.TopologyResult
+			buf *[]byte
+		}
+		work := func(i int, t plan.TopologyResult, ierr *plan.InputError) judged {
+			verdicts[i] = t.Verdict
+			if ierr != nil {
+				bad[i] = ierr
+			}
+			switch {
+			case o.format == "json":
+				b := chunkPool.Get().(*[]byte)
+				*b = report.AppendTopologyJSON((*b)[:0], t)
+				return judged{t: plan.TopologyResult{Verdict: t.Verdict}, buf: b}
+			case o.quiet:
+				b := chunkPool.Get().(*[]byte)
+				*b = append((*b)[:0], report.TopologyQuiet(t, style)...)
+				return judged{t: plan.TopologyResult{Verdict: t.Verdict}, buf: b}
+			}
+			return judged{t: t}
 		}
 		switch {
 		case o.format == "json":
-			chunks[i] = report.TopologyJSON(t)
+			doc := report.NewPlanJSON(w, report.SchemaPlan)
+			if err := plan.Each(p, files, a.stdin, work, func(i int, j judged) error {
+				defer chunkPool.Put(j.buf)
+				return doc.Add(j.t.Verdict, *j.buf)
+			}); err != nil {
+				return err
+			}
+			return doc.Close(nil)
 		case o.quiet:
-			chunks[i] = report.TopologyQuiet(t, style)
-		default:
-			chunks[i] = report.TopologyText(t, style, cites)
+			bw := bufio.NewWriterSize(w, 1<<20)
+			if err := plan.Each(p, files, a.stdin, work, func(i int, j judged) error {
+				defer chunkPool.Put(j.buf)
+				_, err := bw.Write(*j.buf)
+				return err
+			}); err != nil {
+				return err
+			}
+			return bw.Flush()
 		}
+		doc := report.NewPlanText(w, style, summary)
+		if err := plan.Each(p, files, a.stdin, work, func(i int, j judged) error {
+			return doc.Add(j.t)
+		}); err != nil {
+			return err
+		}
+		return doc.Close()
 	})
+	if err != nil {
+		return err
+	}
 	var worst *policy.Level
 	var errs []error
 	for i, v := range verdicts {
@@ -106,19 +151,6 @@ func (a *app) runPlan(o planOptions, args []string) error {
 			worst = v
 		}
 	}
-	summary := len(files) > 1 || isDir(args)
-	err = a.writeTo(o.output, func(w io.Writer) error {
-		switch {
-		case o.format == "json":
-			return report.WritePlanJSON(w, report.SchemaPlan, worst, chunks, nil)
-		case o.quiet:
-			return report.WriteChunks(w, chunks)
-		}
-		return report.WritePlanText(w, verdicts, chunks, style, cites, summary)
-	})
-	if err != nil {
-		return err
-	}
 	if len(errs) > 0 {
 		if len(files) > 1 {
 			errs = append(errs, fmt.Errorf("%d of %d files could not be judged; the others were", len(errs), len(files)))
@@ -127,6 +159,14 @@ func (a *app) runPlan(o planOptions, args []string) error {
 	}
 	return failOn(*worst, o.failOn)
 }
+
+// chunkPool holds the buffers workers render into; a buffer goes back once
+// its bytes are written.
+var chunkPool = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
+
+// planMemoryLimit is the soft heap limit of a large plan run: streaming keeps
+// the live heap to the files in flight, so this only spaces out collections.
+const planMemoryLimit = 256 << 20
 
 func isDir(args []string) bool {
 	for _, a := range args {

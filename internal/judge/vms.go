@@ -2,7 +2,10 @@ package judge
 
 import (
 	"fmt"
+	"runtime"
 	"sort"
+	"sync"
+	"sync/atomic"
 
 	"github.com/nestvirt/nestvirt/internal/domxml"
 	"github.com/nestvirt/nestvirt/internal/osid"
@@ -30,18 +33,32 @@ type Audit struct {
 	VMs     []VMResult    `json:"vms"`
 }
 
-// VMs judges each domain, its chains starting where the host stands. A domain that
-// could not be read is listed with its error and judged unsupported: nothing is
-// known of it. hostModel answers whether the host-model CPU of an arch requires a
-// feature (nil when the source cannot say).
-func VMs(p *policy.Policy, host probe.Facts, records []domxml.Record, hostModel func(arch, feature string) (bool, error)) Audit {
-	pos := PositionOf(host)
-	a := Audit{Notes: append([]string{}, pos.Notes...), VMs: make([]VMResult, len(records))}
-	hc := HostCPU(host)
-	for i, rec := range records {
-		a.VMs[i] = judgeVM(p, pos, hc, rec, hostModel)
-	}
-	sort.Slice(a.VMs, func(i, j int) bool { return a.VMs[i].Name < a.VMs[j].Name })
+// VMJudge judges the domains of one host one at a time, from any goroutine:
+// a domain can be judged as soon as it is read.
+type VMJudge struct {
+	p         *policy.Policy
+	pos       Position
+	hc        domxml.HostCPU
+	hostModel func(arch, feature string) (bool, error)
+}
+
+// NewVMJudge judges domains with their chains starting where host stands.
+// hostModel answers whether the host-model CPU of an arch requires a feature
+// (nil when the source cannot say).
+func NewVMJudge(p *policy.Policy, host probe.Facts, hostModel func(arch, feature string) (bool, error)) *VMJudge {
+	return &VMJudge{p: p, pos: PositionOf(host), hc: HostCPU(host), hostModel: hostModel}
+}
+
+// Judge judges one domain. A domain that could not be read is listed with its
+// error and judged unsupported: nothing is known of it.
+func (j *VMJudge) Judge(rec domxml.Record) VMResult {
+	return judgeVM(j.p, j.pos, j.hc, rec, j.hostModel)
+}
+
+// Audit is the verdict on the domains judged, sorted by name.
+func (j *VMJudge) Audit(vms []VMResult) Audit {
+	a := Audit{Notes: append([]string{}, j.pos.Notes...), VMs: vms}
+	sort.Slice(a.VMs, func(i, k int) bool { return a.VMs[i].Name < a.VMs[k].Name })
 	for _, v := range a.VMs {
 		if a.Verdict == nil {
 			a.Verdict = new(policy.Level)
@@ -50,6 +67,25 @@ func VMs(p *policy.Policy, host probe.Facts, records []domxml.Record, hostModel 
 		*a.Verdict = policy.Worst(*a.Verdict, v.Verdict)
 	}
 	return a
+}
+
+// VMs judges each domain on all CPUs (see VMJudge).
+func VMs(p *policy.Policy, host probe.Facts, records []domxml.Record, hostModel func(arch, feature string) (bool, error)) Audit {
+	j := NewVMJudge(p, host, hostModel)
+	vms := make([]VMResult, len(records))
+	next := atomic.Int64{}
+	var wg sync.WaitGroup
+	for w := 0; w < min(runtime.GOMAXPROCS(0), len(records)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < len(records); i = int(next.Add(1) - 1) {
+				vms[i] = j.Judge(records[i])
+			}
+		}()
+	}
+	wg.Wait()
+	return j.Audit(vms)
 }
 
 func judgeVM(p *policy.Policy, pos Position, hc domxml.HostCPU, rec domxml.Record, hostModel func(string, string) (bool, error)) VMResult {

@@ -57,7 +57,13 @@ func read(t *testing.T, name string) string {
 // define defines a testdata domain under a unique name and undefines it after.
 func define(t *testing.T, c *Conn, file string) string {
 	t.Helper()
-	name := fmt.Sprintf("nvtest-%d-%s", os.Getpid(), strings.TrimSuffix(file, ".xml"))
+	return defineNamed(t, c, file, strings.TrimSuffix(file, ".xml"))
+}
+
+// defineNamed defines a testdata file's domain under a name of its own.
+func defineNamed(t *testing.T, c *Conn, file, suffix string) string {
+	t.Helper()
+	name := fmt.Sprintf("nvtest-%d-%s", os.Getpid(), suffix)
 	raw, err := libvirttest.Prepare(read(t, file), name)
 	if err != nil {
 		t.Fatal(err)
@@ -484,5 +490,43 @@ func TestIntegrationNoConcurrentMetadataEditIsLost(t *testing.T) {
 	// per concurrent writer).
 	if lost > int(overwritten.Load())*writers {
 		t.Errorf("%d metadata edits lost, and only %d definitions said they overwrote a change", lost, overwritten.Load())
+	}
+}
+
+// TestIntegrationListedStatesAreEachDomainsOwn: the states ReadAll takes from one
+// listing call (virConnectGetAllDomainStats) are those libvirt gives each domain
+// asked alone (virDomainGetState), running, paused and shut off; the test driver
+// answers too.
+func TestIntegrationListedStatesAreEachDomainsOwn(t *testing.T) {
+	c := connect(t, "qemu:///system")
+	off := defineNamed(t, c, "plain.xml", "off")
+	running := defineNamed(t, c, "plain.xml", "running")
+	paused := defineNamed(t, c, "plain.xml", "paused")
+	virsh(t, "start", running)
+	virsh(t, "start", paused)
+	virsh(t, "suspend", paused)
+	listed, ok := c.domainsWithState()
+	if !ok {
+		t.Fatal("the daemon did not list domains with their states")
+	}
+	want := map[string]string{off: "shutoff", running: "running", paused: "paused"}
+	for _, d := range listed {
+		asked, err := c.State(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.state != asked {
+			t.Errorf("%s: listed %q, asked %q", d.Name, d.state, asked)
+		}
+		if w, ours := want[d.Name]; ours && d.state != w {
+			t.Errorf("%s: %q, want %q", d.Name, d.state, w)
+		}
+		delete(want, d.Name)
+	}
+	if len(want) != 0 {
+		t.Errorf("not listed: %v", want)
+	}
+	if _, ok := connect(t, "test:///default").domainsWithState(); !ok {
+		t.Error("the test driver did not list domains with their states")
 	}
 }

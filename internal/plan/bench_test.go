@@ -40,13 +40,13 @@ func BenchmarkJudgeFiles(b *testing.B) {
 	p := policy.Default()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		var bad error
-		Each(p, files, nil, func(i int, t TopologyResult, err *InputError) {
+		err := Each(p, files, nil, func(i int, t TopologyResult, err *InputError) error {
 			if err != nil {
-				bad = err
+				return err
 			}
-		})
-		if err := bad; err != nil {
+			return nil
+		}, func(i int, err error) error { return err })
+		if err != nil {
 			b.Fatal(err)
 		}
 	}

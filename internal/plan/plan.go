@@ -142,21 +142,30 @@ func Judge(p *policy.Policy, t *topology.Topology) (TopologyResult, error) {
 	return res, err
 }
 
-// Each judges files on all CPUs and hands each result to fn, from the worker that
-// judged it (fn must be safe for concurrent calls; i is the file's index). A file
-// that fails to load is handed over too, with Err set: a run judges every good
-// file and reports every bad one. Callers that render each result at once keep only
-// the rendered bytes, which is what lets a run over 100,000 chains stay fast: the
-// heap the GC scans stays small. It returns the worst verdict of the good files.
-func Each(p *policy.Policy, files []string, stdin io.Reader, fn func(i int, t TopologyResult, err *InputError)) policy.Level {
-	verdicts := make([]policy.Level, len(files))
-	work := make(chan int)
+// Each judges files on all CPUs. work runs on the worker that judged a file
+// (concurrently with other files' work; i is the file's index), a file that
+// failed to load included, with err set: a run judges every good file and
+// reports every bad one. emit then gets work's result on the caller's
+// goroutine, in file order, so output streams in order while memory holds only
+// the files in flight: workers run at most a window of files ahead of the one
+// emitted. An error from emit stops the run and is returned.
+func Each[R any](p *policy.Policy, files []string, stdin io.Reader, work func(i int, t TopologyResult, err *InputError) R, emit func(i int, r R) error) error {
+	workers := runtime.GOMAXPROCS(0)
+	window := 4 * workers
+	type done struct {
+		i int
+		r R
+	}
+	jobs := make(chan int)
+	results := make(chan done, window)
+	slots := make(chan struct{}, window) // a slot per file judged and not yet emitted
+	stop := make(chan struct{})
 	var wg sync.WaitGroup
-	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
+	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for i := range work {
+			for i := range jobs {
 				t, err := judgeFile(p, files[i], stdin)
 				var ie *InputError
 				if err != nil {
@@ -166,23 +175,49 @@ func Each(p *policy.Policy, files []string, stdin io.Reader, fn func(i int, t To
 					}
 					t.Error, t.Chains = ErrorOf(t.File, ie.Err), []policy.ChainResult{}
 				}
-				if t.Verdict != nil {
-					verdicts[i] = *t.Verdict
-				}
-				fn(i, t, ie)
+				results <- done{i, work(i, t, ie)}
 			}
 		}()
 	}
-	for i := range files {
-		work <- i
+	go func() {
+		defer close(jobs)
+		for i := range files {
+			select {
+			case slots <- struct{}{}:
+			case <-stop:
+				return
+			}
+			select {
+			case jobs <- i:
+			case <-stop:
+				return
+			}
+		}
+	}()
+	go func() { wg.Wait(); close(results) }()
+	pending := make(map[int]R, window)
+	next := 0
+	var err error
+	for d := range results {
+		if err != nil {
+			continue // draining after a failed emit
+		}
+		pending[d.i] = d.r
+		for {
+			r, ok := pending[next]
+			if !ok {
+				break
+			}
+			delete(pending, next)
+			if err = emit(next, r); err != nil {
+				close(stop)
+				break
+			}
+			next++
+			<-slots
+		}
 	}
-	close(work)
-	wg.Wait()
-	v := policy.Supported
-	for _, x := range verdicts {
-		v = policy.Worst(v, x)
-	}
-	return v
+	return err
 }
 
 func judgeFile(p *policy.Policy, file string, stdin io.Reader) (TopologyResult, error) {

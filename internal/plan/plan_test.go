@@ -1,10 +1,14 @@
 package plan
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/nestvirt/nestvirt/internal/policy"
@@ -23,11 +27,14 @@ func TestEachJudgesEveryFileAndReportsEveryBadOne(t *testing.T) {
 	var mu sync.Mutex
 	got := map[int]string{}
 	errs := map[int]*InputError{}
-	worst := Each(policy.Default(), files, stdin, func(i int, r TopologyResult, err *InputError) {
+	worst := policy.Supported
+	var order []int
+	Each(policy.Default(), files, stdin, func(i int, r TopologyResult, err *InputError) int {
 		mu.Lock()
 		defer mu.Unlock()
 		if r.Verdict != nil {
 			got[i] = r.Verdict.String()
+			worst = policy.Worst(worst, *r.Verdict)
 		}
 		if err != nil {
 			errs[i] = err
@@ -35,7 +42,17 @@ func TestEachJudgesEveryFileAndReportsEveryBadOne(t *testing.T) {
 				t.Errorf("%s: the result of a bad file carries no problems: %+v", files[i], r)
 			}
 		}
+		return i
+	}, func(i, r int) error {
+		if i != r {
+			t.Errorf("emit got file %d's result as file %d's", r, i)
+		}
+		order = append(order, i)
+		return nil
 	})
+	if fmt.Sprint(order) != "[0 1 2 3 4]" {
+		t.Errorf("emitted in the order %v", order)
+	}
 	for i, want := range map[int]string{0: "supported", 1: "does-not-work", 2: "supported"} {
 		if got[i] != want {
 			t.Errorf("%s: %q, want %q", files[i], got[i], want)
@@ -88,5 +105,40 @@ func TestChainsOfATopology(t *testing.T) {
 				t.Errorf("%s: unknown %v lacks %s", c.doc, ch.Unknown, c.unknown[i])
 			}
 		}
+	}
+}
+
+// TestEachStreamsInOrderWithinAWindow: emit sees every file in order however the
+// workers finish, workers never run more than the window ahead of the file
+// emitted, and an error from emit stops the run and is returned.
+func TestEachStreamsInOrderWithinAWindow(t *testing.T) {
+	files := make([]string, 400)
+	for i := range files {
+		files[i] = filepath.Join(t.TempDir(), "missing.yaml") // fast to judge: not there
+	}
+	window := 4 * runtime.GOMAXPROCS(0)
+	var judged atomic.Int64
+	next := 0
+	err := Each(policy.Default(), files, nil, func(i int, _ TopologyResult, _ *InputError) int {
+		judged.Add(1)
+		return i
+	}, func(i, r int) error {
+		if i != next || r != i {
+			t.Fatalf("emitted %d (result %d), want %d", i, r, next)
+		}
+		if ahead := int(judged.Load()) - i; ahead > window {
+			t.Errorf("workers ran %d files ahead of the one emitted (window %d)", ahead, window)
+		}
+		next++
+		if i == 99 {
+			return errors.New("the reader went away")
+		}
+		return nil
+	})
+	if err == nil || err.Error() != "the reader went away" || next != 100 {
+		t.Errorf("after a failed emit: %v, %d emitted", err, next)
+	}
+	if n := judged.Load(); n > int64(100+window) {
+		t.Errorf("%d files judged after the run stopped at 100", n)
 	}
 }

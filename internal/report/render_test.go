@@ -189,13 +189,20 @@ func TestPlanRenderers(t *testing.T) {
 			t.Errorf("%s: text lacks %s:\n%s", c.file, c.verdict, text)
 		}
 		var all bytes.Buffer
-		v := res.Verdict
-		if err := WritePlanText(&all, []*policy.Level{v}, [][]byte{[]byte(text)}, Style{}, NewCites(), true); err != nil {
+		doc := NewPlanText(&all, Style{}, true)
+		if err := doc.Add(res); err != nil {
+			t.Fatal(err)
+		}
+		if err := doc.Close(); err != nil {
 			t.Fatal(err)
 		}
 		_ = TopologyQuiet(res, Style{})
 		var js bytes.Buffer
-		if err := WritePlanJSON(&js, SchemaPlan, v, [][]byte{TopologyJSON(res)}, nil); err != nil {
+		jd := NewPlanJSON(&js, SchemaPlan)
+		if err := jd.Add(res.Verdict, TopologyJSON(res)); err != nil {
+			t.Fatal(err)
+		}
+		if err := jd.Close(nil); err != nil {
 			t.Fatal(err)
 		}
 		if err := schematest.Validate("plan", js.Bytes()); err != nil {

@@ -131,18 +131,20 @@ func Parse(file string, data []byte) (*Doc, Node, error) {
 	if !utf8.Valid(data) || bytes.IndexByte(data, 0) >= 0 {
 		return d, Node{}, Problems{{File: file, Msg: "not a text file (invalid UTF-8 or NUL bytes)"}}
 	}
-	if err := checkNesting(data); err != nil {
-		return d, Node{}, Problems{{File: file, Msg: err.Error()}}
+	// One byte scan bounds the document before the parser builds anything.
+	sh := shapeOf(data)
+	if sh.depth > MaxDepth || sh.indentDepth > MaxDepth*2 {
+		return d, Node{}, Problems{{File: file, Msg: fmt.Sprintf("nesting is deeper than %d levels", MaxDepth)}}
 	}
 	// The parser holds the whole syntax tree: refuse a document over the node
 	// budget before it is built, so memory stays proportional to the budget.
-	if n := estimateNodes(data); n > MaxNodes {
-		return d, Node{}, Problems{{File: file, Msg: fmt.Sprintf("the document holds about %d values; the limit is %d", n, MaxNodes)}}
+	if sh.nodes > MaxNodes {
+		return d, Node{}, Problems{{File: file, Msg: fmt.Sprintf("the document holds about %d values; the limit is %d", sh.nodes, MaxNodes)}}
 	}
 	// A value longer than any field may hold is refused before the parser
 	// copies it into its tokens (a 16 MiB scalar costs it half a gigabyte).
-	if ln, n := longestValue(data); n > MaxString {
-		return d, Node{}, Problems{{File: file, Line: ln, Msg: fmt.Sprintf("a value at line %d is %d bytes long; the limit is %d (no value nestvirt reads is that long)", ln, n, MaxString)}}
+	if sh.longest > MaxString {
+		return d, Node{}, Problems{{File: file, Line: sh.longestLine, Msg: fmt.Sprintf("a value at line %d is %d bytes long; the limit is %d (no value nestvirt reads is that long)", sh.longestLine, sh.longest, MaxString)}}
 	}
 	f, err := parser.ParseBytes(data, 0)
 	if err != nil {
@@ -222,18 +224,38 @@ func scalarStart(data []byte, i int) bool {
 	return false
 }
 
-// longestValue bounds the longest scalar of data, at a byte scan's cost: the
-// longest stretch between the bytes that end a value (a newline, a flow
-// delimiter, a mapping colon), quoted scalars and comments counted whole. A
-// minified JSON document of any length has short stretches; a 16 MiB string
-// does not. It returns the line the stretch starts on, and its length.
-func longestValue(data []byte) (line, n int) {
+// shape is what one byte scan of a document tells before it is parsed.
+type shape struct {
+	// depth is the deepest flow nesting ([ and {), indentDepth the deepest
+	// block nesting by indentation (two columns a level): goccy's parser
+	// recurses per level, and a few thousand levels is no topology anyone wrote.
+	depth, indentDepth int
+	// nodes counts what starts a YAML value: a sequence entry ("- " or a flow
+	// comma), a mapping value (": "), an opening bracket. It is an upper bound
+	// of the nodes the parser would build, for the documents nestvirt reads.
+	nodes int
+	// longest bounds the longest scalar: the longest stretch between the bytes
+	// that end a value (a newline, a flow delimiter, a mapping colon), quoted
+	// scalars and comments counted whole. A minified JSON document of any
+	// length has short stretches; a 16 MiB string does not. longestLine is the
+	// line the stretch starts on.
+	longest, longestLine int
+}
+
+// shapeOf scans data once, outside quoted scalars and comments: what it counts
+// is the document's structure, not its text.
+func shapeOf(data []byte) shape {
+	var sh shape
+	sh.nodes = 1
+	depth, indent := 0, 0
+	lineStart, nodeLineStart := true, true
 	last, lastLine, cur := -1, 1, 1
 	structural(data, func(i int, c byte) {
+		// The longest stretch between value ends.
 		switch c {
 		case '\n', ',', '[', ']', '{', '}', ':':
-			if i-last > n {
-				line, n = lastLine, i-last-1
+			if i-last > sh.longest {
+				sh.longestLine, sh.longest = lastLine, i-last-1
 			}
 			last, lastLine = i, cur
 			if c == '\n' {
@@ -241,19 +263,28 @@ func longestValue(data []byte) (line, n int) {
 				lastLine = cur
 			}
 		}
-	})
-	if len(data)-last-1 > n {
-		line, n = lastLine, len(data)-last-1
-	}
-	return line, n
-}
-
-// checkNesting refuses deeply nested input before the parser sees it: goccy's parser
-// recurses per level, and a few thousand levels is no topology anyone wrote.
-func checkNesting(data []byte) error {
-	depth, maxDepth, indentDepth, indent := 0, 0, 0, 0
-	lineStart := true
-	structural(data, func(_ int, c byte) {
+		// Values started.
+		switch c {
+		case '\n':
+			nodeLineStart = true
+		case ' ', '\t':
+		case ',', '[', '{':
+			sh.nodes++
+			nodeLineStart = false
+		case ':':
+			if i+1 == len(data) || data[i+1] == ' ' || data[i+1] == '\n' || data[i+1] == '\t' {
+				sh.nodes++
+			}
+			nodeLineStart = false
+		case '-':
+			if nodeLineStart || (i > 0 && data[i-1] == '-') {
+				sh.nodes++
+			}
+			nodeLineStart = false
+		default:
+			nodeLineStart = false
+		}
+		// Nesting.
 		switch {
 		case c == '\n':
 			lineStart, indent = true, 0
@@ -268,44 +299,14 @@ func checkNesting(data []byte) error {
 		}
 		if lineStart {
 			lineStart = false
-			indentDepth = max(indentDepth, indent/2)
+			sh.indentDepth = max(sh.indentDepth, indent/2)
 		}
-		maxDepth = max(maxDepth, depth)
+		sh.depth = max(sh.depth, depth)
 	})
-	if maxDepth > MaxDepth || indentDepth > MaxDepth*2 {
-		return fmt.Errorf("nesting is deeper than %d levels", MaxDepth)
+	if len(data)-last-1 > sh.longest {
+		sh.longestLine, sh.longest = lastLine, len(data)-last-1
 	}
-	return nil
-}
-
-// estimateNodes counts what starts a YAML value outside quotes and comments: a
-// sequence entry ("- " or a flow comma), a mapping value (": "), an opening
-// bracket. It is an upper bound of the nodes the parser would build, for the
-// documents nestvirt reads, at a byte scan's cost.
-func estimateNodes(data []byte) int {
-	n := 1
-	lineStart := true
-	structural(data, func(i int, c byte) {
-		switch c {
-		case '\n':
-			lineStart = true
-			return
-		case ' ', '\t':
-			return
-		case ',', '[', '{':
-			n++
-		case ':':
-			if i+1 == len(data) || data[i+1] == ' ' || data[i+1] == '\n' || data[i+1] == '\t' {
-				n++
-			}
-		case '-':
-			if lineStart || (i > 0 && data[i-1] == '-') {
-				n++
-			}
-		}
-		lineStart = false
-	})
-	return n
+	return sh
 }
 
 func syntaxProblem(file string, err error) Problem {
