@@ -8,7 +8,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -583,6 +585,34 @@ func TestCheckWindows(t *testing.T) {
 			golden(t, "check-"+c.snap+".txt", out)
 			js, _, _ := nv(t, "", append(args, "--format", "json")...)
 			golden(t, "check-"+c.snap+".json", js)
+		}
+	}
+}
+
+// TestPlanTextNumbersSourcesInOrder: a plan of many files names each source by
+// the number of its first use, in the order of the output, the same every run
+// (the numbers once went to sources in the order workers finished).
+func TestPlanTextNumbersSourcesInOrder(t *testing.T) {
+	ref := regexp.MustCompile(`\[([0-9]+)\]`)
+	first, _, _ := nv(t, "", "plan", "../../examples/")
+	for run := 0; run < 5; run++ {
+		out, _, _ := nv(t, "", "plan", "../../examples/")
+		body, _, _ := strings.Cut(out, "\nSources\n")
+		next := 1
+		for _, m := range ref.FindAllStringSubmatch(body, -1) {
+			n, _ := strconv.Atoi(m[1])
+			if n > next {
+				t.Fatalf("source [%d] is used before [%d]:\n%s", n, next, body)
+			}
+			if n == next {
+				next++
+			}
+		}
+		if next < 4 {
+			t.Fatalf("only %d sources cited:\n%s", next-1, out)
+		}
+		if out != first {
+			t.Fatal("two runs of the same plan differ")
 		}
 	}
 }
