@@ -1,28 +1,65 @@
 #!/usr/bin/env bash
-# The check comparison of docs/PERFORMANCE.md: nestvirt check against the tools an
-# admin would otherwise run, side by side in one hyperfine run on this machine.
+# The start-up, check and guard comparisons of docs/PERFORMANCE.md, side by side in
+# one hyperfine run each on this machine: nestvirt check against the tools an admin
+# would otherwise run (systemd-detect-virt the yardstick), nestvirt version against a
+# static Go hello-world, the guard hook for a domain start against check. osinfo-db is
+# installed, as on every libvirt host. BASE=<git rev> adds that revision's binary.
+# The tables go into docs/PERFORMANCE.md under the machine's kind (KVM or not).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 need=()
 command -v hyperfine >/dev/null || need+=(hyperfine)
 command -v virt-what >/dev/null || need+=(virt-what)
 command -v virt-host-validate >/dev/null || need+=(libvirt-clients)
+[ -d /usr/share/osinfo/os ] || need+=(osinfo-db)
 if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}"
 fi
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+trap 'rm -rf "$work"; [ -z "${BASE:-}" ] || git worktree remove --force "$work.base" 2>/dev/null || true' EXIT
 CGO_ENABLED=0 go build -o "$work/nestvirt" ./cmd/nestvirt
-echo "== what each says on this machine"
-echo "nestvirt check:       $("$work/nestvirt" check --format json | python3 -c 'import json,sys; v=json.load(sys.stdin)["host"]["virtualization"]; print("vm=%s hypervisor=%s container=%s level=%s level_min=%s" % (v["vm"], v["hypervisor"], v["container"], v["level"], v["level_min"]))')"
+mkdir -p "$work/hello"
+printf 'package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("hello") }\n' > "$work/hello/main.go"
+printf 'module hello\n\ngo 1.24\n' > "$work/hello/go.mod"
+(cd "$work/hello" && CGO_ENABLED=0 go build -o "$work/hello-world" .)
+base=()
+if [ -n "${BASE:-}" ]; then
+  git worktree add -q --detach "$work.base" "$BASE"
+  (cd "$work.base" && CGO_ENABLED=0 go build -o "$work/nestvirt-$BASE" ./cmd/nestvirt)
+  base=("$work/nestvirt-$BASE version" "$work/nestvirt-$BASE check --format json")
+fi
+kind=no-kvm
+[ -e /dev/kvm ] && kind=kvm
+echo "== what each says on this machine ($kind)"
+echo "nestvirt check:       $("$work/nestvirt" check --format json | python3 -c 'import json,sys; d=json.load(sys.stdin); v=d["host"]["virtualization"]; k=d["host"]["kvm"]; print("vm=%s hypervisor=%s container=%s level=%s level_min=%s kvm.available=%s verdict=%s" % (v["vm"], v["hypervisor"], v["container"], v["level"], v["level_min"], k["available"], d["verdict"]))')"
 echo "virt-what:            $(virt-what 2>/dev/null | tr '\n' ' ')"
 echo "systemd-detect-virt:  $(systemd-detect-virt 2>/dev/null || true)"
-echo "== timing (hyperfine, ${RUNS:-50} runs each, interleaved warm-up)"
-hyperfine -N --warmup 5 --runs "${RUNS:-50}" -i --export-markdown "$work/check.md" \
-  "$work/nestvirt check" \
+runs=${RUNS:-50}
+echo "== start-up and check (hyperfine -N, $runs runs each, 5 warm-ups)"
+hyperfine -N --warmup 5 --runs "$runs" -i --export-json "$work/check.json" \
+  "$work/hello-world" \
+  "$work/nestvirt version" \
   "$work/nestvirt check --format json" \
-  "$work/nestvirt check -q" \
-  "virt-what" \
+  "$work/nestvirt check" \
+  "${base[@]}" \
   "systemd-detect-virt" \
+  "virt-what" \
   "virt-host-validate qemu"
-cat "$work/check.md"
+# The guard hook reads the domain from stdin: both commands through the shell
+# (hyperfine subtracts its start-up), a Windows 11 guest starting.
+cp internal/domxml/testdata/win11-wsl2.xml "$work/domain.xml"
+echo "== the guard hook for a domain start against check (through the shell)"
+hyperfine --warmup 5 --runs "$runs" -i --export-json "$work/guard.json" \
+  "$work/nestvirt check --format json >/dev/null" \
+  "$work/nestvirt guard hook -- nv-win11 prepare begin - <$work/domain.xml 2>/dev/null"
+# Reads of osinfo-db: none for a known OS.
+reads=$(strace -f -e trace=openat -o "$work/strace" "$work/nestvirt" check --format json >/dev/null 2>&1; grep -c '/usr/share/osinfo' "$work/strace" || true)
+{
+  echo "osinfo-db files opened by \`nestvirt check\` (strace): $reads."
+} > "$work/notes.md"
+cmd="RUNS=$runs${BASE:+ BASE=$BASE} bash scripts/bench-check.sh"
+go run ./scripts/benchdoc -name "check-$kind" -json "$work/check.json" -base systemd-detect-virt,hello-world -cmd "$cmd" -notes "$work/notes.md" -doc docs/PERFORMANCE.md \
+  -label "$work/=;nestvirt-${BASE:-none}=nestvirt@${BASE:-none}"
+go run ./scripts/benchdoc -name "guard-$kind" -json "$work/guard.json" -base "check --format json" -cmd "$cmd" -doc docs/PERFORMANCE.md \
+  -label "$work/=;$work/domain.xml=domain.xml"
+sed -n '/<!-- bench:check-'$kind' -->/,/<!-- \/bench:guard-'$kind' -->/p' docs/PERFORMANCE.md
