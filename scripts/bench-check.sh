@@ -22,6 +22,7 @@ mkdir -p "$work/hello"
 printf 'package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("hello") }\n' > "$work/hello/main.go"
 printf 'module hello\n\ngo 1.24\n' > "$work/hello/go.mod"
 (cd "$work/hello" && CGO_ENABLED=0 go build -o "$work/hello-world" .)
+CGO_ENABLED=0 go build -o "$work/startfloor" ./scripts/startfloor
 base=()
 if [ -n "${BASE:-}" ]; then
   git worktree add -q --detach "$work.base" "$BASE"
@@ -31,13 +32,15 @@ fi
 kind=no-kvm
 [ -e /dev/kvm ] && kind=kvm
 echo "== what each says on this machine ($kind)"
-echo "nestvirt check:       $("$work/nestvirt" check --format json | python3 -c 'import json,sys; d=json.load(sys.stdin); v=d["host"]["virtualization"]; k=d["host"]["kvm"]; print("vm=%s hypervisor=%s container=%s level=%s level_min=%s kvm.available=%s verdict=%s" % (v["vm"], v["hypervisor"], v["container"], v["level"], v["level_min"], k["available"], d["verdict"]))')"
-echo "virt-what:            $(virt-what 2>/dev/null | tr '\n' ' ')"
-echo "systemd-detect-virt:  $(systemd-detect-virt 2>/dev/null || true)"
+says="nestvirt check:       $("$work/nestvirt" check --format json | python3 -c 'import json,sys; d=json.load(sys.stdin); v=d["host"]["virtualization"]; k=d["host"]["kvm"]; print("vm=%s hypervisor=%s container=%s level=%s level_min=%s kvm.available=%s verdict=%s" % (v["vm"], v["hypervisor"], v["container"], v["level"], v["level_min"], k["available"], d["verdict"]))')
+virt-what:            $(virt-what 2>/dev/null | tr '\n' ' ')
+systemd-detect-virt:  $(systemd-detect-virt 2>/dev/null || true)"
+echo "$says"
 runs=${RUNS:-50}
 echo "== start-up and check (hyperfine -N, $runs runs each, 5 warm-ups)"
 hyperfine -N --warmup 5 --runs "$runs" -i --export-json "$work/check.json" \
   "$work/hello-world" \
+  "$work/startfloor version" \
   "$work/nestvirt version" \
   "$work/nestvirt check --format json" \
   "$work/nestvirt check" \
@@ -55,7 +58,11 @@ hyperfine --warmup 5 --runs "$runs" -i --export-json "$work/guard.json" \
 # Reads of osinfo-db: none for a known OS.
 reads=$(strace -f -e trace=openat -o "$work/strace" "$work/nestvirt" check --format json >/dev/null 2>&1; grep -c '/usr/share/osinfo' "$work/strace" || true)
 {
-  echo "osinfo-db files opened by \`nestvirt check\` (strace): $reads."
+  echo "osinfo-db files opened by \`nestvirt check\` (strace): $reads. \`startfloor\` is cobra and cel-go linked and nothing run (scripts/startfloor): the start-up of their package initialisation alone. What each says of this machine:"
+  echo
+  echo '```'
+  echo "$says"
+  echo '```'
 } > "$work/notes.md"
 cmd="RUNS=$runs${BASE:+ BASE=$BASE} bash scripts/bench-check.sh"
 go run ./scripts/benchdoc -name "check-$kind" -json "$work/check.json" -base systemd-detect-virt,hello-world -cmd "$cmd" -notes "$work/notes.md" -doc docs/PERFORMANCE.md \

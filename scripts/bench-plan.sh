@@ -27,7 +27,7 @@ fi
 echo "== peak memory (/usr/bin/time, 5 runs each, the median)"
 : > "$work/notes.md"
 for b in "${bins[@]}"; do
-  rss=$(for i in 1 2 3 4 5; do /usr/bin/time -f '%M' "$b" plan --format json "$work/topos" 2>&1 >/dev/null | tail -1; done | sort -n | sed -n 3p)
+  rss=$(for i in 1 2 3 4 5; do { /usr/bin/time -f %M "$b" plan --format json "$work/topos" 2>&1 >/dev/null || true; } | tail -1; done | sort -n | sed -n 3p)
   echo "$(basename "$b"): $((rss / 1024)) MiB"
   echo "Peak memory of \`$(basename "$b" | sed "s/nestvirt-/nestvirt@/") plan --format json\` (maximum resident set, median of 5 runs): $((rss / 1024)) MiB." >> "$work/notes.md"
 done

@@ -53,6 +53,6 @@ for b in "${bins[@]}"; do cmds+=("$b vms --format json"); done
 hyperfine -N --warmup 2 --runs "${RUNS:-10}" -i --export-json "$work/vms.json" "${cmds[@]}" "virsh -r -c qemu:///system list --all"
 kind=no-kvm
 [ -e /dev/kvm ] && kind=kvm
-echo "Domains of type $type, $N defined (libvirt $(virsh -c qemu:///system version 2>/dev/null | sed -n 's/.*running hypervisor: //p;' | head -1))." > "$work/notes.md"
+echo "Domains of type $type, $N defined ($(virsh -c qemu:///system version 2>/dev/null | sed -n 's/^Using library: //p; s/^Running hypervisor: /under /p' | paste -sd' '))." > "$work/notes.md"
 go run ./scripts/benchdoc -name "vms-$kind" -json "$work/vms.json" -base "virsh" -cmd "RUNS=${RUNS:-10}${BASE:+ BASE=$BASE} bash scripts/bench-vms.sh" -notes "$work/notes.md" -doc docs/PERFORMANCE.md \
   -label "$work/=;nestvirt-${BASE:-none}=nestvirt@${BASE:-none}"

@@ -76,20 +76,21 @@ func main() {
 	fmt.Printf("wrote the %s section of %s\n", *name, *doc)
 }
 
-func labels(s string) map[string]string {
-	m := map[string]string{}
+// labels are the renamings in the order given: the longer paths first.
+func labels(s string) [][2]string {
+	var out [][2]string
 	for _, p := range strings.Split(s, ";") {
-		if k, v, ok := strings.Cut(p, "="); ok {
-			m[k] = v
+		if k, v, ok := strings.Cut(p, "="); ok && k != "" {
+			out = append(out, [2]string{k, v})
 		}
 	}
-	return m
+	return out
 }
 
 // table is the rows in milliseconds, with medians (these machines are noisy:
 // the median of runs side by side is the figure to compare) and each row's
 // ratio to every yardstick named.
-func table(rows []result, bases string, names map[string]string) string {
+func table(rows []result, bases string, names [][2]string) string {
 	var refs []int
 	for _, base := range strings.Split(bases, ",") {
 		for i, r := range rows {
@@ -124,9 +125,9 @@ func table(rows []result, bases string, names map[string]string) string {
 }
 
 // short drops the temporary directory a command was built into.
-func short(c string, names map[string]string) string {
-	for k, v := range names {
-		c = strings.ReplaceAll(c, k, v)
+func short(c string, names [][2]string) string {
+	for _, kv := range names {
+		c = strings.ReplaceAll(c, kv[0], kv[1])
 	}
 	f := strings.Fields(c)
 	for i, w := range f {
