@@ -197,4 +197,3 @@ func replace(doc, name, body string) error {
 	}
 	return os.Rename(tmp, doc)
 }
-
