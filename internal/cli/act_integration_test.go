@@ -122,7 +122,7 @@ func TestCheckWorksWithoutRoot(t *testing.T) {
 	if ee, ok := err.(*exec.ExitError); ok {
 		code = ee.ExitCode()
 	} else if err != nil {
-		t.Fatalf("%v", err)
+		t.Fatalf("%s", err)
 	}
 	if code == ExitInput || code == ExitDependency {
 		t.Fatalf("check as an unprivileged user exited %d: %s", code, out)

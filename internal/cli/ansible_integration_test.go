@@ -47,7 +47,7 @@ func TestTheFactAlwaysPrintsADocument(t *testing.T) {
 func TestAnsibleGathersTheFactAndActsOnIt(t *testing.T) {
 	playbook, err := exec.LookPath("ansible-playbook")
 	if err != nil {
-		t.Fatalf("ansible-playbook is needed (apt-get install ansible-core; scripts/test.sh does): %v", err)
+		t.Fatalf("ansible-playbook is needed (apt-get install ansible-core; scripts/test.sh does): %s", err)
 	}
 	bin := rootBinary(t)
 	// Where root keeps what it runs: not a temporary directory (the fact refuses those).

@@ -43,7 +43,7 @@ func (s statedFlags) apply(f *probe.Facts) error {
 	if s.l0OS != "" {
 		o, err := osid.Parse(s.l0OS)
 		if err != nil {
-			return inputErrorf("--l0-os: %v", err)
+			return inputErrorf("--l0-os: %w", err)
 		}
 		f.Stated.L0OS = &o.ID
 		f.Stated.From = append(f.Stated.From, "l0.os: --l0-os "+s.l0OS)
@@ -110,7 +110,7 @@ func hostFacts(root string, stated statedFlags) (probe.Facts, error) {
 func factsFrom(open func(string) (*probe.Root, error), flag, dir string, stated statedFlags) (probe.Facts, error) {
 	r, err := open(dir)
 	if err != nil {
-		return probe.Facts{}, inputErrorf("%s %s: %v", flag, dir, err)
+		return probe.Facts{}, inputErrorf("%s %s: %w", flag, dir, err)
 	}
 	defer r.Close()
 	f, err := probe.ProbeRoot(r)

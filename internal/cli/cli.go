@@ -236,7 +236,7 @@ func failOn(verdict policy.Level, threshold string) error {
 	}
 	th, err := policy.ParseLevel(threshold)
 	if err != nil {
-		return inputErrorf("--fail-on: %v", err)
+		return inputErrorf("--fail-on: %w", err)
 	}
 	if verdict >= th {
 		return thresholdError{fmt.Sprintf("verdict %s is at or past --fail-on %s", verdict, th)}
@@ -249,7 +249,7 @@ func validateFailOn(threshold string) error {
 		return nil
 	}
 	if _, err := policy.ParseLevel(threshold); err != nil {
-		return inputErrorf("--fail-on: %v, or never", err)
+		return inputErrorf("--fail-on: %w, or never", err)
 	}
 	return nil
 }

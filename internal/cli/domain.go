@@ -68,7 +68,7 @@ func (a *app) runAnnotate(o annotateOptions, name string) error {
 	for _, s := range o.l2 {
 		os, err := osid.Parse(s)
 		if err != nil {
-			return inputErrorf("--l2: %v", err)
+			return inputErrorf("--l2: %w", err)
 		}
 		l2 = append(l2, os.ID)
 	}
@@ -79,7 +79,7 @@ func (a *app) runAnnotate(o annotateOptions, name string) error {
 	if o.os != "" {
 		os, err := osid.Parse(o.os)
 		if err != nil {
-			return inputErrorf("--os: %v", err)
+			return inputErrorf("--os: %w", err)
 		}
 		osName = os.ID
 	}

@@ -63,7 +63,7 @@ func (a *app) runEnable(o enableOptions, enable bool) error {
 	}
 	root, err := fsroot.Open(o.root)
 	if err != nil {
-		return inputErrorf("--root %s: %v", o.root, err)
+		return inputErrorf("--root %s: %w", o.root, err)
 	}
 	defer root.Close()
 	var mods hostconf.Modules

@@ -18,7 +18,7 @@ func promtool(t *testing.T, metrics string) {
 	t.Helper()
 	bin, err := exec.LookPath("promtool")
 	if err != nil {
-		t.Fatalf("promtool is needed (apt-get install prometheus; scripts/test.sh does): %v", err)
+		t.Fatalf("promtool is needed (apt-get install prometheus; scripts/test.sh does): %s", err)
 	}
 	cmd := exec.Command(bin, "check", "metrics")
 	cmd.Stdin = strings.NewReader(metrics)

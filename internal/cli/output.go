@@ -22,7 +22,7 @@ import (
 func writeOutput(path string, mode fs.FileMode, fn func(io.Writer) error) error {
 	d, err := fsroot.Open(filepath.Dir(path))
 	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
-		return inputErrorf("--output %s: %v; nothing written", path, err)
+		return inputErrorf("--output %s: %w; nothing written", path, err)
 	}
 	if err != nil {
 		return dependencyError{fmt.Errorf("--output %s: %w; nothing written", path, err)}
@@ -43,7 +43,7 @@ func writeOutput(path string, mode fs.FileMode, fn func(io.Writer) error) error 
 	case renderErr != nil && errors.Is(err, renderErr) && classified(renderErr):
 		return renderErr // the render's own failure, not the file's
 	case errors.Is(err, fsroot.ErrEscapes):
-		return inputErrorf("--output %s: %v", path, err)
+		return inputErrorf("--output %s: %w", path, err)
 	}
 	return dependencyError{fmt.Errorf("--output %s: %w; the previous file, if any, is unchanged", path, err)}
 }

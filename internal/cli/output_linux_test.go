@@ -12,7 +12,7 @@ import (
 func TestCheckToDevFull(t *testing.T) {
 	full, err := os.OpenFile("/dev/full", os.O_WRONLY, 0)
 	if err != nil {
-		t.Fatalf("/dev/full: %v", err) // every Linux has it
+		t.Fatalf("/dev/full: %s", err) // every Linux has it
 	}
 	defer full.Close()
 	var errb strings.Builder

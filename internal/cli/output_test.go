@@ -85,6 +85,6 @@ func TestEnableSaysWhyLibvirtCouldNotBeAsked(t *testing.T) {
 	})
 	_, err := runningVMs(connectFlags{uri: "qemu:///system"})
 	if err == nil || !strings.Contains(err.Error(), "permission denied") {
-		t.Errorf("the cause is lost: %v", err)
+		t.Errorf("the cause is lost: %s", err)
 	}
 }

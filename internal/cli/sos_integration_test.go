@@ -17,7 +17,7 @@ func sosReport(t *testing.T, build bool) string {
 	t.Helper()
 	bin, err := exec.LookPath("sos")
 	if err != nil {
-		t.Fatalf("sos is needed (apt-get install sosreport cpuid kmod; scripts/test.sh does): %v", err)
+		t.Fatalf("sos is needed (apt-get install sosreport cpuid kmod; scripts/test.sh does): %s", err)
 	}
 	if os.Geteuid() != 0 {
 		t.Fatal("sos report must run as root (as CI does)")

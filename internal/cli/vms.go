@@ -54,7 +54,7 @@ func (c connectFlags) askAgents(recs []domxml.Record) string {
 	}
 	rw, err := dial(libvirt.Options{URI: c.uri, Timeout: c.timeout})
 	if err != nil {
-		return fmt.Sprintf("the guest agents were not asked (the OS of each VM is the declared one): a read-write connection, which libvirt needs for them, failed: %v", err)
+		return fmt.Sprintf("the guest agents were not asked (the OS of each VM is the declared one): a read-write connection, which libvirt needs for them, failed: %s", err)
 	}
 	defer rw.Close()
 	rw.AskAgents(recs, workers())

@@ -34,7 +34,7 @@ func canon(t *testing.T, raw []byte, skip func(path string, start xml.StartEleme
 			break
 		}
 		if err != nil {
-			t.Fatalf("canon: %v", err)
+			t.Fatalf("canon: %s", err)
 		}
 		switch x := tok.(type) {
 		case xml.StartElement:

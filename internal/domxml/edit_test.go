@@ -63,10 +63,10 @@ func TestExposeChoosesTheFeatureForTheArchAndVendor(t *testing.T) {
 		}
 	}
 	if _, err := Expose(dom("aarch64", ""), ExposeOptions{}); err == nil || !strings.Contains(err.Error(), "does not work on aarch64") {
-		t.Errorf("aarch64: %v", err)
+		t.Errorf("aarch64: %s", err)
 	}
 	if _, err := Expose(dom("x86_64", ""), ExposeOptions{}); err == nil || !strings.Contains(err.Error(), "intel or amd") {
-		t.Errorf("no vendor: %v", err)
+		t.Errorf("no vendor: %s", err)
 	}
 }
 

@@ -96,7 +96,7 @@ func FuzzTheFleetAcceptsWhatTheSchemaAccepts(f *testing.F) {
 		}
 		err := decodeAs(kind, data)
 		if err != nil && schematest.Validate(kind, data) == nil {
-			t.Fatalf("the schema takes it, the fleet refuses it: %v", err)
+			t.Fatalf("the schema takes it, the fleet refuses it: %s", err)
 		}
 	})
 }

@@ -115,16 +115,16 @@ func TestSpecialFilesAreRefusedWithoutHanging(t *testing.T) {
 	select {
 	case err := <-done:
 		if !errors.Is(err, ErrNotRegular) || !strings.Contains(err.Error(), "FIFO") {
-			t.Errorf("FIFO: %v", err)
+			t.Errorf("FIFO: %s", err)
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("reading a FIFO hung")
 	}
 	if _, _, err := d.ReadFile("proc", 100); !errors.Is(err, ErrNotRegular) {
-		t.Errorf("directory: %v", err)
+		t.Errorf("directory: %s", err)
 	}
 	if _, _, err := d.ReadFile("proc/cpuinfo", 100); !errors.Is(err, ErrTooLarge) {
-		t.Errorf("large file: %v", err)
+		t.Errorf("large file: %s", err)
 	}
 	if err := d.OpenDevice("proc/cpuinfo", os.O_RDWR); err == nil {
 		t.Error("a plain file opened as a device")
@@ -169,7 +169,7 @@ func TestConditionalWriteRefusesAChangedFile(t *testing.T) {
 	absent, _ := d.ReadVersion("etc/new.conf", 100)
 	os.WriteFile(filepath.Join(root, "etc/new.conf"), []byte("theirs\n"), 0o644)
 	if err := d.WriteAtomic("etc/new.conf", []byte("ours\n"), WriteOptions{Expect: &absent}); !errors.Is(err, ErrChanged) {
-		t.Errorf("created over a file that appeared: %v", err)
+		t.Errorf("created over a file that appeared: %s", err)
 	}
 }
 
@@ -188,7 +188,7 @@ func TestAChangeBetweenTheCheckAndTheRenameIsReturnedNotLost(t *testing.T) {
 	// The file exchanged out is not what was read: it goes back, with the
 	// append, and the caller plans again from it.
 	if !errors.Is(err, ErrChanged) {
-		t.Fatalf("err = %v", err)
+		t.Fatalf("err = %s", err)
 	}
 	if b, _ := os.ReadFile(filepath.Join(root, "etc/kvm.conf")); string(b) != "a\nappended\n" {
 		t.Errorf("the file holds %q; the append is lost", b)
@@ -285,7 +285,7 @@ func TestACrashAtAnyStepOnAVolatileFileSystemLeavesOldOrNew(t *testing.T) {
 			}
 			err := d.WriteAtomic("etc/kvm.conf", []byte(nw), WriteOptions{Backup: true})
 			if at != "" && !errors.Is(err, crash) {
-				t.Fatalf("err = %v", err)
+				t.Fatalf("err = %s", err)
 			}
 			// The power cut: unsynced bytes are gone.
 			filepath.WalkDir(root, func(p string, e fs.DirEntry, err error) error {
@@ -407,7 +407,7 @@ func TestAFileRenamedOverAfterTheCheckIsPutBack(t *testing.T) {
 		return nil
 	}}
 	if err := d.WriteAtomic("etc/new.conf", []byte("ours\n"), WriteOptions{}); !errors.Is(err, ErrChanged) {
-		t.Errorf("a file created meanwhile: %v", err)
+		t.Errorf("a file created meanwhile: %s", err)
 	}
 	if b, _ := os.ReadFile(filepath.Join(root, "etc/new.conf")); string(b) != "theirs\n" {
 		t.Errorf("the file created meanwhile was replaced: %q", b)
@@ -421,7 +421,7 @@ func TestARewrittenFileKeepsItsExtendedAttributes(t *testing.T) {
 	root, _ := tree(t, map[string]string{"etc/kvm.conf": "a\n"})
 	conf := filepath.Join(root, "etc/kvm.conf")
 	if err := unix.Setxattr(conf, "user.nestvirt-test", []byte("kept"), 0); err != nil {
-		t.Fatalf("the test's file system has no user xattrs (ext4, xfs and tmpfs since Linux 6.6 do): %v", err)
+		t.Fatalf("the test's file system has no user xattrs (ext4, xfs and tmpfs since Linux 6.6 do): %s", err)
 	}
 	d := open(t, root)
 	if err := d.WriteAtomic("etc/kvm.conf", []byte("b\n"), WriteOptions{Backup: true}); err != nil {

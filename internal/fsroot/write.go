@@ -240,7 +240,7 @@ func (d *Dir) replace(tmp, rel string, cur Version) error {
 		if !same {
 			// Someone replaced rel after the check: theirs goes back.
 			if _, err := d.swap(tmp, filepathToSlash(target), false); err != nil {
-				return fmt.Errorf("%s was replaced by someone else while nestvirt replaced it, and putting theirs back failed (%v): theirs is %s", d.Real(rel), err, d.Real(tmp))
+				return fmt.Errorf("%s was replaced by someone else while nestvirt replaced it, and putting theirs back failed (%w): theirs is %s", d.Real(rel), err, d.Real(tmp))
 			}
 			// What came back must be nestvirt's own file; if a third write took
 			// the name in the microseconds between, nothing is deleted: the

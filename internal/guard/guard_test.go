@@ -167,7 +167,7 @@ func TestInstallRefusesABinaryInATemporaryOrRelativePath(t *testing.T) {
 	tmp := filepath.Join(t.TempDir(), "nestvirt")
 	os.WriteFile(tmp, []byte("#!/bin/sh\n"), 0o755)
 	if err := CheckBinary(tmp); err == nil || !strings.Contains(err.Error(), "temporary") {
-		t.Errorf("a binary in a temporary directory: %v", err)
+		t.Errorf("a binary in a temporary directory: %s", err)
 	}
 	if err := CheckBinary("relative/nestvirt"); err == nil {
 		t.Error("a relative path accepted")
@@ -202,10 +202,10 @@ func TestInstallLeavesNoExecutableTemporaryFileInQemuD(t *testing.T) {
 	}
 	os.WriteFile(Path(hooks), []byte("#!/bin/sh\n# someone else's\n"), 0o755)
 	if _, err := Install(hooks, Config{Binary: "/usr/bin/nestvirt", Mode: Enforce}); !errors.Is(err, ErrNotOurs) {
-		t.Errorf("overwrote someone else's hook: %v", err)
+		t.Errorf("overwrote someone else's hook: %s", err)
 	}
 	if _, _, err := Uninstall(hooks); !errors.Is(err, ErrNotOurs) {
-		t.Errorf("removed someone else's hook: %v", err)
+		t.Errorf("removed someone else's hook: %s", err)
 	}
 }
 

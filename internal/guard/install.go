@@ -52,7 +52,7 @@ func RunsBinary(bin string, timeout time.Duration) error {
 		return fmt.Errorf("%s version did not answer within %s", bin, timeout)
 	}
 	if err != nil {
-		return fmt.Errorf("%s does not run (%s version: %v)", bin, bin, err)
+		return fmt.Errorf("%s does not run (%s version: %w)", bin, bin, err)
 	}
 	if !strings.HasPrefix(string(out), "nestvirt ") {
 		return fmt.Errorf("%s is not nestvirt: 'version' printed %.60q", bin, out)

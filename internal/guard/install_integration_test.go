@@ -25,15 +25,15 @@ func TestInstallRefusesABinaryRootDoesNotOwnAlone(t *testing.T) {
 	os.WriteFile(bin, []byte("#!/bin/sh\n"), 0o755)
 	os.Chmod(bin, 0o755)
 	if err := CheckBinary(bin); err != nil {
-		t.Errorf("a root-owned binary in a root-owned directory: %v", err)
+		t.Errorf("a root-owned binary in a root-owned directory: %s", err)
 	}
 	os.Chmod(bin, 0o777)
 	if err := CheckBinary(bin); err == nil || !strings.Contains(err.Error(), "writable") {
-		t.Errorf("a world-writable binary: %v", err)
+		t.Errorf("a world-writable binary: %s", err)
 	}
 	os.Chmod(bin, 0o755)
 	os.Chown(bin, 65534, 65534)
 	if err := CheckBinary(bin); err == nil || !strings.Contains(err.Error(), "not root") {
-		t.Errorf("a binary owned by nobody: %v", err)
+		t.Errorf("a binary owned by nobody: %s", err)
 	}
 }

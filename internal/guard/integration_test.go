@@ -48,7 +48,7 @@ func restartLibvirtd(t *testing.T) {
 
 func TestIntegrationGuardStopsAHugePageGuestOnIBMZAndAMDMigrations(t *testing.T) {
 	if _, err := virsh("version"); err != nil {
-		t.Fatalf("this test needs a running libvirtd (bash scripts/libvirtd.sh): %v", err)
+		t.Fatalf("this test needs a running libvirtd (bash scripts/libvirtd.sh): %s", err)
 	}
 	// The hook must run a binary only root can replace, outside temporary paths.
 	dir, err := os.MkdirTemp("/var/lib", "nestvirt-guard-test-")

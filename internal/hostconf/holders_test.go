@@ -33,12 +33,12 @@ func TestARunningVMOutsideLibvirtBlocksAReloadAndIsNamed(t *testing.T) {
 	}
 	_, err = PlanNested(d, probeTree(t, root), Request{Enable: true, Now: true}, Tree{Root: d}, nil, errors.New("libvirt is not reachable"))
 	if !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "processes using /dev/kvm: qemu-system-x86 (pid 4242, ci-runner)") {
-		t.Errorf("err = %v", err)
+		t.Errorf("err = %s", err)
 	}
 	// Named by libvirt already: not listed twice.
 	_, err = PlanNested(d, probeTree(t, root), Request{Enable: true, Now: true}, Tree{Root: d}, []string{"ci-runner"}, nil)
 	if err == nil || strings.Count(err.Error(), "ci-runner") != 1 {
-		t.Errorf("err = %v", err)
+		t.Errorf("err = %s", err)
 	}
 }
 

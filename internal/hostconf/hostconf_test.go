@@ -114,7 +114,7 @@ func TestEnableWritesKvmConfWhenNothingSetsIt(t *testing.T) {
 	}
 	p, _, err := run(t, root, Request{Enable: true})
 	if err != nil || len(p.Warnings) == 0 || !strings.Contains(p.Warnings[0], "live migration") {
-		t.Errorf("enabling on AMD must warn about migration: %v %v", err, p.Warnings)
+		t.Errorf("enabling on AMD must warn about migration: %v %s", err, p.Warnings)
 	}
 }
 
@@ -142,7 +142,7 @@ func TestConflictingLinesAreReported(t *testing.T) {
 	}
 	write(t, root, "proc/cmdline", "ro kvm_intel.nested=0\n")
 	if _, _, err := run(t, root, Request{Enable: true}); err == nil || !strings.Contains(err.Error(), "kernel command line") {
-		t.Errorf("cmdline: %v", err)
+		t.Errorf("cmdline: %s", err)
 	}
 }
 
@@ -151,7 +151,7 @@ func TestRunningVMsBlockReloadAndNow(t *testing.T) {
 	write(t, root, "sys/module/kvm_intel/refcnt", "2\n")
 	p, written, err := run(t, root, Request{Enable: true}, "win11", "lab1")
 	if err != nil || p.Reload || len(written) != 0 || strings.TrimSpace(read(t, root, "sys/module/kvm_intel/parameters/nested")) != "N" {
-		t.Errorf("with VMs running the setting is saved, not applied: %v %+v %v", err, p, written)
+		t.Errorf("with VMs running the setting is saved, not applied: %v %+v %s", err, p, written)
 	}
 	if !strings.Contains(strings.Join(p.Notes, " "), "applies at its next reload or at boot") {
 		t.Errorf("notes %v", p.Notes)
@@ -161,7 +161,7 @@ func TestRunningVMsBlockReloadAndNow(t *testing.T) {
 	before := read(t, root, "etc/modprobe.d/kvm.conf")
 	_, _, err = run(t, root, Request{Enable: true, Now: true}, "win11")
 	if !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "VMs running: win11") || read(t, root, "etc/modprobe.d/kvm.conf") != before {
-		t.Errorf("--now with running VMs: %v", err)
+		t.Errorf("--now with running VMs: %s", err)
 	}
 }
 
@@ -170,7 +170,7 @@ func TestIBMZHugepages(t *testing.T) {
 	before := read(t, root, "etc/modprobe.d/kvm.conf")
 	_, _, err := run(t, root, Request{Enable: true})
 	if !errors.Is(err, ErrRefused) || !strings.Contains(err.Error(), "--disable-hugepages") || read(t, root, "etc/modprobe.d/kvm.conf") != before {
-		t.Fatalf("enable with hpage=1: %v", err)
+		t.Fatalf("enable with hpage=1: %s", err)
 	}
 	if _, _, err := run(t, root, Request{Enable: true, DisableHugepages: true}); err != nil {
 		t.Fatal(err)
@@ -220,7 +220,7 @@ func TestBadConfigurationChangesNothing(t *testing.T) {
 	write(t, root, "etc/modprobe.d/broken.conf", "options kvm_intel ept=\"1\n"+strings.Repeat("x", 1<<20)+"\n")
 	p, _, err := run(t, root, Request{Enable: true})
 	if err != nil || !strings.Contains(strings.Join(p.Notes, " "), "unbalanced quotes") || !strings.Contains(strings.Join(p.Notes, " "), "longer than") {
-		t.Errorf("%v %v", err, p.Notes)
+		t.Errorf("%v %s", err, p.Notes)
 	}
 	if !strings.HasPrefix(read(t, root, "etc/modprobe.d/broken.conf"), "options kvm_intel ept=\"1\n") {
 		t.Error("the broken file was changed")

@@ -421,7 +421,7 @@ func Apply(root *fsroot.Dir, p Plan, mods Modules) ([]string, error) {
 				}
 			}
 			if rerr != nil {
-				return written, fmt.Errorf("%s: another writer's change was lost and could not be put back (%v); it is in nothing nestvirt kept: check the file", root.Real(c.Path), rerr)
+				return written, fmt.Errorf("%s: another writer's change was lost and could not be put back (%w); it is in nothing nestvirt kept: check the file", root.Real(c.Path), rerr)
 			}
 			return written, fmt.Errorf("%w (their change is kept)", fsroot.ErrChanged)
 		}

@@ -32,7 +32,7 @@ func TestAReloadThatLeavesTheModuleUnloadedSaysSo(t *testing.T) {
 	log := fakeModprobe(t, `case "$1" in -r) exit 0;; *) echo "modprobe: ERROR: could not insert 'kvm_intel': Invalid argument" >&2; exit 1;; esac`)
 	err := System{Timeout: 10 * time.Second}.Reload("kvm_intel")
 	if !errors.Is(err, ErrLeftUnloaded) || !strings.Contains(err.Error(), "Invalid argument") {
-		t.Fatalf("err = %v", err)
+		t.Fatalf("err = %s", err)
 	}
 	if b, _ := os.ReadFile(log); string(b) != "-r kvm_intel\nkvm_intel\n" {
 		t.Errorf("modprobe ran with %q", b)
@@ -50,7 +50,7 @@ func TestAReloadThatLeavesTheModuleUnloadedSaysSo(t *testing.T) {
 	fakeModprobe(t, `echo "modprobe: FATAL: Module kvm_intel is in use." >&2; exit 1`)
 	err = System{Timeout: 10 * time.Second}.Reload("kvm_intel")
 	if errors.Is(err, ErrLeftUnloaded) || err == nil {
-		t.Fatalf("a failed unload: %v", err)
+		t.Fatalf("a failed unload: %s", err)
 	}
 	if msg := (&ReloadError{Module: "kvm_intel", Err: err}).Error(); !strings.Contains(msg, "still loaded with its old setting") || !strings.Contains(msg, "in use") {
 		t.Errorf("a failed unload: %s", msg)

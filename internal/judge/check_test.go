@@ -34,7 +34,7 @@ func check(t *testing.T, f probe.Facts) CheckResult {
 	t.Helper()
 	res, err := Check(policy.Default(), f)
 	if err != nil {
-		t.Fatalf("judge: %v", err)
+		t.Fatalf("judge: %s", err)
 	}
 	return res
 }
@@ -161,7 +161,7 @@ func TestATreeWithOnlyACPUInfoKnowsNeitherOSNorKVM(t *testing.T) {
 
 func TestAnEmptyTreeIsNotASnapshot(t *testing.T) {
 	if _, err := probe.OpenRoot(t.TempDir()); err == nil || !strings.Contains(err.Error(), "not a snapshot") {
-		t.Errorf("err = %v", err)
+		t.Errorf("err = %s", err)
 	}
 }
 

@@ -12,7 +12,7 @@ import (
 func TestConnectNamesWhatItTried(t *testing.T) {
 	_, err := Connect(Options{URI: "qemu:///system?socket=/nonexistent/libvirt-sock"})
 	if err == nil || !strings.Contains(err.Error(), "/nonexistent/libvirt-sock") {
-		t.Errorf("missing socket: %v", err)
+		t.Errorf("missing socket: %s", err)
 	}
 	for _, bad := range []string{"http://example.com/", "not a uri", "ftp:///x", "qemu+carrier-pigeon://h/system"} {
 		_, err := Connect(Options{URI: bad, ReadOnly: true})
@@ -82,7 +82,7 @@ func TestADaemonThatHangsUpIsAClearError(t *testing.T) {
 	select {
 	case err := <-done:
 		if err == nil || !strings.Contains(err.Error(), sock) {
-			t.Errorf("got %v", err)
+			t.Errorf("got %s", err)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("connect hung on a daemon that hung up")

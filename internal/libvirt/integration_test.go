@@ -30,7 +30,7 @@ func connect(t *testing.T, uri string) *Conn {
 	t.Helper()
 	c, err := Connect(Options{URI: uri})
 	if err != nil {
-		t.Fatalf("these tests need a running libvirtd (bash scripts/libvirtd.sh): %v", err)
+		t.Fatalf("these tests need a running libvirtd (bash scripts/libvirtd.sh): %s", err)
 	}
 	t.Cleanup(func() { c.Close() })
 	return c
@@ -275,7 +275,7 @@ func TestIntegrationATransientDomainIsNotMadePersistent(t *testing.T) {
 		os.Remove("/var/log/libvirt/qemu/" + name + ".log")
 	})
 	if _, err := expose(c, name, "intel", false); !errors.Is(err, ErrTransient) {
-		t.Fatalf("expose of a transient domain: %v", err)
+		t.Fatalf("expose of a transient domain: %s", err)
 	}
 	if out := virsh(t, "dominfo", name); !strings.Contains(out, "Persistent:     no") {
 		t.Errorf("the domain became persistent:\n%s", out)
@@ -283,7 +283,7 @@ func TestIntegrationATransientDomainIsNotMadePersistent(t *testing.T) {
 	if _, err := c.Edit(name, EditOptions{Persist: true}, func(raw []byte) (domxml.Result, error) {
 		return domxml.Expose(raw, domxml.ExposeOptions{Vendor: "intel"})
 	}); err != nil {
-		t.Fatalf("with --persist: %v", err)
+		t.Fatalf("with --persist: %s", err)
 	}
 	if out := virsh(t, "dominfo", name); !strings.Contains(out, "Persistent:     yes") {
 		t.Errorf("--persist did not make it persistent:\n%s", out)
@@ -364,7 +364,7 @@ func TestIntegrationTestDriverAndVanishedDomains(t *testing.T) {
 		t.Errorf("vanished domain: %v %+v", err, r)
 	}
 	if _, err := q.Lookup(name); !errors.Is(err, ErrNoDomain) {
-		t.Errorf("lookup of a vanished domain: %v", err)
+		t.Errorf("lookup of a vanished domain: %s", err)
 	}
 }
 
@@ -404,7 +404,7 @@ func TestIntegrationGuestAgentAbsent(t *testing.T) {
 	}
 	defer ro.Close()
 	if _, err := ro.GuestOS(running); err == nil || !strings.Contains(err.Error(), "read only") {
-		t.Errorf("read-only GuestOS: %v", err)
+		t.Errorf("read-only GuestOS: %s", err)
 	}
 	a := judge.VMs(policy.Default(), facts(t, "intel-l0-ready"), recs, c.HostModel())
 	if v := find(t, a, running); v.Error != "" || !strings.HasPrefix(v.OSNote, "declared OS only") {
@@ -456,7 +456,7 @@ func TestIntegrationNoConcurrentMetadataEditIsLost(t *testing.T) {
 					case errors.Is(err, ErrConcurrent):
 						reported.Add(1)
 					default:
-						t.Errorf("edit: %v", err)
+						t.Errorf("edit: %s", err)
 						return
 					}
 				}

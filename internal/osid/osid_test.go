@@ -154,7 +154,7 @@ func TestLibosinfoNamesNestvirtKnowsItself(t *testing.T) {
 func TestAnUnknownNameSuggestsTheNearest(t *testing.T) {
 	_, err := Parse("rhel10.O")
 	if err == nil || !strings.Contains(err.Error(), `did you mean "rhel10.0"?`) {
-		t.Errorf("err = %v", err)
+		t.Errorf("err = %s", err)
 	}
 }
 

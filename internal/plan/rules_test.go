@@ -43,7 +43,7 @@ func judgeOne(t *testing.T, text string) policy.ChainResult {
 	}
 	res, err := Judge(policy.Default(), topo)
 	if err != nil {
-		t.Fatalf("judge: %v", err)
+		t.Fatalf("judge: %s", err)
 	}
 	if len(res.Chains) != 1 {
 		t.Fatalf("want one chain, got %d", len(res.Chains))

@@ -303,10 +303,10 @@ func readRule(n strictyaml.Node, p *Policy, env *envs, seen map[string]bool) *Ru
 	eager := !p.lazy
 	var err error
 	if r.message, err = e.parseTemplate(r.Message, eager); err != nil {
-		f["message"].Errorf("%v", err)
+		f["message"].Errorf("%s", err)
 	}
 	if r.remedy, err = e.parseTemplate(r.Remedy, eager); err != nil {
-		f["remedy"].Errorf("%v", err)
+		f["remedy"].Errorf("%s", err)
 	}
 	if !eager {
 		return r // compiled on first use of its scope (Policy.compiled)
@@ -314,7 +314,7 @@ func readRule(n strictyaml.Node, p *Policy, env *envs, seen map[string]bool) *Ru
 	if r.When != "" {
 		prg, err := e.compileBool(r.When)
 		if err != nil {
-			f["when"].Errorf("%v", err)
+			f["when"].Errorf("%s", err)
 		}
 		r.when = prg
 	}
@@ -341,18 +341,18 @@ func readRule(n strictyaml.Node, p *Policy, env *envs, seen map[string]bool) *Ru
 		for _, sample := range e.samples() {
 			hit, undetermined, err := evalBool(r.when, sample)
 			if err != nil {
-				f["when"].Errorf("evaluating on sample facts: %v", err)
+				f["when"].Errorf("evaluating on sample facts: %s", err)
 				break
 			}
 			if !hit && len(undetermined) == 0 {
 				continue // messages are only rendered where the condition holds
 			}
 			if _, _, err := r.message.render(sample); err != nil {
-				f["message"].Errorf("evaluating on sample facts: %v", err)
+				f["message"].Errorf("evaluating on sample facts: %s", err)
 				break
 			}
 			if _, _, err := r.remedy.render(sample); err != nil {
-				f["remedy"].Errorf("evaluating on sample facts: %v", err)
+				f["remedy"].Errorf("evaluating on sample facts: %s", err)
 				break
 			}
 		}

@@ -46,7 +46,7 @@ func TestLintReportsEveryProblemWithItsPath(t *testing.T) {
 	_, err = Load("broken.yaml", data)
 	probs, ok := err.(strictyaml.Problems)
 	if !ok {
-		t.Fatalf("want Problems, got %v", err)
+		t.Fatalf("want Problems, got %s", err)
 	}
 	text := err.Error()
 	for _, want := range []string{
@@ -106,7 +106,7 @@ func FuzzLoad(f *testing.F) {
 		p, err := Load("fuzz.yaml", data)
 		if err != nil {
 			if _, ok := err.(strictyaml.Problems); !ok {
-				t.Fatalf("error is not Problems: %v", err)
+				t.Fatalf("error is not Problems: %s", err)
 			}
 			return
 		}

@@ -84,7 +84,7 @@ func ParseStated(file string, data []byte) (Stated, error) {
 	l0 := top["l0"].Map("os")
 	if name, ok := l0["os"].StringMax(osid.MaxName); ok {
 		if o, err := osid.Parse(name); err != nil {
-			l0["os"].Errorf("%v", err)
+			l0["os"].Errorf("%s", err)
 		} else {
 			s.L0OS = &o.ID
 			s.From = append(s.From, fmt.Sprintf("l0.os: %s:%d", file, l0["os"].Line()))

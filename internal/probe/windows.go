@@ -474,7 +474,7 @@ func (wp *winProber) wsl() {
 			w.Installed = ptr(false) // no wsl.exe, no distribution
 		}
 	case !errors.Is(err, fs.ErrNotExist):
-		wp.note("wsl.exe --status: %v", err)
+		wp.note("wsl.exe --status: %s", err)
 	}
 	if w.DefaultVersion == nil && w.Installed != nil && *w.Installed {
 		wp.note("WSL's default version could not be read (neither the registry's DefaultVersion nor wsl --status says)")

@@ -51,7 +51,7 @@ func regErr(what string, err error) error {
 	if errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("%s: %w", what, fs.ErrNotExist)
 	}
-	return fmt.Errorf("%s: %v", what, err)
+	return fmt.Errorf("%s: %w", what, err)
 }
 
 func (liveWindows) RegValue(key, name string) (RegValue, error) {
@@ -117,7 +117,7 @@ func run(ctx context.Context, name string, env []string, args ...string) ([]byte
 		return nil, fmt.Errorf("%s did not answer within %s", name, WindowsTimeout)
 	}
 	if err != nil && out.Len() == 0 {
-		return nil, fmt.Errorf("%s: %v", name, err)
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	return out.Bytes(), nil
 }

@@ -56,10 +56,10 @@ func TestLiveRegistry(t *testing.T) {
 		t.Error("a binary value read as a string or number")
 	}
 	if _, err := src.RegValue(key, "Missing"); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("a missing value: %v", err)
+		t.Errorf("a missing value: %s", err)
 	}
 	if _, err := src.RegValue(`HKCU\Software\nestvirt-no-such-key`, "x"); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("a missing key: %v", err)
+		t.Errorf("a missing key: %s", err)
 	}
 	if sub, err := src.RegSubkeys(key); err != nil || len(sub) != 1 || sub[0] != "child" {
 		t.Errorf("subkeys %v %v", sub, err)
@@ -74,7 +74,7 @@ func TestLiveRegistry(t *testing.T) {
 // .wslconfig that is not there is absent.
 func TestLiveMissingPrograms(t *testing.T) {
 	if _, err := run(context.Background(), "nestvirt-no-such-program.exe", nil); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("a missing program: %v", err)
+		t.Errorf("a missing program: %s", err)
 	}
 	// Not t.TempDir: Wine 8 cannot delete with the file APIs Go's RemoveAll
 	// uses, and the cleanup would fail the test; the prefix is thrown away.
@@ -84,10 +84,10 @@ func TestLiveMissingPrograms(t *testing.T) {
 	}
 	t.Setenv("USERPROFILE", dir)
 	if _, err := (liveWindows{}).WSLConfig(); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("no .wslconfig: %v", err)
+		t.Errorf("no .wslconfig: %s", err)
 	}
 	os.WriteFile(os.Getenv("USERPROFILE")+`\.wslconfig`, []byte("[wsl2]\nnestedVirtualization=false\n"), 0o644)
 	if data, err := (liveWindows{}).WSLConfig(); err != nil || len(data) == 0 {
-		t.Errorf(".wslconfig: %v", err)
+		t.Errorf(".wslconfig: %s", err)
 	}
 }

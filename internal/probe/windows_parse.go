@@ -48,7 +48,7 @@ func ParseCIM(data []byte) (CIMFacts, error) {
 	}
 	var r cimReply
 	if err := json.Unmarshal(data, &r); err != nil {
-		return out, fmt.Errorf("not the JSON expected: %v", err)
+		return out, fmt.Errorf("not the JSON expected: %w", err)
 	}
 	out.WMI = WindowsWMI{HypervisorPresent: r.HypervisorPresent, FirmwareEnabled: r.VirtualizationFirmwareEnabled,
 		VMMonitorModeExtensions: r.VMMonitorModeExtensions, SecondLevelTranslation: r.SecondLevelAddressTranslationExtensions}
@@ -58,7 +58,7 @@ func ParseCIM(data []byte) (CIMFacts, error) {
 		if err := json.Unmarshal(r.Features, &feats); err != nil {
 			var one cimFeature
 			if err := json.Unmarshal(r.Features, &one); err != nil {
-				return out, fmt.Errorf("Features: %v", err)
+				return out, fmt.Errorf("Features: %w", err)
 			}
 			feats = []cimFeature{one}
 		}

@@ -49,7 +49,7 @@ func openWindowsSnapshot(root *Root) (WindowsSource, []string) {
 		notes[i] = WindowsRegistry + ": " + n
 	}
 	if err != nil {
-		s.regErr = fmt.Errorf("%s: %v", WindowsRegistry, err)
+		s.regErr = fmt.Errorf("%s: %w", WindowsRegistry, err)
 		notes = append(notes, s.regErr.Error()+"; every registry fact is unknown")
 	}
 	s.reg = reg

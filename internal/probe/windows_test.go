@@ -134,7 +134,7 @@ func mustReg(t *testing.T, text string) *Registry {
 	t.Helper()
 	r, notes, err := ParseRegFile([]byte("Windows Registry Editor Version 5.00\n\n" + text))
 	if err != nil || len(notes) > 0 {
-		t.Fatalf("%v %v", err, notes)
+		t.Fatalf("%v %s", err, notes)
 	}
 	return r
 }
@@ -284,7 +284,7 @@ func TestParseRegFile(t *testing.T) {
 		t.Errorf("qword %+v", v)
 	}
 	if _, err := r.Value(`HKLM\SOFTWARE\Test`, "Binary"); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("a binary value is not read: %v", err)
+		t.Errorf("a binary value is not read: %s", err)
 	}
 	if len(notes) != 1 || !strings.Contains(notes[0], "line 11") {
 		t.Errorf("notes %v", notes)

@@ -104,7 +104,7 @@ func ParseRegFile(data []byte) (*Registry, []string, error) {
 		default:
 			name, v, err := parseRegValue(line)
 			if err != nil {
-				bad(start, "%v", err)
+				bad(start, "%s", err)
 				continue
 			}
 			if v != nil {

@@ -92,7 +92,7 @@ func TestCheckRenderers(t *testing.T) {
 				t.Fatal(err)
 			}
 			if err := schematest.Validate("check", js.Bytes()); err != nil {
-				t.Errorf("JSON: %v", err)
+				t.Errorf("JSON: %s", err)
 			}
 			var prom bytes.Buffer
 			if err := CheckPrometheus(&prom, doc, now, "test"); err != nil {
@@ -101,7 +101,7 @@ func TestCheckRenderers(t *testing.T) {
 			parser := expfmt.NewTextParser(model.UTF8Validation)
 			families, err := parser.TextToMetricFamilies(&prom)
 			if err != nil {
-				t.Fatalf("Prometheus text does not parse: %v", err)
+				t.Fatalf("Prometheus text does not parse: %s", err)
 			}
 			if len(families) == 0 {
 				t.Error("no metric families")
@@ -160,7 +160,7 @@ func TestVMsText(t *testing.T) {
 	var js bytes.Buffer
 	WriteJSON(&js, NewVMsDoc(&a, &host, nil))
 	if err := schematest.Validate("vms", js.Bytes()); err != nil {
-		t.Errorf("vms JSON: %v", err)
+		t.Errorf("vms JSON: %s", err)
 	}
 }
 
@@ -226,7 +226,7 @@ func TestMatrixRenderers(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := schematest.Validate("matrix", js.Bytes()); err != nil {
-		t.Errorf("matrix JSON: %v", err)
+		t.Errorf("matrix JSON: %s", err)
 	}
 }
 

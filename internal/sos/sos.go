@@ -268,9 +268,9 @@ func readArchive(t *tree, file string) error {
 		}
 		if err != nil {
 			if i == 0 {
-				return fmt.Errorf("%s: %w: not a tar archive (.tar.xz, .tar.gz, .tar.bz2, .tar) or a directory: %v", file, ErrNotSosreport, err)
+				return fmt.Errorf("%s: %w: not a tar archive (.tar.xz, .tar.gz, .tar.bz2, .tar) or a directory: %w", file, ErrNotSosreport, err)
 			}
-			return fmt.Errorf("%s: the archive is truncated or damaged (after %d members): %v", file, i, err)
+			return fmt.Errorf("%s: the archive is truncated or damaged (after %d members): %w", file, i, err)
 		}
 		name := clean(h.Name)
 		if name == "" || name == "." {
@@ -305,7 +305,7 @@ func readArchive(t *tree, file string) error {
 					if errors.As(err, &be) {
 						return be
 					}
-					return fmt.Errorf("%s: the archive is truncated or damaged at %s: %v", file, h.Name, err)
+					return fmt.Errorf("%s: the archive is truncated or damaged at %s: %w", file, h.Name, err)
 				}
 				kept += len(n.data)
 			}

@@ -222,7 +222,7 @@ func TestHostileReportsAreRefusedOrConfined(t *testing.T) {
 	truncated := filepath.Join(t.TempDir(), "truncated.tar.gz")
 	os.WriteFile(truncated, b[:len(b)/2], 0o644)
 	if _, err := sos.Open(truncated); err == nil || !strings.Contains(err.Error(), "truncated") {
-		t.Errorf("truncated: %v", err)
+		t.Errorf("truncated: %s", err)
 	}
 
 	// Members named ../../etc/passwd and /etc/shadow, and one of 16 MiB that
@@ -252,7 +252,7 @@ func TestHostileReportsAreRefusedOrConfined(t *testing.T) {
 	r, err := sos.Open(evil)
 	runtime.ReadMemStats(&after)
 	if err != nil {
-		t.Fatalf("evil: %v", err)
+		t.Fatalf("evil: %s", err)
 	}
 	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 128<<20 {
 		t.Errorf("reading a 16 MiB member allocated %d MiB", alloc>>20)
@@ -262,7 +262,7 @@ func TestHostileReportsAreRefusedOrConfined(t *testing.T) {
 		t.Error("a member outside the report was read")
 	}
 	if _, _, err := r.ReadFile("proc/cpuinfo", 1<<20); !errors.Is(err, sos.ErrTooLarge) {
-		t.Errorf("the huge member: %v", err)
+		t.Errorf("the huge member: %s", err)
 	}
 	if b, _, err := r.ReadFile("etc/os-release", 1<<20); err != nil || !strings.Contains(string(b), "rhel") {
 		t.Errorf("the member after the huge one: %q %v", b, err)

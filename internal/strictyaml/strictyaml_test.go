@@ -92,7 +92,7 @@ func TestEveryProblemIsReportedWithItsPlace(t *testing.T) {
 			_, err := readPerson("f.yaml", []byte(tt.doc))
 			var ps Problems
 			if err != nil && !errors.As(err, &ps) {
-				t.Fatalf("%T %v", err, err)
+				t.Fatalf("%T %s", err, err)
 			}
 			if len(ps) != len(tt.want) {
 				t.Fatalf("%d problems, want %d:\n%v", len(ps), len(tt.want), err)
@@ -202,7 +202,7 @@ func FuzzParse(f *testing.F) {
 		var ps Problems
 		if err != nil {
 			if !errors.As(err, &ps) {
-				t.Fatalf("%T %v", err, err)
+				t.Fatalf("%T %s", err, err)
 			}
 			for _, p := range ps {
 				if p.File != "f.yaml" {
@@ -228,6 +228,6 @@ func TestBracketsInCommentsAndStringsAreNotNesting(t *testing.T) {
 		}
 	}
 	if _, _, err := Parse("f.yaml", []byte("a: '#'\nb: "+strings.Repeat("[", 201)+strings.Repeat("]", 201)+"\n")); err == nil || !strings.Contains(err.Error(), "deeper than 200") {
-		t.Errorf("a '#' in a string hid real nesting: %v", err)
+		t.Errorf("a '#' in a string hid real nesting: %s", err)
 	}
 }

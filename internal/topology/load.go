@@ -178,7 +178,7 @@ func readOS(n strictyaml.Node) *osid.OS {
 	}
 	o, err := osid.Parse(s)
 	if err != nil {
-		n.Errorf("%v", err)
+		n.Errorf("%s", err)
 		return nil
 	}
 	return &o

@@ -56,7 +56,7 @@ func TestBadFilesNameTheLineAndTheProblem(t *testing.T) {
 			_, err = Parse(tt.file, data)
 			var probs strictyaml.Problems
 			if !errors.As(err, &probs) {
-				t.Fatalf("want Problems, got %v", err)
+				t.Fatalf("want Problems, got %s", err)
 			}
 			for _, w := range tt.want {
 				if !strings.Contains(err.Error(), w) {
@@ -153,7 +153,7 @@ func TestReadFileRefusesHugeFilesWithoutReadingThem(t *testing.T) {
 	f.Close()
 	_, err = ReadFile(path, nil)
 	if err == nil || !strings.Contains(err.Error(), "larger than 16 MiB") {
-		t.Fatalf("got %v", err)
+		t.Fatalf("got %s", err)
 	}
 }
 
@@ -233,7 +233,7 @@ func TestExpandReadsDirectoriesInOrder(t *testing.T) {
 	}
 	empty := t.TempDir()
 	if _, _, err := Expand([]string{empty}, false); err == nil || !strings.Contains(err.Error(), "no topology files") {
-		t.Errorf("empty dir: %v", err)
+		t.Errorf("empty dir: %s", err)
 	}
 }
 
@@ -252,7 +252,7 @@ func FuzzParse(f *testing.F) {
 		if err != nil {
 			var probs strictyaml.Problems
 			if !errors.As(err, &probs) || len(probs) == 0 {
-				t.Fatalf("error is not Problems: %v", err)
+				t.Fatalf("error is not Problems: %s", err)
 			}
 			return
 		}
