@@ -95,7 +95,7 @@ at DIR, as a container of a DaemonSet sees its node (deploy/kubernetes/).`,
 	o.verdictFlags.add(cmd, "output format: text, json, prometheus (for node_exporter's textfile collector) or nfd (a Node Feature Discovery feature file)", checkFormats...)
 	o.stated.add(cmd)
 	cmd.Flags().BoolVar(&o.vms, "vms", false, "also judge this host's libvirt VMs (as nestvirt vms); with --sos, the domains the report holds")
-	o.connect.add(cmd)
+	o.connect.add(cmd, a)
 	o.connect.addAgent(cmd)
 	return cmd
 }

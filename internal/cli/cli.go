@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/nestvirt/nestvirt/internal/libvirt"
 	"github.com/nestvirt/nestvirt/internal/policy"
 	"github.com/nestvirt/nestvirt/internal/report"
 	"github.com/nestvirt/nestvirt/internal/strictyaml"
@@ -34,6 +35,8 @@ type app struct {
 	cpuProfile     string
 	loaded         *policy.Policy
 	now            func() time.Time // when a check ran, for formats that say so
+	// dial opens a libvirt daemon: libvirt.Connect, or a recorded daemon in tests.
+	dial func(libvirt.Options) (daemon, error)
 }
 
 func (a *app) clock() time.Time {

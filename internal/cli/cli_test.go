@@ -28,8 +28,15 @@ func nv(t *testing.T, stdin string, args ...string) (stdout, stderr string, code
 // nvEnv is nv with an environment of its own.
 func nvEnv(t *testing.T, env map[string]string, stdin string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
+	return nvApp(t, &app{getenv: func(k string) string { return env[k] }}, stdin, args...)
+}
+
+// nvApp runs a, an app with its environment (and in some tests its libvirt
+// dialer) set, on stdin and args.
+func nvApp(t *testing.T, a *app, stdin string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
 	var out, errb bytes.Buffer
-	a := &app{stdin: strings.NewReader(stdin), stdout: &out, stderr: &errb, getenv: func(k string) string { return env[k] }}
+	a.stdin, a.stdout, a.stderr = strings.NewReader(stdin), &out, &errb
 	root := a.rootCmd()
 	root.SetArgs(args)
 	code = mainWith(a, root)

@@ -24,11 +24,17 @@ type daemon interface {
 
 var _ daemon = (*libvirt.Conn)(nil)
 
-// dial opens a daemon; tests replace it.
-var dial = func(o libvirt.Options) (daemon, error) {
-	c, err := libvirt.Connect(o)
-	if err != nil {
-		return nil, err // not a typed nil in the interface
+// dialer is how a opens a daemon: its own dial (a recorded daemon in tests) or
+// libvirt's.
+func (a *app) dialer() func(libvirt.Options) (daemon, error) {
+	if a.dial != nil {
+		return a.dial
 	}
-	return c, nil
+	return func(o libvirt.Options) (daemon, error) {
+		c, err := libvirt.Connect(o)
+		if err != nil {
+			return nil, err // not a typed nil in the interface
+		}
+		return c, nil
+	}
 }

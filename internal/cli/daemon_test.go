@@ -170,10 +170,13 @@ func (f *replay) Where() (string, bool) {
 func (f *replay) Host() (libvirt.HostCPU, error) { return libvirt.HostOf(f.caps) }
 func (f *replay) Close() error                   { return nil }
 
-func withDial(t *testing.T, fn func(libvirt.Options) (daemon, error)) {
-	old := dial
-	dial = fn
-	t.Cleanup(func() { dial = old })
+// dialing is a daemon dialer for nv: the commands it runs reach fn's daemon.
+type dialing func(libvirt.Options) (daemon, error)
+
+// nv runs nestvirt as nv does, its libvirt connections going to d.
+func (d dialing) nv(t *testing.T, stdin string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	return nvApp(t, &app{dial: d, getenv: func(k string) string { return map[string]string{"LANG": "C.UTF-8"}[k] }}, stdin, args...)
 }
 
 // withVendor is the recording's capabilities with another CPU vendor: the same
@@ -200,9 +203,9 @@ func TestVMsWithTheGuestAgentsAnswer(t *testing.T) {
 	f := recordedDaemon(t, true, win("ws2019"), win("noagent"))
 	// What virDomainGetGuestInfo returns for Windows Server 2019 (osid's recorded replies).
 	f.agents["ws2019"] = map[string]string{"os.id": "mswindows", "os.pretty-name": "Windows Server 2019 Standard", "os.variant-id": "server", "os.kernel-release": "17763", "os.version-id": "2019"}
-	withDial(t, func(libvirt.Options) (daemon, error) { return f, nil })
+	d := dialing(func(libvirt.Options) (daemon, error) { return f, nil })
 	root := snapshots + "intel-l0-ready/root"
-	out, stderr, code := nv(t, "", "vms", "--root", root, "--color", "never", "--guest-agent")
+	out, stderr, code := d.nv(t, "", "vms", "--root", root, "--color", "never", "--guest-agent")
 	if code != ExitFindings {
 		t.Errorf("exit %d: %s", code, stderr)
 	}
@@ -211,35 +214,35 @@ func TestVMsWithTheGuestAgentsAnswer(t *testing.T) {
 			t.Errorf("lacks %q:\n%s", want, out)
 		}
 	}
-	js, _, _ := nv(t, "", "vms", "--root", root, "--format", "json", "--guest-agent")
+	js, _, _ := d.nv(t, "", "vms", "--root", root, "--format", "json", "--guest-agent")
 	if !strings.Contains(js, `"os_note": "declared OS only (win11 (libosinfo)): the guest agent did not answer: `+f.agentError()) {
 		t.Errorf("the VM without an agent does not say so:\n%s", js)
 	}
 	// By default no agent is asked: the read-only connection is all vms opens.
-	withDial(t, func(o libvirt.Options) (daemon, error) {
+	d = dialing(func(o libvirt.Options) (daemon, error) {
 		if !o.ReadOnly {
 			t.Errorf("a read-write connection was opened without --guest-agent")
 		}
 		return f, nil
 	})
-	if out, _, _ = nv(t, "", "vms", "--root", root); strings.Contains(out, "guest agent reports") {
+	if out, _, _ = d.nv(t, "", "vms", "--root", root); strings.Contains(out, "guest agent reports") {
 		t.Errorf("an agent was asked by default:\n%s", out)
 	}
 	// The read-only connection works, the read-write one is refused.
-	withDial(t, func(o libvirt.Options) (daemon, error) {
+	d = dialing(func(o libvirt.Options) (daemon, error) {
 		if o.ReadOnly {
 			return f, nil
 		}
 		return nil, &libvirt.ConnectError{URI: o.URI, Err: errors.New("authentication failed")}
 	})
-	out, _, _ = nv(t, "", "vms", "--root", root, "--guest-agent")
+	out, _, _ = d.nv(t, "", "vms", "--root", root, "--guest-agent")
 	if !strings.Contains(out, "the guest agents were not asked") {
 		t.Errorf("no note on the refused read-write connection:\n%s", out)
 	}
-	withDial(t, func(o libvirt.Options) (daemon, error) {
+	d = dialing(func(o libvirt.Options) (daemon, error) {
 		return nil, &libvirt.ConnectError{URI: o.URI, Err: errors.New("dial unix /run/libvirt/libvirt-sock: connect: no such file or directory")}
 	})
-	_, stderr, code = nv(t, "", "vms", "--root", root)
+	_, stderr, code = d.nv(t, "", "vms", "--root", root)
 	if code != ExitDependency || !strings.Contains(stderr, "no such file") {
 		t.Errorf("an unreachable daemon: exit %d, %s", code, stderr)
 	}

@@ -42,7 +42,7 @@ own guests with and which OSes they are, so 'nestvirt vms' judges the whole chai
 			return run(func() error { return a.runAnnotate(o, args[0]) })(cmd, args)
 		},
 	}
-	o.connect.add(cmd)
+	o.connect.add(cmd, a)
 	cmd.ValidArgsFunction = completeDomain(&o.connect)
 	cmd.Flags().StringVar(&o.runs, "runs", "", "what the guest runs its guests with: "+strings.Join(topology.GuestRuns, ", "))
 	cmd.Flags().StringSliceVar(&o.l2, "l2", nil, "OS of each of its guests (as in topology files: ubuntu24.04, rhel10.0)")
@@ -161,7 +161,7 @@ With --file it edits a file and prints the result, with no libvirt needed.`
 			})(cmd, args)
 		},
 	}
-	o.connect.add(cmd)
+	o.connect.add(cmd, a)
 	cmd.ValidArgsFunction = completeDomain(&o.connect)
 	cmd.Flags().StringVar(&o.file, "file", "", "edit this domain XML file instead (- for stdin); the result goes to stdout")
 	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "print a unified diff of the definition (secrets masked) and change nothing")

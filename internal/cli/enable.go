@@ -47,7 +47,7 @@ refuses.`,
 		RunE: run(func() error { return a.runEnable(o, enable) }),
 	}
 	cmd.Flags().StringVar(&o.root, "root", "/", "act on this snapshot tree instead of / (module loading is simulated in the tree)")
-	o.connect.add(cmd)
+	o.connect.add(cmd, a)
 	cmd.Flags().BoolVar(&o.now, "now", false, "apply now or not at all: refuse, listing the running VMs, when the module cannot be reloaded")
 	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "print the file diffs (patch -p1 -d / applies them) and the commands, change nothing")
 	if enable {

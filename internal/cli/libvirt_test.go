@@ -63,8 +63,8 @@ func TestEveryAnswerIsAboutOneMachine(t *testing.T) {
 		t.Errorf("check --root --vms: exit %d %s", code, stderr)
 	}
 	f := recordedDaemon(t, false)
-	withDial(t, func(libvirt.Options) (daemon, error) { return f, nil })
-	_, stderr, code = nv(t, "", "check", "--vms", "-c", "qemu+ssh://other/system")
+	d := dialing(func(libvirt.Options) (daemon, error) { return f, nil })
+	_, stderr, code = d.nv(t, "", "check", "--vms", "-c", "qemu+ssh://other/system")
 	if code != ExitInput || !strings.Contains(stderr, "another host") {
 		t.Errorf("check --vms of a remote daemon: exit %d %s", code, stderr)
 	}
@@ -156,8 +156,8 @@ func TestExposeRefusesWithACommandThatAnswers(t *testing.T) {
 func TestExposeOnARemoteDaemonUsesThatHostsCPU(t *testing.T) {
 	for vendor, flag := range map[string]string{"AMD": "svm", "Intel": "vmx"} {
 		f := recordedDaemon(t, false).withVendor(vendor)
-		withDial(t, func(libvirt.Options) (daemon, error) { return f, nil })
-		out, stderr, code := nv(t, "", "expose", "nv-win11", "-c", "qemu+ssh://other/system")
+		d := dialing(func(libvirt.Options) (daemon, error) { return f, nil })
+		out, stderr, code := d.nv(t, "", "expose", "nv-win11", "-c", "qemu+ssh://other/system")
 		if code != ExitOK || !strings.Contains(out, "definition updated") || !strings.Contains(stderr, "another host: its CPU ("+strings.ToLower(vendor)+" x86_64)") {
 			t.Errorf("%s: exit %d\n%s%s", vendor, code, out, stderr)
 		}
@@ -167,21 +167,21 @@ func TestExposeOnARemoteDaemonUsesThatHostsCPU(t *testing.T) {
 		}
 	}
 	f := recordedDaemon(t, false) // AMD
-	withDial(t, func(libvirt.Options) (daemon, error) { return f, nil })
-	_, stderr, code := nv(t, "", "expose", "nv-win11", "-c", "qemu+ssh://other/system", "--root", snapshots+"intel-l0-ready/root")
+	d := dialing(func(libvirt.Options) (daemon, error) { return f, nil })
+	_, stderr, code := d.nv(t, "", "expose", "nv-win11", "-c", "qemu+ssh://other/system", "--root", snapshots+"intel-l0-ready/root")
 	if code != ExitInput || !strings.Contains(stderr, "describes a host whose CPU is intel x86_64, but the daemon at qemu+ssh://other/system runs on amd x86_64") {
 		t.Errorf("an Intel snapshot for an AMD daemon: exit %d %s", code, stderr)
 	}
-	if _, stderr, code := nv(t, "", "expose", "nv-win11", "-c", "qemu+ssh://other/system", "--root", snapshots+"amd-l0-nested/root"); code != ExitOK || !strings.Contains(stderr, "judged with") && !strings.Contains(stderr, "standing for the host of") {
+	if _, stderr, code := d.nv(t, "", "expose", "nv-win11", "-c", "qemu+ssh://other/system", "--root", snapshots+"amd-l0-nested/root"); code != ExitOK || !strings.Contains(stderr, "judged with") && !strings.Contains(stderr, "standing for the host of") {
 		t.Errorf("the AMD host's own snapshot: exit %d %s", code, stderr)
 	}
 	f.caps = []byte(strings.Replace(string(f.caps), "<vendor>AMD</vendor>", "", 1))
-	if _, stderr, code := nv(t, "", "expose", "nv-win11", "-c", "qemu+ssh://other/system"); code != ExitFindings || !strings.Contains(stderr, "does not name its host's CPU vendor") {
+	if _, stderr, code := d.nv(t, "", "expose", "nv-win11", "-c", "qemu+ssh://other/system"); code != ExitFindings || !strings.Contains(stderr, "does not name its host's CPU vendor") {
 		t.Errorf("no vendor: exit %d %s", code, stderr)
 	}
 	// vms of the remote daemon judges with its CPU, not this machine's.
 	f = recordedDaemon(t, false).withVendor("Intel")
-	out, _, _ := nv(t, "", "vms", "-c", "qemu+ssh://other/system", "--format", "json", "--fail-on", "never")
+	out, _, _ := d.nv(t, "", "vms", "-c", "qemu+ssh://other/system", "--format", "json", "--fail-on", "never")
 	if !strings.Contains(out, `"cpu_vendor": "intel"`) || !strings.Contains(out, "another host: its CPU (intel x86_64)") {
 		t.Errorf("vms of a remote daemon:\n%s", out)
 	}

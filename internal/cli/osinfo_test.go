@@ -9,7 +9,8 @@ import (
 	"github.com/nestvirt/nestvirt/internal/osid"
 )
 
-// fakeOsinfo points osid at an osinfo-db tree laid out as osinfo-db's own is,
+// fakeOsinfo points osid, through libosinfo's own environment variables, at an
+// osinfo-db tree laid out as osinfo-db's own is,
 // holding every family the snapshots' os-release files name, so a command that
 // consults it for one of them would read it.
 func fakeOsinfo(t *testing.T) {
@@ -32,9 +33,8 @@ func fakeOsinfo(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	old := osid.OsinfoDirs
-	osid.OsinfoDirs = []string{dir}
-	t.Cleanup(func() { osid.OsinfoDirs = old })
+	t.Setenv("OSINFO_SYSTEM_DIR", dir)
+	t.Setenv("OSINFO_LOCAL_DIR", t.TempDir())
 }
 
 // TestJudgingAKnownOSReadsNoOsinfoDB: check, vms and the guard hook judge a
@@ -63,7 +63,7 @@ func TestJudgingAKnownOSReadsNoOsinfoDB(t *testing.T) {
 		}
 	}
 	f := recordedDaemon(t, true)
-	withDial(t, func(libvirt.Options) (daemon, error) { return f, nil })
+	d := dialing(func(libvirt.Options) (daemon, error) { return f, nil })
 	if n := reads("vms", "--format", "json"); n != 0 {
 		t.Errorf("vms read %d osinfo-db files", n)
 	}
@@ -72,7 +72,7 @@ func TestJudgingAKnownOSReadsNoOsinfoDB(t *testing.T) {
 	}
 	// A name only osinfo-db knows reads only the file that can hold it.
 	before := osid.OsinfoFilesRead()
-	out, stderr, code := nv(t, "host: {os: rhel10.0, guests: [{name: a, os: dragonflybsd1.0a}]}", "plan", "-", "--format", "json")
+	out, stderr, code := d.nv(t, "host: {os: rhel10.0, guests: [{name: a, os: dragonflybsd1.0a}]}", "plan", "-", "--format", "json")
 	if code != ExitOK {
 		t.Fatalf("a name osinfo-db knows: exit %d %s\n%s", code, stderr, out)
 	}

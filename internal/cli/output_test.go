@@ -80,10 +80,10 @@ func TestEveryFileNestvirtReadsIsBounded(t *testing.T) {
 
 // TestEnableSaysWhyLibvirtCouldNotBeAsked: the cause is kept, not replaced.
 func TestEnableSaysWhyLibvirtCouldNotBeAsked(t *testing.T) {
-	withDial(t, func(o libvirt.Options) (daemon, error) {
+	dial := func(o libvirt.Options) (daemon, error) {
 		return nil, &libvirt.ConnectError{URI: o.URI, Err: errors.New("dial unix /run/libvirt/libvirt-sock-ro: connect: permission denied")}
-	})
-	_, err := runningVMs(connectFlags{uri: "qemu:///system"})
+	}
+	_, err := runningVMs(connectFlags{uri: "qemu:///system", dial: dial})
 	if err == nil || !strings.Contains(err.Error(), "permission denied") {
 		t.Errorf("the cause is lost: %s", err)
 	}

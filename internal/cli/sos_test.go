@@ -70,11 +70,11 @@ func TestCheckVMsOfASosreportJudgesTheReportsDomains(t *testing.T) {
 		os.MkdirAll(filepath.Dir(p), 0o755)
 		os.WriteFile(p, f.Data, 0o644)
 	}
-	withDial(t, func(libvirt.Options) (daemon, error) {
+	d := dialing(func(libvirt.Options) (daemon, error) {
 		t.Error("check --sos --vms asked this machine's libvirt")
 		return recordedDaemon(t, true), nil
 	})
-	out, stderr, code := nv(t, "", "check", "--sos", dir, "--vms", "--format", "json", "--fail-on", "never")
+	out, stderr, code := d.nv(t, "", "check", "--sos", dir, "--vms", "--format", "json", "--fail-on", "never")
 	if code != ExitOK || !strings.Contains(out, `"uri": "sosreport `) || !strings.Contains(out, `"name": "win11"`) || strings.Contains(out, `"name": "nv-plain"`) {
 		t.Errorf("exit %d %s\n%s", code, stderr, out)
 	}

@@ -21,13 +21,15 @@ import (
 
 // connectFlags say which libvirt daemon to ask and how long to wait.
 type connectFlags struct {
+	dial    func(libvirt.Options) (daemon, error)
 	uri     string
 	timeout time.Duration
 	// agent: ask running domains' guest agents which OS they run (vms).
 	agent bool
 }
 
-func (c *connectFlags) add(cmd *cobra.Command) {
+func (c *connectFlags) add(cmd *cobra.Command, a *app) {
+	c.dial = a.dialer()
 	cmd.Flags().StringVarP(&c.uri, "connect", "c", libvirt.DefaultURI, "libvirt URI, as virsh -c (qemu:///system, test:///default, qemu+tcp://host/system)")
 	cmd.Flags().DurationVar(&c.timeout, "timeout", libvirt.DefaultTimeout, "give up on a libvirt call that takes longer than this")
 }
@@ -40,7 +42,7 @@ func (c *connectFlags) addAgent(cmd *cobra.Command) {
 // connect opens the daemon; a daemon that cannot be reached is a failed
 // dependency, a URI that is not one is bad input.
 func (c connectFlags) connect(readOnly bool) (daemon, error) {
-	conn, err := dial(libvirt.Options{URI: c.uri, ReadOnly: readOnly, Timeout: c.timeout})
+	conn, err := c.dial(libvirt.Options{URI: c.uri, ReadOnly: readOnly, Timeout: c.timeout})
 	return conn, libvirtErr(err)
 }
 
@@ -52,7 +54,7 @@ func (c connectFlags) askAgents(recs []domxml.Record) string {
 	if !c.agent || !slices.ContainsFunc(recs, func(r domxml.Record) bool { return r.Err == nil && r.State == "running" }) {
 		return ""
 	}
-	rw, err := dial(libvirt.Options{URI: c.uri, Timeout: c.timeout})
+	rw, err := c.dial(libvirt.Options{URI: c.uri, Timeout: c.timeout})
 	if err != nil {
 		return fmt.Sprintf("the guest agents were not asked (the OS of each VM is the declared one): a read-write connection, which libvirt needs for them, failed: %s", err)
 	}
@@ -113,7 +115,7 @@ daemon's read-only socket is used, where there is one.`,
 		Args: noArgs,
 		RunE: run(func() error { return a.runVMs(o) }),
 	}
-	o.connect.add(cmd)
+	o.connect.add(cmd, a)
 	o.connect.addAgent(cmd)
 	cmd.Flags().StringVar(&o.root, "root", "/", "read the host's facts from this snapshot instead of /")
 	cmd.Flags().StringVar(&o.sos, "sos", "", "judge the domains a sosreport holds (its directory or archive), with that host's facts; no libvirt is asked")

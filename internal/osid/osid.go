@@ -143,20 +143,20 @@ var linuxFamilies = []*family{
 }
 
 // rolling names a release that has no version: the development branch.
-var rolling = map[string]*family{}
-
-func init() {
+var rolling = func() map[string]*family {
+	m := map[string]*family{}
 	for _, r := range []struct{ id, fam string }{
 		{"fedora-rawhide", "fedora"}, {"debiantesting", "debian"}, {"debiansid", "debian"}, {"opensuse-factory", "opensuse"},
 		{"opensusetumbleweed", "opensuse"}, {"centos-stream", "centos-stream"}, {"archlinux", "archlinux"},
 	} {
 		for _, f := range linuxFamilies {
 			if f.name == r.fam {
-				rolling[r.id] = f
+				m[r.id] = f
 			}
 		}
 	}
-}
+	return m
+}()
 
 // generic is libosinfo's "generic": an OS it knows nothing about.
 var generic = &family{"generic", "a generic OS", Other, "http://libosinfo.org/generic", false}
@@ -201,8 +201,10 @@ var (
 	winDeskLRe   = regexp.MustCompile(`^windows-([0-9]+(\.[0-9])?)$`)
 )
 
-// cache holds names already parsed: a fleet's files name the same few OSes
-// thousands of times. It is bounded so hostile input cannot grow it.
+// cache holds the names parseBuiltin already read: a fleet's files name the
+// same few OSes thousands of times, and the built-in forms are a pure function
+// of the name (osinfo-db's names are held by its reader, which knows where they
+// came from). It is bounded so hostile input cannot grow it.
 var (
 	cache     sync.Map // string -> OS
 	cacheSize atomic.Int32
@@ -219,21 +221,13 @@ func Parse(s string) (OS, error) {
 	if o, ok := cache.Load(s); ok {
 		return o.(OS), nil
 	}
-	o, err := parse(s)
-	if err == nil && cacheSize.Load() < maxCache {
-		if _, loaded := cache.LoadOrStore(s, o); !loaded {
-			cacheSize.Add(1)
-		}
-	}
-	if err != nil && !strings.HasPrefix(err.Error(), "unknown OS") {
-		err = fmt.Errorf("unknown OS %s: %w", suggest.Quote(s), err)
-	}
-	return o, err
-}
-
-func parse(s string) (OS, error) {
 	o, err := parseBuiltin(s)
 	if err == nil {
+		if cacheSize.Load() < maxCache {
+			if _, loaded := cache.LoadOrStore(s, o); !loaded {
+				cacheSize.Add(1)
+			}
+		}
 		return o, nil
 	}
 	name := strings.ToLower(strings.TrimSpace(s))
@@ -241,7 +235,10 @@ func parse(s string) (OS, error) {
 		return o, nil // a name osinfo-db knows: win95, dragonflybsd1.0A
 	}
 	if err != errNotBuiltin {
-		return o, err
+		if !strings.HasPrefix(err.Error(), "unknown OS") {
+			err = fmt.Errorf("unknown OS %s: %w", suggest.Quote(s), err)
+		}
+		return OS{}, err
 	}
 	return OS{}, fmt.Errorf("unknown OS %s%s", suggest.Quote(s), hint(name))
 }
@@ -417,7 +414,7 @@ func hint(name string) string {
 // (package suggest bounds the work whatever name is).
 func nearestKnown(name string) string {
 	cands := append([]string(nil), builtin...)
-	for n := range osinfo.names(OsinfoDirs) { // read whole already: name was not in it
+	for n := range osinfo.names(OsinfoDirs()) { // read whole already: name was not in it
 		cands = append(cands, n)
 	}
 	return suggest.Nearest(name, cands)

@@ -3,6 +3,7 @@ package osid
 import (
 	"encoding/xml"
 	"fmt"
+	"os"
 	"path"
 	"sort"
 	"strings"
@@ -12,8 +13,20 @@ import (
 	"github.com/nestvirt/nestvirt/internal/fsroot"
 )
 
-// OsinfoDirs are where osinfo-db installs its files, as libosinfo searches them.
-var OsinfoDirs = []string{"/usr/share/osinfo", "/usr/local/share/osinfo", "/etc/osinfo"}
+// OsinfoDirs are where osinfo-db's files are, in the order nestvirt searches
+// them: the system location (osinfo-db's package) and the local one (an admin's
+// newer database), each overridden by libosinfo's own environment variables,
+// OSINFO_SYSTEM_DIR and OSINFO_LOCAL_DIR, as libosinfo's loader and
+// osinfo-db-path(1) have them.
+func OsinfoDirs() []string {
+	dir := func(env, def string) string {
+		if v := os.Getenv(env); v != "" {
+			return v
+		}
+		return def
+	}
+	return []string{dir("OSINFO_SYSTEM_DIR", "/usr/share/osinfo"), dir("OSINFO_LOCAL_DIR", "/etc/osinfo")}
+}
 
 // Limits on what is read of an osinfo-db: it holds about a thousand small files.
 const (
@@ -55,7 +68,7 @@ type osinfoFile struct {
 // fromOsinfo looks a short id up in the system's osinfo-db when a name is none
 // of the forms nestvirt knows itself.
 func fromOsinfo(name string) (OS, bool) {
-	return osinfo.lookup(OsinfoDirs, strings.ToLower(name))
+	return osinfo.lookup(OsinfoDirs(), strings.ToLower(name))
 }
 
 func (db *osinfoDB) lookup(dirs []string, name string) (OS, bool) {
@@ -215,12 +228,12 @@ func Known() []Listed {
 	seen := map[string]bool{}
 	var out []Listed
 	for _, n := range builtin {
-		if o, err := parse(n); err == nil && !seen[o.ID] {
+		if o, err := parseBuiltin(n); err == nil && !seen[o.ID] {
 			seen[o.ID] = true
 			out = append(out, Listed{OS: o, From: "nestvirt"})
 		}
 	}
-	db := osinfo.names(OsinfoDirs)
+	db := osinfo.names(OsinfoDirs())
 	ids := make([]string, 0, len(db))
 	for id := range db {
 		ids = append(ids, id)

@@ -8,7 +8,7 @@ import "testing"
 // osinfo-db package; CI installs it) and parses every short id in it, checking
 // that the kind nestvirt gives agrees with osinfo's family.
 func TestEveryOsinfoShortIDParses(t *testing.T) {
-	db := LoadOsinfo(OsinfoDirs)
+	db := LoadOsinfo(OsinfoDirs())
 	if len(db) < 500 {
 		t.Fatalf("the system's osinfo-db holds %d OS names: install osinfo-db (apt-get install osinfo-db)", len(db))
 	}
@@ -32,11 +32,11 @@ func TestEveryOsinfoShortIDParses(t *testing.T) {
 // the whole db.
 func TestEveryOsinfoShortIDIsFoundInAFewFiles(t *testing.T) {
 	all := &osinfoDB{}
-	names := all.names(OsinfoDirs)
+	names := all.names(OsinfoDirs())
 	most := 0
 	for id := range names {
 		db := &osinfoDB{}
-		if _, ok := db.lookup(OsinfoDirs, id); !ok {
+		if _, ok := db.lookup(OsinfoDirs(), id); !ok {
 			t.Errorf("%s: not found", id)
 		}
 		if db.all {

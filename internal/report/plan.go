@@ -31,7 +31,7 @@ func TopologyJSON(t plan.TopologyResult) []byte {
 // PlanJSON writes a plan document whose topologies come one by one, in file
 // order. The document names the worst verdict before its topologies, so they
 // are held until it is known: at once when a file has the worst level there is,
-// else at Close. What is held stays in memory up to HoldInMemory, then goes to
+// else at Close. What is held stays in memory up to holdInMemory, then goes to
 // an unnamed temporary file: memory stays bounded whatever the run's size.
 type PlanJSON struct {
 	bw       *bufio.Writer
@@ -41,15 +41,15 @@ type PlanJSON struct {
 	n        int
 	held     []byte
 	spill    *os.File
-	spillErr error
+	hold     int // bytes held in memory before the temporary file
 }
 
-// HoldInMemory is what a PlanJSON holds in memory before the verdict is known.
-var HoldInMemory = 32 << 20
+// holdInMemory is what a PlanJSON holds in memory before the verdict is known.
+const holdInMemory = 32 << 20
 
 // NewPlanJSON starts a plan document on w.
 func NewPlanJSON(w io.Writer, schema string) *PlanJSON {
-	return &PlanJSON{bw: bufio.NewWriterSize(w, 1<<20), schema: schema}
+	return &PlanJSON{bw: bufio.NewWriterSize(w, 1<<20), schema: schema, hold: holdInMemory}
 }
 
 // Add writes the next topology, rendered by AppendTopologyJSON; verdict is its
@@ -75,7 +75,7 @@ func (d *PlanJSON) Add(verdict *policy.Level, topology []byte) error {
 		return err
 	}
 	d.held = append(append(d.held, sep...), topology...)
-	if len(d.held) >= HoldInMemory {
+	if len(d.held) >= d.hold {
 		return d.spillHeld()
 	}
 	return nil

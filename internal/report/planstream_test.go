@@ -27,13 +27,11 @@ func TestPlanJSONHoldsTopologiesOnlyUntilTheVerdictIsKnown(t *testing.T) {
 		{"the worst last", []*policy.Level{lv(policy.Supported), nil, lv(policy.TechPreview), lv(policy.DoesNotWork)}, `"does-not-work"`},
 		{"the worst first", []*policy.Level{lv(policy.DoesNotWork), lv(policy.Supported), nil}, `"does-not-work"`},
 	}
-	old := HoldInMemory
-	defer func() { HoldInMemory = old }()
 	for _, tt := range tests {
-		for _, hold := range []int{old, 1, 40} {
-			HoldInMemory = hold
+		for _, hold := range []int{holdInMemory, 1, 40} {
 			var out bytes.Buffer
 			d := NewPlanJSON(&out, SchemaPlan)
+			d.hold = hold
 			var want []string
 			early := false
 			for i, v := range tt.verdicts {
@@ -64,11 +62,10 @@ func TestPlanJSONHoldsTopologiesOnlyUntilTheVerdictIsKnown(t *testing.T) {
 			if string(doc.Verdict) != tt.want || strings.Join(got, "|") != strings.Join(want, "|") {
 				t.Errorf("%s (hold %d): verdict %s, topologies %v", tt.name, hold, doc.Verdict, got)
 			}
-			if hold == old {
+			if hold == holdInMemory {
 				continue
 			}
 			// The same bytes whether held in memory or in the temporary file.
-			HoldInMemory = old
 			var ref bytes.Buffer
 			r := NewPlanJSON(&ref, SchemaPlan)
 			for i, v := range tt.verdicts {
