@@ -34,14 +34,14 @@ func TopologyJSON(t plan.TopologyResult) []byte {
 // else at Close. What is held stays in memory up to holdInMemory, then goes to
 // an unnamed temporary file: memory stays bounded whatever the run's size.
 type PlanJSON struct {
-	bw       *bufio.Writer
-	schema   string
-	worst    *policy.Level
-	decided  bool
-	n        int
-	held     []byte
-	spill    *os.File
-	hold     int // bytes held in memory before the temporary file
+	bw      *bufio.Writer
+	schema  string
+	worst   *policy.Level
+	decided bool
+	n       int
+	held    []byte
+	spill   *os.File
+	hold    int // bytes held in memory before the temporary file
 }
 
 // holdInMemory is what a PlanJSON holds in memory before the verdict is known.
