@@ -5,12 +5,7 @@ package ansible
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
-	"strings"
 
 	"github.com/nestvirt/nestvirt/internal/fsroot"
 	"github.com/nestvirt/nestvirt/internal/rootexec"
@@ -25,7 +20,13 @@ const FactName = "nestvirt.fact"
 const marker = "# nestvirt: Ansible local fact (ansible_local.nestvirt)"
 
 // ErrNotOurs refuses to replace or remove a fact nestvirt did not install.
-var ErrNotOurs = errors.New("not installed by nestvirt")
+var ErrNotOurs = fsroot.ErrNotOurs
+
+// fact is the fact file in factPath. Its temporary file is hidden and does not
+// end in .fact, so Ansible never runs a half-written one.
+func fact(factPath string) fsroot.Owned {
+	return fsroot.Owned{Dir: factPath, Rel: FactName, Marker: marker, Mode: 0o755}
+}
 
 // Timeout bounds one run of the fact, in seconds: Ansible waits for it.
 const Timeout = 60
@@ -65,46 +66,13 @@ exit 0
 `
 }
 
-// Install writes the fact into factPath (created if needed), atomically: the
-// temporary file is hidden and does not end in .fact, so Ansible never runs a
-// half-written one. It replaces only a fact of its own.
+// Install writes the fact into factPath (created if needed), atomically. It
+// replaces only a fact of its own.
 func Install(factPath, binary, root string) (string, error) {
-	if err := os.MkdirAll(factPath, 0o755); err != nil {
-		return "", err
-	}
-	d, err := fsroot.Open(factPath)
-	if err != nil {
-		return "", err
-	}
-	defer d.Close()
-	if b, _, err := d.ReadFile(FactName, 1<<20); err == nil && !strings.Contains(string(b), marker) {
-		return d.Real(FactName), fmt.Errorf("%s exists: %w; not overwritten", d.Real(FactName), ErrNotOurs)
-	}
-	d.RemoveTemps(".", FactName)
-	return d.Real(FactName), d.WriteAtomic(FactName, []byte(Script(binary, root)), fsroot.WriteOptions{Mode: 0o755})
+	return fact(factPath).Install(func([]byte) []byte { return []byte(Script(binary, root)) })
 }
 
 // Uninstall removes the fact if it is nestvirt's; removed says whether there was one.
 func Uninstall(factPath string) (path string, removed bool, err error) {
-	path = filepath.Join(factPath, FactName)
-	d, err := fsroot.Open(factPath)
-	if errors.Is(err, fs.ErrNotExist) {
-		return path, false, nil
-	}
-	if err != nil {
-		return path, false, err
-	}
-	defer d.Close()
-	left := d.RemoveTemps(".", FactName)
-	b, _, err := d.ReadFile(FactName, 1<<20)
-	if errors.Is(err, fs.ErrNotExist) {
-		return path, len(left) > 0, nil
-	}
-	if err != nil {
-		return path, false, err
-	}
-	if !strings.Contains(string(b), marker) {
-		return path, false, fmt.Errorf("%s: %w; not removed", path, ErrNotOurs)
-	}
-	return path, true, d.Remove(FactName)
+	return fact(factPath).Uninstall()
 }

@@ -2,17 +2,17 @@ package cli
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 )
 
+// copyTree copies a snapshot's tree where the test may change it.
 func copyTree(t *testing.T, name string) string {
 	t.Helper()
 	dst := filepath.Join(t.TempDir(), "root")
-	if out, err := exec.Command("cp", "-r", snapshots+name+"/root", dst).CombinedOutput(); err != nil {
-		t.Fatalf("%v %s", err, out)
+	if err := os.CopyFS(dst, os.DirFS(snapshots+name+"/root")); err != nil {
+		t.Fatal(err)
 	}
 	return dst
 }

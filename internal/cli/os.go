@@ -9,6 +9,8 @@ import (
 	"github.com/nestvirt/nestvirt/internal/osid"
 )
 
+// osCmd, like policyCmd, is a group of subcommands declared as cobra literals:
+// the same shape, kept so that each command reads whole where it is declared.
 func (a *app) osCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "os",

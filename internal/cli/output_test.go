@@ -3,28 +3,15 @@ package cli
 import (
 	"errors"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/nestvirt/nestvirt/internal/fulldisk"
 	"github.com/nestvirt/nestvirt/internal/libvirt"
 )
 
-// failingWriter takes n bytes, then fails every write as a full disk does.
-type failingWriter struct{ n int }
-
-func (f *failingWriter) Write(p []byte) (int, error) {
-	if len(p) <= f.n {
-		f.n -= len(p)
-		return len(p), nil
-	}
-	k := f.n
-	f.n = 0
-	return k, syscall.ENOSPC
-}
-
 // nvTo runs nestvirt with its standard output going to w.
-func nvTo(t *testing.T, w *failingWriter, args ...string) (string, int) {
+func nvTo(t *testing.T, w *fulldisk.Writer, args ...string) (string, int) {
 	t.Helper()
 	var errb strings.Builder
 	a := &app{stdin: strings.NewReader(""), stdout: w, stderr: &errb, getenv: func(string) string { return "" }, now: func() time.Time { return fixedNow }}
@@ -55,11 +42,11 @@ func TestAnOutputThatFailsIsExitThreeInEveryFormat(t *testing.T) {
 		{"schema", "check"},
 		{"version"},
 	} {
-		all := &failingWriter{n: 1 << 30}
+		all := &fulldisk.Writer{Room: 1 << 30}
 		nvTo(t, all, args...)
-		size := 1<<30 - all.n
+		size := 1<<30 - all.Room
 		for _, after := range []int{0, size / 2, size - 1} {
-			stderr, code := nvTo(t, &failingWriter{n: after}, args...)
+			stderr, code := nvTo(t, &fulldisk.Writer{Room: after}, args...)
 			if code != ExitDependency || !strings.Contains(stderr, "writing to standard output: no space left on device") {
 				t.Errorf("%v, failing after %d of %d bytes: exit %d, %q", args, after, size, code, stderr)
 			}

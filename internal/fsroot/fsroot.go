@@ -225,7 +225,20 @@ func (d *Dir) ReadDir(rel string) (_ []fs.DirEntry, err error) {
 
 // Glob lists the paths matching a slash pattern (path.Match syntax in any
 // component), sorted. Directories that cannot be listed match nothing.
-func (d *Dir) Glob(pattern string) []string {
+func (d *Dir) Glob(pattern string) []string { return Glob(d, pattern) }
+
+// A Tree is what Glob walks: a confined directory, or a sosreport's tree.
+type Tree interface {
+	Lstat(rel string) (fs.FileInfo, error)
+	ReadDir(rel string) ([]fs.DirEntry, error)
+}
+
+// Glob lists the paths of t matching a slash pattern, wildcards in any
+// component, sorted. Unlike fs.Glob, a component
+// without wildcards is looked up with Lstat: a symlink is matched as itself,
+// never followed out of the tree. Directories that cannot be listed match
+// nothing.
+func Glob(t Tree, pattern string) []string {
 	parts := strings.Split(strings.Trim(pattern, "/"), "/")
 	var out []string
 	var walk func(prefix string, i int)
@@ -242,12 +255,16 @@ func (d *Dir) Glob(pattern string) []string {
 		}
 		if !strings.ContainsAny(parts[i], `*?[\`) {
 			p := join(parts[i])
-			if _, err := d.Lstat(p); err == nil {
+			if _, err := t.Lstat(p); err == nil {
 				walk(p, i+1)
 			}
 			return
 		}
-		ents, err := d.ReadDir(prefix)
+		dir := prefix
+		if dir == "" {
+			dir = "."
+		}
+		ents, err := t.ReadDir(dir)
 		if err != nil {
 			return
 		}

@@ -3,10 +3,8 @@ package guard
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io/fs"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -150,95 +148,38 @@ func Path(hooksDir string) string { return filepath.Join(hooksDir, "qemu.d", Hoo
 func CheckBinary(path string) error { return rootexec.Check(path, "every VM start runs") }
 
 // ErrNotOurs refuses to replace or remove a hook nestvirt did not install.
-var ErrNotOurs = errors.New("not installed by nestvirt")
+var ErrNotOurs = fsroot.ErrNotOurs
 
-// Install writes the hook. Its temporary file is written beside qemu.d, not in it
-// (libvirt runs every executable there), and renamed in when complete; leftovers
-// of an install that was killed are removed. It replaces only a hook of its own.
-func Install(hooksDir string, c Config) (string, error) {
-	if err := os.MkdirAll(filepath.Join(hooksDir, "qemu.d"), 0o755); err != nil {
-		return "", err
-	}
-	d, err := fsroot.Open(hooksDir)
-	if err != nil {
-		return "", err
-	}
-	defer d.Close()
-	b, _, err := d.ReadFile(hookRel, 1<<20)
-	if err == nil && !strings.Contains(string(b), marker) {
-		return "", fmt.Errorf("%s exists: %w; not overwritten", d.Real(hookRel), ErrNotOurs)
-	}
-	if prev, ok := ReadConfig(string(b)); err == nil && ok && prev.Since != "" {
-		c.Since = prev.Since // a re-install: libvirtd has run a hook since then
-	}
-	if c.Since == "" {
-		c.Since = time.Now().UTC().Format(time.RFC3339)
-	}
-	removeLeftovers(d)
-	err = d.WriteAtomic(hookRel, []byte(Script(c)), fsroot.WriteOptions{Mode: 0o755, TempDir: "."})
-	return d.Real(hookRel), err
+// hook is the hook under hooksDir. Its temporary file is written beside
+// qemu.d, not in it: libvirt runs every executable there.
+func hook(hooksDir string) fsroot.Owned {
+	return fsroot.Owned{Dir: hooksDir, Rel: hookRel, Marker: marker, TempDir: ".", Mode: 0o755}
 }
 
-func removeLeftovers(d *fsroot.Dir) []string {
-	return append(d.RemoveTemps("qemu.d", HookName), d.RemoveTemps(".", HookName)...)
+// Install writes the hook, atomically, removing what an install that was
+// killed left. It replaces only a hook of its own, and keeps the time of the
+// first install.
+func Install(hooksDir string, c Config) (string, error) {
+	return hook(hooksDir).Install(func(prev []byte) []byte {
+		if p, ok := ReadConfig(string(prev)); ok && p.Since != "" {
+			c.Since = p.Since // a re-install: libvirtd has run a hook since then
+		}
+		if c.Since == "" {
+			c.Since = time.Now().UTC().Format(time.RFC3339)
+		}
+		return []byte(Script(c))
+	})
 }
 
 // Uninstall removes the hook if it is nestvirt's, and any leftovers of a killed
 // install. It reports whether there was anything to remove.
-func Uninstall(hooksDir string) (string, bool, error) {
-	path := Path(hooksDir)
-	d, err := fsroot.Open(hooksDir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return path, false, nil
-	}
-	if err != nil {
-		return path, false, err
-	}
-	defer d.Close()
-	left := removeLeftovers(d)
-	b, _, err := d.ReadFile(hookRel, 1<<20)
-	if errors.Is(err, fs.ErrNotExist) {
-		return path, len(left) > 0, nil
-	}
-	if err != nil {
-		return path, false, err
-	}
-	if !strings.Contains(string(b), marker) {
-		return path, false, fmt.Errorf("%s: %w; not removed", path, ErrNotOurs)
-	}
-	return path, true, d.Remove(hookRel)
-}
+func Uninstall(hooksDir string) (string, bool, error) { return hook(hooksDir).Uninstall() }
 
 // Installed reads the installed hook, if any.
 func Installed(hooksDir string) (script string, ours bool, info fs.FileInfo, err error) {
-	d, err := fsroot.Open(hooksDir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return "", false, nil, nil
-	}
-	if err != nil {
-		return "", false, nil, err
-	}
-	defer d.Close()
-	b, st, err := d.ReadFile(hookRel, 1<<20)
-	if errors.Is(err, fs.ErrNotExist) {
-		return "", false, nil, nil
-	}
-	if err != nil {
-		return "", false, nil, err
-	}
-	return string(b), strings.Contains(string(b), marker), st, nil
+	b, ours, info, err := hook(hooksDir).Read()
+	return string(b), ours, info, err
 }
 
 // Leftovers lists temporary files a killed install left behind.
-func Leftovers(hooksDir string) []string {
-	d, err := fsroot.Open(hooksDir)
-	if err != nil {
-		return nil
-	}
-	defer d.Close()
-	var out []string
-	for _, p := range append(d.Glob("qemu.d/."+HookName+".nestvirt-*"), d.Glob("."+HookName+".nestvirt-*")...) {
-		out = append(out, d.Real(p))
-	}
-	return out
-}
+func Leftovers(hooksDir string) []string { return hook(hooksDir).Leftovers() }

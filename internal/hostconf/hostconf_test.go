@@ -19,22 +19,7 @@ const snapshots = "../probe/testdata/snapshots/"
 func tree(t *testing.T, name string) string {
 	t.Helper()
 	dst := t.TempDir()
-	src := snapshots + name + "/root"
-	err := filepath.Walk(src, func(p string, info os.FileInfo, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if info.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
-	})
-	if err != nil {
+	if err := os.CopyFS(dst, os.DirFS(snapshots+name+"/root")); err != nil {
 		t.Fatal(err)
 	}
 	return dst

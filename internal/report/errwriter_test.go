@@ -6,27 +6,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/nestvirt/nestvirt/internal/domxml"
+	"github.com/nestvirt/nestvirt/internal/fulldisk"
 	"github.com/nestvirt/nestvirt/internal/judge"
 	"github.com/nestvirt/nestvirt/internal/policy"
 )
-
-// failAfter takes n bytes, then fails every write (a disk that fills up).
-type failAfter struct{ n int }
-
-func (f *failAfter) Write(p []byte) (int, error) {
-	if len(p) <= f.n {
-		f.n -= len(p)
-		return len(p), nil
-	}
-	k := f.n
-	f.n = 0
-	return k, syscall.ENOSPC
-}
 
 // TestEveryRendererReturnsTheWriteError: each renderer, given a writer that
 // fails at the start, in the middle or at the last byte, returns the failure.
@@ -68,7 +55,7 @@ func TestEveryRendererReturnsTheWriteError(t *testing.T) {
 			t.Fatalf("%s: %v, %d bytes", name, err, full.Len())
 		}
 		for _, after := range []int{0, full.Len() / 2, full.Len() - 1} {
-			if err := render(&failAfter{n: after}); err == nil {
+			if err := render(&fulldisk.Writer{Room: after}); err == nil {
 				t.Errorf("%s: a write failing after %d of %d bytes was not reported", name, after, full.Len())
 			}
 		}

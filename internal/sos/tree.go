@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/nestvirt/nestvirt/internal/fsroot"
 )
 
 // node is one path of the tree: a file, a directory, or a symlink.
@@ -206,46 +208,7 @@ func (t *tree) ReadDir(rel string) ([]fs.DirEntry, error) {
 }
 
 // Glob matches a slash pattern with wildcards in any component, as fsroot does.
-func (t *tree) Glob(pattern string) []string {
-	parts := strings.Split(strings.Trim(pattern, "/"), "/")
-	var out []string
-	var walk func(prefix string, i int)
-	walk = func(prefix string, i int) {
-		if i == len(parts) {
-			out = append(out, prefix)
-			return
-		}
-		join := func(n string) string {
-			if prefix == "" {
-				return n
-			}
-			return prefix + "/" + n
-		}
-		if !strings.ContainsAny(parts[i], `*?[\`) {
-			p := join(parts[i])
-			if _, err := t.Lstat(p); err == nil {
-				walk(p, i+1)
-			}
-			return
-		}
-		dir := prefix
-		if dir == "" {
-			dir = "."
-		}
-		ents, err := t.ReadDir(dir)
-		if err != nil {
-			return
-		}
-		for _, e := range ents {
-			if ok, _ := path.Match(parts[i], e.Name()); ok {
-				walk(join(e.Name()), i+1)
-			}
-		}
-	}
-	walk("", 0)
-	sort.Strings(out)
-	return out
-}
+func (t *tree) Glob(pattern string) []string { return fsroot.Glob(t, pattern) }
 
 func (t *tree) Real(rel string) string { return t.name + ":/" + strings.TrimPrefix(rel, "/") }
 
