@@ -333,24 +333,8 @@ func (a *app) runSnapshot(args []string, tarFile string) error {
 
 func indent(s, prefix string) string {
 	var out string
-	for _, l := range splitLines(s) {
-		out += prefix + l + "\n"
-	}
-	return out
-}
-
-func splitLines(s string) []string {
-	var out []string
-	for len(s) > 0 {
-		i := 0
-		for i < len(s) && s[i] != '\n' {
-			i++
-		}
-		out = append(out, s[:i])
-		if i < len(s) {
-			i++
-		}
-		s = s[i:]
+	for l := range strings.Lines(s) {
+		out += prefix + strings.TrimSuffix(l, "\n") + "\n"
 	}
 	return out
 }

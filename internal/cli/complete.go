@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -32,7 +33,7 @@ var (
 
 // check returns an input error naming the flag and its values for anything else.
 func (c choice) check(v string) error {
-	if contains(c.values, v) {
+	if slices.Contains(c.values, v) {
 		return nil
 	}
 	return inputErrorf("--%s: unknown value %q (%s)", c.flag, v, strings.Join(c.values, ", "))

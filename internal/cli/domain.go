@@ -103,15 +103,6 @@ func (a *app) runAnnotate(o annotateOptions, name string) error {
 	return nil
 }
 
-func contains(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
-}
-
 type exposeOptions struct {
 	connect connectFlags
 	root    string

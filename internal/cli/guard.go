@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 	"github.com/nestvirt/nestvirt/internal/domxml"
 	"github.com/nestvirt/nestvirt/internal/fsroot"
 	"github.com/nestvirt/nestvirt/internal/guard"
+	"github.com/nestvirt/nestvirt/internal/libvirt"
 	"github.com/nestvirt/nestvirt/internal/policy"
 	"github.com/nestvirt/nestvirt/internal/probe"
 	"github.com/nestvirt/nestvirt/internal/rootexec"
@@ -210,7 +210,7 @@ func (a *app) guardHook(o guardOptions, args []string) error {
 		f, err := hostFacts(o.root, statedFlags{})
 		in.Facts = f
 		if err != nil {
-			in.FactsErr = oneLine(err.Error())
+			in.FactsErr = strings.Join(strings.Fields(err.Error()), " ")
 		}
 		p, err := a.policy()
 		if err != nil {
@@ -322,7 +322,7 @@ func (a *app) guardStatus(o guardOptions) error {
 			if data, err := readLimited(cfg.Policy, policy.MaxFile); err != nil {
 				problems = append(problems, "the policy the hook uses: "+err.Error())
 			} else if _, err := policy.Load(cfg.Policy, data); err != nil {
-				problems = append(problems, "the policy the hook uses does not load: "+oneLine(err.Error()))
+				problems = append(problems, "the policy the hook uses does not load: "+strings.Join(strings.Fields(err.Error()), " "))
 			}
 		}
 		fmt.Fprintf(a.stdout, "  policy: %s\n", policyName)
@@ -335,7 +335,7 @@ func (a *app) guardStatus(o guardOptions) error {
 		if t, err := time.Parse(time.RFC3339, cfg.Since); err == nil {
 			since = t
 		}
-		if started, name, ok := daemonStart(); ok && started.Before(since) {
+		if started, name, ok := localDaemonStarted(); ok && started.Before(since) {
 			problems = append(problems, fmt.Sprintf("%s started before the hook was first installed (%s) and looks for hooks only at start: restart it, or the hook is not run", name, since.Format(time.RFC3339)))
 		}
 	}
@@ -350,7 +350,7 @@ func (a *app) guardStatus(o guardOptions) error {
 	var se *probe.StatedError
 	switch {
 	case errors.As(err, &se):
-		problems = append(problems, oneLine(err.Error())+": the hook ignores what it states and judges with the probed facts")
+		problems = append(problems, strings.Join(strings.Fields(err.Error()), " ")+": the hook ignores what it states and judges with the probed facts")
 	case err != nil:
 		return err
 	}
@@ -394,51 +394,12 @@ func mustAbs(p string) string {
 	return abs
 }
 
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
-
-// daemonStart reads when libvirtd or virtqemud started, from its pid file and
-// /proc (the start time in clock ticks after boot, and the boot time).
-func daemonStart() (time.Time, string, bool) {
+// localDaemonStarted is when this machine's libvirt daemon started.
+func localDaemonStarted() (time.Time, string, bool) {
 	root, err := fsroot.Open("/")
 	if err != nil {
 		return time.Time{}, "", false
 	}
 	defer root.Close()
-	statB, _, err := root.ReadFile("proc/stat", 1<<20)
-	if err != nil {
-		return time.Time{}, "", false
-	}
-	var btime int64
-	for _, l := range strings.Split(string(statB), "\n") {
-		if v, ok := strings.CutPrefix(l, "btime "); ok {
-			btime, _ = strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-		}
-	}
-	for _, name := range []string{"libvirtd", "virtqemud"} {
-		pidB, _, err := root.ReadFile("run/"+name+".pid", 64)
-		if err != nil {
-			continue
-		}
-		pid := strings.TrimSpace(string(pidB))
-		st, _, err := root.ReadFile("proc/"+pid+"/stat", 4096)
-		if err != nil {
-			continue
-		}
-		// Field 22 (starttime) counts after the ")" that ends the command name.
-		rest := string(st)
-		if i := strings.LastIndexByte(rest, ')'); i >= 0 {
-			rest = rest[i+1:]
-		}
-		fields := strings.Fields(rest)
-		if len(fields) < 20 || btime == 0 {
-			continue
-		}
-		ticks, err := strconv.ParseInt(fields[19], 10, 64)
-		if err != nil {
-			continue
-		}
-		const hz = 100 // USER_HZ on every Linux arch nestvirt runs on
-		return time.Unix(btime+ticks/hz, (ticks%hz)*int64(time.Second/hz)), name, true
-	}
-	return time.Time{}, "", false
+	return libvirt.Started(root)
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"cmp"
 	"fmt"
 	"text/tabwriter"
 
@@ -24,17 +25,10 @@ func (a *app) osCmd() *cobra.Command {
 			tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "NAME\tFAMILY\tVERSION\tKIND\tFROM")
 			for _, o := range osid.Known() {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", o.ID, o.Family, orDash(o.Version), o.Kind, o.From)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", o.ID, o.Family, cmp.Or(o.Version, "-"), o.Kind, o.From)
 			}
 			return tw.Flush()
 		}),
 	})
 	return cmd
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }

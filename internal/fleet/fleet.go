@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/nestvirt/nestvirt/internal/fsroot"
 	"github.com/nestvirt/nestvirt/internal/policy"
@@ -199,7 +200,7 @@ func Load(paths []string) (*Fleet, error) {
 			continue
 		}
 		if err := decode(kind, data, doc); err != nil {
-			f.Skipped = append(f.Skipped, Skipped{file, "not a valid " + kind + " document: " + oneLine(err.Error())})
+			f.Skipped = append(f.Skipped, Skipped{file, "not a valid " + kind + " document: " + clip(strings.Join(strings.Fields(err.Error()), " "), 300)})
 			continue
 		}
 		switch kind {
@@ -343,12 +344,15 @@ func worst(fs []Finding) *Finding {
 	return w
 }
 
-func oneLine(s string) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > 300 {
-		s = s[:300] + "…"
+// clip cuts s to n bytes, on a character's boundary, marking the cut.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
 	}
-	return s
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n] + "…"
 }
 
 // Rule is a rule's findings across the fleet.

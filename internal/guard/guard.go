@@ -6,6 +6,7 @@
 package guard
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 
@@ -66,7 +67,7 @@ func Decide(p *policy.Policy, in Input) Decision {
 		if in.FactsErr != "" {
 			msg += " [host facts: " + shorten(in.FactsErr) + "]"
 		}
-		return fmt.Sprintf("nestvirt-guard: domain=%q op=%s/%s mode=%s decision=%s rule=%s: %s", in.Domain, in.Op, in.SubOp, mode, decision, orDash(rule), msg)
+		return fmt.Sprintf("nestvirt-guard: domain=%q op=%s/%s mode=%s decision=%s rule=%s: %s", in.Domain, in.Op, in.SubOp, mode, decision, cmp.Or(rule, "-"), msg)
 	}
 	if !judged(in.Op, in.SubOp) {
 		return Decision{Allow: true, Log: logf("allow", "", "operation not judged")}
@@ -153,13 +154,6 @@ func opName(op string) string {
 		return "the restore"
 	}
 	return "the start"
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }
 
 func shorten(s string) string {

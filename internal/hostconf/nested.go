@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os/exec"
 	"regexp"
 	"slices"
@@ -139,7 +140,7 @@ func PlanNested(root *fsroot.Dir, f probe.Facts, req Request, mods Modules, runn
 		p.Notes = append(p.Notes, pr.String())
 	}
 	edited := map[string][]byte{}
-	for _, param := range sortedKeys(p.Params) {
+	for _, param := range slices.Sorted(maps.Keys(p.Params)) {
 		if err := p.editParam(cfg, files, edited, module, param, p.Params[param]); err != nil {
 			return Plan{}, err
 		}
@@ -233,15 +234,6 @@ func PlanNested(root *fsroot.Dir, f probe.Facts, req Request, mods Modules, runn
 	p.Reload = true
 	p.Commands = append(p.Commands, "modprobe -r "+module, "modprobe "+module)
 	return p, nil
-}
-
-func sortedKeys(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // readConfig reads every modprobe.d file modprobe would read, refusing what

@@ -133,7 +133,7 @@ func (e *env) compile(expr string) (*program, *cel.Ast, error) {
 	}
 	ast, iss := e.cel().Compile(expr)
 	if iss != nil && iss.Err() != nil {
-		return nil, nil, fmt.Errorf("CEL: %s", oneLine(iss.Err().Error()))
+		return nil, nil, fmt.Errorf("CEL: %s", strings.Join(strings.Fields(iss.Err().Error()), " "))
 	}
 	p.ast, p.tracked = ast, !provenCheap(e, ast)
 	return p, ast, nil
@@ -258,10 +258,6 @@ func (e *env) compileBool(expr string) (*program, error) {
 		return nil, fmt.Errorf("CEL: condition must be a boolean, not %s", t)
 	}
 	return prg, nil
-}
-
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
 }
 
 // activation is the variables of one evaluation and the facts among them that are

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/nestvirt/nestvirt/internal/policy/facts"
@@ -217,7 +218,7 @@ func (r *Row) check(c *Chain, explain bool) rowFit {
 	switch {
 	case c.unknown("l0.hypervisor"):
 		f.ifKnown(func() string { return fmt.Sprintf("the L0 (its hypervisor cannot be seen from here) runs %s", hvs()) })
-	case !contains(r.L0.Hypervisor, c.L0.Hypervisor):
+	case !slices.Contains(r.L0.Hypervisor, c.L0.Hypervisor):
 		f.missed(func() string {
 			return fmt.Sprintf("the L0 must run %s, not %s", hvs(), HypervisorName(c.L0.Hypervisor))
 		})
@@ -231,9 +232,9 @@ func (r *Row) check(c *Chain, explain bool) rowFit {
 	case !anyOS(r.L0.OS, c.L0.OS):
 		f.missed(func() string { return fmt.Sprintf("L0 %s is not %s", osName(c.L0.OS), labels(r.L0.OS)) })
 	}
-	if !contains(r.L0.Arch, c.L0.Arch) {
+	if !slices.Contains(r.L0.Arch, c.L0.Arch) {
 		f.missed(func() string { return fmt.Sprintf("L0 arch %s is not %s", c.L0.Arch, strings.Join(r.L0.Arch, " or ")) })
-	} else if c.L0.Arch == "x86_64" && len(r.L0.CPU) > 0 && !contains(r.L0.CPU, c.L0.CPU) {
+	} else if c.L0.Arch == "x86_64" && len(r.L0.CPU) > 0 && !slices.Contains(r.L0.CPU, c.L0.CPU) {
 		f.missed(func() string {
 			return fmt.Sprintf("L0 CPU %s is not %s", orUnknownCPU(c.L0.CPU), strings.Join(r.L0.CPU, " or "))
 		})
@@ -269,15 +270,6 @@ func osName(o facts.OS) string {
 		return "(OS not given)"
 	}
 	return o.Name
-}
-
-func contains(list []string, v string) bool {
-	for _, x := range list {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 func anyOS(ms []OSMatcher, o facts.OS) bool {

@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/pmezard/go-difflib/difflib"
@@ -14,7 +15,7 @@ import (
 // file" where a side lacks its final newline. difflib computes the hunks; its own
 // writer adds a phantom line at the end, so the text is written here.
 func Diff(w io.Writer, name string, before, after []byte, created bool) error {
-	a, b := splitLines(string(before)), splitLines(string(after))
+	a, b := slices.Collect(strings.Lines(string(before))), slices.Collect(strings.Lines(string(after)))
 	m := difflib.NewMatcher(a, b)
 	groups := m.GetGroupedOpCodes(3)
 	if len(groups) == 0 {
@@ -46,18 +47,6 @@ func Diff(w io.Writer, name string, before, after []byte, created bool) error {
 	}
 	_, err := io.WriteString(w, sb.String())
 	return err
-}
-
-// splitLines splits after each newline; a last line without one is kept as it is.
-func splitLines(s string) []string {
-	if s == "" {
-		return nil
-	}
-	lines := strings.SplitAfter(s, "\n")
-	if lines[len(lines)-1] == "" {
-		lines = lines[:len(lines)-1]
-	}
-	return lines
 }
 
 func writeLines(sb *strings.Builder, prefix string, lines []string) {
