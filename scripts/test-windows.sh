@@ -107,7 +107,8 @@ for pkg in probe osid; do
 done
 # probe's Linux tests plant symlinks and remove trees with APIs Wine 8 lacks
 # (t.TempDir's cleanup among them): the Windows-side tests run here, the rest on
-# Linux; the snapshot round trip ran above with the real binary.
+# Linux; the snapshot round trip ran above with the real binary. osid's test of
+# where osinfo-db is read builds a tree in t.TempDir: it runs on Linux.
 (cd internal/probe && wine "$tmp/probe.test.exe" -test.run 'Live|Windows|WSL|CIM|RegFile|CPUID' -test.skip 'TestWindowsSnapshotRoundTrip' -test.count=1) || fail "probe tests under Wine"
-(cd internal/osid && wine "$tmp/osid.test.exe" -test.count=1) || fail "osid tests under Wine"
+(cd internal/osid && wine "$tmp/osid.test.exe" -test.skip 'TestOsinfoIsReadOnlyWhereANameCanBe' -test.count=1) || fail "osid tests under Wine"
 echo "   all green"
