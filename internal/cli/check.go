@@ -15,6 +15,8 @@ import (
 	"github.com/nestvirt/nestvirt/internal/osid"
 	"github.com/nestvirt/nestvirt/internal/policy"
 	"github.com/nestvirt/nestvirt/internal/probe"
+	"github.com/nestvirt/nestvirt/internal/probe/machine"
+	"github.com/nestvirt/nestvirt/internal/probe/stated"
 	"github.com/nestvirt/nestvirt/internal/report"
 	"github.com/nestvirt/nestvirt/internal/sos"
 )
@@ -26,7 +28,7 @@ type statedFlags struct {
 }
 
 func (s *statedFlags) add(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&s.migrates, "migrates", "", "whether this host's VMs are live-migrated: yes or no (default: migration: in "+"/"+probe.HostConfig+", else unknown)")
+	cmd.Flags().StringVar(&s.migrates, "migrates", "", "whether this host's VMs are live-migrated: yes or no (default: migration: in "+"/"+stated.HostConfig+", else unknown)")
 	cmd.Flags().StringVar(&s.l0OS, "l0-os", "", "inside a guest: the OS of the L0 host below it, which cannot be seen from here (rhel10.0)")
 }
 
@@ -76,7 +78,7 @@ never rests on it (such findings are marked undetermined).
 Some facts cannot be read at all: whether this host's VMs are live-migrated, and
 inside a guest, which OS runs the L0 below. State them in /etc/nestvirt/host.yaml:
 
-` + indent(probe.HostConfigExample, "  ") + `
+` + indent(stated.HostConfigExample, "  ") + `
 or with --migrates and --l0-os.
 
 --sos PATH judges the machine a sosreport describes (an extracted report, or its
@@ -102,23 +104,23 @@ at DIR, as a container of a DaemonSet sees its node (deploy/kubernetes/).`,
 
 // hostFacts probes the machine (or a snapshot of it) and applies the admin's
 // statements. A host.yaml that cannot be used is bad input.
-func hostFacts(root string, stated statedFlags) (probe.Facts, error) {
-	return factsFrom(probe.OpenRoot, "--root", root, stated)
+func hostFacts(root string, sf statedFlags) (probe.Facts, error) {
+	return factsFrom(probe.OpenRoot, "--root", root, sf)
 }
 
 // factsFrom probes what open opens at dir (flag names it in errors).
-func factsFrom(open func(string) (*probe.Root, error), flag, dir string, stated statedFlags) (probe.Facts, error) {
+func factsFrom(open func(string) (*probe.Root, error), flag, dir string, sf statedFlags) (probe.Facts, error) {
 	r, err := open(dir)
 	if err != nil {
 		return probe.Facts{}, inputErrorf("%s %s: %w", flag, dir, err)
 	}
 	defer r.Close()
-	f, err := probe.ProbeRoot(r)
-	var se *probe.StatedError
+	f, err := machine.Probe(r)
+	var se *stated.Error
 	if errors.As(err, &se) {
 		return f, inputError{se}
 	}
-	if err := stated.apply(&f); err != nil {
+	if err := sf.apply(&f); err != nil {
 		return f, err
 	}
 	return f, nil
@@ -134,7 +136,7 @@ func (a *app) runCheck(o checkOptions) error {
 		return err
 	}
 	res, audit, runErr := a.checkHost(o)
-	if !machine(o.format) {
+	if !forPrograms(o.format) {
 		if res == nil {
 			return runErr
 		}
@@ -298,7 +300,7 @@ instead (- for stdout). See docs/SECURITY.md.`,
 }
 
 func (a *app) runSnapshot(args []string, tarFile string) error {
-	s, err := probe.TakeSnapshot(Version, time.Now())
+	s, err := machine.Snapshot(Version, time.Now())
 	if err != nil {
 		return err
 	}

@@ -320,9 +320,9 @@ func (v *verdictFlags) addFormat(cmd *cobra.Command, help string, formats ...str
 	choice{"format", formats}.complete(cmd)
 }
 
-// machine reports whether a format is read by programs: it then carries a
+// forPrograms reports whether a format is read by programs: it then carries a
 // command's failure inside its document, so no run leaves an empty file.
-func machine(format string) bool { return format != "text" }
+func forPrograms(format string) bool { return format != "text" }
 
 // writeTo renders into stdout, or with --output into the file, atomically: a
 // render that fails or a file that cannot be written leaves the previous file.

@@ -17,7 +17,7 @@ import (
 	"github.com/nestvirt/nestvirt/internal/guard"
 	"github.com/nestvirt/nestvirt/internal/libvirt"
 	"github.com/nestvirt/nestvirt/internal/policy"
-	"github.com/nestvirt/nestvirt/internal/probe"
+	"github.com/nestvirt/nestvirt/internal/probe/stated"
 	"github.com/nestvirt/nestvirt/internal/rootexec"
 )
 
@@ -347,7 +347,7 @@ func (a *app) guardStatus(o guardOptions) error {
 		root = cfg.Root
 	}
 	facts, err := hostFacts(root, statedFlags{})
-	var se *probe.StatedError
+	var se *stated.Error
 	switch {
 	case errors.As(err, &se):
 		problems = append(problems, strings.Join(strings.Fields(err.Error()), " ")+": the hook ignores what it states and judges with the probed facts")

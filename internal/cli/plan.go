@@ -60,7 +60,7 @@ func (a *app) runPlan(o planOptions, args []string) error {
 	files, skipped, err := topology.Expand(args, o.recursive)
 	if err != nil {
 		err = inputError{err}
-		if machine(o.format) {
+		if forPrograms(o.format) {
 			// The document all the same, with the failure inside.
 			if werr := a.writeTo(o.output, func(w io.Writer) error {
 				return report.WritePlanJSON(w, report.SchemaPlan, docError(err))

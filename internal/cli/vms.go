@@ -250,7 +250,7 @@ func (a *app) runVMs(o vmsOptions) error {
 		}
 	}
 	switch {
-	case machine(o.format):
+	case forPrograms(o.format):
 		// The document, whatever failed: with the failure inside.
 		var host *probe.Facts
 		if facts.Arch != nil || facts.Hostname != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/nestvirt/nestvirt/internal/policy"
 	"github.com/nestvirt/nestvirt/internal/probe"
+	"github.com/nestvirt/nestvirt/internal/probe/machine"
 )
 
 const snapshots = "../probe/testdata/snapshots/"
@@ -23,7 +24,7 @@ func facts(t *testing.T, name string) probe.Facts {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	f, _ := probe.ProbeRoot(r)
+	f, _ := machine.Probe(r)
 	return f
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/nestvirt/nestvirt/internal/fsroot"
 	"github.com/nestvirt/nestvirt/internal/probe"
+	"github.com/nestvirt/nestvirt/internal/probe/machine"
 )
 
 const snapshots = "../probe/testdata/snapshots/"
@@ -41,7 +42,7 @@ func probeTree(t *testing.T, root string) probe.Facts {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	f, _ := probe.ProbeRoot(r)
+	f, _ := machine.Probe(r)
 	return f
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/nestvirt/nestvirt/internal/policy"
 	"github.com/nestvirt/nestvirt/internal/probe"
+	"github.com/nestvirt/nestvirt/internal/probe/machine"
 )
 
 const snapshots = "../probe/testdata/snapshots/"
@@ -23,7 +24,7 @@ func probeDir(t *testing.T, dir string) probe.Facts {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	f, err := probe.ProbeRoot(r)
+	f, err := machine.Probe(r)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -287,7 +288,7 @@ func copyTree(t *testing.T, src string) string {
 func TestABorrowedSignatureDoesNotMakeAKVMGuest(t *testing.T) {
 	for _, c := range []string{"virtualbox-kvm-provider", "virtualbox-hyperv-provider", "parallels-hyperv"} {
 		t.Run(c, func(t *testing.T) {
-			ar, err := txtar.ParseFile("../probe/testdata/identity/" + c + ".txtar")
+			ar, err := txtar.ParseFile("../probe/identity/testdata/" + c + ".txtar")
 			if err != nil {
 				t.Fatal(err)
 			}

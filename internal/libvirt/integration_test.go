@@ -20,6 +20,7 @@ import (
 	"github.com/nestvirt/nestvirt/internal/libvirt/libvirttest"
 	"github.com/nestvirt/nestvirt/internal/policy"
 	"github.com/nestvirt/nestvirt/internal/probe"
+	"github.com/nestvirt/nestvirt/internal/probe/machine"
 )
 
 // These tests need a real libvirtd (scripts/libvirtd.sh starts one; scripts/test.sh
@@ -86,7 +87,7 @@ func facts(t *testing.T, snapshot string) probe.Facts {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	f, err := probe.ProbeRoot(r)
+	f, err := machine.Probe(r)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -95,3 +95,32 @@ func FuzzParse(f *testing.F) {
 		cfg.Effective("kvm_intel", "nested")
 	})
 }
+
+func TestModprobeOrderAndPrecedence(t *testing.T) {
+	files := []File{
+		{Path: "usr/lib/modprobe.d/kvm.conf", Data: []byte("options kvm_intel nested=0\n")},
+		{Path: "etc/modprobe.d/zz.conf", Data: []byte("options kvm-intel nested=Y\n")},
+		{Path: "etc/modprobe.d/kvm.conf", Data: []byte("options kvm_intel \\\n  nested=0 ept=1\n")},
+		{Path: "lib/modprobe.d/aa.conf", Data: []byte("options kvm_intel nested=1\n")},
+	}
+	ordered := Order(files)
+	var names []string
+	for _, f := range ordered {
+		names = append(names, f.Path)
+	}
+	if got := strings.Join(names, " "); got != "lib/modprobe.d/aa.conf etc/modprobe.d/kvm.conf etc/modprobe.d/zz.conf" {
+		t.Errorf("order: %s", got)
+	}
+	cfg := Parse(ordered, "ro quiet")
+	last, all := cfg.Effective("kvm_intel", "nested")
+	if last == nil || last.Value != "Y" || last.File != "etc/modprobe.d/zz.conf" || len(all) != 3 {
+		t.Errorf("last %v, all %v", last, all)
+	}
+	if all[1].Line != 1 || all[1].File != "etc/modprobe.d/kvm.conf" {
+		t.Errorf("continued line: %+v", all[1])
+	}
+	cfg = Parse(ordered, "ro kvm-intel.nested=0 quiet")
+	if last, _ := cfg.Effective("kvm_intel", "nested"); last == nil || last.Value != "0" || last.File != "" {
+		t.Errorf("the kernel command line must win: %v", last)
+	}
+}

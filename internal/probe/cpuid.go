@@ -110,14 +110,39 @@ func (c CPUID) Text() []byte {
 	return b.Bytes()
 }
 
-// signature reads the 12-byte vendor string of a hypervisor leaf (EBX, ECX, EDX).
-func (r Regs) signature() string {
+// HypervisorSignatures maps hypervisor signatures (CPUID leaf 0x40000x00) to
+// systemd-detect-virt's names.
+var HypervisorSignatures = map[string]string{
+	"KVMKVMKVM":    "kvm",
+	"Linux KVM Hv": "kvm", // KVM's own Hyper-V emulation
+	"LKVMLKVMLKVM": "kvm", // kvmtool
+	"TCGTCGTCGTCG": "qemu",
+	"VMwareVMware": "vmware",
+	"Microsoft Hv": "microsoft",
+	"XenVMMXenVMM": "xen",
+	"bhyve bhyve ": "bhyve",
+	"QNXQVMBSQG":   "qnx",
+	"ACRNACRNACRN": "acrn",
+	" lrpepyh  vr": "parallels",
+	"VBoxVBoxVBox": "oracle",
+	"OpenBSDVMM58": "vmm",
+	"___ NVMM ___": "nvmm",
+	"SRESRESRESRE": "sre",
+	"Jailhouse":    "jailhouse",
+	"Apple VZ":     "apple",
+}
+
+// Signature reads the 12-byte vendor string of a hypervisor leaf (EBX, ECX, EDX).
+func (r Regs) Signature() string {
 	var b [12]byte
 	for i, v := range []uint32{r.EBX, r.ECX, r.EDX} {
 		b[4*i], b[4*i+1], b[4*i+2], b[4*i+3] = byte(v), byte(v>>8), byte(v>>16), byte(v>>24)
 	}
 	return strings.TrimRight(string(b[:]), "\x00")
 }
+
+// Vendor reads leaf 0's vendor string (EBX, EDX, ECX): "GenuineIntel".
+func (r Regs) Vendor() string { return Regs{0, r.EBX, r.EDX, r.ECX}.Signature() }
 
 // ReadIdentity queries what identification needs: leaves 0 and 1, and the
 // hypervisor range only when leaf 1 says a hypervisor is there. Inside a VM each
@@ -141,7 +166,7 @@ func ReadIdentity() CPUID {
 	// scan the whole range, and detection reads it from the top.
 	a, b, c, d := cpuid(0x40000000, 0)
 	base := Regs{a, b, c, d}
-	if vm, known := cpuidVendors[base.signature()]; known && vm != "microsoft" {
+	if vm, known := HypervisorSignatures[base.Signature()]; known && vm != "microsoft" {
 		out[Leaf{0x40000000, 0}] = base
 		return out
 	}

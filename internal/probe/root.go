@@ -163,8 +163,19 @@ func OpenRoot(dir string) (*Root, error) {
 // Close releases the tree.
 func (r *Root) Close() error { return r.t.Close() }
 
+// Notes is what a report lacks, said once (nil for a tree).
+func (r *Root) Notes() []string {
+	if r.report == nil {
+		return nil
+	}
+	return r.report.Notes()
+}
+
 // Live reports whether the root is the running machine's.
 func (r *Root) Live() bool { return r.live }
+
+// Lstat describes rel itself (a symlink is not followed), as the tree holds it.
+func (r *Root) Lstat(rel string) (fs.FileInfo, error) { return r.t.Lstat(rel) }
 
 // Real is how a person names a path of the tree.
 func (r *Root) Real(rel string) string { return r.t.Real(rel) }
@@ -334,4 +345,34 @@ func (r *Root) OpenDevice(rel string) (bool, error) {
 	}
 	err := r.dir.OpenDevice(rel, os.O_RDWR)
 	return err == nil, err
+}
+
+// A Windows snapshot keeps what check reads on Windows as files, read back the
+// same way: the registry keys as a `reg export` file, and the outputs of the CIM
+// query, wsl --status and .wslconfig as they were. cpuid.txt is at the top, as on
+// Linux.
+const (
+	WindowsDir        = "windows"
+	WindowsRegistry   = WindowsDir + "/registry.reg"
+	WindowsCIM        = WindowsDir + "/cim.json"
+	WindowsWSLStatus  = WindowsDir + "/wsl-status.txt"
+	WindowsWSLConfig  = WindowsDir + "/wslconfig"
+	WindowsHostConfig = WindowsDir + "/host.yaml"
+)
+
+// CPUIDFile is where a snapshot keeps the CPUID leaves.
+const CPUIDFile = "cpuid.txt"
+
+// ShortErr is an error without the path a note already names: the cause alone.
+func ShortErr(err error) string {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	s := err.Error()
+	// "rel: not a regular file (a FIFO)": the path is the note's own prefix.
+	if i := strings.Index(s, ": "); i >= 0 && !strings.ContainsAny(s[:i], " (") {
+		return s[i+2:]
+	}
+	return s
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/nestvirt/nestvirt/internal/judge"
 	"github.com/nestvirt/nestvirt/internal/policy"
 	"github.com/nestvirt/nestvirt/internal/probe"
+	"github.com/nestvirt/nestvirt/internal/probe/stated"
 )
 
 // Headline is the verdict in one line, with what undetermined findings would
@@ -19,7 +20,7 @@ func Headline(r judge.CheckResult, s Style) []string {
 	if r.Host.Windows != nil {
 		// Windows keeps host.yaml under %ProgramData%.
 		for i, l := range lines {
-			lines[i] = strings.ReplaceAll(l, "/"+probe.HostConfig, `%ProgramData%\nestvirt\host.yaml`)
+			lines[i] = strings.ReplaceAll(l, "/"+stated.HostConfig, `%ProgramData%\nestvirt\host.yaml`)
 		}
 	}
 	return lines
@@ -127,7 +128,7 @@ func CheckText(w io.Writer, r judge.CheckResult, s Style, quiet bool, cites *Cit
 	}
 	if st := h.Stated; st.Migration != nil || st.L0OS != nil || (v.LevelMin != nil && *v.LevelMin >= 1) || (k.Module != nil && *k.Module == "kvm_amd") {
 		fmt.Fprintln(w, s.paint(bold, "Stated"))
-		file := "/" + probe.HostConfig
+		file := "/" + stated.HostConfig
 		if h.Windows != nil {
 			file = `%ProgramData%\nestvirt\host.yaml`
 		}

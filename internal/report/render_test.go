@@ -16,6 +16,7 @@ import (
 	"github.com/nestvirt/nestvirt/internal/plan"
 	"github.com/nestvirt/nestvirt/internal/policy"
 	"github.com/nestvirt/nestvirt/internal/probe"
+	"github.com/nestvirt/nestvirt/internal/probe/machine"
 	"github.com/nestvirt/nestvirt/internal/topology"
 	"github.com/nestvirt/nestvirt/schema/schematest"
 )
@@ -31,7 +32,7 @@ func checkOf(t *testing.T, snap string) judge.CheckResult {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	f, err := probe.ProbeRoot(r)
+	f, err := machine.Probe(r)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,6 +23,7 @@ import (
 	"github.com/nestvirt/nestvirt/internal/judge"
 	"github.com/nestvirt/nestvirt/internal/policy"
 	"github.com/nestvirt/nestvirt/internal/probe"
+	"github.com/nestvirt/nestvirt/internal/probe/machine"
 	"github.com/nestvirt/nestvirt/internal/sos"
 )
 
@@ -100,7 +101,7 @@ func facts(t *testing.T, p string) map[string]any {
 	if err != nil {
 		t.Fatalf("%s: %v", p, err)
 	}
-	f, err := probe.ProbeRoot(probe.OpenReport(r))
+	f, err := machine.Probe(probe.OpenReport(r))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,7 +196,7 @@ func TestWhatAReportLacksIsUnknown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, _ := probe.ProbeRoot(probe.OpenReport(r))
+	f, _ := machine.Probe(probe.OpenReport(r))
 	if f.KVM.Accessible != nil || f.KVM.Device != nil || f.Virtualization.Container != nil {
 		t.Errorf("accessible %v device %v container %v: a report cannot know them", f.KVM.Accessible, f.KVM.Device, f.Virtualization.Container)
 	}
@@ -267,7 +268,7 @@ func TestHostileReportsAreRefusedOrConfined(t *testing.T) {
 	if b, _, err := r.ReadFile("etc/os-release", 1<<20); err != nil || !strings.Contains(string(b), "rhel") {
 		t.Errorf("the member after the huge one: %q %v", b, err)
 	}
-	fa, _ := probe.ProbeRoot(probe.OpenReport(r))
+	fa, _ := machine.Probe(probe.OpenReport(r))
 	if fa.CPUVendor != nil || !strings.Contains(strings.Join(fa.Notes, "\n"), "too large") {
 		t.Errorf("a cpuinfo too large to read: vendor %v, notes %v", fa.CPUVendor, fa.Notes)
 	}
@@ -315,7 +316,7 @@ func FuzzOpenArchive(f *testing.F) {
 		if b, _, err := r.ReadFile("etc/os-release", 1<<20); err == nil && bytes.Contains(b, []byte("root:")) {
 			t.Fatal("a link left the report")
 		}
-		probe.ProbeRoot(probe.OpenReport(r))
+		machine.Probe(probe.OpenReport(r))
 	})
 }
 

@@ -1,6 +1,6 @@
 //go:build windows
 
-package probe
+package windows
 
 import (
 	"context"
@@ -38,7 +38,7 @@ func TestLiveRegistry(t *testing.T) {
 	k.SetBinaryValue("Blob", []byte{1, 2})
 	k.Close()
 
-	src, ok := liveWindowsSource()
+	src, ok := Live()
 	if !ok || !src.Live() {
 		t.Fatal("no live source on Windows")
 	}

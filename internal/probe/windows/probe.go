@@ -1,4 +1,8 @@
-package probe
+// Package windows gathers the facts of a Windows machine: from its registry,
+// WMI (one PowerShell call) and wsl.exe when live, or from a snapshot's files,
+// read the same way on any system. The live source builds only for Windows;
+// everything else, the snapshot reader among it, builds everywhere.
+package windows
 
 import (
 	"context"
@@ -12,69 +16,15 @@ import (
 
 	"github.com/nestvirt/nestvirt/internal/arch"
 	"github.com/nestvirt/nestvirt/internal/osid"
+	"github.com/nestvirt/nestvirt/internal/probe"
+	"github.com/nestvirt/nestvirt/internal/probe/identity"
+	"github.com/nestvirt/nestvirt/internal/probe/stated"
 )
 
-// WindowsFacts is what check reads inside Windows, the L1 of the supported case:
-// the release, Windows' own hypervisor, the features WSL2 needs, and WSL itself.
-// JSON field names are part of `nestvirt check --format json` ("host.windows");
-// null is unknown.
-type WindowsFacts struct {
-	Product          *string `json:"product"`           // ProductName: "Windows Server 2019 Standard"
-	InstallationType *string `json:"installation_type"` // Client, Server, Server Core
-	Server           *bool   `json:"server"`
-	DisplayVersion   *string `json:"display_version"` // 22H2; ReleaseId on older builds
-	Build            *int    `json:"build"`           // CurrentBuildNumber
-	UBR              *int    `json:"ubr"`             // the update revision: 17763.UBR
-	// HypervisorRunning: Windows' own hypervisor runs and Windows is its root
-	// partition (CPUID leaf 0x40000003 CreatePartitions); it runs whenever Hyper-V,
-	// the Virtual Machine Platform or VBS is on, and needs VT-x or AMD-V to start.
-	HypervisorRunning *bool `json:"hypervisor_running"`
-	// What WMI says (Win32_ComputerSystem, Win32_Processor). The processor's
-	// virtualization fields are blank once a hypervisor runs: null then.
-	WMI WindowsWMI `json:"wmi"`
-	// VirtualizationExposed: whether VT-x/AMD-V reaches this Windows.
-	VirtualizationExposed *bool           `json:"virtualization_exposed"`
-	Features              WindowsFeatures `json:"features"`
-	WSL                   WSLFacts        `json:"wsl"`
-}
-
-// WindowsWMI is Windows' own view of virtualization.
-type WindowsWMI struct {
-	HypervisorPresent       *bool `json:"hypervisor_present"`
-	FirmwareEnabled         *bool `json:"virtualization_firmware_enabled"`
-	VMMonitorModeExtensions *bool `json:"vm_monitor_mode_extensions"`
-	SecondLevelTranslation  *bool `json:"second_level_address_translation"`
-}
-
-// WindowsFeatures are the optional features' states (Win32_OptionalFeature).
-type WindowsFeatures struct {
-	HyperV                 *bool `json:"hyper_v"`                  // Microsoft-Hyper-V
-	VirtualMachinePlatform *bool `json:"virtual_machine_platform"` // VirtualMachinePlatform
-	WSL                    *bool `json:"wsl"`                      // Microsoft-Windows-Subsystem-Linux
-}
-
-// WSLFacts is the Windows Subsystem for Linux as Windows sees it.
-type WSLFacts struct {
-	Installed      *bool       `json:"installed"`
-	DefaultVersion *int        `json:"default_version"` // 1 or 2: what new distributions get
-	Distributions  []WSLDistro `json:"distributions"`   // null: could not be read
-	// NestedVirtualization: whether WSL2 gives its Linux /dev/kvm ([wsl2]
-	// nestedVirtualization in .wslconfig; on by default from Windows 11).
-	NestedVirtualization     *bool   `json:"nested_virtualization"`
-	NestedVirtualizationFrom *string `json:"nested_virtualization_from"`
-}
-
-// WSLDistro is one registered distribution.
-type WSLDistro struct {
-	Name    string `json:"name"`
-	Version *int   `json:"version"` // 1 or 2
-	Default bool   `json:"default"`
-}
-
-// WindowsSource is where Windows' facts come from: the live machine (registry,
+// Source is where Windows' facts come from: the live machine (registry,
 // PowerShell's CIM, wsl.exe), a snapshot's files, or a test's fakes. An absent
 // key, value or file is fs.ErrNotExist.
-type WindowsSource interface {
+type Source interface {
 	RegValue(key, name string) (RegValue, error)
 	RegSubkeys(key string) ([]string, error)
 	// CIM runs the query cimScript stands for and returns its JSON.
@@ -107,10 +57,9 @@ const (
 	regLxss           = `HKCU\Software\Microsoft\Windows\CurrentVersion\Lxss`
 )
 
-// WindowsTimeout bounds each external call (PowerShell, wsl.exe): a WSL that
-// hangs, as it does while its service starts, leaves its facts unknown. A
-// variable so tests need not wait for it.
-var WindowsTimeout = 15 * time.Second
+// Timeout bounds each external call (PowerShell, wsl.exe): a WSL that hangs,
+// as it does while its service starts, leaves its facts unknown.
+const Timeout = 15 * time.Second
 
 // cimScript is the one PowerShell call for WMI's facts: starting PowerShell
 // costs a second, so every class is asked at once.
@@ -126,21 +75,23 @@ $f = Get-CimInstance Win32_OptionalFeature -Filter "Name='Microsoft-Hyper-V' OR 
   Features = @($f | ForEach-Object { [pscustomobject]@{ Name = $_.Name; InstallState = [int]$_.InstallState } })
 } | ConvertTo-Json -Compress -Depth 3`
 
-// runtimeGOARCH is a variable so tests can be any arch.
-var runtimeGOARCH = runtime.GOARCH
-
-// ProbeWindows gathers the facts of the Windows machine src describes. cpu holds
+// Probe gathers the facts of the Windows machine src describes. cpu holds
 // the CPUID leaves (ReadLive on the running machine; nil when unknown). As on
 // Linux, what cannot be read is unknown, with a note; the error, when not nil, is a
-// *StatedError for a host.yaml that could not be used.
-func ProbeWindows(src WindowsSource, cpu CPUID) (Facts, error) {
+// *stated.Error for a host.yaml that could not be used.
+func Probe(src Source, cpu probe.CPUID) (probe.Facts, error) {
+	return probeWithin(src, cpu, Timeout)
+}
+
+// probeWithin is Probe with each external call bounded by timeout.
+func probeWithin(src Source, cpu probe.CPUID, timeout time.Duration) (probe.Facts, error) {
 	p := &prober{cpu: cpu}
-	w := &WindowsFacts{}
-	p.f = Facts{Notes: []string{}, Windows: w}
+	w := &probe.WindowsFacts{}
+	p.f = probe.Facts{Notes: []string{}, Windows: w}
 	p.f.KVM.Config = []string{}
 	p.f.Virtualization.Evidence = []string{}
 	p.f.Stated.From = []string{}
-	wp := winProber{p: p, src: src, w: w}
+	wp := winProber{p: p, src: src, w: w, timeout: timeout}
 	wp.run()
 	p.f.Notes = append(append([]string{}, p.notes...), p.f.Notes...)
 	if p.statedErr != nil {
@@ -149,10 +100,25 @@ func ProbeWindows(src WindowsSource, cpu CPUID) (Facts, error) {
 	return p.f, nil
 }
 
+// prober holds the facts being gathered and the notes on them.
+type prober struct {
+	cpu       probe.CPUID // nil: not known
+	f         probe.Facts
+	notes     []string
+	statedErr *stated.Error
+}
+
+func (p *prober) note(s string) { p.notes = append(p.notes, s) }
+
+func (p *prober) evidence(format string, args ...any) {
+	p.f.Virtualization.Evidence = append(p.f.Virtualization.Evidence, fmt.Sprintf(format, args...))
+}
+
 type winProber struct {
-	p   *prober
-	src WindowsSource
-	w   *WindowsFacts
+	p       *prober
+	src     Source
+	w       *probe.WindowsFacts
+	timeout time.Duration
 }
 
 func (wp *winProber) note(format string, args ...any) { wp.p.note(fmt.Sprintf(format, args...)) }
@@ -218,14 +184,14 @@ func (wp *winProber) archAndCPU() {
 	if a, ok := wp.str(regEnvironment, "PROCESSOR_ARCHITECTURE", ""); ok {
 		p.f.Arch = ptr(arch.Normalize(strings.ToLower(a)))
 	} else if wp.src.Live() {
-		p.f.Arch = ptr(arch.Normalize(runtimeGOARCH))
+		p.f.Arch = ptr(arch.Normalize(runtime.GOARCH))
 	} else {
 		p.note("PROCESSOR_ARCHITECTURE could not be read; architecture unknown")
 	}
 	a := deref(p.f.Arch)
 	vendorID, _ := wp.str(regCPU0, "VendorIdentifier", "")
 	if r, ok := p.cpu.Get(0, 0); ok && vendorID == "" {
-		vendorID = (Regs{0, r.EBX, r.EDX, r.ECX}).signature()
+		vendorID = r.Vendor()
 	}
 	switch {
 	case vendorID == "GenuineIntel":
@@ -246,7 +212,7 @@ func (wp *winProber) archAndCPU() {
 	// Windows' own hypervisor: the root partition holds the CreatePartitions
 	// privilege (Hyper-V TLFS, leaf 0x40000003 EBX bit 0). No guest of another
 	// hypervisor has it, even one that presents Hyper-V's interface.
-	if base, ok := p.cpu.Get(0x40000000, 0); ok && base.signature() == "Microsoft Hv" {
+	if base, ok := p.cpu.Get(0x40000000, 0); ok && base.Signature() == "Microsoft Hv" {
 		if r, ok := p.cpu.Get(0x40000003, 0); ok {
 			wp.w.HypervisorRunning = ptr(r.EBX&1 != 0)
 		}
@@ -294,7 +260,7 @@ func (wp *winProber) release() {
 			name = "Windows 11" + strings.TrimPrefix(name, "Windows 10")
 		}
 	}
-	wp.p.f.OS = &OSFacts{ID: o.ID, Version: o.Version, Name: name}
+	wp.p.f.OS = &probe.OSFacts{ID: o.ID, Version: o.Version, Name: name}
 }
 
 // position places Windows: bare metal, a guest of which hypervisor, from CPUID
@@ -303,22 +269,25 @@ func (wp *winProber) release() {
 // SMBIOS can say what is below.
 func (wp *winProber) position() {
 	p, v := wp.p, &wp.p.f.Virtualization
-	d := dmi{values: map[string]string{}}
+	d := identity.DMI{Values: map[string]string{}}
 	for reg, file := range map[string]string{"SystemProductName": "product_name", "SystemManufacturer": "sys_vendor",
 		"BaseBoardManufacturer": "board_vendor", "BIOSVendor": "bios_vendor", "SystemVersion": "product_version"} {
 		if s, ok := wp.str(regBIOS, reg, ""); ok {
-			d.values[file] = s
+			d.Values[file] = s
 		}
 	}
-	if len(d.values) > 0 {
-		d.state = Present
+	if len(d.Values) > 0 {
+		d.State = probe.Present
 	} else {
-		d.state = Unknown
+		d.State = probe.Unknown
 		wp.note(`%s could not be read; the firmware's SMBIOS strings are unknown`, regBIOS)
 	}
-	p.cloud(d)
-	p.platform(d)
-	dmiVM, dmiWhat := d.vendor()
+	var ev []string
+	v.Cloud, ev = identity.Cloud(d)
+	v.Evidence = append(v.Evidence, ev...)
+	v.Platform, v.SMBIOS, ev = identity.Platform(d)
+	v.Evidence = append(v.Evidence, ev...)
+	dmiVM, dmiWhat := d.Vendor()
 	guest := func(vm, hypervisor string) {
 		v.VM, v.LevelMin = ptr(vm), ptr(1)
 		if hypervisor != "" {
@@ -331,8 +300,8 @@ func (wp *winProber) position() {
 		p.evidence("CPUID 0x40000003: Windows is the root partition of its own hypervisor (Hyper-V, the Virtual Machine Platform or VBS), which hides what runs below it")
 		switch dmiVM {
 		case "":
-			if d.state == Present {
-				p.evidence("SMBIOS: %q names no hypervisor: bare metal", d.values["sys_vendor"])
+			if d.State == probe.Present {
+				p.evidence("SMBIOS: %q names no hypervisor: bare metal", d.Values["sys_vendor"])
 				v.VM, v.Hypervisor, v.Level, v.LevelMin, v.LevelExact = ptr("none"), ptr("none"), ptr(0), ptr(0), true
 			}
 		case "qemu":
@@ -342,7 +311,7 @@ func (wp *winProber) position() {
 			guest("qemu", "")
 		default:
 			p.evidence("SMBIOS: %q", dmiWhat)
-			guest(dmiVM, hypervisorOf[dmiVM])
+			guest(dmiVM, hypervisorOf(dmiVM))
 		}
 	case hvBit == nil:
 		p.note("CPUID could not be read; where this Windows stands is unknown")
@@ -350,11 +319,11 @@ func (wp *winProber) position() {
 		p.evidence("CPUID: hypervisor bit clear: bare metal")
 		v.VM, v.Hypervisor, v.Level, v.LevelMin, v.LevelExact = ptr("none"), ptr("none"), ptr(0), ptr(0), true
 	default:
-		fn, sig, vm := signatureVM(p.cpu)
+		fn, sig, vm := identity.SignatureVM(p.cpu)
 		if vm != "" {
 			p.evidence("CPUID 0x%08x: %q", fn, sig)
 		}
-		if _, wins := dmiWins[dmiVM]; wins || (vm == "microsoft" || vm == "") && dmiVM != "" {
+		if _, wins := identity.DMIWins(dmiVM); wins || (vm == "microsoft" || vm == "") && dmiVM != "" {
 			p.evidence("SMBIOS: %q", dmiWhat)
 			vm = dmiVM
 		}
@@ -362,7 +331,7 @@ func (wp *winProber) position() {
 			p.evidence("CPUID: hypervisor bit set, no known signature")
 			vm = "vm-other"
 		}
-		h := hypervisorOf[vm]
+		h := hypervisorOf(vm)
 		switch vm {
 		case "qemu":
 			// Emulation is proven by its signature; QEMU's SMBIOS alone does not
@@ -384,7 +353,7 @@ func (wp *winProber) position() {
 // cim reads WMI's view through PowerShell: unknown when PowerShell is not there
 // or does not answer in time (Wine, Server Core without it, a broken WMI).
 func (wp *winProber) cim() {
-	ctx, cancel := context.WithTimeout(context.Background(), WindowsTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), wp.timeout)
 	defer cancel()
 	data, err := wp.src.CIM(ctx)
 	if err != nil {
@@ -433,7 +402,7 @@ func (wp *winProber) wsl() {
 	switch {
 	case err == nil:
 		w.Installed = ptr(true)
-		w.Distributions = []WSLDistro{}
+		w.Distributions = []probe.WSLDistro{}
 		def, _ := wp.str(regLxss, "DefaultDistribution", "")
 		for _, k := range keys {
 			key := regLxss + `\` + k
@@ -441,7 +410,7 @@ func (wp *winProber) wsl() {
 			if !ok {
 				continue // not a distribution (AppxInstallerCache, ...)
 			}
-			d := WSLDistro{Name: name, Default: strings.EqualFold(k, def)}
+			d := probe.WSLDistro{Name: name, Default: strings.EqualFold(k, def)}
 			if n, ok := wp.num(key, "Version", "the WSL version of "+name); ok && (n == 1 || n == 2) {
 				d.Version = ptr(n)
 			}
@@ -451,11 +420,11 @@ func (wp *winProber) wsl() {
 			w.DefaultVersion = ptr(n)
 		}
 	case errors.Is(err, fs.ErrNotExist):
-		w.Distributions = []WSLDistro{} // no distribution was ever registered
+		w.Distributions = []probe.WSLDistro{} // no distribution was ever registered
 	default:
 		wp.note(`%s: %v; WSL's distributions unknown`, regLxss, err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), WindowsTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), wp.timeout)
 	defer cancel()
 	out, err := wp.src.WSLStatus(ctx)
 	switch {
@@ -526,11 +495,17 @@ func (wp *winProber) stated() {
 		wp.note("%s: %v; stated facts (migration, L0 OS) unknown", name, err)
 		return
 	}
-	s, err := ParseStated(name, data)
+	s, err := stated.Parse(name, data)
 	if err != nil {
-		wp.p.statedErr = &StatedError{err}
+		wp.p.statedErr = &stated.Error{Err: err}
 		wp.note("%s: not used: %v", name, err)
 		return
 	}
 	wp.p.f.Stated = s
+}
+
+// hypervisorOf is identity.HypervisorOf, "" for a name without a word.
+func hypervisorOf(vm string) string {
+	h, _ := identity.HypervisorOf(vm)
+	return h
 }

@@ -1,4 +1,4 @@
-package probe
+package windows
 
 import (
 	"context"
@@ -12,11 +12,22 @@ import (
 	"testing"
 	"time"
 	"unicode/utf16"
+
+	"github.com/nestvirt/nestvirt/internal/probe"
 )
 
-func winSnapshot(t *testing.T, name string) Facts {
+func winSnapshot(t *testing.T, name string) probe.Facts {
 	t.Helper()
-	return probeTree(t, filepath.Join("testdata/snapshots", name, "root"))
+	r, err := probe.OpenRoot(filepath.Join("../testdata/snapshots", name, "root"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	f, err := ProbeSnapshot(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
 }
 
 func intp(p *int) string {
@@ -63,7 +74,7 @@ func TestWindowsSnapshots(t *testing.T) {
 				}
 				ds = append(ds, s)
 			}
-			got := []string{Str(&f.OS.ID), Str(f.Virtualization.VM), strOrNull(f.Virtualization.Hypervisor), intp(w.Build), intp(w.WSL.DefaultVersion),
+			got := []string{probe.Str(&f.OS.ID), probe.Str(f.Virtualization.VM), strOrNull(f.Virtualization.Hypervisor), intp(w.Build), intp(w.WSL.DefaultVersion),
 				boolp(w.HypervisorRunning), boolp(w.VirtualizationExposed), boolp(w.Features.VirtualMachinePlatform), boolp(w.WSL.Installed),
 				boolp(w.WSL.NestedVirtualization), strings.Join(ds, ","), strOrNull(f.VirtExt)}
 			want := []string{c.os, c.vm, c.hypervisor, c.build, c.wslDefault, c.running, c.exposed, c.vmp, c.installed, c.nested, c.distros, c.virtExt}
@@ -148,16 +159,13 @@ const win10Reg = `[HKEY_LOCAL_MACHINE\SOFTWARE\Microsoft\Windows NT\CurrentVersi
 // Bad input: missing keys, no WMI, a wsl.exe that hangs, junk: unknown facts
 // with a note, never a crash or a hang.
 func TestWindowsBadSources(t *testing.T) {
-	old := WindowsTimeout
-	WindowsTimeout = 200 * time.Millisecond
-	defer func() { WindowsTimeout = old }()
-
+	const timeout = 200 * time.Millisecond
 	hang := func(ctx context.Context) ([]byte, error) {
 		<-ctx.Done()
-		return nil, fmt.Errorf("wsl.exe did not answer within %s", WindowsTimeout)
+		return nil, fmt.Errorf("wsl.exe did not answer within %s", timeout)
 	}
 	start := time.Now()
-	f, err := ProbeWindows(&fakeWindows{reg: mustReg(t, win10Reg), cimErr: errors.New("powershell.exe: file does not exist"), status: hang}, nil)
+	f, err := probeWithin(&fakeWindows{reg: mustReg(t, win10Reg), cimErr: errors.New("powershell.exe: file does not exist"), status: hang}, nil, timeout)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +183,7 @@ func TestWindowsBadSources(t *testing.T) {
 	}
 
 	// A registry that cannot be read at all: the release is unknown, not a guess.
-	f, _ = ProbeWindows(&fakeWindows{regErr: errors.New("access denied"), cim: []byte("not json")}, nil)
+	f, _ = Probe(&fakeWindows{regErr: errors.New("access denied"), cim: []byte("not json")}, nil)
 	if f.OS != nil || f.Windows.Build != nil || f.Arch != nil {
 		t.Errorf("facts from an unreadable registry: %+v %+v", f.OS, f.Windows.Build)
 	}
@@ -184,7 +192,7 @@ func TestWindowsBadSources(t *testing.T) {
 	}
 
 	// A build that is not a number.
-	f, _ = ProbeWindows(&fakeWindows{reg: mustReg(t, `[HKEY_LOCAL_MACHINE\SOFTWARE\Microsoft\Windows NT\CurrentVersion]
+	f, _ = Probe(&fakeWindows{reg: mustReg(t, `[HKEY_LOCAL_MACHINE\SOFTWARE\Microsoft\Windows NT\CurrentVersion]
 "CurrentBuildNumber"="nineteen"
 "InstallationType"="Client"
 `)}, nil)
@@ -193,13 +201,13 @@ func TestWindowsBadSources(t *testing.T) {
 	}
 
 	// .wslconfig with a value that is not a boolean: unknown, with the line.
-	f, _ = ProbeWindows(&fakeWindows{reg: mustReg(t, win10Reg), wslconfig: []byte("[wsl2]\nnestedVirtualization=maybe\n")}, nil)
+	f, _ = Probe(&fakeWindows{reg: mustReg(t, win10Reg), wslconfig: []byte("[wsl2]\nnestedVirtualization=maybe\n")}, nil)
 	if f.Windows.WSL.NestedVirtualization != nil {
 		t.Error("nestedVirtualization=maybe read as a boolean")
 	}
-	f, _ = ProbeWindows(&fakeWindows{reg: mustReg(t, win10Reg), wslconfig: []byte("[WSL2]\r\nnestedvirtualization=False\r\n")}, nil)
-	if boolp(f.Windows.WSL.NestedVirtualization) != "false" || Str(f.Windows.WSL.NestedVirtualizationFrom) != ".wslconfig line 2" {
-		t.Errorf("nestedVirtualization=False: %s from %s", boolp(f.Windows.WSL.NestedVirtualization), Str(f.Windows.WSL.NestedVirtualizationFrom))
+	f, _ = Probe(&fakeWindows{reg: mustReg(t, win10Reg), wslconfig: []byte("[WSL2]\r\nnestedvirtualization=False\r\n")}, nil)
+	if boolp(f.Windows.WSL.NestedVirtualization) != "false" || probe.Str(f.Windows.WSL.NestedVirtualizationFrom) != ".wslconfig line 2" {
+		t.Errorf("nestedVirtualization=False: %s from %s", boolp(f.Windows.WSL.NestedVirtualization), probe.Str(f.Windows.WSL.NestedVirtualizationFrom))
 	}
 }
 
@@ -302,7 +310,7 @@ func TestParseRegFile(t *testing.T) {
 
 func FuzzParseRegFile(f *testing.F) {
 	for _, c := range []string{"win10-l1-wsl2", "ws2019-wsl1"} {
-		data, err := os.ReadFile(filepath.Join("testdata/snapshots", c, "root", WindowsRegistry))
+		data, err := os.ReadFile(filepath.Join("../testdata/snapshots", c, "root", probe.WindowsRegistry))
 		if err != nil {
 			f.Fatal(err)
 		}
@@ -343,7 +351,7 @@ func FuzzParseWSLStatus(f *testing.F) {
 }
 
 func FuzzParseCIM(f *testing.F) {
-	data, _ := os.ReadFile("testdata/snapshots/win10-l1-wsl2/root/" + WindowsCIM)
+	data, _ := os.ReadFile("../testdata/snapshots/win10-l1-wsl2/root/" + probe.WindowsCIM)
 	f.Add(data)
 	f.Fuzz(func(t *testing.T, data []byte) { _, _ = ParseCIM(data) })
 }
@@ -366,7 +374,7 @@ func TestWindowsSnapshotRoundTrip(t *testing.T) {
 	src := &fakeWindows{reg: reg, cim: []byte(`{"HypervisorPresent":true,"Features":[{"Name":"VirtualMachinePlatform","InstallState":1}]}`),
 		status:    func(context.Context) ([]byte, error) { return utf16le("Default Version: 2\r\n", true), nil },
 		wslconfig: []byte("[wsl2]\nmemory=8GB\nkernelCommandLine=secret=1\nnestedVirtualization=false\n")}
-	snap, err := takeWindowsSnapshot(src, "test", time.Unix(0, 0))
+	snap, err := Snapshot(src, "test", time.Unix(0, 0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -374,12 +382,12 @@ func TestWindowsSnapshotRoundTrip(t *testing.T) {
 	if err := snap.WriteDir(dir); err != nil {
 		t.Fatal(err)
 	}
-	r, err := OpenRoot(dir)
+	r, err := probe.OpenRoot(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	back, err := ProbeRoot(r)
+	back, err := ProbeSnapshot(r)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -388,11 +396,11 @@ func TestWindowsSnapshotRoundTrip(t *testing.T) {
 	if string(want) != string(got) {
 		t.Errorf("replayed Windows facts differ:\n got %s\nwant %s", got, want)
 	}
-	if Str(&back.OS.ID) != "win10" || boolp(back.Windows.WSL.NestedVirtualization) != "false" {
+	if probe.Str(&back.OS.ID) != "win10" || boolp(back.Windows.WSL.NestedVirtualization) != "false" {
 		t.Errorf("replay: %+v", back.OS)
 	}
-	regData, _ := os.ReadFile(filepath.Join(dir, WindowsRegistry))
-	cfg, _ := os.ReadFile(filepath.Join(dir, WindowsWSLConfig))
+	regData, _ := os.ReadFile(filepath.Join(dir, probe.WindowsRegistry))
+	cfg, _ := os.ReadFile(filepath.Join(dir, probe.WindowsWSLConfig))
 	all := string(decodeText(regData)) + string(cfg)
 	for _, secret := range []string{"Jane Admin", "DigitalProductId", "BasePath", "memory=8GB", "secret=1"} {
 		if strings.Contains(all, secret) {

@@ -1,4 +1,6 @@
-package probe
+// Package snapshot takes a snapshot of the machine nestvirt runs on and writes
+// it, as a directory or one tar archive.
+package snapshot
 
 import (
 	"archive/tar"
@@ -15,6 +17,9 @@ import (
 	"time"
 
 	"github.com/nestvirt/nestvirt/internal/fsroot"
+	"github.com/nestvirt/nestvirt/internal/probe"
+	"github.com/nestvirt/nestvirt/internal/probe/identity"
+	"github.com/nestvirt/nestvirt/internal/probe/linux"
 )
 
 // A snapshot holds what `nestvirt check` read of a machine, laid out as under "/",
@@ -60,7 +65,7 @@ var filters = map[string]struct {
 		return b
 	}},
 	"sys/class/dmi/id/chassis_asset_tag": {"only a cloud's own tag (Azure, Oracle Cloud)", func(b []byte) []byte {
-		if t := strings.TrimSpace(string(b)); t == azureAssetTag || t == "OracleCloud.com" {
+		if identity.CloudAssetTag(strings.TrimSpace(string(b))) {
 			return b
 		}
 		return []byte("(not recorded)\n")
@@ -70,35 +75,32 @@ var filters = map[string]struct {
 	}},
 }
 
-// SnapshotFiles is a snapshot in memory, before it is written.
-type SnapshotFiles struct {
-	Facts    Facts
-	Manifest Manifest
-	Files    []SnapshotFile
+// Files is a snapshot in memory, before it is written.
+type Files struct {
+	Facts    probe.Facts
+	Manifest probe.Manifest
+	Files    []File
 	Notes    []string // what could not be copied
 }
 
-// SnapshotFile is one file of a snapshot.
-type SnapshotFile struct {
+// File is one file of a snapshot.
+type File struct {
 	Path string
 	Data []byte
 	Mode fs.FileMode
 }
 
-// TakeSnapshot probes the live machine and collects the snapshot of it.
-func TakeSnapshot(version string, now time.Time) (*SnapshotFiles, error) {
-	if src, ok := liveWindowsSource(); ok {
-		return takeWindowsSnapshot(src, version, now)
-	}
-	root, err := OpenRoot("/")
+// Take probes the live Linux machine and collects the snapshot of it.
+func Take(version string, now time.Time) (*Files, error) {
+	root, err := probe.OpenRoot("/")
 	if err != nil {
 		return nil, err
 	}
 	defer root.Close()
 	root.Keep()
-	cpu := ReadLive()
-	facts, _ := Probe(root, cpu) // a bad host.yaml is copied as it is, and noted
-	s := &SnapshotFiles{Facts: facts, Manifest: Manifest{Format: 1, Nestvirt: version, Created: now.UTC().Format(time.RFC3339),
+	cpu := probe.ReadLive()
+	facts, _ := linux.Probe(root, cpu) // a bad host.yaml is copied as it is, and noted
+	s := &Files{Facts: facts, Manifest: probe.Manifest{Format: 1, Nestvirt: version, Created: now.UTC().Format(time.RFC3339),
 		Paths: map[string]string{}, Filtered: map[string]string{}}}
 	paths, seen := root.Recorded()
 	for _, p := range paths {
@@ -112,26 +114,26 @@ func TakeSnapshot(version string, now time.Time) (*SnapshotFiles, error) {
 				s.Manifest.Filtered[p] = f.kept
 			}
 			// Never wider than the source; never writable by others, never executable.
-			s.Files = append(s.Files, SnapshotFile{Path: p, Data: data, Mode: e.Mode & 0o644})
+			s.Files = append(s.Files, File{Path: p, Data: data, Mode: e.Mode & 0o644})
 		case "unreadable":
 			s.Notes = append(s.Notes, p+": could not be read; recorded as unreadable")
 		}
 	}
 	if len(cpu) > 0 {
-		s.Files = append(s.Files, SnapshotFile{Path: CPUIDFile, Data: cpu.Text(), Mode: 0o644})
+		s.Files = append(s.Files, File{Path: probe.CPUIDFile, Data: cpu.Text(), Mode: 0o644})
 	}
 	man, err := json.MarshalIndent(s.Manifest, "", "  ")
 	if err != nil {
 		return nil, err
 	}
-	s.Files = append(s.Files, SnapshotFile{Path: ManifestFile, Data: append(man, '\n'), Mode: 0o644})
+	s.Files = append(s.Files, File{Path: probe.ManifestFile, Data: append(man, '\n'), Mode: 0o644})
 	return s, nil
 }
 
 // WriteDir writes the snapshot into dst. dst is created; an existing dst must be an
 // empty directory (not a symlink) owned by this user. Every file is created new
 // through os.Root on dst, so nothing planted in dst can redirect a write.
-func (s *SnapshotFiles) WriteDir(dst string) error {
+func (s *Files) WriteDir(dst string) error {
 	if err := os.Mkdir(dst, 0o755); err != nil {
 		if !errors.Is(err, fs.ErrExist) {
 			return err
@@ -160,7 +162,7 @@ func (s *SnapshotFiles) WriteDir(dst string) error {
 }
 
 // writeFiles creates every file new through os.Root on dst.
-func (s *SnapshotFiles) writeFiles(dst string) error {
+func (s *Files) writeFiles(dst string) error {
 	d, err := fsroot.Open(dst)
 	if err != nil {
 		return err
@@ -180,7 +182,7 @@ func (s *SnapshotFiles) writeFiles(dst string) error {
 }
 
 // WriteTar writes the snapshot as one tar archive.
-func (s *SnapshotFiles) WriteTar(w io.Writer) error {
+func (s *Files) WriteTar(w io.Writer) error {
 	tw := tar.NewWriter(w)
 	mtime, _ := time.Parse(time.RFC3339, s.Manifest.Created)
 	dirs := map[string]bool{}

@@ -1,8 +1,10 @@
-package probe
+package stated
 
 import (
 	"strings"
 	"testing"
+
+	"github.com/nestvirt/nestvirt/internal/probe"
 )
 
 // TestStatedFactsComeFromHostYAML: what only the admin can say, with the line it
@@ -26,7 +28,7 @@ func TestStatedFactsComeFromHostYAML(t *testing.T) {
 		{"", "", "", "", "h.yaml: empty document"},
 	}
 	for _, tt := range tests {
-		s, err := ParseStated("h.yaml", []byte(tt.doc))
+		s, err := Parse("h.yaml", []byte(tt.doc))
 		if tt.err != "" {
 			if err == nil || !strings.Contains(err.Error(), tt.err) {
 				t.Errorf("%q: %v, want %q", tt.doc, err, tt.err)
@@ -41,17 +43,17 @@ func TestStatedFactsComeFromHostYAML(t *testing.T) {
 		if s.Migration != nil {
 			m = map[bool]string{true: "true", false: "false"}[*s.Migration]
 		}
-		if m != tt.migration || Str(s.L0OS) != tt.l0 || (tt.from != "" && !strings.Contains(strings.Join(s.From, " "), tt.from)) {
-			t.Errorf("%q: migration %q, l0 %q, from %q", tt.doc, m, Str(s.L0OS), s.From)
+		if m != tt.migration || probe.Str(s.L0OS) != tt.l0 || (tt.from != "" && !strings.Contains(strings.Join(s.From, " "), tt.from)) {
+			t.Errorf("%q: migration %q, l0 %q, from %q", tt.doc, m, probe.Str(s.L0OS), s.From)
 		}
 	}
 }
 
-func FuzzParseStated(f *testing.F) {
+func FuzzParse(f *testing.F) {
 	f.Add([]byte("migration: false\nl0:\n  os: rhel10.0\n"))
 	f.Add([]byte("l0: &a {os: *a}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		s, err := ParseStated("h.yaml", data)
+		s, err := Parse("h.yaml", data)
 		if err == nil && s.From == nil {
 			t.Fatal("no From on success")
 		}

@@ -1,4 +1,4 @@
-package probe
+package windows
 
 import (
 	"bufio"
@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf16"
+
+	"github.com/nestvirt/nestvirt/internal/probe"
 )
 
 // MaxWindowsOutput bounds what check reads from PowerShell, wsl.exe and
@@ -31,8 +33,8 @@ type cimFeature struct {
 
 // CIMFacts is what the CIM query tells.
 type CIMFacts struct {
-	WMI      WindowsWMI
-	Features WindowsFeatures
+	WMI      probe.WindowsWMI
+	Features probe.WindowsFeatures
 }
 
 // ParseCIM reads cimScript's JSON. A feature Windows does not list is unknown;
@@ -50,7 +52,7 @@ func ParseCIM(data []byte) (CIMFacts, error) {
 	if err := json.Unmarshal(data, &r); err != nil {
 		return out, fmt.Errorf("not the JSON expected: %w", err)
 	}
-	out.WMI = WindowsWMI{HypervisorPresent: r.HypervisorPresent, FirmwareEnabled: r.VirtualizationFirmwareEnabled,
+	out.WMI = probe.WindowsWMI{HypervisorPresent: r.HypervisorPresent, FirmwareEnabled: r.VirtualizationFirmwareEnabled,
 		VMMonitorModeExtensions: r.VMMonitorModeExtensions, SecondLevelTranslation: r.SecondLevelAddressTranslationExtensions}
 	// ConvertTo-Json writes one feature as an object, several as an array.
 	var feats []cimFeature

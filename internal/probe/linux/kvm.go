@@ -1,4 +1,4 @@
-package probe
+package linux
 
 import (
 	"fmt"
@@ -7,6 +7,7 @@ import (
 
 	"github.com/nestvirt/nestvirt/internal/arch"
 	"github.com/nestvirt/nestvirt/internal/modprobe"
+	"github.com/nestvirt/nestvirt/internal/probe"
 )
 
 // KVM modules nestvirt knows, besides IBM Z's kvm. kvm_pvm is PVM: KVM through
@@ -19,14 +20,14 @@ func (p *prober) kvm() {
 	misc, _ := p.root.Exists("sys/devices/virtual/misc/kvm")
 	k.Device = known(dev)
 	switch {
-	case dev == Present || misc == Present:
+	case dev == probe.Present || misc == probe.Present:
 		k.Available = ptr(true)
-	case dev == Absent && misc == Absent:
+	case dev == probe.Absent && misc == probe.Absent:
 		k.Available = ptr(false)
 	default:
 		// A report (sosreport) has neither, but /proc/misc lists the misc devices
 		// registered, kvm among them when a KVM module is loaded.
-		if data, st := p.readString("proc/misc"); st == Present {
+		if data, st := p.readString("proc/misc"); st == probe.Present {
 			has := false
 			for _, l := range strings.Split(data, "\n") {
 				if f := strings.Fields(l); len(f) == 2 && f[1] == "kvm" {
@@ -38,11 +39,11 @@ func (p *prober) kvm() {
 		}
 		p.note("neither dev/kvm nor sys/devices/virtual/misc/kvm could be examined; whether KVM is available is unknown")
 	}
-	if p.root.Live() && dev == Present {
+	if p.root.Live() && dev == probe.Present {
 		ok, err := p.root.OpenDevice("dev/kvm")
 		k.Accessible = ptr(ok)
 		if !ok {
-			p.note("/dev/kvm: " + shortErr(err) + " (this user cannot start VMs; root or the kvm group can)")
+			p.note("/dev/kvm: " + probe.ShortErr(err) + " (this user cannot start VMs; root or the kvm group can)")
 		}
 	}
 
@@ -50,9 +51,9 @@ func (p *prober) kvm() {
 	module, unknownModule := "", false
 	for _, m := range kvmModules {
 		switch st, _ := p.root.Exists("sys/module/" + m); st {
-		case Present:
+		case probe.Present:
 			module = m
-		case Unknown:
+		case probe.Unknown:
 			unknownModule = true
 		}
 		if module != "" {
@@ -60,9 +61,9 @@ func (p *prober) kvm() {
 		}
 	}
 	if module == "" && arch.IsIBMZ(a) {
-		if st, _ := p.root.Exists("sys/module/kvm/parameters/nested"); st == Present {
+		if st, _ := p.root.Exists("sys/module/kvm/parameters/nested"); st == probe.Present {
 			module = "kvm"
-		} else if st == Unknown {
+		} else if st == probe.Unknown {
 			unknownModule = true
 		}
 	}
@@ -98,11 +99,11 @@ func (p *prober) kvm() {
 	p.modprobeConfig(target)
 }
 
-func known(s State) *bool {
+func known(s probe.State) *bool {
 	switch s {
-	case Present:
+	case probe.Present:
 		return ptr(true)
-	case Absent:
+	case probe.Absent:
 		return ptr(false)
 	}
 	return nil
@@ -112,7 +113,7 @@ func known(s State) *bool {
 func (p *prober) boolParam(module, param string) *bool {
 	rel := "sys/module/" + module + "/parameters/" + param
 	v, st := p.readString(rel)
-	if st != Present {
+	if st != probe.Present {
 		p.note(fmt.Sprintf("%s could not be read; %s's live %s value is unknown", rel, module, param))
 		return nil
 	}
@@ -131,21 +132,21 @@ func (p *prober) modprobeConfig(module string) {
 	var unknownDirs []string
 	for _, d := range modprobe.Dirs {
 		paths, st := p.root.Glob(d + "/*.conf")
-		if st == Unknown {
+		if st == probe.Unknown {
 			unknownDirs = append(unknownDirs, d)
 			continue
 		}
 		for _, path := range paths {
 			data, st := p.read(path, "")
-			if st == Present {
+			if st == probe.Present {
 				files = append(files, modprobe.File{Path: path, Data: data})
-			} else if st == Unknown {
+			} else if st == probe.Unknown {
 				unknownDirs = append(unknownDirs, path)
 			}
 		}
 	}
 	cmdline, cst := p.readString("proc/cmdline")
-	if cst == Unknown {
+	if cst == probe.Unknown {
 		unknownDirs = append(unknownDirs, "proc/cmdline")
 	}
 	cfg := modprobe.Parse(modprobe.Order(files), cmdline)
@@ -206,7 +207,7 @@ func (p *prober) moduleDefault(module, param string) *bool {
 		return ptr(true)
 	case module == "kvm_intel":
 		rel, st := p.readString("proc/sys/kernel/osrelease")
-		if st != Present {
+		if st != probe.Present {
 			p.note("the kernel release is unknown, so kvm_intel's default for nested (on since Linux 4.20) is unknown")
 			return nil
 		}

@@ -1,4 +1,4 @@
-package probe
+package windows
 
 import (
 	"context"
@@ -10,21 +10,24 @@ import (
 	"strings"
 	"time"
 	"unicode/utf16"
+
+	"github.com/nestvirt/nestvirt/internal/probe"
+	"github.com/nestvirt/nestvirt/internal/probe/snapshot"
 )
 
-// recorder is a WindowsSource that keeps what check read, so a snapshot holds
+// recorder is a Source that keeps what check read, so a snapshot holds
 // exactly that: the registry values read (no others: a registry export of whole
 // keys would carry what nobody asked for), the programs' outputs, and of
 // .wslconfig only the setting check reads.
 type recorder struct {
-	src    WindowsSource
+	src    Source
 	values map[string]map[string]RegValue // key -> value name -> value
 	keys   map[string]bool                // keys that exist
 	files  map[string][]byte              // snapshot path -> data
 	states map[string]string              // snapshot path -> file, absent, unreadable
 }
 
-func newRecorder(src WindowsSource) *recorder {
+func newRecorder(src Source) *recorder {
 	return &recorder{src: src, values: map[string]map[string]RegValue{}, keys: map[string]bool{},
 		files: map[string][]byte{}, states: map[string]string{}}
 }
@@ -66,13 +69,13 @@ func (r *recorder) keep(rel string, data []byte, err error) {
 
 func (r *recorder) CIM(ctx context.Context) ([]byte, error) {
 	data, err := r.src.CIM(ctx)
-	r.keep(WindowsCIM, data, err)
+	r.keep(probe.WindowsCIM, data, err)
 	return data, err
 }
 
 func (r *recorder) WSLStatus(ctx context.Context) ([]byte, error) {
 	data, err := r.src.WSLStatus(ctx)
-	r.keep(WindowsWSLStatus, data, err)
+	r.keep(probe.WindowsWSLStatus, data, err)
 	return data, err
 }
 
@@ -92,16 +95,16 @@ func (r *recorder) WSLConfig() ([]byte, error) {
 			lines[v.line-2] = "[wsl2]"
 			lines[v.line-1] = "nestedVirtualization=" + val
 		}
-		r.keep(WindowsWSLConfig, []byte(strings.Join(lines, "\n")+"\n"), nil)
+		r.keep(probe.WindowsWSLConfig, []byte(strings.Join(lines, "\n")+"\n"), nil)
 	} else {
-		r.keep(WindowsWSLConfig, nil, err)
+		r.keep(probe.WindowsWSLConfig, nil, err)
 	}
 	return data, err
 }
 
 func (r *recorder) HostConfig() ([]byte, string, error) {
 	data, name, err := r.src.HostConfig()
-	r.keep(WindowsHostConfig, data, err)
+	r.keep(probe.WindowsHostConfig, data, err)
 	return data, name, err
 }
 
@@ -162,20 +165,20 @@ func regEscape(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s)
 }
 
-// takeWindowsSnapshot probes Windows through a recorder and lays out what it
+// Snapshot probes Windows through a recorder and lays out what it
 // read as a Windows snapshot, which check --root replays on any system.
-func takeWindowsSnapshot(src WindowsSource, version string, now time.Time) (*SnapshotFiles, error) {
+func Snapshot(src Source, version string, now time.Time) (*snapshot.Files, error) {
 	rec := newRecorder(src)
-	cpu := ReadLive()
-	facts, _ := ProbeWindows(rec, cpu)
-	s := &SnapshotFiles{Facts: facts, Manifest: Manifest{Format: 1, Nestvirt: version, Created: now.UTC().Format(time.RFC3339),
+	cpu := probe.ReadLive()
+	facts, _ := Probe(rec, cpu)
+	s := &snapshot.Files{Facts: facts, Manifest: probe.Manifest{Format: 1, Nestvirt: version, Created: now.UTC().Format(time.RFC3339),
 		Paths: map[string]string{}, Filtered: map[string]string{
-			WindowsRegistry:  "only the values check reads",
-			WindowsWSLConfig: "only [wsl2] nestedVirtualization",
+			probe.WindowsRegistry:  "only the values check reads",
+			probe.WindowsWSLConfig: "only [wsl2] nestedVirtualization",
 		}}}
-	s.Files = append(s.Files, SnapshotFile{Path: WindowsRegistry, Data: rec.regExport(), Mode: 0o644})
-	s.Manifest.Paths[WindowsDir] = "dir"
-	s.Manifest.Paths[WindowsRegistry] = "file"
+	s.Files = append(s.Files, snapshot.File{Path: probe.WindowsRegistry, Data: rec.regExport(), Mode: 0o644})
+	s.Manifest.Paths[probe.WindowsDir] = "dir"
+	s.Manifest.Paths[probe.WindowsRegistry] = "file"
 	rels := make([]string, 0, len(rec.states))
 	for rel := range rec.states {
 		rels = append(rels, rel)
@@ -184,20 +187,20 @@ func takeWindowsSnapshot(src WindowsSource, version string, now time.Time) (*Sna
 	for _, rel := range rels {
 		s.Manifest.Paths[rel] = rec.states[rel]
 		if rec.states[rel] == "file" {
-			s.Files = append(s.Files, SnapshotFile{Path: rel, Data: rec.files[rel], Mode: 0o644})
+			s.Files = append(s.Files, snapshot.File{Path: rel, Data: rec.files[rel], Mode: 0o644})
 		}
 		if rec.states[rel] == "unreadable" {
 			s.Notes = append(s.Notes, rel+": could not be read; recorded as unreadable")
 		}
 	}
 	if len(cpu) > 0 {
-		s.Files = append(s.Files, SnapshotFile{Path: CPUIDFile, Data: cpu.Text(), Mode: 0o644})
-		s.Manifest.Paths[CPUIDFile] = "file"
+		s.Files = append(s.Files, snapshot.File{Path: probe.CPUIDFile, Data: cpu.Text(), Mode: 0o644})
+		s.Manifest.Paths[probe.CPUIDFile] = "file"
 	}
 	man, err := json.MarshalIndent(s.Manifest, "", "  ")
 	if err != nil {
 		return nil, err
 	}
-	s.Files = append(s.Files, SnapshotFile{Path: ManifestFile, Data: append(man, '\n'), Mode: 0o644})
+	s.Files = append(s.Files, snapshot.File{Path: probe.ManifestFile, Data: append(man, '\n'), Mode: 0o644})
 	return s, nil
 }

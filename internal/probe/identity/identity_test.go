@@ -1,22 +1,26 @@
-package probe
+package identity_test
 
 import (
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/txtar"
+
+	"github.com/nestvirt/nestvirt/internal/probe"
+	"github.com/nestvirt/nestvirt/internal/probe/linux"
 )
 
-// TestIdentityByEvidence runs the cases of testdata/identity: machines written from
+// TestIdentityByEvidence runs the cases of testdata: machines written from
 // public vendor documentation and bug reports (each file names its source), with
 // the DMI strings and CPUID signatures of every hypervisor systemd-detect-virt
 // names, on each architecture it supports. They cover what the virt-what corpus
 // does not: signatures borrowed by another product, KVM against QEMU emulation on
 // machines without CPUID, and trees that prove nothing either way.
 func TestIdentityByEvidence(t *testing.T) {
-	files, err := filepath.Glob("testdata/identity/*.txtar")
+	files, err := filepath.Glob("testdata/*.txtar")
 	if err != nil || len(files) < 30 {
 		t.Fatalf("%d identity cases: %v", len(files), err)
 	}
@@ -73,17 +77,26 @@ func intAny(i *int) any {
 	return float64(*i)
 }
 
-// probeTree probes a directory as `check --root` does.
-func probeTree(t *testing.T, dir string) Facts {
+// probeTree probes a tree as `check --root` does: the identity of a Linux
+// machine is decided from the evidence its files give.
+func probeTree(t *testing.T, dir string) probe.Facts {
 	t.Helper()
-	r, err := OpenRoot(dir)
+	r, err := probe.OpenRoot(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	f, err := ProbeRoot(r)
-	if err != nil {
+	f, _ := linux.ProbeRoot(r)
+	return f
+}
+
+func write(t *testing.T, dir, rel, content string) {
+	t.Helper()
+	p := filepath.Join(dir, rel)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	return f
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -1,6 +1,6 @@
 //go:build corpora
 
-package probe
+package linux
 
 import (
 	"encoding/json"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/nestvirt/nestvirt/internal/arch"
 	"github.com/nestvirt/nestvirt/internal/corpus"
+	"github.com/nestvirt/nestvirt/internal/probe"
 )
 
 // The real machine snapshots of virt-what's test suite are read from beside the
@@ -84,7 +85,7 @@ func TestConformanceWithRealMachines(t *testing.T) {
 			}
 			f := probeTree(t, filepath.Join(dir, "root"))
 			v := f.Virtualization
-			vm, container := Str(v.VM), Str(v.Container)
+			vm, container := probe.Str(v.VM), probe.Str(v.Container)
 			ours, ok := answers[filepath.Base(dir)]
 			if !ok {
 				t.Fatalf("no answer pinned for this machine")
@@ -92,11 +93,11 @@ func TestConformanceWithRealMachines(t *testing.T) {
 			if (want.VM != nil && !slices.Contains(want.VM, ours.vm)) || !slices.Contains(want.Container, ours.container) {
 				t.Fatalf("the pinned answer %+v is not one the corpus accepts (vm %v, container %v)", ours, want.VM, want.Container)
 			}
-			if vm != ours.vm || container != ours.container || Str(v.Hypervisor) != ours.hypervisor {
-				t.Errorf("vm %q, container %q, hypervisor %q; want %q, %q, %q (evidence %q, notes %q)", vm, container, Str(v.Hypervisor), ours.vm, ours.container, ours.hypervisor, v.Evidence, f.Notes)
+			if vm != ours.vm || container != ours.container || probe.Str(v.Hypervisor) != ours.hypervisor {
+				t.Errorf("vm %q, container %q, hypervisor %q; want %q, %q, %q (evidence %q, notes %q)", vm, container, probe.Str(v.Hypervisor), ours.vm, ours.container, ours.hypervisor, v.Evidence, f.Notes)
 			}
-			if Str(f.Arch) != arch.Normalize(want.Arch) {
-				t.Errorf("arch = %q, want %q", Str(f.Arch), want.Arch)
+			if probe.Str(f.Arch) != arch.Normalize(want.Arch) {
+				t.Errorf("arch = %q, want %q", probe.Str(f.Arch), want.Arch)
 			}
 			if vm == "none" && (v.Level == nil || *v.Level != 0 || !v.LevelExact) {
 				t.Errorf("bare metal with level %v (exact %v)", v.Level, v.LevelExact)

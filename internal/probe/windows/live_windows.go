@@ -1,6 +1,6 @@
 //go:build windows
 
-package probe
+package windows
 
 import (
 	"bytes"
@@ -18,10 +18,10 @@ import (
 	"golang.org/x/sys/windows/registry"
 )
 
-// liveWindowsSource reads the running Windows: the registry through the Windows
+// Live reads the running Windows: the registry through the Windows
 // API, WMI through PowerShell, WSL through wsl.exe, each call within
-// WindowsTimeout.
-func liveWindowsSource() (WindowsSource, bool) { return liveWindows{}, true }
+// Timeout.
+func Live() (Source, bool) { return liveWindows{}, true }
 
 type liveWindows struct{}
 
@@ -114,7 +114,7 @@ func run(ctx context.Context, name string, env []string, args ...string) ([]byte
 	cmd.Stdout, cmd.Stderr, cmd.Stdin = &out, io.Discard, nil
 	err = cmd.Run()
 	if ctx.Err() != nil {
-		return nil, fmt.Errorf("%s did not answer within %s", name, WindowsTimeout)
+		return nil, fmt.Errorf("%s did not answer within %s", name, Timeout)
 	}
 	if err != nil && out.Len() == 0 {
 		return nil, fmt.Errorf("%s: %w", name, err)
