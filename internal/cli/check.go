@@ -183,19 +183,7 @@ func (a *app) runCheck(o checkOptions) error {
 // is nil when the machine could not be read; err says what failed, also when a
 // result is given (the VMs could not be judged).
 func (a *app) checkHost(o checkOptions) (*judge.CheckResult, *judge.Audit, error) {
-	// Loading the policy and compiling its host rules is CPU work, probing is
-	// mostly I/O: overlap them.
-	var (
-		p      *policy.Policy
-		polErr error
-		loaded = make(chan struct{})
-	)
-	go func() {
-		defer close(loaded)
-		if p, polErr = a.policy(); polErr == nil {
-			p.Prepare(policy.ScopeHost)
-		}
-	}()
+	loaded := policy.Ahead(a.policy, policy.ScopeHost)
 	var facts probe.Facts
 	var rep *sos.Report
 	var err error
@@ -217,7 +205,7 @@ func (a *app) checkHost(o checkOptions) (*judge.CheckResult, *judge.Audit, error
 	default:
 		facts, err = hostFacts(o.root, o.stated)
 	}
-	<-loaded
+	p, polErr := loaded()
 	if polErr != nil {
 		return nil, nil, polErr
 	}

@@ -7,9 +7,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/nestvirt/nestvirt/internal/arch"
 	"github.com/nestvirt/nestvirt/internal/domxml"
 	"github.com/nestvirt/nestvirt/internal/fsroot"
+	"github.com/nestvirt/nestvirt/internal/judge"
 	"github.com/nestvirt/nestvirt/internal/libvirt"
 	"github.com/nestvirt/nestvirt/internal/osid"
 	"github.com/nestvirt/nestvirt/internal/probe"
@@ -194,10 +194,10 @@ func (a *app) runExposeFile(o exposeOptions, undo bool) error {
 			f, _ := hostFacts("/", statedFlags{})
 			vendor = probe.Str(f.CPUVendor)
 		}
-		hv, herr := hypervWanted(o.hyperv, data)
-		if herr != nil {
-			return herr
+		if err := hypervChoice.check(o.hyperv); err != nil {
+			return err
 		}
+		hv := domxml.HypervWanted(o.hyperv, data)
 		res, err = domxml.Expose(data, domxml.ExposeOptions{Arch: o.arch, Vendor: vendor, Hyperv: hv})
 	}
 	if err != nil {
@@ -214,44 +214,6 @@ func (a *app) runExposeFile(o exposeOptions, undo bool) error {
 }
 
 func readLimited(path string, limit int64) ([]byte, error) { return fsroot.ReadNamed(path, limit) }
-
-// hypervWanted decides the Hyper-V enlightenments: on for a Windows guest recorded
-// as running WSL2 or Hyper-V, when auto.
-func hypervWanted(mode string, xml []byte) (bool, error) {
-	if err := hypervChoice.check(mode); err != nil {
-		return false, err
-	}
-	if mode == "auto" {
-		ann, _ := domxml.ReadAnnotation(xml)
-		return ann.Runs == "wsl2" || ann.Runs == "hyper-v", nil
-	}
-	return mode == "on", nil
-}
-
-// exposable says whether this host can give a guest virtualization to use, and if
-// not, what would change that.
-func exposable(f probe.Facts) (warnings []string, refusal error) {
-	a := probe.Str(f.Arch)
-	info := arch.Of(a, probe.Str(f.CPUVendor))
-	k := f.KVM
-	switch {
-	case f.Arch != nil && !info.Nestable:
-		return nil, refusedError{fmt.Errorf("nested virtualization does not work on %s (only Intel, AMD and IBM Z): exposing would not let the guest run VMs", a)}
-	case probe.Str(k.Module) == "kvm_pvm":
-		return nil, refusedError{fmt.Errorf("this host's KVM is PVM (kvm_pvm), which cannot pass virtualization on to its guests; nothing to expose")}
-	case k.Nested != nil && !*k.Nested:
-		return nil, refusedError{fmt.Errorf("nesting is off in %s on this host, so an exposed guest could not use it. Run 'nestvirt enable' first (it edits modprobe.d in place, with a backup, and reloads %s when no VM runs), then expose", probe.Str(k.Module), probe.Str(k.Module))}
-	case probe.Str(f.VirtExt) == "none" && f.Virtualization.LevelMin != nil && *f.Virtualization.LevelMin >= 1:
-		return nil, refusedError{fmt.Errorf("this host is a guest whose own CPU shows no %s: expose it on the L0 below first (nestvirt expose there)", info.Flag)}
-	}
-	if k.Nested == nil {
-		warnings = append(warnings, "this host's live nested value is unknown (see nestvirt check); exposing anyway")
-	}
-	if lm := f.Virtualization.LevelMin; lm != nil && *lm >= 1 {
-		warnings = append(warnings, fmt.Sprintf("this host is itself a guest: VMs started inside this domain would be L%d guests at least, which are not expected to work", *lm+2))
-	}
-	return warnings, nil
-}
 
 func (a *app) runExposeDomain(o exposeOptions, name string, undo bool) error {
 	if !undo {
@@ -283,16 +245,16 @@ func (a *app) runExposeDomain(o exposeOptions, name string, undo bool) error {
 		for _, n := range notes {
 			fmt.Fprintf(a.stderr, "nestvirt: note: %s\n", n)
 		}
-		warnings, refusal := exposable(facts)
+		warnings, refusal := judge.Exposable(facts)
 		if refusal != nil {
-			return refusal
+			return refusedError{refusal}
 		}
 		for _, w := range warnings {
 			fmt.Fprintf(a.stderr, "nestvirt: warning: %s\n", w)
 		}
 		vendor := probe.Str(facts.CPUVendor)
 		ch, err = conn.Edit(name, eo, func(raw []byte) (domxml.Result, error) {
-			hv, _ := hypervWanted(o.hyperv, raw)
+			hv := domxml.HypervWanted(o.hyperv, raw)
 			return domxml.Expose(raw, domxml.ExposeOptions{Vendor: vendor, Hyperv: hv})
 		})
 	}

@@ -24,10 +24,6 @@ import (
 // hookProbeTime bounds the one run of the binary install and status make.
 const hookProbeTime = 5 * time.Second
 
-// DecisionBudget is how long the hook may take to decide; past it, it allows the
-// operation (fail open) or refuses it (--fail-closed), and says so.
-const DecisionBudget = 2 * time.Second
-
 type guardOptions struct {
 	mode       string
 	failClosed bool
@@ -191,8 +187,7 @@ func (a *app) guardHook(o guardOptions, args []string) error {
 	if err := modeChoice.check(o.mode); err != nil {
 		return err
 	}
-	done := make(chan guard.Decision, 1)
-	go func() {
+	d := guard.Within(guard.DecisionBudget, in, func() guard.Decision {
 		xml, err := io.ReadAll(io.LimitReader(a.stdin, domxml.MaxSize+1))
 		if err == nil {
 			in.XML, in.XMLTooLarge = xml, len(xml) > domxml.MaxSize
@@ -201,8 +196,7 @@ func (a *app) guardHook(o guardOptions, args []string) error {
 		// user could change decides nothing (judged as unreadable).
 		if os.Geteuid() == 0 {
 			if err := a.untrusted(o.root); err != nil {
-				done <- guard.Decision{Allow: !o.failClosed, Judged: true, Message: "nestvirt guard cannot trust what it would judge with: " + err.Error(), Log: "nestvirt-guard: " + err.Error()}
-				return
+				return guard.Decision{Allow: !o.failClosed, Judged: true, Message: "nestvirt guard cannot trust what it would judge with: " + err.Error(), Log: "nestvirt-guard: " + err.Error()}
 			}
 		}
 		// A host.yaml that cannot be used costs only the stated facts: what was
@@ -214,22 +208,10 @@ func (a *app) guardHook(o guardOptions, args []string) error {
 		}
 		p, err := a.policy()
 		if err != nil {
-			done <- guard.Decision{Allow: !o.failClosed, Judged: true, Message: "nestvirt guard cannot load its policy: " + err.Error(), Log: "nestvirt-guard: policy: " + err.Error()}
-			return
+			return guard.Decision{Allow: !o.failClosed, Judged: true, Message: "nestvirt guard cannot load its policy: " + err.Error(), Log: "nestvirt-guard: policy: " + err.Error()}
 		}
-		done <- guard.Decide(p, in)
-	}()
-	var d guard.Decision
-	select {
-	case d = <-done:
-	case <-time.After(DecisionBudget):
-		verb := "allowing (fail open)"
-		if o.failClosed {
-			verb = "refusing (fail closed)"
-		}
-		msg := fmt.Sprintf("nestvirt-guard: domain=%q op=%s/%s: no decision within %s; %s", in.Domain, in.Op, in.SubOp, DecisionBudget, verb)
-		d = guard.Decision{Allow: !o.failClosed, Judged: true, Message: msg, Log: msg}
-	}
+		return guard.Decide(p, in)
+	})
 	logged := guard.Syslog("nestvirt-guard", d.Log, 500*time.Millisecond) == nil
 	if d.Message != "" {
 		fmt.Fprintln(a.stderr, d.Message)

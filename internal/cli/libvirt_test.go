@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nestvirt/nestvirt/internal/judge"
 	"github.com/nestvirt/nestvirt/internal/libvirt"
 )
 
@@ -135,17 +136,21 @@ func TestExposeRefusesWithACommandThatAnswers(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, refusal := exposable(f)
+		_, refusal := judge.Exposable(f)
 		if refusal == nil || !strings.Contains(refusal.Error(), tt.want) || strings.Contains(refusal.Error(), "see nestvirt check") {
 			t.Errorf("%s: %v, want %q", tt.snapshot, refusal, tt.want)
 		}
-		if exitCode(refusal) != ExitFindings {
-			t.Errorf("%s: exit %d", tt.snapshot, exitCode(refusal))
-		}
 	}
 	f, _ := hostFacts(snapshots+"intel-l0-ready/root", statedFlags{})
-	if w, refusal := exposable(f); refusal != nil || len(w) != 0 {
+	if w, refusal := judge.Exposable(f); refusal != nil || len(w) != 0 {
 		t.Errorf("a ready L0: %v %v", w, refusal)
+	}
+	// Through the command: a refusal is exit 1, and nothing is defined.
+	r := recordedDaemon(t, true)
+	d := dialing(func(libvirt.Options) (daemon, error) { return r, nil })
+	_, stderr, code := d.nv(t, "", "expose", "nv-win11", "--root", snapshots+"intel-l0-nesting-off/root")
+	if code != ExitFindings || !strings.Contains(stderr, "Run 'nestvirt enable' first") {
+		t.Errorf("expose on a host with nesting off: exit %d %s", code, stderr)
 	}
 }
 

@@ -313,3 +313,14 @@ func (d *doc) arch() string {
 	}
 	return ""
 }
+
+// HypervWanted decides whether expose adds Hyper-V's enlightenments: mode on
+// or off says so; auto turns them on for a guest nestvirt's annotation records
+// as running WSL2 or Hyper-V, whose nested guests need them.
+func HypervWanted(mode string, xml []byte) bool {
+	if mode == "auto" {
+		ann, _ := ReadAnnotation(xml)
+		return ann.Runs == "wsl2" || ann.Runs == "hyper-v"
+	}
+	return mode == "on"
+}

@@ -9,6 +9,7 @@ import (
 	"cmp"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/nestvirt/nestvirt/internal/domxml"
 	"github.com/nestvirt/nestvirt/internal/judge"
@@ -58,6 +59,29 @@ func judged(op, sub string) bool {
 }
 
 // Decide applies the policy to one hook call.
+// DecisionBudget is how long the hook may take to decide; past it, it allows the
+// operation (fail open) or refuses it (fail closed), and says so.
+const DecisionBudget = 2 * time.Second
+
+// Within decides with decide, or, when it takes longer than budget, allows the
+// operation (fail open) or refuses it (in.FailClosed), saying so: libvirt waits
+// for the hook, and a start must not hang on nestvirt.
+func Within(budget time.Duration, in Input, decide func() Decision) Decision {
+	done := make(chan Decision, 1)
+	go func() { done <- decide() }()
+	select {
+	case d := <-done:
+		return d
+	case <-time.After(budget):
+		verb := "allowing (fail open)"
+		if in.FailClosed {
+			verb = "refusing (fail closed)"
+		}
+		msg := fmt.Sprintf("nestvirt-guard: domain=%q op=%s/%s: no decision within %s; %s", in.Domain, in.Op, in.SubOp, budget, verb)
+		return Decision{Allow: !in.FailClosed, Judged: true, Message: msg, Log: msg}
+	}
+}
+
 func Decide(p *policy.Policy, in Input) Decision {
 	mode := in.Mode
 	if mode != Warn {

@@ -234,3 +234,23 @@ func TestSyslogGivesUpOnAStalledSocket(t *testing.T) {
 		t.Errorf("err %v after %s", err, time.Since(start))
 	}
 }
+
+// TestWithinGivesUpAndSaysSo: a decision that comes in time is the decision; one
+// that does not allows the operation (fail open) or refuses it (fail closed),
+// and the log says which and why.
+func TestWithinGivesUpAndSaysSo(t *testing.T) {
+	in := Input{Domain: "g", Op: "prepare", SubOp: "begin"}
+	quick := Within(time.Second, in, func() Decision { return Decision{Allow: false, Log: "refused by a rule"} })
+	if quick.Allow || quick.Log != "refused by a rule" {
+		t.Errorf("a decision in time: %+v", quick)
+	}
+	hang := func() Decision { time.Sleep(2 * time.Second); return Decision{} }
+	for _, failClosed := range []bool{false, true} {
+		in.FailClosed = failClosed
+		start := time.Now()
+		d := Within(50*time.Millisecond, in, hang)
+		if time.Since(start) > time.Second || d.Allow == failClosed || !d.Judged || !strings.Contains(d.Log, "no decision within 50ms") {
+			t.Errorf("fail closed %v: %+v after %s", failClosed, d, time.Since(start))
+		}
+	}
+}

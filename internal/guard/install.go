@@ -68,7 +68,7 @@ func Genuine(script string) bool {
 
 // HookTimeout bounds a whole run of nestvirt from the hook script: past it, the
 // script allows the operation (or refuses, fail-closed). nestvirt's own budget for
-// a decision is shorter (DecisionBudget in the CLI).
+// a decision is shorter (DecisionBudget).
 const HookTimeout = 5
 
 // Script is the hook file's content. It passes libvirt's arguments and stdin to

@@ -80,6 +80,25 @@ func (p *Policy) compiled(s Scope) error {
 // gathering facts. It is safe to call from several goroutines.
 func (p *Policy) Prepare(s Scope) error { return p.compiled(s) }
 
+// Ahead loads a policy with load and compiles its rules of scope on a goroutine
+// of their own, and returns what waits for them: loading and compiling is CPU
+// work, gathering facts mostly I/O, and `check` overlaps the two.
+func Ahead(load func() (*Policy, error), scope Scope) (wait func() (*Policy, error)) {
+	var p *Policy
+	var err error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if p, err = load(); err == nil {
+			p.Prepare(scope)
+		}
+	}()
+	return func() (*Policy, error) {
+		<-done
+		return p, err
+	}
+}
+
 // Source is a citation: the sentence of a document a finding rests on.
 type Source struct {
 	ID       string
