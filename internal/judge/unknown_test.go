@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/nestvirt/nestvirt/internal/policy"
+	"github.com/nestvirt/nestvirt/internal/policy/facts"
 	"github.com/nestvirt/nestvirt/internal/probe"
 )
 
@@ -121,4 +122,53 @@ func TestAVerdictNeverRestsOnAnUnknownFact(t *testing.T) {
 		t.Errorf("only %d decided findings became undetermined: the test is not reaching the facts the verdicts rest on", dropped)
 	}
 	t.Logf("%d facts generated; %d decided findings became undetermined, each naming its fact", len(facts), dropped)
+}
+
+// celPaths lists the paths rules can name in t, by the cel tags: "arch",
+// "kvm.nested", "os.version"; a struct's own path is one too.
+func celPaths(t reflect.Type, prefix string, out map[string]bool) {
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag := f.Tag.Get("cel")
+		if tag == "" || tag == "-" {
+			continue
+		}
+		p := strings.TrimPrefix(prefix+"."+tag, ".")
+		out[p] = true
+		ft := f.Type
+		if ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		if ft.Kind() == reflect.Struct {
+			celPaths(ft, p, out)
+		}
+	}
+}
+
+// TestEveryUnknownFactIsAFactRulesCanName: the unknown facts Host reports,
+// whichever probe fact is missing, are paths of facts.Host as rules name them
+// (its cel tags): a path typed in host.go that no rule could read fails here.
+func TestEveryUnknownFactIsAFactRulesCanName(t *testing.T) {
+	valid := map[string]bool{}
+	celPaths(reflect.TypeOf(facts.Host{}), "", valid)
+	seen := map[string]bool{}
+	for _, snap := range []string{"intel-l0-ready", "amd-l0-nested", "rhel96-l1-on-kvm", "win10-l1-wsl2", "s390x-level2"} {
+		base := probeDir(t, snapshots+snap+"/root")
+		for _, x := range factPaths(reflect.TypeOf(probe.Facts{}), nil, "") {
+			for _, u := range Host(x.without(base)).Unknown {
+				seen[u] = true
+			}
+		}
+		for _, u := range Host(probe.Facts{}).Unknown {
+			seen[u] = true
+		}
+	}
+	if len(seen) < 15 {
+		t.Fatalf("only %d unknown facts seen", len(seen))
+	}
+	for u := range seen {
+		if !valid[u] {
+			t.Errorf("Host reports %q unknown: no field of facts.Host has that cel path", u)
+		}
+	}
 }

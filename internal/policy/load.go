@@ -2,20 +2,24 @@ package policy
 
 import (
 	"regexp"
+	"slices"
 	"strings"
 
+	"github.com/nestvirt/nestvirt/internal/arch"
 	"github.com/nestvirt/nestvirt/internal/osid"
+	"github.com/nestvirt/nestvirt/internal/policy/facts"
 	"github.com/nestvirt/nestvirt/internal/strictyaml"
 )
 
 var (
 	idRe      = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
 	versionRe = regexp.MustCompile(`^[0-9]+(\.[0-9]+)*$`)
-	// Values a matrix row may list; the same vocabulary as topology files.
-	matrixArches = []string{"x86_64", "aarch64", "s390x", "ppc64le"}
-	matrixCPUs   = []string{"intel", "amd"}
-	matrixHVs    = []string{"kvm", "qemu", "esxi", "hyper-v", "aws", "xen", "other"}
-	matrixRuns   = []string{"kvm", "hyper-v", "wsl2"}
+	// Values a matrix row may list: the facts' vocabulary (an L1 in a row runs
+	// something: not "none").
+	matrixArches = arch.RHEL
+	matrixCPUs   = facts.CPUs
+	matrixHVs    = facts.Hypervisors
+	matrixRuns   = slices.DeleteFunc(slices.Clone(facts.GuestRuns), func(r string) bool { return r == "none" })
 )
 
 // MaxFile bounds a policy file nestvirt reads (--policy, policy lint, the

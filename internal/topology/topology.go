@@ -3,16 +3,18 @@
 package topology
 
 import (
+	"github.com/nestvirt/nestvirt/internal/arch"
 	"github.com/nestvirt/nestvirt/internal/osid"
+	"github.com/nestvirt/nestvirt/internal/policy/facts"
 )
 
-// Allowed values of the enumerated fields.
+// Allowed values of the enumerated fields: the facts' vocabulary.
 var (
-	Arches          = []string{"x86_64", "aarch64", "s390x", "ppc64le"}
-	CPUs            = []string{"intel", "amd"}
-	HostHypervisors = []string{"kvm", "qemu", "esxi", "hyper-v", "aws", "xen", "other"}
-	Platforms       = []string{"rhel", "rhv", "openstack", "openshift-virtualization"}
-	GuestRuns       = []string{"kvm", "hyper-v", "wsl2", "none"}
+	Arches          = arch.RHEL
+	CPUs            = facts.CPUs
+	HostHypervisors = facts.Hypervisors
+	Platforms       = facts.Platforms
+	GuestRuns       = facts.GuestRuns
 )
 
 // Topology is one planned deployment.

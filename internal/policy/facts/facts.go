@@ -12,6 +12,19 @@ import (
 	"github.com/nestvirt/nestvirt/internal/osid"
 )
 
+// The words of the enumerated facts, one vocabulary for topology files, the
+// policy's support tables and the command line.
+var (
+	// Hypervisors are what can run an L0, in topology-file words.
+	Hypervisors = []string{"kvm", "qemu", "esxi", "hyper-v", "aws", "xen", "other"}
+	// Platforms are the Red Hat offerings that manage an L0 (rhel: none but RHEL).
+	Platforms = []string{"rhel", "rhv", "openstack", "openshift-virtualization"}
+	// GuestRuns are what a guest runs its own guests with ("none": no guests).
+	GuestRuns = []string{"kvm", "hyper-v", "wsl2", "none"}
+	// CPUs are the x86 vendors nestvirt tells apart; other arches imply theirs.
+	CPUs = []string{"intel", "amd"}
+)
+
 // OS is an operating system: a libosinfo-style id, its family and kind, its
 // version, and its name as people write it ("RHEL 10.0").
 type OS struct {
