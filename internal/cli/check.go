@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/nestvirt/nestvirt/internal/doc"
 	"github.com/nestvirt/nestvirt/internal/judge"
 	"github.com/nestvirt/nestvirt/internal/osid"
 	"github.com/nestvirt/nestvirt/internal/policy"
@@ -158,16 +159,16 @@ func (a *app) runCheck(o checkOptions) error {
 	} else {
 		// A machine format always gets its document: a failure is inside it, so a
 		// fleet's report shows the broken host rather than losing it.
-		doc := report.NewCheckDoc(res, audit, docError(runErr))
+		document := doc.NewCheckDoc(res, audit, docError(runErr))
 		now := a.clock()
 		err := a.writeTo(o.output, func(w io.Writer) error {
 			switch o.format {
 			case "prometheus":
-				return report.CheckPrometheus(w, doc, now, Version)
+				return report.CheckPrometheus(w, document, now, Version)
 			case "nfd":
-				return report.CheckNFD(w, doc, now)
+				return report.CheckNFD(w, document, now)
 			}
-			return report.WriteJSON(w, doc)
+			return report.WriteJSON(w, document)
 		})
 		if err != nil {
 			return err
@@ -244,18 +245,18 @@ func countSet(flags ...bool) int {
 }
 
 // docError is a command's failure as its document says it.
-func docError(err error) *report.DocError {
+func docError(err error) *doc.Error {
 	if err == nil {
 		return nil
 	}
-	kind := "dependency"
+	kind := doc.ErrorDependency
 	switch exitCode(err) {
 	case ExitInput:
-		kind = "input"
+		kind = doc.ErrorInput
 	case ExitFindings:
-		kind = "refused"
+		kind = doc.ErrorRefused
 	}
-	return &report.DocError{Kind: kind, Message: err.Error()}
+	return &doc.Error{Kind: kind, Message: err.Error()}
 }
 
 func (a *app) snapshotCmd() *cobra.Command {

@@ -32,7 +32,7 @@ other.`,
 			}
 			return a.writeTo(o.output, func(w io.Writer) error {
 				if o.format == "json" {
-					return report.MatrixJSON(w, p, report.SchemaMatrix)
+					return report.MatrixJSON(w, p)
 				}
 				return report.MatrixText(w, p, style)
 			})

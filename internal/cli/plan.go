@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/nestvirt/nestvirt/internal/doc"
 	"github.com/nestvirt/nestvirt/internal/plan"
 	"github.com/nestvirt/nestvirt/internal/policy"
 	"github.com/nestvirt/nestvirt/internal/report"
@@ -63,7 +64,7 @@ func (a *app) runPlan(o planOptions, args []string) error {
 		if forPrograms(o.format) {
 			// The document all the same, with the failure inside.
 			if werr := a.writeTo(o.output, func(w io.Writer) error {
-				return report.WritePlanJSON(w, report.SchemaPlan, docError(err))
+				return report.WritePlanJSON(w, doc.SchemaPlan, docError(err))
 			}); werr != nil {
 				return werr
 			}
@@ -111,14 +112,14 @@ func (a *app) runPlan(o planOptions, args []string) error {
 		}
 		switch {
 		case o.format == "json":
-			doc := report.NewPlanJSON(w, report.SchemaPlan)
+			document := report.NewPlanJSON(w, doc.SchemaPlan)
 			if err := plan.Each(p, files, a.stdin, work, func(i int, j judged) error {
 				defer chunkPool.Put(j.buf)
-				return doc.Add(j.t.Verdict, *j.buf)
+				return document.Add(j.t.Verdict, *j.buf)
 			}); err != nil {
 				return err
 			}
-			return doc.Close(nil)
+			return document.Close(nil)
 		case o.quiet:
 			bw := bufio.NewWriterSize(w, 1<<20)
 			if err := plan.Each(p, files, a.stdin, work, func(i int, j judged) error {
@@ -130,13 +131,13 @@ func (a *app) runPlan(o planOptions, args []string) error {
 			}
 			return bw.Flush()
 		}
-		doc := report.NewPlanText(w, style, summary)
+		document := report.NewPlanText(w, style, summary)
 		if err := plan.Each(p, files, a.stdin, work, func(i int, j judged) error {
-			return doc.Add(j.t)
+			return document.Add(j.t)
 		}); err != nil {
 			return err
 		}
-		return doc.Close()
+		return document.Close()
 	})
 	if err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/nestvirt/nestvirt/internal/arch"
+	"github.com/nestvirt/nestvirt/internal/doc"
 	"github.com/nestvirt/nestvirt/internal/domxml"
 	"github.com/nestvirt/nestvirt/internal/judge"
 	"github.com/nestvirt/nestvirt/internal/libvirt"
@@ -256,8 +257,8 @@ func (a *app) runVMs(o vmsOptions) error {
 		if facts.Arch != nil || facts.Hostname != nil {
 			host = &facts
 		}
-		doc := report.NewVMsDoc(res, host, docError(runErr))
-		if err := a.writeTo(o.output, func(w io.Writer) error { return report.WriteJSON(w, doc) }); err != nil {
+		document := doc.NewVMsDoc(res, host, docError(runErr))
+		if err := a.writeTo(o.output, func(w io.Writer) error { return report.WriteJSON(w, document) }); err != nil {
 			return err
 		}
 	case res != nil:

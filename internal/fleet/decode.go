@@ -5,18 +5,19 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
+	"math/big"
 	"reflect"
-	"strconv"
+	"strings"
 
 	"github.com/nestvirt/nestvirt/internal/policy"
 	"github.com/nestvirt/nestvirt/schema"
 )
 
-// decode reads a document of kind into v and checks what the fleet relies on:
-// the members its schema requires at the top, every value the fleet reads of
-// its type, every verdict and level one of the policy's. It never refuses what
-// the schema accepts.
+// decode reads a document of kind into v, one of package doc's types, the
+// definitions nestvirt writes with: the members its schema requires at the top
+// must be there, every value of its type, every verdict and level one of the
+// policy's (policy.Level refuses any other). It never refuses what the schema
+// accepts: an integer written as 1.0 is one.
 //
 // It is not a JSON Schema validator, on purpose: the validator nestvirt's tests
 // use compiles its meta-schemas when its package initialises (8 ms and 1.7 MB
@@ -25,137 +26,76 @@ import (
 // the full schema by its tests, and TestTheFleetAcceptsWhatTheSchemaAccepts holds
 // decode to taking every document the schema takes.
 func decode(kind string, data []byte, v any) error {
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(data, &top); err != nil {
-		return jsonProblem(err)
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var top any
+	if err := dec.Decode(&top); err != nil {
+		return fmt.Errorf("not JSON: %w", err)
+	}
+	obj, ok := top.(map[string]any)
+	if !ok {
+		return errors.New("not a JSON object")
 	}
 	for _, k := range schema.Required(kind) {
-		if _, ok := top[k]; !ok {
+		if _, ok := obj[k]; !ok {
 			return fmt.Errorf("no %q member", k)
 		}
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(v); err != nil {
+	// JSON Schema's integers include 1.0; encoding/json's do not.
+	norm, err := json.Marshal(integral(top))
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(norm, v); err != nil {
 		return jsonProblem(err)
 	}
-	switch d := v.(type) {
-	case *checkDoc:
-		if err := verdictOrNull("verdict", d.Verdict); err != nil {
-			return err
+	return nil
+}
+
+// integral writes every number that is an integer as one: 1.0 and 1e0 as 1.
+func integral(v any) any {
+	switch x := v.(type) {
+	case map[string]any:
+		for k, e := range x {
+			x[k] = integral(e)
 		}
-		if err := findings("findings", d.Findings); err != nil {
-			return err
+	case []any:
+		for i, e := range x {
+			x[i] = integral(e)
 		}
-		if d.VMs != nil {
-			if err := verdictOrNull("vms.verdict", d.VMs.Verdict); err != nil {
-				return err
-			}
-			return vms("vms.vms", d.VMs.VMs)
-		}
-	case *vmsDoc:
-		if err := verdictOrNull("verdict", d.Verdict); err != nil {
-			return err
-		}
-		return vms("vms", d.VMs)
-	case *planDoc:
-		if err := verdictOrNull("verdict", d.Verdict); err != nil {
-			return err
-		}
-		for i, t := range d.Topologies {
-			at := "topologies[" + strconv.Itoa(i) + "]"
-			if err := verdictOrNull(at+".verdict", t.Verdict); err != nil {
-				return err
-			}
-			if err := chains(at+".chains", t.Chains); err != nil {
-				return err
+	case json.Number:
+		if _, err := x.Int64(); err != nil {
+			if r, ok := new(big.Rat).SetString(string(x)); ok && r.IsInt() && len(x) < 64 {
+				return json.Number(r.Num().String())
 			}
 		}
 	}
-	return nil
+	return v
 }
 
 func jsonProblem(err error) error {
 	var te *json.UnmarshalTypeError
-	if errors.As(err, &te) && te.Field != "" {
-		return fmt.Errorf("%s: a JSON %s where the schema has %s", te.Field, te.Value, jsonType(te.Type.Kind().String()))
+	switch {
+	case errors.As(err, &te) && te.Type == reflect.TypeFor[policy.Level]():
+		return fmt.Errorf("%s: %s is not a level (one of: %s)", te.Field, te.Value, strings.Join(policy.LevelNames(), ", "))
+	case errors.As(err, &te) && te.Field != "":
+		return fmt.Errorf("%s: a JSON %s where the schema has %s", te.Field, te.Value, jsonType(te.Type))
 	}
-	return fmt.Errorf("not JSON: %w", err)
+	return err
 }
 
-func jsonType(goKind string) string {
-	switch goKind {
-	case "string":
+func jsonType(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.String:
 		return "a string"
-	case "bool":
+	case reflect.Bool:
 		return "a boolean"
-	case "int", "int64":
+	case reflect.Int, reflect.Int64, reflect.Int32:
 		return "an integer"
-	case "slice":
+	case reflect.Slice:
 		return "an array"
-	case "struct", "map":
+	case reflect.Struct, reflect.Map:
 		return "an object"
 	}
-	return goKind
-}
-
-func verdictOrNull(at string, v *string) error {
-	if v == nil {
-		return nil
-	}
-	return level(at, *v)
-}
-
-func level(at, v string) error {
-	if _, err := policy.ParseLevel(v); err != nil {
-		return fmt.Errorf("%s: %w", at, err)
-	}
-	return nil
-}
-
-func findings(at string, fs []Finding) error {
-	for i, f := range fs {
-		here := at + "[" + strconv.Itoa(i) + "]"
-		if err := level(here+".level", f.Level); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func chains(at string, cs []chain) error {
-	for i, c := range cs {
-		here := at + "[" + strconv.Itoa(i) + "]"
-		if err := level(here+".verdict", c.Verdict); err != nil {
-			return err
-		}
-		if err := findings(here+".findings", c.Findings); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func vms(at string, list []VM) error {
-	for i, v := range list {
-		here := at + "[" + strconv.Itoa(i) + "]"
-		if err := level(here+".verdict", v.Verdict); err != nil {
-			return err
-		}
-		if err := chains(here+".chains", v.Chains); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// integer is a JSON integer as JSON Schema has it: 1.0 is one.
-type integer int
-
-func (i *integer) UnmarshalJSON(b []byte) error {
-	f, err := strconv.ParseFloat(string(b), 64)
-	if err != nil || f != math.Trunc(f) || math.Abs(f) > 1<<31 {
-		return &json.UnmarshalTypeError{Value: "number " + string(b), Type: reflect.TypeFor[int]()}
-	}
-	*i = integer(f)
-	return nil
+	return t.String()
 }

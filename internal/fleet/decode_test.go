@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nestvirt/nestvirt/internal/doc"
 	"github.com/nestvirt/nestvirt/schema"
 	"github.com/nestvirt/nestvirt/schema/schematest"
 )
@@ -31,11 +32,11 @@ func documents(t testing.TB) map[string][]byte {
 func decodeAs(kind string, data []byte) error {
 	switch kind {
 	case "check":
-		return decode(kind, data, &checkDoc{})
+		return decode(kind, data, &doc.CheckDoc{})
 	case "vms":
-		return decode(kind, data, &vmsDoc{})
+		return decode(kind, data, &doc.VMsDoc{})
 	case "plan":
-		return decode(kind, data, &planDoc{})
+		return decode(kind, data, &doc.PlanDoc{})
 	}
 	return nil
 }
@@ -61,12 +62,12 @@ func TestTheFleetAcceptsWhatTheSchemaAccepts(t *testing.T) {
 		}
 	}
 	invalid := []struct{ name, doc, want string }{
-		{"a verdict no level", strings.Replace(checkWeb1, `"verdict":"does-not-work"`, `"verdict":"fine"`, 1), `verdict: unknown level "fine"`},
-		{"a finding's level", strings.Replace(checkWeb1, `"level":"supported"`, `"level":"ok"`, 1), `findings[1].level`},
+		{"a verdict no level", strings.Replace(checkWeb1, `"verdict":"does-not-work"`, `"verdict":"fine"`, 1), `verdict: string "fine" is not a level`},
+		{"a finding's level", strings.Replace(checkWeb1, `"level":"supported"`, `"level":"ok"`, 1), `findings.level: string "ok" is not a level`},
 		{"a boolean as a string", strings.Replace(checkWeb1, `"nested":false`, `"nested":"no"`, 1), `host.kvm.nested: a JSON string where the schema has a boolean`},
 		{"no error member", strings.Replace(checkBroken, `,"error":{"kind":"input","message":"--root /x: not a snapshot"}`, ``, 1), `no "error" member`},
-		{"a VM's verdict", strings.Replace(vmsWeb1, `"verdict":"supported","chains"`, `"verdict":null,"chains"`, 1), `vms[0].verdict`},
-		{"a topology's verdict", strings.Replace(plan, `"verdict":"supported","chains"`, `"verdict":"great","chains"`, 1), `topologies[0].verdict`},
+		{"a VM's verdict", strings.Replace(vmsWeb1, `"verdict":"supported","chains"`, `"verdict":null,"chains"`, 1), `vms.verdict`},
+		{"a topology's verdict", strings.Replace(plan, `"verdict":"supported","chains"`, `"verdict":"great","chains"`, 1), `topologies.verdict`},
 		{"not JSON", `{"schema":"https://nestvirt.dev/schema/check/v1",`, `not JSON`},
 	}
 	for _, tt := range invalid {

@@ -15,105 +15,16 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/nestvirt/nestvirt/internal/doc"
 	"github.com/nestvirt/nestvirt/internal/fsroot"
 	"github.com/nestvirt/nestvirt/internal/policy"
+	"github.com/nestvirt/nestvirt/internal/probe"
 	"github.com/nestvirt/nestvirt/schema"
 )
 
 // MaxDocument bounds one document: a check is a few KB, a vms of a big host a
 // few MB.
 const MaxDocument = 64 << 20
-
-// Finding is one finding as the documents carry it.
-type Finding struct {
-	Rule          string   `json:"rule"`
-	Level         string   `json:"level"`
-	Informational bool     `json:"informational"`
-	Undetermined  bool     `json:"undetermined"`
-	Unknown       []string `json:"unknown"`
-	Message       string   `json:"message"`
-	Source        string   `json:"source"`
-	Remedy        *string  `json:"remedy"`
-}
-
-type chain struct {
-	Path     []string  `json:"path"`
-	Verdict  string    `json:"verdict"`
-	Findings []Finding `json:"findings"`
-}
-
-// VM is one domain of a host.
-type VM struct {
-	Name    string  `json:"name"`
-	State   *string `json:"state"`
-	CPUMode *string `json:"cpu_mode"`
-	Exposes *bool   `json:"exposes_virtualization"`
-	OS      *string `json:"os"`
-	Runs    string  `json:"runs"`
-	Verdict string  `json:"verdict"`
-	Chains  []chain `json:"chains"`
-	Error   *string `json:"error"`
-}
-
-type docError struct {
-	Kind    string `json:"kind"`
-	Message string `json:"message"`
-}
-
-type hostFacts struct {
-	Hostname       *string `json:"hostname"`
-	Arch           *string `json:"arch"`
-	CPUVendor      *string `json:"cpu_vendor"`
-	Virtualization struct {
-		VM         *string  `json:"vm"`
-		Hypervisor *string  `json:"hypervisor"`
-		Level      *integer `json:"level"`
-		LevelMin   *integer `json:"level_min"`
-	} `json:"virtualization"`
-	KVM struct {
-		Available *bool   `json:"available"`
-		Module    *string `json:"module"`
-		Nested    *bool   `json:"nested"`
-	} `json:"kvm"`
-	OS *struct {
-		Name string `json:"name"`
-	} `json:"os"`
-}
-
-type vmsPart struct {
-	Verdict *string `json:"verdict"`
-	URI     *string `json:"uri"`
-	VMs     []VM    `json:"vms"`
-}
-
-type checkDoc struct {
-	Verdict  *string    `json:"verdict"`
-	Host     *hostFacts `json:"host"`
-	Findings []Finding  `json:"findings"`
-	VMs      *vmsPart   `json:"vms"`
-	Error    *docError  `json:"error"`
-}
-
-type vmsDoc struct {
-	Verdict *string    `json:"verdict"`
-	Host    *hostFacts `json:"host"`
-	URI     *string    `json:"uri"`
-	VMs     []VM       `json:"vms"`
-	Error   *docError  `json:"error"`
-}
-
-type planDoc struct {
-	Verdict    *string `json:"verdict"`
-	Topologies []struct {
-		File    string  `json:"file"`
-		Name    *string `json:"name"`
-		Verdict *string `json:"verdict"`
-		Chains  []chain `json:"chains"`
-		Error   *struct {
-			Message string `json:"message"`
-		} `json:"error"`
-	} `json:"topologies"`
-}
 
 // Host is one row of the fleet.
 type Host struct {
@@ -127,9 +38,9 @@ type Host struct {
 	OS         string
 	Nested     string // on, off, "" unknown
 	KVM        string // yes, no, "" unknown
-	Findings   []Finding
-	Worst      *Finding // the worst decided, not informational finding
-	VMs        []VM
+	Findings   []policy.Finding
+	Worst      *policy.Finding // the worst decided, not informational finding
+	VMs        []doc.VMEntry
 	VMsURI     string
 	Error      string
 }
@@ -174,7 +85,7 @@ func Load(paths []string) (*Fleet, error) {
 	byName := map[string]*Host{}
 	var vmsDocs []struct {
 		file string
-		doc  vmsDoc
+		doc  doc.VMsDoc
 	}
 	for _, file := range files {
 		data, err := readLimited(file)
@@ -187,33 +98,33 @@ func Load(paths []string) (*Fleet, error) {
 			f.Skipped = append(f.Skipped, Skipped{file, "not a nestvirt document (no known \"schema\")"})
 			continue
 		}
-		var doc any
+		var read any
 		switch kind {
 		case "check":
-			doc = &checkDoc{}
+			read = &doc.CheckDoc{}
 		case "vms":
-			doc = &vmsDoc{}
+			read = &doc.VMsDoc{}
 		case "plan":
-			doc = &planDoc{}
+			read = &doc.PlanDoc{}
 		default:
 			f.Skipped = append(f.Skipped, Skipped{file, "a " + kind + " document says nothing of hosts"})
 			continue
 		}
-		if err := decode(kind, data, doc); err != nil {
+		if err := decode(kind, data, read); err != nil {
 			f.Skipped = append(f.Skipped, Skipped{file, "not a valid " + kind + " document: " + clip(strings.Join(strings.Fields(err.Error()), " "), 300)})
 			continue
 		}
 		switch kind {
 		case "check":
-			d := *doc.(*checkDoc)
+			d := *read.(*doc.CheckDoc)
 			h := hostOf(file, d.Host)
-			h.Verdict = str(d.Verdict)
+			h.Verdict = level(d.Verdict)
 			h.Findings = d.Findings
 			if d.Error != nil {
-				h.Error = d.Error.Kind + ": " + d.Error.Message
+				h.Error = string(d.Error.Kind) + ": " + d.Error.Message
 			}
 			if d.VMs != nil {
-				h.VMs, h.VMsURI = d.VMs.VMs, str(d.VMs.URI)
+				h.VMs, h.VMsURI = d.VMs.VMs, d.VMs.URI
 			}
 			h.Worst = worst(h.Findings)
 			f.Hosts = append(f.Hosts, h)
@@ -221,15 +132,15 @@ func Load(paths []string) (*Fleet, error) {
 				byName[h.Name] = h
 			}
 		case "vms":
-			d := *doc.(*vmsDoc)
+			d := *read.(*doc.VMsDoc)
 			vmsDocs = append(vmsDocs, struct {
 				file string
-				doc  vmsDoc
+				doc  doc.VMsDoc
 			}{file, d})
 		case "plan":
-			d := *doc.(*planDoc)
+			d := *read.(*doc.PlanDoc)
 			for _, t := range d.Topologies {
-				tp := Topology{File: t.File, Name: str(t.Name), Verdict: str(t.Verdict), Chains: len(t.Chains)}
+				tp := Topology{File: t.File, Name: str(t.Name), Verdict: level(t.Verdict), Chains: len(t.Chains)}
 				if t.Error != nil {
 					tp.Error = t.Error.Message
 				}
@@ -247,13 +158,13 @@ func Load(paths []string) (*Fleet, error) {
 		h, ok := byName[name]
 		if !ok || name == "" {
 			h = hostOf(v.file, v.doc.Host)
-			h.Verdict = str(v.doc.Verdict)
+			h.Verdict = level(v.doc.Verdict)
 			f.Hosts = append(f.Hosts, h)
 			byName[h.Name] = h
 		}
 		h.VMs, h.VMsURI = v.doc.VMs, str(v.doc.URI)
 		if v.doc.Error != nil && h.Error == "" {
-			h.Error = v.doc.Error.Kind + ": " + v.doc.Error.Message
+			h.Error = string(v.doc.Error.Kind) + ": " + v.doc.Error.Message
 		}
 	}
 	sort.SliceStable(f.Hosts, func(i, j int) bool {
@@ -274,7 +185,7 @@ func readLimited(file string) ([]byte, error) {
 	return b, err
 }
 
-func hostOf(file string, hf *hostFacts) *Host {
+func hostOf(file string, hf *probe.Facts) *Host {
 	h := &Host{File: file, Name: strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))}
 	if hf == nil {
 		return h
@@ -308,6 +219,14 @@ func onOff(b *bool, yes, no string) string {
 	return no
 }
 
+// level is a verdict's name, "" when there is none.
+func level(l *policy.Level) string {
+	if l == nil {
+		return ""
+	}
+	return l.String()
+}
+
 func str(s *string) string {
 	if s == nil {
 		return ""
@@ -330,14 +249,14 @@ func rank(v string) int {
 // Rank is rank, for renderers that sort.
 func Rank(v string) int { return rank(v) }
 
-func worst(fs []Finding) *Finding {
-	var w *Finding
+func worst(fs []policy.Finding) *policy.Finding {
+	var w *policy.Finding
 	for i := range fs {
 		f := &fs[i]
 		if f.Informational || f.Undetermined {
 			continue
 		}
-		if w == nil || rank(f.Level) > rank(w.Level) {
+		if w == nil || f.Level > w.Level {
 			w = f
 		}
 	}
@@ -378,12 +297,12 @@ func (f *Fleet) Rules() []Rule {
 			}
 			r, ok := idx[key]
 			if !ok {
-				r = &Rule{ID: fd.Rule, Level: fd.Level, Source: fd.Source, Undetermined: fd.Undetermined}
+				r = &Rule{ID: fd.Rule, Level: fd.Level.String(), Source: fd.Source, Undetermined: fd.Undetermined}
 				idx[key] = r
 				order = append(order, key)
 			}
-			if r.Remedy == "" && fd.Remedy != nil {
-				r.Remedy = *fd.Remedy
+			if r.Remedy == "" {
+				r.Remedy = fd.Remedy
 			}
 			r.Hosts = append(r.Hosts, h.Name)
 		}

@@ -3,6 +3,8 @@ package policy
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
+	"strconv"
 	"strings"
 )
 
@@ -50,7 +52,8 @@ func ParseLevel(s string) (Level, error) {
 // MarshalJSON writes the level's string.
 func (l Level) MarshalJSON() ([]byte, error) { return json.Marshal(l.String()) }
 
-// UnmarshalJSON reads a level string.
+// UnmarshalJSON reads a level string. Anything else is a
+// *json.UnmarshalTypeError, which encoding/json gives the member's path.
 func (l *Level) UnmarshalJSON(b []byte) error {
 	var s string
 	if err := json.Unmarshal(b, &s); err != nil {
@@ -58,7 +61,7 @@ func (l *Level) UnmarshalJSON(b []byte) error {
 	}
 	v, err := ParseLevel(s)
 	if err != nil {
-		return err
+		return &json.UnmarshalTypeError{Value: "string " + strconv.Quote(s), Type: reflect.TypeFor[Level]()}
 	}
 	*l = v
 	return nil

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nestvirt/nestvirt/internal/doc"
 	"github.com/nestvirt/nestvirt/internal/domxml"
 	"github.com/nestvirt/nestvirt/internal/fulldisk"
 	"github.com/nestvirt/nestvirt/internal/judge"
@@ -20,7 +21,7 @@ import (
 func TestEveryRendererReturnsTheWriteError(t *testing.T) {
 	r := checkOf(t, "amd-l0-nested")
 	off := checkOf(t, "intel-l0-nesting-off") // -q prints what needs action
-	doc := NewCheckDoc(&r, nil, nil)
+	document := doc.NewCheckDoc(&r, nil, nil)
 	recs := []domxml.Record{}
 	for _, f := range []string{"plain.xml", "win11-wsl2.xml"} {
 		data, err := os.ReadFile(filepath.Join("../domxml/testdata", f))
@@ -34,12 +35,12 @@ func TestEveryRendererReturnsTheWriteError(t *testing.T) {
 	renderers := map[string]func(io.Writer) error{
 		"check text":  func(w io.Writer) error { return CheckText(w, r, Style{}, false, NewCites()) },
 		"check -q":    func(w io.Writer) error { return CheckText(w, off, Style{}, true, NewCites()) },
-		"check json":  func(w io.Writer) error { return WriteJSON(w, doc) },
-		"prometheus":  func(w io.Writer) error { return CheckPrometheus(w, doc, now, "test") },
-		"nfd":         func(w io.Writer) error { return CheckNFD(w, doc, now) },
+		"check json":  func(w io.Writer) error { return WriteJSON(w, document) },
+		"prometheus":  func(w io.Writer) error { return CheckPrometheus(w, document, now, "test") },
+		"nfd":         func(w io.Writer) error { return CheckNFD(w, document, now) },
 		"vms text":    func(w io.Writer) error { return VMsText(w, audit, Style{}, false, NewCites()) },
 		"matrix text": func(w io.Writer) error { return MatrixText(w, policy.Default(), Style{}) },
-		"matrix json": func(w io.Writer) error { return MatrixJSON(w, policy.Default(), SchemaMatrix) },
+		"matrix json": func(w io.Writer) error { return MatrixJSON(w, policy.Default()) },
 		"sources": func(w io.Writer) error {
 			c := NewCites()
 			c.Number("a source")

@@ -25,19 +25,21 @@ var templates embed.FS
 // the guard hook among them, starts without it.
 var fleetPage = sync.OnceValue(func() *template.Template {
 	return template.Must(template.New("fleet.html.tmpl").Funcs(template.FuncMap{
-		"verdictName": func(v string) string {
-			if v == "" {
-				return "not judged"
+		// A verdict is a level's name (a host's, "" when not judged) or a
+		// policy.Level (a finding's, a VM's).
+		"verdictName": func(v any) string {
+			if s := fmt.Sprint(v); s != "" {
+				return s
 			}
-			return v
+			return "not judged"
 		},
-		"class": func(v string) string {
-			if v == "" {
-				return "c-none"
+		"class": func(v any) string {
+			if s := fmt.Sprint(v); s != "" {
+				return "c-" + s
 			}
-			return "c-" + v
+			return "c-none"
 		},
-		"rank":     fleet.Rank,
+		"rank":     func(v any) int { return fleet.Rank(fmt.Sprint(v)) },
 		"position": position,
 		"rules": func(h *fleet.Host) string {
 			var ids []string

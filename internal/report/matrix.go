@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/nestvirt/nestvirt/internal/doc"
 	"github.com/nestvirt/nestvirt/internal/policy"
 )
 
@@ -95,67 +96,8 @@ func tableWidth(head []string, cols [][]string) int {
 	return n
 }
 
-// MatrixDoc is the JSON of `nestvirt matrix --format json`.
-type MatrixDoc struct {
-	Schema   string        `json:"schema"`
-	Policy   string        `json:"policy"`
-	Title    string        `json:"title"`
-	Document string        `json:"document"`
-	Tables   []MatrixTable `json:"tables"`
-}
-
-// MatrixTable is one table of the support matrix.
-type MatrixTable struct {
-	ID         string        `json:"id"`
-	Level      policy.Level  `json:"level"`
-	Book       string        `json:"book"`
-	Source     string        `json:"source"`
-	ArchSource string        `json:"arch_source"`
-	L0         MatrixL0      `json:"l0"`
-	L1         []MatrixGuest `json:"l1"`
-	L2         []MatrixGuest `json:"l2"`
-}
-
-// MatrixL0 is what a table allows as the L0.
-type MatrixL0 struct {
-	OS         []string `json:"os"`
-	Arch       []string `json:"arch"`
-	CPU        []string `json:"cpu"`
-	Hypervisor []string `json:"hypervisor"`
-}
-
-// MatrixGuest is one entry of an L1 or L2 column.
-type MatrixGuest struct {
-	OS    string  `json:"os"`
-	Runs  *string `json:"runs"` // null where the table says nothing (an L2)
-	Label string  `json:"label"`
-}
-
 // MatrixJSON writes the policy's support matrix.
-func MatrixJSON(w io.Writer, p *policy.Policy, schema string) error {
-	doc := MatrixDoc{Schema: schema, Policy: p.Name, Title: p.Title, Document: p.Document, Tables: []MatrixTable{}}
-	guests := func(gs []policy.GuestSpec) []MatrixGuest {
-		out := []MatrixGuest{}
-		for _, g := range gs {
-			mg := MatrixGuest{OS: g.OS.Text, Label: g.Label()}
-			if g.Runs != "" {
-				mg.Runs = &g.Runs
-			}
-			out = append(out, mg)
-		}
-		return out
-	}
-	for _, r := range p.Matrix {
-		t := MatrixTable{ID: r.ID, Level: r.Level, Book: r.Book, Source: p.Cite(r.Source), ArchSource: p.Cite(r.ArchSource),
-			L0: MatrixL0{OS: []string{}, Arch: append([]string{}, r.L0.Arch...), CPU: append([]string{}, r.L0.CPU...), Hypervisor: append([]string{}, r.L0.Hypervisor...)},
-			L1: guests(r.L1), L2: guests(r.L2)}
-		for _, m := range r.L0.OS {
-			t.L0.OS = append(t.L0.OS, m.Text)
-		}
-		doc.Tables = append(doc.Tables, t)
-	}
-	return JSON(w, doc)
-}
+func MatrixJSON(w io.Writer, p *policy.Policy) error { return JSON(w, doc.NewMatrixDoc(p)) }
 
 // table writes columns of lists side by side, with a header and rules.
 func table(w io.Writer, s Style, head []string, cols [][]string) {

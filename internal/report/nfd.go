@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nestvirt/nestvirt/internal/doc"
 	"github.com/nestvirt/nestvirt/internal/probe"
 )
 
@@ -43,7 +44,7 @@ func nfdBool(b *bool) string {
 // CheckNFD writes a check document as a Node Feature Discovery feature file, for
 // /etc/kubernetes/node-feature-discovery/features.d/ (written with --output:
 // a dot file renamed into place, which NFD ignores until then).
-func CheckNFD(w io.Writer, d CheckDoc, now time.Time) error {
+func CheckNFD(w io.Writer, d doc.CheckDoc, now time.Time) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# nestvirt check, %s (%s)\n", now.UTC().Format(time.RFC3339), d.Schema)
 	fmt.Fprintf(&b, "# +expiry-time=%s\n", now.Add(NFDLifetime).UTC().Format(time.RFC3339))
@@ -83,7 +84,7 @@ func CheckNFD(w io.Writer, d CheckDoc, now time.Time) error {
 // not work under the policy's AMD limitation (host-amd-migration, decided, or
 // undetermined only because whether the host migrates is not stated): a
 // scheduler keeps migratable workloads off it.
-func amdMigrationBlocked(d CheckDoc, h *probe.Facts) string {
+func amdMigrationBlocked(d doc.CheckDoc, h *probe.Facts) string {
 	for _, f := range d.Findings {
 		if f.Rule != "host-amd-migration" {
 			continue

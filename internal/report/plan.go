@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/nestvirt/nestvirt/internal/doc"
 	"github.com/nestvirt/nestvirt/internal/plan"
 	"github.com/nestvirt/nestvirt/internal/policy"
 )
@@ -121,7 +122,7 @@ func (d *PlanJSON) decide() error {
 }
 
 // Close ends the document with its error member (fail, or null) and flushes it.
-func (d *PlanJSON) Close(fail *DocError) error {
+func (d *PlanJSON) Close(fail *doc.Error) error {
 	if !d.decided {
 		if err := d.decide(); err != nil {
 			return err
@@ -135,7 +136,7 @@ func (d *PlanJSON) Close(fail *DocError) error {
 		d.bw.WriteString("null")
 	} else {
 		b := appendKey([]byte("{\n"), "    ", "kind")
-		b = append(appendString(b, fail.Kind), ",\n"...)
+		b = append(appendString(b, string(fail.Kind)), ",\n"...)
 		b = appendKey(b, "    ", "message")
 		b = append(appendString(b, fail.Message), "\n  }"...)
 		d.bw.Write(b)
@@ -146,7 +147,7 @@ func (d *PlanJSON) Close(fail *DocError) error {
 
 // WritePlanJSON writes a plan document of no topology: a run that failed
 // before judging any, with fail saying why.
-func WritePlanJSON(w io.Writer, schema string, fail *DocError) error {
+func WritePlanJSON(w io.Writer, schema string, fail *doc.Error) error {
 	return NewPlanJSON(w, schema).Close(fail)
 }
 
@@ -252,14 +253,6 @@ func TopologyQuiet(t plan.TopologyResult, s Style) []byte {
 	}
 	return b.Bytes()
 }
-
-// Schema ids of nestvirt's JSON documents (schema/ holds the schemas).
-const (
-	SchemaPlan   = "https://nestvirt.dev/schema/plan/v1"
-	SchemaCheck  = "https://nestvirt.dev/schema/check/v1"
-	SchemaVMs    = "https://nestvirt.dev/schema/vms/v1"
-	SchemaMatrix = "https://nestvirt.dev/schema/matrix/v1"
-)
 
 // plural is "1 problem", "2 problems".
 func plural(n int, one, many string) string {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nestvirt/nestvirt/internal/doc"
 	"github.com/nestvirt/nestvirt/internal/policy"
 )
 
@@ -30,7 +31,7 @@ func TestPlanJSONHoldsTopologiesOnlyUntilTheVerdictIsKnown(t *testing.T) {
 	for _, tt := range tests {
 		for _, hold := range []int{holdInMemory, 1, 40} {
 			var out bytes.Buffer
-			d := NewPlanJSON(&out, SchemaPlan)
+			d := NewPlanJSON(&out, doc.SchemaPlan)
 			d.hold = hold
 			var want []string
 			early := false
@@ -48,26 +49,26 @@ func TestPlanJSONHoldsTopologiesOnlyUntilTheVerdictIsKnown(t *testing.T) {
 			if err := d.Close(nil); err != nil {
 				t.Fatal(err)
 			}
-			var doc struct {
+			var parsed struct {
 				Verdict    json.RawMessage
 				Topologies []json.RawMessage
 			}
-			if err := json.Unmarshal(out.Bytes(), &doc); err != nil {
+			if err := json.Unmarshal(out.Bytes(), &parsed); err != nil {
 				t.Fatalf("%s (hold %d): %v\n%s", tt.name, hold, err, out.String())
 			}
 			var got []string
-			for _, x := range doc.Topologies {
+			for _, x := range parsed.Topologies {
 				got = append(got, string(x))
 			}
-			if string(doc.Verdict) != tt.want || strings.Join(got, "|") != strings.Join(want, "|") {
-				t.Errorf("%s (hold %d): verdict %s, topologies %v", tt.name, hold, doc.Verdict, got)
+			if string(parsed.Verdict) != tt.want || strings.Join(got, "|") != strings.Join(want, "|") {
+				t.Errorf("%s (hold %d): verdict %s, topologies %v", tt.name, hold, parsed.Verdict, got)
 			}
 			if hold == holdInMemory {
 				continue
 			}
 			// The same bytes whether held in memory or in the temporary file.
 			var ref bytes.Buffer
-			r := NewPlanJSON(&ref, SchemaPlan)
+			r := NewPlanJSON(&ref, doc.SchemaPlan)
 			for i, v := range tt.verdicts {
 				r.Add(v, []byte(fmt.Sprintf(`{"file": "t%d.yaml"}`, i)))
 			}

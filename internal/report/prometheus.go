@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/nestvirt/nestvirt/internal/doc"
 	"github.com/nestvirt/nestvirt/internal/policy"
 	"github.com/nestvirt/nestvirt/internal/probe"
 )
@@ -22,7 +23,7 @@ import (
 // value 1 carrying labels. An unknown fact is NaN (a gauge) or an empty label
 // value, never 0: `nestvirt_kvm_nested == 0` matches only hosts known to have
 // nesting off.
-func CheckPrometheus(w io.Writer, d CheckDoc, now time.Time, version string) error {
+func CheckPrometheus(w io.Writer, d doc.CheckDoc, now time.Time, version string) error {
 	var fams []*dto.MetricFamily
 	gauge := func(name, help string, ms ...*dto.Metric) {
 		if len(ms) == 0 {
@@ -48,7 +49,7 @@ func CheckPrometheus(w io.Writer, d CheckDoc, now time.Time, version string) err
 	gauge("nestvirt_check_success", "Whether the check read and judged this machine (1), or failed (0: see nestvirt_check_error_info).", sample(boolFloat(d.Error == nil && d.Host != nil)))
 	if d.Error != nil {
 		gauge("nestvirt_check_error_info", "Why the check failed: input (a flag, a file, a snapshot), dependency (libvirt, permissions) or refused.",
-			sample(1, "kind", d.Error.Kind, "message", d.Error.Message))
+			sample(1, "kind", string(d.Error.Kind), "message", d.Error.Message))
 	}
 	if d.Verdict != nil {
 		gauge("nestvirt_verdict_level", "The verdict as a number, best to worst: 0 supported, 1 tech-preview, 2 unsupported, 3 untested, 4 not-expected-to-work, 5 does-not-work.",

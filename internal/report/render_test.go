@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/nestvirt/nestvirt/internal/doc"
 	"github.com/nestvirt/nestvirt/internal/domxml"
 	"github.com/nestvirt/nestvirt/internal/judge"
 	"github.com/nestvirt/nestvirt/internal/plan"
@@ -87,16 +88,16 @@ func TestCheckRenderers(t *testing.T) {
 					break
 				}
 			}
-			doc := NewCheckDoc(&r, nil, nil)
+			document := doc.NewCheckDoc(&r, nil, nil)
 			var js bytes.Buffer
-			if err := WriteJSON(&js, doc); err != nil {
+			if err := WriteJSON(&js, document); err != nil {
 				t.Fatal(err)
 			}
 			if err := schematest.Validate("check", js.Bytes()); err != nil {
 				t.Errorf("JSON: %s", err)
 			}
 			var prom bytes.Buffer
-			if err := CheckPrometheus(&prom, doc, now, "test"); err != nil {
+			if err := CheckPrometheus(&prom, document, now, "test"); err != nil {
 				t.Fatal(err)
 			}
 			parser := expfmt.NewTextParser(model.UTF8Validation)
@@ -108,7 +109,7 @@ func TestCheckRenderers(t *testing.T) {
 				t.Error("no metric families")
 			}
 			var nfd bytes.Buffer
-			if err := CheckNFD(&nfd, doc, now); err != nil {
+			if err := CheckNFD(&nfd, document, now); err != nil {
 				t.Fatal(err)
 			}
 			if !strings.Contains(nfd.String(), c.nfd) {
@@ -159,7 +160,7 @@ func TestVMsText(t *testing.T) {
 		}
 	}
 	var js bytes.Buffer
-	WriteJSON(&js, NewVMsDoc(&a, &host, nil))
+	WriteJSON(&js, doc.NewVMsDoc(&a, &host, nil))
 	if err := schematest.Validate("vms", js.Bytes()); err != nil {
 		t.Errorf("vms JSON: %s", err)
 	}
@@ -190,16 +191,16 @@ func TestPlanRenderers(t *testing.T) {
 			t.Errorf("%s: text lacks %s:\n%s", c.file, c.verdict, text)
 		}
 		var all bytes.Buffer
-		doc := NewPlanText(&all, Style{}, true)
-		if err := doc.Add(res); err != nil {
+		document := NewPlanText(&all, Style{}, true)
+		if err := document.Add(res); err != nil {
 			t.Fatal(err)
 		}
-		if err := doc.Close(); err != nil {
+		if err := document.Close(); err != nil {
 			t.Fatal(err)
 		}
 		_ = TopologyQuiet(res, Style{})
 		var js bytes.Buffer
-		jd := NewPlanJSON(&js, SchemaPlan)
+		jd := NewPlanJSON(&js, doc.SchemaPlan)
 		if err := jd.Add(res.Verdict, TopologyJSON(res)); err != nil {
 			t.Fatal(err)
 		}
@@ -223,7 +224,7 @@ func TestMatrixRenderers(t *testing.T) {
 			t.Errorf("matrix lacks %q", want)
 		}
 	}
-	if err := MatrixJSON(&js, policy.Default(), SchemaMatrix); err != nil {
+	if err := MatrixJSON(&js, policy.Default()); err != nil {
 		t.Fatal(err)
 	}
 	if err := schematest.Validate("matrix", js.Bytes()); err != nil {

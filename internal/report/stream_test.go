@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nestvirt/nestvirt/internal/doc"
 	"github.com/nestvirt/nestvirt/internal/domxml"
 	"github.com/nestvirt/nestvirt/internal/judge"
 	"github.com/nestvirt/nestvirt/internal/policy"
@@ -36,12 +37,12 @@ func TestStreamedJSONIsEncodingJSONs(t *testing.T) {
 		}
 		a := judge.VMs(policy.Default(), host, rs, nil)
 		a.Notes = append(a.Notes, "a note with <html> & \"quotes\"")
-		for _, doc := range []VMsDoc{NewVMsDoc(&a, &host, nil), NewVMsDoc(&a, nil, &DocError{Kind: "dependency", Message: "x"}), NewVMsDoc(nil, nil, nil)} {
+		for _, document := range []doc.VMsDoc{doc.NewVMsDoc(&a, &host, nil), doc.NewVMsDoc(&a, nil, &doc.Error{Kind: doc.ErrorDependency, Message: "x"}), doc.NewVMsDoc(nil, nil, nil)} {
 			var want, got bytes.Buffer
-			if err := JSON(&want, doc); err != nil {
+			if err := JSON(&want, document); err != nil {
 				t.Fatal(err)
 			}
-			if err := streamJSON(&got, doc, "vms"); err != nil {
+			if err := streamJSON(&got, document, "vms"); err != nil {
 				t.Fatal(err)
 			}
 			if got.String() != want.String() {
