@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"path/filepath"
 	"testing"
 
+	"github.com/nestvirt/nestvirt/internal/doc"
 	"github.com/nestvirt/nestvirt/internal/plan"
 	"github.com/nestvirt/nestvirt/internal/policy"
 )
@@ -61,4 +63,53 @@ func FuzzAppendString(f *testing.F) {
 			t.Fatalf("%q: got %s want %s", s, got, want)
 		}
 	})
+}
+
+// TestPlanJSONIsThePlanDocument: the plan document PlanJSON streams is, byte for
+// byte, encoding/json's writing of doc.PlanDoc, over every example topology (the
+// appender is kept only while this holds), and for a run that failed before
+// judging.
+func TestPlanJSONIsThePlanDocument(t *testing.T) {
+	files, _ := filepath.Glob("../../examples/*.yaml")
+	if len(files) < 5 {
+		t.Fatalf("only %d fixtures", len(files))
+	}
+	var results []plan.TopologyResult
+	err := plan.Each(policy.Default(), files, nil, func(_ int, r plan.TopologyResult, _ *plan.InputError) plan.TopologyResult { return r },
+		func(_ int, r plan.TopologyResult) error { results = append(results, r); return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range results {
+		if got, want := appendTopology(nil, r, "    "), marshalIndent(t, r, "    "); !bytes.Equal(got, want) {
+			t.Errorf("%s: the appended topology differs from encoding/json's:\n got %s\nwant %s", r.File, got, want)
+		}
+	}
+	var worst *policy.Level
+	var streamed bytes.Buffer
+	w := NewPlanJSON(&streamed, doc.SchemaPlan)
+	for _, r := range results {
+		if v := r.Verdict; v != nil && (worst == nil || *v > *worst) {
+			worst = v
+		}
+		if err := w.Add(r.Verdict, AppendTopologyJSON(nil, r)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(nil); err != nil {
+		t.Fatal(err)
+	}
+	want := append(marshalIndent(t, doc.PlanDoc{Schema: doc.SchemaPlan, Verdict: worst, Topologies: results}, ""), '\n')
+	if !bytes.Equal(streamed.Bytes(), want) {
+		t.Errorf("the streamed plan document differs from doc.PlanDoc's:\n got %s\nwant %s", streamed.Bytes(), want)
+	}
+	var failed bytes.Buffer
+	fail := &doc.Error{Kind: doc.ErrorInput, Message: "no such file <x> & \"y\""}
+	if err := WritePlanJSON(&failed, doc.SchemaPlan, fail); err != nil {
+		t.Fatal(err)
+	}
+	want = append(marshalIndent(t, doc.PlanDoc{Schema: doc.SchemaPlan, Topologies: []plan.TopologyResult{}, Error: fail}, ""), '\n')
+	if !bytes.Equal(failed.Bytes(), want) {
+		t.Errorf("a failed plan differs from doc.PlanDoc's:\n got %s\nwant %s", failed.Bytes(), want)
+	}
 }
