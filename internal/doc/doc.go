@@ -89,8 +89,8 @@ type VMEntry struct {
 	ExposesReason *string              `json:"exposes_reason"`
 	OS            *string              `json:"os"`
 	OSSource      *string              `json:"os_source"`
-	OSNote        *string              `json:"os_note"` // the guest agent's answer beside the declared OS, or why there is none
-	AgentOS       *string              `json:"agent_os"`
+	OSNote        *string              `json:"os_note" schema:"optional"` // the guest agent's answer beside the declared OS, or why there is none
+	AgentOS       *string              `json:"agent_os" schema:"optional"`
 	Hugepages     bool                 `json:"hugepages"`
 	Runs          string               `json:"runs"`
 	L2            []string             `json:"l2"`
@@ -98,8 +98,8 @@ type VMEntry struct {
 	Platform      *string              `json:"platform"`
 	Verdict       policy.Level         `json:"verdict"`
 	Chains        []policy.ChainResult `json:"chains"`
-	AgentChains   []policy.ChainResult `json:"agent_chains"` // judged with the agent's OS, where it differs from the declared
-	Error         *string              `json:"error"`        // why the domain could not be read
+	AgentChains   []policy.ChainResult `json:"agent_chains" schema:"optional,null"` // judged with the agent's OS, where it differs from the declared
+	Error         *string              `json:"error"`                               // why the domain could not be read
 }
 
 func nullable(s string) *string {

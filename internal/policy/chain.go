@@ -44,7 +44,7 @@ type Finding struct {
 	Unknown      []string `json:"unknown"`
 	Message      string   `json:"message"`
 	Source       string   `json:"source"`
-	Remedy       string   `json:"remedy"`
+	Remedy       string   `json:"remedy" schema:"null"` // "" is null: no remedy
 	// Guard says the libvirt hook refuses an operation this finding is about.
 	Guard string `json:"-"`
 }

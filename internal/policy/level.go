@@ -49,6 +49,9 @@ func ParseLevel(s string) (Level, error) {
 	return 0, fmt.Errorf("unknown level %q (one of: %s)", s, strings.Join(levelNames[:], ", "))
 }
 
+// Enum lists the levels' names, best to worst, as JSON writes them.
+func (Level) Enum() []string { return LevelNames() }
+
 // MarshalJSON writes the level's string.
 func (l Level) MarshalJSON() ([]byte, error) { return json.Marshal(l.String()) }
 

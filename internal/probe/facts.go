@@ -46,10 +46,10 @@ type Virtualization struct {
 	Cloud *string `json:"cloud"` // "none" when DMI names none
 	// Platform is the Red Hat virtualization offering that manages the L0, as
 	// DMI names it: rhv, openstack, openshift-virtualization, or "none".
-	Platform *string `json:"platform"`
+	Platform *string `json:"platform" schema:"optional"`
 	// SMBIOS says whether the machine has SMBIOS tables (/sys/class/dmi): on x86,
 	// every QEMU (so libvirt) guest does; a KVM guest without is another VMM's.
-	SMBIOS *bool `json:"smbios"`
+	SMBIOS *bool `json:"smbios" schema:"optional"`
 	// Level is the exact depth where it is known: 0 on bare metal, IBM Z's count
 	// of VM levels. LevelMin is what the evidence proves (1 for any guest).
 	Level      *int     `json:"level"`
@@ -130,8 +130,8 @@ type WindowsFeatures struct {
 // WSLFacts is the Windows Subsystem for Linux as Windows sees it.
 type WSLFacts struct {
 	Installed      *bool       `json:"installed"`
-	DefaultVersion *int        `json:"default_version"` // 1 or 2: what new distributions get
-	Distributions  []WSLDistro `json:"distributions"`   // null: could not be read
+	DefaultVersion *int        `json:"default_version"`             // 1 or 2: what new distributions get
+	Distributions  []WSLDistro `json:"distributions" schema:"null"` // null: could not be read
 	// NestedVirtualization: whether WSL2 gives its Linux /dev/kvm ([wsl2]
 	// nestedVirtualization in .wslconfig; on by default from Windows 11).
 	NestedVirtualization     *bool   `json:"nested_virtualization"`
