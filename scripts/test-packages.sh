@@ -170,7 +170,7 @@ done
 echo "== the probe's tests on their own arch (qemu-user)"
 # The pure-Go packages that read a machine or judge it. fsroot is left out: its
 # tests re-execute themselves natively, which qemu -exec cannot pass on.
-pkgs=(./internal/probe/ ./internal/arch/ ./internal/modprobe/ ./internal/osid/ ./internal/domxml/ ./internal/judge/ ./internal/strictyaml/)
+pkgs=(./internal/probe/... ./internal/arch/ ./internal/modprobe/ ./internal/osid/ ./internal/domxml/ ./internal/judge/ ./internal/strictyaml/)
 # With the corpora (scripts/test.sh sets NESTVIRT_CORPORA_TAGS when they are
 # there), the real machines of virt-what's suite are read on each arch too.
 for a in s390x:s390x arm64:aarch64; do

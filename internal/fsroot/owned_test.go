@@ -53,10 +53,10 @@ func TestOwnedFilesAreReplacedAndRemovedOnlyWhenOurs(t *testing.T) {
 	}
 	os.WriteFile(o.Path(), []byte("#!/bin/sh\n# someone else's\n"), 0o755)
 	if err := install("three"); !errors.Is(err, ErrNotOurs) {
-		t.Errorf("another's file was replaced: %v", err)
+		t.Errorf("another's file was replaced: %s", err)
 	}
 	if _, _, err := o.Uninstall(); !errors.Is(err, ErrNotOurs) {
-		t.Errorf("another's file was removed: %v", err)
+		t.Errorf("another's file was removed: %s", err)
 	}
 	if b, _ := os.ReadFile(o.Path()); !strings.Contains(string(b), "someone else's") {
 		t.Errorf("another's file changed: %q", b)

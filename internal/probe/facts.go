@@ -1,3 +1,13 @@
+// Package probe is the machine as nestvirt reads it: its facts (Facts, the
+// "host" of check's document), the Root every file is read through (the live
+// "/", a snapshot tree or a sosreport, so a snapshot replays a machine exactly),
+// the CPUID leaves, and the parsers of the files they share. Its subpackages are
+// the sources: linux and windows gather the facts, identity decides where a
+// machine stands, stated reads what the admin states, snapshot writes
+// snapshots, and machine picks the source for a Root.
+//
+// Unknown is a value: a fact that could not be read is nil, with a note saying
+// why; it is never false, "none" or 0.
 package probe
 
 // Facts is everything check knows about the machine. JSON field names are part of

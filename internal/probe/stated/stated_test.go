@@ -49,7 +49,7 @@ func TestStatedFactsComeFromHostYAML(t *testing.T) {
 	}
 }
 
-func FuzzParse(f *testing.F) {
+func FuzzParseStated(f *testing.F) {
 	f.Add([]byte("migration: false\nl0:\n  os: rhel10.0\n"))
 	f.Add([]byte("l0: &a {os: *a}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
