@@ -191,3 +191,23 @@ func TestExposeOnARemoteDaemonUsesThatHostsCPU(t *testing.T) {
 		t.Errorf("vms of a remote daemon:\n%s", out)
 	}
 }
+
+// TestVMsOfAGuestOfAnotherHypervisorNameNoKVMModule: on a host that is a guest
+// of another hypervisor (VMware here), the L0 below is not a KVM host, so no
+// finding speaks of its KVM module (nesting off in kvm_amd, reloading it) or of
+// KVM's AMD migration: the chains say the L0 runs another hypervisor.
+func TestVMsOfAGuestOfAnotherHypervisorNameNoKVMModule(t *testing.T) {
+	r := recordedDaemon(t, true)
+	d := dialing(func(libvirt.Options) (daemon, error) { return r, nil })
+	for _, snap := range []string{"rhel-on-vmware", "amd-on-bhyve", "wsl2"} {
+		out, stderr, _ := d.nv(t, "", "vms", "--root", snapshots+snap+"/root", "--format", "json", "--fail-on", "never")
+		if !strings.Contains(out, `"rule": "non-kvm-l0"`) {
+			t.Errorf("%s: the chains do not say the L0 runs another hypervisor: %s\n%s", snap, stderr, out)
+		}
+		for _, rule := range []string{"l0-nesting-off", "amd-migration", "s390x-hugepages"} {
+			if strings.Contains(out, `"rule": "`+rule+`"`) {
+				t.Errorf("%s: %s is reported for an L0 that is not a KVM host", snap, rule)
+			}
+		}
+	}
+}

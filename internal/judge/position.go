@@ -82,7 +82,11 @@ func PositionOf(f probe.Facts) Position {
 		if hv := f.Virtualization.Hypervisor; hv != nil {
 			l0.Hypervisor = *hv
 		} else {
-			unknown("l0.hypervisor")
+			unknown("l0.hypervisor", "l0.module")
+		}
+		if l0.Hypervisor != "kvm" {
+			// The CPU names a KVM module only for an L0 that runs KVM.
+			l0.Module = ""
 		}
 		if l0.Hypervisor == "qemu" {
 			l0.CPU = "" // emulation shows the guest a CPU of its own choosing
