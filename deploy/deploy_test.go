@@ -41,3 +41,20 @@ func TestTheSystemdUnitsVerify(t *testing.T) {
 		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
 	}
 }
+
+// TestTheAlertRulesCheckAndFire: promtool accepts the shipped alert rules, and
+// its rule unit tests show each alert firing on the series nestvirt writes for
+// its case and quiet on the others.
+func TestTheAlertRulesCheckAndFire(t *testing.T) {
+	promtool, err := exec.LookPath("promtool")
+	if err != nil {
+		t.Fatalf("promtool is needed (Debian's prometheus package; scripts/test.sh installs it): %v", err)
+	}
+	for _, args := range [][]string{{"check", "rules", "nestvirt.rules.yml"}, {"test", "rules", "nestvirt.rules.test.yml"}} {
+		cmd := exec.Command(promtool, args...)
+		cmd.Dir = "prometheus"
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("promtool %v: %v\n%s", args, err, out)
+		}
+	}
+}

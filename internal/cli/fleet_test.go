@@ -2,11 +2,15 @@ package cli
 
 import (
 	"bytes"
+	"math"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
@@ -27,16 +31,17 @@ func nvAt(t *testing.T, args ...string) (string, string, int) {
 }
 
 // TestPrometheusMetricsHoldToTheConventions: for every situation, the metrics
-// parse (expfmt) and carry what the check found, unknown as NaN; promtool reads
-// them in the integration tests.
+// parse (expfmt) and carry what the check found; an unknown is an absent
+// series (never NaN or 0); promtool reads them in the integration tests.
 func TestPrometheusMetricsHoldToTheConventions(t *testing.T) {
 	tests := []struct {
 		snapshot string
-		want     map[string]string // series (as text) -> value
+		want     map[string]string // series -> value
+		absent   []string
 	}{
-		{"intel-l0-nesting-off", map[string]string{"nestvirt_kvm_nested": "0", "nestvirt_kvm_nested_next_load": "1", "nestvirt_level": "0", "nestvirt_level_exact": "1", "nestvirt_verdict_level": "5", "nestvirt_check_success": "1"}},
-		{"rhel96-l1-on-kvm", map[string]string{"nestvirt_level": "NaN", "nestvirt_level_min": "1", "nestvirt_level_exact": "0"}},
-		{"contradictory", map[string]string{"nestvirt_kvm_nested": "NaN"}},
+		{"intel-l0-nesting-off", map[string]string{"nestvirt_kvm_nested": "0", "nestvirt_kvm_nested_next_load": "1", "nestvirt_nesting_depth": "0", "nestvirt_nesting_depth_min": "0", "nestvirt_verdict_severity": "5", "nestvirt_check_success": "1"}, nil},
+		{"rhel96-l1-on-kvm", map[string]string{"nestvirt_nesting_depth_min": "1"}, []string{"nestvirt_nesting_depth"}},
+		{"contradictory", nil, []string{"nestvirt_kvm_nested"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.snapshot, func(t *testing.T) {
@@ -44,11 +49,7 @@ func TestPrometheusMetricsHoldToTheConventions(t *testing.T) {
 			if code != ExitOK {
 				t.Fatalf("exit %d: %s", code, stderr)
 			}
-			p := expfmt.NewTextParser(model.UTF8Validation)
-			fams, err := p.TextToMetricFamilies(strings.NewReader(out))
-			if err != nil {
-				t.Fatalf("expfmt: %v\n%s", err, out)
-			}
+			fams := parseMetrics(t, out)
 			for name, want := range tt.want {
 				f, ok := fams[name]
 				if !ok || len(f.Metric) != 1 {
@@ -59,14 +60,81 @@ func TestPrometheusMetricsHoldToTheConventions(t *testing.T) {
 					t.Errorf("%s = %s, want %s", name, got, want)
 				}
 			}
+			for _, name := range tt.absent {
+				if f, ok := fams[name]; ok {
+					t.Errorf("%s is unknown but present: %v", name, f)
+				}
+			}
 			if ts := fams["nestvirt_check_timestamp_seconds"]; ts == nil || ts.Metric[0].GetGauge().GetValue() != float64(fixedNow.Unix()) {
 				t.Errorf("timestamp: %v", ts)
 			}
-			if len(fams["nestvirt_finding"].GetMetric()) == 0 || fams["nestvirt_host_info"] == nil {
+			if len(fams["nestvirt_finding_info"].GetMetric()) == 0 || fams["nestvirt_host_info"] == nil {
 				t.Errorf("no findings or no host info:\n%s", out)
 			}
 		})
 	}
+}
+
+// TestMetricNamesFollowPrometheusGuidelines, over every snapshot and a failed
+// check: a labelled series that is always 1 ends in _info; an _info series has no label
+// that is a measured value (the verdict); no sample is NaN (unknown is absent);
+// depth and severity have distinct names, none the ambiguous "level".
+func TestMetricNamesFollowPrometheusGuidelines(t *testing.T) {
+	dirs, _ := filepath.Glob(snapshots + "*")
+	runs := []string{t.TempDir()} // not a snapshot: a failed check
+	for _, d := range dirs {
+		runs = append(runs, d+"/root")
+	}
+	constant := map[string]bool{} // labelled families seen, and whether every sample was 1
+	for _, root := range runs {
+		out, _, _ := nvAt(t, "check", "--format", "prometheus", "--fail-on", "never", "--root", root)
+		for name, f := range parseMetrics(t, out) {
+			if strings.HasSuffix(name, "_level") || strings.Contains(name, "_level_") {
+				t.Errorf("%s: %q is ambiguous (depth or severity?)", root, name)
+			}
+			if _, seen := constant[name]; !seen && len(f.Metric[0].Label) > 0 {
+				constant[name] = true
+			}
+			for _, m := range f.Metric {
+				v := m.GetGauge().GetValue()
+				if math.IsNaN(v) {
+					t.Errorf("%s: %s is NaN (an unknown is an absent series)", root, name)
+				}
+				if _, ok := constant[name]; ok && v != 1 {
+					constant[name] = false
+				}
+				if strings.HasSuffix(name, "_info") {
+					for _, l := range m.Label {
+						if l.GetName() == "verdict" || l.GetName() == "severity" {
+							t.Errorf("%s: %s has the changing value %s as a label", root, name, l.GetName())
+						}
+					}
+				}
+			}
+		}
+	}
+	page, err := os.ReadFile("../../docs/METRICS.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, one := range constant {
+		if !strings.Contains(string(page), "`"+name) {
+			t.Errorf("%s is not in docs/METRICS.md", name)
+		}
+		if one && !strings.HasSuffix(name, "_info") {
+			t.Errorf("%s is always 1 but is not named _info", name)
+		}
+	}
+}
+
+func parseMetrics(t *testing.T, out string) map[string]*dto.MetricFamily {
+	t.Helper()
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(strings.NewReader(out))
+	if err != nil {
+		t.Fatalf("expfmt: %v\n%s", err, out)
+	}
+	return fams
 }
 
 var nfdLine = regexp.MustCompile(`^nestvirt\.dev/[a-z0-9-]+=(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$`)
