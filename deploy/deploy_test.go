@@ -58,3 +58,68 @@ func TestTheAlertRulesCheckAndFire(t *testing.T) {
 		}
 	}
 }
+
+// TestTheImageBuildsAndRunsTheDaemonSetsLoop builds the image with
+// scripts/image.sh (buildah, offline: FROM scratch), then runs what the
+// DaemonSet runs inside its root file system: busybox's shell, nestvirt of the
+// version the tag names, a check of this node through /host writing the NFD file.
+func TestTheImageBuildsAndRunsTheDaemonSetsLoop(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Fatal("building and mounting an image needs root (CI runs the tests as root)")
+	}
+	for _, tool := range []string{"buildah", "busybox"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Fatalf("%s is needed (scripts/test.sh installs buildah and busybox-static)", tool)
+		}
+	}
+	version, _ := os.ReadFile("../VERSION")
+	tag := "localhost/nestvirt-test:" + string(bytes.TrimSpace(version))
+	env := append(os.Environ(), "STORAGE_DRIVER=vfs", "BUILDAH_ISOLATION=chroot", "BUILDER=buildah", "IMAGE=localhost/nestvirt-test")
+	build := exec.Command("bash", "../scripts/image.sh")
+	build.Env = env
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("image.sh: %v\n%s", err, out)
+	}
+	buildah := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command("buildah", args...)
+		cmd.Env = env
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("buildah %v: %v %s", args, err, out)
+		}
+		return string(bytes.TrimSpace(out))
+	}
+	t.Cleanup(func() { exec.Command("buildah", "--storage-driver", "vfs", "rmi", "-f", tag).Run() })
+	if got := buildah("inspect", "--format", `{{index .ImageAnnotations "org.opencontainers.image.version"}}{{index .OCIv1.Config.Labels "org.opencontainers.image.version"}}`, tag); got != string(bytes.TrimSpace(version)) {
+		t.Errorf("the image's version label is %q", got)
+	}
+	ctr := buildah("from", tag)
+	t.Cleanup(func() { exec.Command("buildah", "--storage-driver", "vfs", "rm", ctr).Run() })
+	mnt := buildah("mount", ctr)
+	t.Cleanup(func() { exec.Command("buildah", "--storage-driver", "vfs", "umount", ctr).Run() })
+	// The DaemonSet's mounts: the node's trees under /host, features.d writable.
+	for _, d := range []string{"host/sys", "host/proc", "host/etc", "host/dev", "features.d", "tmp"} {
+		if err := os.MkdirAll(filepath.Join(mnt, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, d := range []string{"sys", "proc", "etc", "dev"} {
+		if out, err := exec.Command("mount", "--rbind", "-o", "ro", "/"+d, filepath.Join(mnt, "host", d)).CombinedOutput(); err != nil {
+			t.Fatalf("mount /%s: %v %s", d, err, out)
+		}
+		t.Cleanup(func() { exec.Command("umount", "-R", "-l", filepath.Join(mnt, "host", d)).Run() })
+	}
+	loop := `nestvirt version && nestvirt check --host-root /host --format nfd --fail-on never --output /features.d/nestvirt && busybox sleep 0`
+	out, err := exec.Command("chroot", mnt, "/bin/busybox", "sh", "-c", loop).CombinedOutput()
+	if err != nil {
+		t.Fatalf("the DaemonSet's loop in the image: %v\n%s", err, out)
+	}
+	if !bytes.Contains(out, bytes.TrimSpace(version)) {
+		t.Errorf("nestvirt version in the image:\n%s", out)
+	}
+	nfd, err := os.ReadFile(filepath.Join(mnt, "features.d/nestvirt"))
+	if err != nil || !bytes.Contains(nfd, []byte("nestvirt.dev/check-ok=true")) {
+		t.Errorf("the NFD file: %v\n%s", err, nfd)
+	}
+}

@@ -26,6 +26,22 @@ const (
 	ExitDependency = 3
 )
 
+// ExitStatus is what each exit code means, for the man pages' EXIT STATUS.
+func ExitStatus() []struct {
+	Code    int
+	Meaning string
+} {
+	return []struct {
+		Code    int
+		Meaning string
+	}{
+		{ExitOK, "The verdict is better than --fail-on; an action was done, or there was nothing to do."},
+		{ExitFindings, "The verdict is at or past --fail-on; an action was refused by a rule or a safety check (nothing was changed); the guard refused."},
+		{ExitInput, "Bad input or usage (a flag, a file, a domain name): nothing was judged or changed. The message names the file, field or line."},
+		{ExitDependency, "Something nestvirt depends on failed: the libvirt daemon is unreachable or timed out, permission was denied, writing an output failed, or a module reload failed after the file was written (the message says what was changed)."},
+	}
+}
+
 // inputError marks an error caused by what the user gave (a file, a flag, a domain).
 type inputError struct{ err error }
 

@@ -71,6 +71,15 @@ func TestTheDaemonSetDecodesStrictly(t *testing.T) {
 		t.Fatalf("%d containers", len(pod.Containers))
 	}
 	c := pod.Containers[0]
+	version, err := os.ReadFile("../../VERSION")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A versioned tag, the one scripts/image.sh builds: :latest with IfNotPresent
+	// leaves each node on whatever it pulled first.
+	if want := "ghcr.io/nestvirt/nestvirt:" + strings.TrimSpace(string(version)); c.Image != want {
+		t.Errorf("image %q, want %q (the tag is VERSION)", c.Image, want)
+	}
 	script := strings.Join(append(c.Command, c.Args...), " ")
 	for _, want := range []string{"--host-root /host", "--format nfd", "--fail-on never", "--output /features.d/nestvirt"} {
 		if !strings.Contains(script, want) {

@@ -12,9 +12,10 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
-	"github.com/spf13/cobra/doc"
+	"github.com/spf13/cobra"
 
 	"github.com/nestvirt/nestvirt/internal/cli"
 )
@@ -54,8 +55,7 @@ func main() {
 	root := cli.Command()
 	root.DisableAutoGenTag = true
 	asMarkdown(root)
-	header := &doc.GenManHeader{Section: "1", Source: "nestvirt " + *version, Manual: "nestvirt manual", Date: &when}
-	if err := doc.GenManTree(root, header, man); err != nil {
+	if err := manTree(root, *version, when, man); err != nil {
 		log.Fatal(err)
 	}
 	// The file formats are written by hand.
@@ -81,4 +81,21 @@ func main() {
 			log.Fatal(err)
 		}
 	}
+}
+
+// manTree writes the page of cmd and of every command below it.
+func manTree(cmd *cobra.Command, version string, date time.Time, dir string) error {
+	if !cmd.IsAvailableCommand() && cmd.HasParent() {
+		return nil
+	}
+	name := strings.ReplaceAll(cmd.CommandPath(), " ", "-") + ".1"
+	if err := os.WriteFile(filepath.Join(dir, name), man(cmd, version, date), 0o644); err != nil {
+		return err
+	}
+	for _, c := range cmd.Commands() {
+		if err := manTree(c, version, date, dir); err != nil {
+			return err
+		}
+	}
+	return nil
 }
