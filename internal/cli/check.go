@@ -133,6 +133,7 @@ var checkFormats = []string{"text", "json", "prometheus", "nfd"}
 
 func (a *app) runCheck(o checkOptions) error {
 	style, err := a.startStyle(o.verdictFlags)
+	style.FlagsOnly = o.sos != ""
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/nestvirt/nestvirt/schema/schematest"
 )
@@ -621,5 +622,60 @@ func TestPlanTextNumbersSourcesInOrder(t *testing.T) {
 		if out != first {
 			t.Fatal("two runs of the same plan differ")
 		}
+	}
+}
+
+// TestQuietOutputIsWrappedLikeTheRest: with -q, findings wrap at the width as
+// their remedies and the full output do (a finding was one long line while
+// its remedy wrapped).
+func TestQuietOutputIsWrappedLikeTheRest(t *testing.T) {
+	runs := [][]string{
+		{"check", "-q", "--fail-on", "never", "--root", snapshots + "intel-l0-nesting-off/root"},
+		{"check", "-q", "--fail-on", "never", "--root", snapshots + "amd-l0-nested/root", "--migrates", "yes"},
+		{"plan", "-q", "--fail-on", "never", examples},
+	}
+	for _, args := range runs {
+		out, stderr, _ := nv(t, "", args...)
+		if out == "" {
+			t.Fatalf("%v printed nothing: %s", args, stderr)
+		}
+		for _, l := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
+			if n := utf8.RuneCountInString(l); n > 100 && strings.Contains(strings.TrimSpace(l), " ") {
+				t.Errorf("%v: a line of %d columns (the width is 100):\n%s", args[0], n, l)
+			}
+		}
+	}
+}
+
+// TestARootAboveASnapshotIsPointedToIt: --root at a snapshot's parent (the tree
+// is in X/root) is refused with the directory it probably meant, named once.
+func TestARootAboveASnapshotIsPointedToIt(t *testing.T) {
+	dir := snapshots + "pvm"
+	_, stderr, code := nv(t, "", "check", "--root", dir)
+	if code != ExitInput || !strings.Contains(stderr, "did you mean "+filepath.Join(dir, "root")+"?") {
+		t.Errorf("exit %d: %s", code, stderr)
+	}
+	if strings.Count(stderr, dir) != 2 { // the flag's value, and the hint
+		t.Errorf("the directory is named %d times: %s", strings.Count(stderr, dir), stderr)
+	}
+	if _, stderr, _ := nv(t, "", "check", "--root", t.TempDir()); strings.Contains(stderr, "did you mean") {
+		t.Errorf("a hint for an empty directory: %s", stderr)
+	}
+}
+
+// TestAGuestHypervisorTypoGetsOneErrorAndOnlyAcceptedSuggestions: "vmware" on a
+// guest is refused once (no second error at the same position), and not told
+// "did you mean esxi", which a guest cannot run; on a host it is.
+func TestAGuestHypervisorTypoGetsOneErrorAndOnlyAcceptedSuggestions(t *testing.T) {
+	guest := filepath.Join(t.TempDir(), "guest.yaml")
+	os.WriteFile(guest, []byte("host:\n  os: rhel10.0\n  guests:\n    - name: u\n      os: rhel10.0\n      hypervisor: vmware\n      guests:\n        - name: w\n"), 0o644)
+	_, stderr, code := nv(t, "", "plan", guest)
+	if code != ExitInput || strings.Count(stderr, "error:") != 1 || strings.Contains(stderr, "esxi") || !strings.Contains(stderr, ":6:19: host.guests[0].hypervisor: unknown value \"vmware\"") {
+		t.Errorf("exit %d:\n%s", code, stderr)
+	}
+	host := filepath.Join(t.TempDir(), "host.yaml")
+	os.WriteFile(host, []byte("host:\n  hypervisor: vmware\n  guests:\n    - name: u\n      os: rhel10.0\n"), 0o644)
+	if _, stderr, _ := nv(t, "", "plan", host); !strings.Contains(stderr, `did you mean "esxi"?`) {
+		t.Errorf("a host's vmware is not pointed to esxi:\n%s", stderr)
 	}
 }

@@ -79,3 +79,37 @@ func TestCheckVMsOfASosreportJudgesTheReportsDomains(t *testing.T) {
 		t.Errorf("exit %d %s\n%s", code, stderr, out)
 	}
 }
+
+// TestSosTextStatesFactsWithFlags: a sosreport's machine is not the one the
+// reader sits at, so its text offers the flags to state what sos cannot show,
+// never /etc/nestvirt/host.yaml (which is this machine's); a snapshot, whose
+// host.yaml nestvirt reads, still names the file.
+func TestSosTextStatesFactsWithFlags(t *testing.T) {
+	for _, name := range []string{"rhel10-amd-l0-nested", "ibmz-kvm-l1", "rhel10-l1-on-vmware", "rhel9-intel-nesting-off"} {
+		ar, err := txtar.ParseFile("../sos/testdata/" + name + ".txtar")
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := filepath.Join(t.TempDir(), name)
+		for _, f := range ar.Files {
+			p := filepath.Join(dir, f.Name)
+			os.MkdirAll(filepath.Dir(p), 0o755)
+			os.WriteFile(p, f.Data, 0o644)
+		}
+		var all string
+		for _, args := range [][]string{{"check", "--sos", dir}, {"check", "-q", "--sos", dir}, {"vms", "--sos", dir}} {
+			out, stderr, _ := nv(t, "", append(args, "--fail-on", "never")...)
+			if strings.Contains(out, "/etc/nestvirt/host.yaml") {
+				t.Errorf("%s %v tells the reader to edit this machine's host.yaml:\n%s%s", name, args[:2], out, stderr)
+			}
+			all += out
+		}
+		if want := map[string]string{"rhel10-amd-l0-nested": "--migrates no", "ibmz-kvm-l1": "--l0-os rhel10.0"}[name]; !strings.Contains(all, want) {
+			t.Errorf("%s: no %q:\n%s", name, want, all)
+		}
+	}
+	out, _, _ := nv(t, "", "check", "--root", snapshots+"rhel96-l1-on-kvm/root", "--fail-on", "never")
+	if !strings.Contains(out, "--l0-os rhel10.0, or in /etc/nestvirt/host.yaml") {
+		t.Errorf("a snapshot's text no longer names host.yaml:\n%s", out)
+	}
+}

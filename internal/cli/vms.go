@@ -233,6 +233,7 @@ func auditReport(p *policy.Policy, rep *sos.Report, facts probe.Facts) judge.Aud
 
 func (a *app) runVMs(o vmsOptions) error {
 	style, err := a.startStyle(o.verdictFlags)
+	style.FlagsOnly = o.sos != ""
 	if err != nil {
 		return err
 	}

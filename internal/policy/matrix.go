@@ -113,11 +113,24 @@ func (p *Policy) matchMatrix(c *Chain) matrixResult {
 	nearest = nearest.row.check(c, true)
 	fd := Finding{
 		Rule: "matrix/unlisted", Level: Unsupported, Unknown: []string{},
-		Message: fmt.Sprintf("%s: outside every listed environment. Nearest is the %s %s table: %s.", describe(c), nearest.row.Book, tableName(nearest.row.Level), strings.Join(append(nearest.miss, nearest.ifKnow...), "; ")),
+		Message: fmt.Sprintf("%s: outside every listed environment. Nearest is the %s %s table. %s", describe(c), nearest.row.Book, tableName(nearest.row.Level), sentences(append(nearest.miss, nearest.ifKnow...))),
 		Source:  p.Cite(nearest.row.Source),
 		Remedy:  "Change the chain to one the tables list; see `nestvirt matrix`.",
 	}
 	return matrixResult{finding: &fd}
+}
+
+// sentences writes each miss as a sentence of its own: a miss lists values
+// parted by semicolons, so misses cannot be.
+func sentences(misses []string) string {
+	out := make([]string, len(misses))
+	for i, m := range misses {
+		if m != "" {
+			m = strings.ToUpper(m[:1]) + m[1:]
+		}
+		out[i] = m + "."
+	}
+	return strings.Join(out, " ")
 }
 
 func tableName(l Level) string {
@@ -244,14 +257,14 @@ func (r *Row) check(c *Chain, explain bool) rowFit {
 		if !r.runsAny(l1.Runs) {
 			f.missed(l1Miss)
 		} else {
-			f.ifKnown(func() string { return fmt.Sprintf("the L1's OS (unknown) is one of: %s", guestLabels(r.L1)) })
+			f.ifKnown(func() string { return fmt.Sprintf("the L1's OS (unknown) must be one of: %s", guestLabels(r.L1)) })
 		}
 	} else if !anyGuest(r.L1, l1, true) {
 		f.missed(l1Miss)
 	}
 	switch {
 	case c.unknown("l2.os"):
-		f.ifKnown(func() string { return fmt.Sprintf("the L2's OS (unknown) is one of: %s", guestLabels(r.L2)) })
+		f.ifKnown(func() string { return fmt.Sprintf("the L2's OS (unknown) must be one of: %s", guestLabels(r.L2)) })
 	case !anyGuest(r.L2, l2, false):
 		f.missed(func() string { return fmt.Sprintf("L2 %s is not one of: %s", osName(l2.OS), guestLabels(r.L2)) })
 	}
@@ -298,10 +311,12 @@ func labels(ms []OSMatcher) string {
 	return strings.Join(out, " or ")
 }
 
+// guestLabels lists the rows' guests; semicolons part them, since a label holds
+// commas of its own ("Windows Server 2019 and later, before 2025").
 func guestLabels(gs []GuestSpec) string {
 	out := make([]string, len(gs))
 	for i, g := range gs {
 		out[i] = g.Label()
 	}
-	return strings.Join(out, ", ")
+	return strings.Join(out, "; ")
 }

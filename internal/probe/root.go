@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -137,7 +138,7 @@ func OpenRoot(dir string) (*Root, error) {
 		var m Manifest
 		if err := json.Unmarshal(data, &m); err != nil || m.Format != 1 || m.Paths == nil {
 			d.Close()
-			return nil, fmt.Errorf("%s: %s is not a nestvirt snapshot manifest", dir, ManifestFile)
+			return nil, fmt.Errorf("%s is not a nestvirt snapshot manifest", ManifestFile)
 		}
 		r.man = &m
 		return r, nil
@@ -156,8 +157,32 @@ func OpenRoot(dir string) (*Root, error) {
 			return r, nil
 		}
 	}
+	hint := snapshotBelow(d, dir)
 	d.Close()
-	return nil, fmt.Errorf("%s: %w: it holds none of the files nestvirt reads (%s) and no %s", dir, ErrNotSnapshot, strings.Join(recognised[:4], ", "), ManifestFile)
+	return nil, fmt.Errorf("%w: it holds none of the files nestvirt reads (%s) and no %s%s", ErrNotSnapshot, strings.Join(recognised[:4], ", "), ManifestFile, hint)
+}
+
+// snapshotBelow finds a snapshot one directory down (nestvirt snapshot's own
+// layout puts the tree in DIR/root), as a hint: "; did you mean DIR/root?".
+func snapshotBelow(d *fsroot.Dir, dir string) string {
+	ents, err := d.ReadDir(".")
+	if err != nil {
+		return ""
+	}
+	for i, e := range ents {
+		if i == 64 {
+			break // a hint, not a search
+		}
+		if !e.IsDir() {
+			continue
+		}
+		for _, p := range append([]string{ManifestFile}, recognised...) {
+			if _, err := d.Lstat(e.Name() + "/" + p); err == nil {
+				return fmt.Sprintf("; did you mean %s?", filepath.Join(dir, e.Name()))
+			}
+		}
+	}
+	return ""
 }
 
 // Close releases the tree.

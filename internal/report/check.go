@@ -57,7 +57,7 @@ func CheckText(w io.Writer, r judge.CheckResult, s Style, quiet bool, cites *Cit
 			if f.Informational || f.Undetermined || f.Level <= policy.TechPreview {
 				continue
 			}
-			fmt.Fprintf(w, "%s %s: %s\n", s.Level(f.Level), f.Rule, s.text(f.Message))
+			s.wrap(w, "", s.Level(f.Level)+" "+f.Rule+": ", f.Message)
 			if f.Remedy != "" {
 				s.wrap(w, "  ", s.paint(bold, "remedy: "), f.Remedy)
 			}

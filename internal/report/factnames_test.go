@@ -42,7 +42,7 @@ func TestEveryFactHasAName(t *testing.T) {
 			t.Errorf("%s has no name in words", p)
 		}
 	}
-	if got := FactNames([]string{"l2.os", "l2.os", "host.l0", "host.l0.os"}); got != "the L2's OS; the OS of the L0 below this guest (not visible from here: state it with --l0-os or in /etc/nestvirt/host.yaml)" {
+	if got := FactNames([]string{"l2.os", "l2.os", "host.l0", "host.l0.os"}); got != "the L2's OS; the OS of the L0 below this guest (not visible from here: state it with --l0-os, or in /etc/nestvirt/host.yaml)" {
 		t.Errorf("FactNames = %q", got)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"regexp"
 	"strings"
 	"sync"
 
@@ -17,6 +18,9 @@ type Style struct {
 	Color bool
 	Width int  // wrap width for prose; 0 means 100
 	ASCII bool // no box drawing or arrows: the locale is not UTF-8
+	// FlagsOnly: the machine is read from a sosreport, whose host.yaml cannot be
+	// edited from here, so what cannot be read is stated with flags alone.
+	FlagsOnly bool
 }
 
 // Arrow joins the nodes of a chain.
@@ -30,11 +34,18 @@ func (s Style) Arrow() string {
 // text replaces the non-ASCII characters nestvirt writes itself when the locale
 // cannot show them.
 func (s Style) text(t string) string {
+	if s.FlagsOnly {
+		t = orHostFile.ReplaceAllString(t, "")
+	}
 	if !s.ASCII {
 		return t
 	}
 	return asciiReplacer.Replace(t)
 }
+
+// orHostFile is how every text offers host.yaml beside a flag: "state it with
+// --l0-os rhel10.0, or in /etc/nestvirt/host.yaml (l0: {os: rhel10.0})".
+var orHostFile = regexp.MustCompile(`, or in /etc/nestvirt/host\.yaml( \([^)]*\))?`)
 
 var asciiReplacer = strings.NewReplacer("→", "->", "≥", ">=", "·", "*", "›", ">", "§", "section ", "“", "\"", "”", "\"", "’", "'", "—", "-", "…", "...")
 
@@ -184,8 +195,8 @@ var factNames = map[string]string{
 	"host.kvm.nested_next":             "the nested value at the next module load",
 	"host.kvm.nested_next_from":        "where the next nested value comes from",
 	"host.kvm.hpage_next":              "the hpage value at the next module load",
-	"host.migration":                   "whether this host's VMs are live-migrated (not stated: --migrates yes|no, or migration: in /etc/nestvirt/host.yaml)",
-	"host.l0":                          "the OS of the L0 below this guest (not visible from here: state it with --l0-os or in /etc/nestvirt/host.yaml)",
+	"host.migration":                   "whether this host's VMs are live-migrated (not stated: --migrates yes|no, or in /etc/nestvirt/host.yaml)",
+	"host.l0":                          "the OS of the L0 below this guest (not visible from here: state it with --l0-os, or in /etc/nestvirt/host.yaml)",
 	"host.windows":                     "the Windows facts",
 	"host.windows.present":             "whether this is Windows",
 	"host.windows.build":               "the Windows build",
@@ -201,7 +212,7 @@ var factNames = map[string]string{
 	"host.windows.wsl.v1":              "which distributions run as WSL 1",
 	"host.windows.wsl.v2":              "which distributions run as WSL 2",
 	"host.windows.wsl.nested":          "whether WSL 2 nests (.wslconfig nestedVirtualization)",
-	"host.l0.os":                       "the OS of the L0 below this guest (not visible from here: state it with --l0-os or in /etc/nestvirt/host.yaml)",
+	"host.l0.os":                       "the OS of the L0 below this guest (not visible from here: state it with --l0-os, or in /etc/nestvirt/host.yaml)",
 	"l0.name":                          "the L0's name",
 	"l0.os":                            "the L0's OS",
 	"l0.arch":                          "the L0's architecture",
@@ -223,7 +234,7 @@ var guestFacts = map[string]string{
 	"os":          "the %s's OS",
 	"runs":        "what the %s runs its guests with",
 	"runs_stated": "whether what the %s runs was stated",
-	"migrates":    "whether the %s is live-migrated (state it: migration in /etc/nestvirt/host.yaml, --migrates)",
+	"migrates":    "whether the %s is live-migrated (state it: --migrates, or in /etc/nestvirt/host.yaml)",
 	"build":       "the %s's Windows build",
 	"exposes":     "whether the %s sees the virtualization extension",
 	"nested":      "whether the %s has nesting on",

@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -362,7 +363,16 @@ func (n Node) Errorf(format string, args ...any) {
 		return
 	}
 	p := n.pos()
-	n.d.problems = append(n.d.problems, Problem{File: n.d.file, Path: n.path.String(), Line: line(p), Col: col(p), Msg: fmt.Sprintf(format, args...)})
+	pr := Problem{File: n.d.file, Path: n.path.String(), Line: line(p), Col: col(p), Msg: fmt.Sprintf(format, args...)}
+	// One problem per position: a second one there follows from the first (a
+	// refused value read as absent), and would send the reader after a cause
+	// that is not there.
+	for _, q := range n.d.problems {
+		if q.Path == pr.Path && q.Line == pr.Line && q.Col == pr.Col {
+			return
+		}
+	}
+	n.d.problems = append(n.d.problems, pr)
 }
 
 // Problems counts the problems reported at this node so far: a caller can tell
@@ -655,7 +665,9 @@ func (n Node) OneOfAliased(aliases map[string]string, allowed ...string) (string
 		}
 	}
 	hint := nearest(s, allowed)
-	if a, ok := aliases[strings.ToLower(s)]; ok {
+	// An alias is suggested only where what it means is accepted: "vmware" is
+	// esxi for a host, but no guest runs esxi.
+	if a, ok := aliases[strings.ToLower(s)]; ok && slices.Contains(allowed, a) {
 		hint = fmt.Sprintf("; did you mean %q?", a)
 	}
 	n.Errorf("unknown value %s (one of: %s)%s", suggest.Quote(s), strings.Join(allowed, ", "), hint)
