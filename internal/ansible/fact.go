@@ -68,7 +68,7 @@ exit 0
 
 // Install writes the fact into factPath (created if needed), atomically. It
 // replaces only a fact of its own.
-func Install(factPath, binary, root string) (string, error) {
+func Install(factPath, binary, root string) (path string, changed bool, err error) {
 	return fact(factPath).Install(func([]byte) []byte { return []byte(Script(binary, root)) })
 }
 

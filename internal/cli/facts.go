@@ -48,12 +48,17 @@ says so in its error field. examples/ansible/ has playbooks that use it.`,
 				}
 				root = abs
 			}
-			path, err := ansible.Install(factPath, bin, root)
+			path, changed, err := ansible.Install(factPath, bin, root)
 			if errors.Is(err, ansible.ErrNotOurs) {
 				return refusedError{err}
 			}
 			if err != nil {
 				return err
+			}
+			if !changed {
+				// Said apart, so a playbook can report "ok" rather than "changed".
+				fmt.Fprintf(a.stdout, "unchanged: %s already runs %s\n", path, bin)
+				return nil
 			}
 			fmt.Fprintf(a.stdout, "installed %s, running %s; gather facts to see ansible_local.nestvirt\n", path, bin)
 			return nil

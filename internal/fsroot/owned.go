@@ -1,6 +1,7 @@
 package fsroot
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -56,24 +57,30 @@ func (o Owned) Read() (content []byte, ours bool, info fs.FileInfo, err error) {
 // Install writes the file atomically, content given what is installed now (nil
 // for nothing), creating Dir and the file's directory as needed. It replaces
 // only a file of its own.
-func (o Owned) Install(content func(prev []byte) []byte) (string, error) {
+func (o Owned) Install(content func(prev []byte) []byte) (p string, changed bool, err error) {
 	if err := os.MkdirAll(filepath.Join(o.Dir, filepath.FromSlash(path.Dir(o.Rel))), 0o755); err != nil {
-		return "", err
+		return "", false, err
 	}
 	d, err := Open(o.Dir)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	defer d.Close()
 	prev, _, err := d.ReadFile(o.Rel, maxOwned)
 	switch {
 	case err == nil && !strings.Contains(string(prev), o.Marker):
-		return d.Real(o.Rel), fmt.Errorf("%s exists: %w; not overwritten", d.Real(o.Rel), ErrNotOurs)
+		return d.Real(o.Rel), false, fmt.Errorf("%s exists: %w; not overwritten", d.Real(o.Rel), ErrNotOurs)
 	case err != nil:
 		prev = nil
 	}
-	o.removeTemps(d)
-	return d.Real(o.Rel), d.WriteAtomic(o.Rel, content(prev), WriteOptions{Mode: o.Mode, TempDir: o.TempDir})
+	left := o.removeTemps(d)
+	next := content(prev)
+	// The same bytes with the same mode: nothing to write (a configuration tool
+	// re-running the install sees it unchanged).
+	if fi, serr := d.Lstat(o.Rel); prev != nil && bytes.Equal(prev, next) && serr == nil && fi.Mode().Perm() == o.Mode.Perm() && len(left) == 0 {
+		return d.Real(o.Rel), false, nil
+	}
+	return d.Real(o.Rel), true, d.WriteAtomic(o.Rel, next, WriteOptions{Mode: o.Mode, TempDir: o.TempDir})
 }
 
 // Uninstall removes the file if it is nestvirt's, and any temporary file of a

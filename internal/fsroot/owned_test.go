@@ -16,19 +16,30 @@ func TestOwnedFilesAreReplacedAndRemovedOnlyWhenOurs(t *testing.T) {
 	dir := t.TempDir()
 	o := Owned{Dir: dir, Rel: "qemu.d/hook", Marker: "# ours", TempDir: ".", Mode: 0o755}
 	var seen []string
+	var changed bool
 	install := func(text string) error {
-		_, err := o.Install(func(prev []byte) []byte {
+		var err error
+		_, changed, err = o.Install(func(prev []byte) []byte {
 			seen = append(seen, string(prev))
 			return []byte("#!/bin/sh\n# ours\n" + text + "\n")
 		})
 		return err
 	}
-	if err := install("one"); err != nil {
-		t.Fatal(err)
+	if err := install("one"); err != nil || !changed {
+		t.Fatal(err, changed)
 	}
-	if err := install("two"); err != nil {
-		t.Fatal(err)
+	if err := install("two"); err != nil || !changed {
+		t.Fatal(err, changed)
 	}
+	before, _ := os.Stat(o.Path())
+	// The same text again: nothing is written, and the caller is told.
+	if err := install("two"); err != nil || changed {
+		t.Errorf("a re-install of the same text: changed %v, %v", changed, err)
+	}
+	if after, _ := os.Stat(o.Path()); !os.SameFile(before, after) {
+		t.Error("the same text was written again")
+	}
+	seen = seen[:2]
 	if len(seen) != 2 || seen[0] != "" || !strings.Contains(seen[1], "one") {
 		t.Errorf("what each install saw installed: %q", seen)
 	}

@@ -160,7 +160,7 @@ func hook(hooksDir string) fsroot.Owned {
 // killed left. It replaces only a hook of its own, and keeps the time of the
 // first install.
 func Install(hooksDir string, c Config) (string, error) {
-	return hook(hooksDir).Install(func(prev []byte) []byte {
+	p, _, err := hook(hooksDir).Install(func(prev []byte) []byte {
 		if p, ok := ReadConfig(string(prev)); ok && p.Since != "" {
 			c.Since = p.Since // a re-install: libvirtd has run a hook since then
 		}
@@ -169,6 +169,7 @@ func Install(hooksDir string, c Config) (string, error) {
 		}
 		return []byte(Script(c))
 	})
+	return p, err
 }
 
 // Uninstall removes the hook if it is nestvirt's, and any leftovers of a killed
