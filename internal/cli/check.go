@@ -106,25 +106,38 @@ at DIR, as a container of a DaemonSet sees its node (deploy/kubernetes/).`,
 // hostFacts probes the machine (or a snapshot of it) and applies the admin's
 // statements. A host.yaml that cannot be used is bad input.
 func hostFacts(root string, sf statedFlags) (probe.Facts, error) {
-	return factsFrom(probe.OpenRoot, "--root", root, sf)
+	f, _, err := factsFrom(probe.OpenRoot, "--root", root, sf)
+	return f, err
 }
 
-// factsFrom probes what open opens at dir (flag names it in errors).
-func factsFrom(open func(string) (*probe.Root, error), flag, dir string, sf statedFlags) (probe.Facts, error) {
-	r, err := open(dir)
-	if err != nil {
-		return probe.Facts{}, inputErrorf("%s %s: %w", flag, dir, err)
+// factsFrom probes what open opens at dir (flag names it in errors), and says
+// when the machine was read when that is not now (a snapshot, a report).
+func factsFrom(open func(string) (*probe.Root, error), flag, dir string, sf statedFlags) (probe.Facts, *time.Time, error) {
+	f, r, err := factsOf(open, flag, dir, sf)
+	if r == nil {
+		return f, nil, err
 	}
 	defer r.Close()
+	if t, ok := r.ReadAt(); ok {
+		return f, &t, err
+	}
+	return f, nil, err
+}
+
+func factsOf(open func(string) (*probe.Root, error), flag, dir string, sf statedFlags) (probe.Facts, *probe.Root, error) {
+	r, err := open(dir)
+	if err != nil {
+		return probe.Facts{}, nil, inputErrorf("%s %s: %w", flag, dir, err)
+	}
 	f, err := machine.Probe(r)
 	var se *stated.Error
 	if errors.As(err, &se) {
-		return f, inputError{se}
+		return f, r, inputError{se}
 	}
 	if err := sf.apply(&f); err != nil {
-		return f, err
+		return f, r, err
 	}
-	return f, nil
+	return f, r, nil
 }
 
 // checkFormats are what check prints: for a person, for programs, for a
@@ -137,7 +150,8 @@ func (a *app) runCheck(o checkOptions) error {
 	if err != nil {
 		return err
 	}
-	res, audit, runErr := a.checkHost(o)
+	var read reading
+	res, audit, runErr := a.checkHost(o, &read)
 	if !forPrograms(o.format) {
 		if res == nil {
 			return runErr
@@ -161,6 +175,7 @@ func (a *app) runCheck(o checkOptions) error {
 		// A machine format always gets its document: a failure is inside it, so a
 		// fleet's report shows the broken host rather than losing it.
 		document := doc.NewCheckDoc(res, audit, docError(runErr))
+		document.CheckedAt, document.Origin = read.at, &read.origin
 		now := a.clock()
 		err := a.writeTo(o.output, func(w io.Writer) error {
 			switch o.format {
@@ -184,11 +199,12 @@ func (a *app) runCheck(o checkOptions) error {
 // checkHost probes and judges this machine (and with --vms its VMs). The result
 // is nil when the machine could not be read; err says what failed, also when a
 // result is given (the VMs could not be judged).
-func (a *app) checkHost(o checkOptions) (*judge.CheckResult, *judge.Audit, error) {
+func (a *app) checkHost(o checkOptions, read *reading) (*judge.CheckResult, *judge.Audit, error) {
 	loaded := policy.Ahead(a.policy, policy.ScopeHost)
 	var facts probe.Facts
 	var rep *sos.Report
 	var err error
+	*read = a.readingOf(doc.OriginLive, "", nil)
 	switch {
 	case countSet(o.hostRoot != "", o.root != "/", o.sos != "") > 1:
 		err = inputErrorf("--root, --host-root and --sos: give one of them")
@@ -197,15 +213,22 @@ func (a *app) checkHost(o checkOptions) (*judge.CheckResult, *judge.Audit, error
 		// at another time), and the VMs libvirt would list are this one's now.
 		err = inputErrorf("--vms with --root: the snapshot's VMs are not in it, and this machine's are not the snapshot's; run 'nestvirt check --vms' on the machine itself, or 'nestvirt vms --root %s' to judge this host's VMs as if they ran there", o.root)
 	case o.hostRoot != "":
-		facts, err = factsFrom(probe.OpenHostRoot, "--host-root", o.hostRoot, o.stated)
+		facts, _, err = factsFrom(probe.OpenHostRoot, "--host-root", o.hostRoot, o.stated)
+		*read = a.readingOf(doc.OriginHostRoot, o.hostRoot, nil)
 	case o.sos != "":
 		if rep, err = sos.Open(o.sos); err != nil {
 			err = inputErrorf("--sos %s: %w", o.sos, err)
 			break
 		}
-		facts, err = factsFrom(func(string) (*probe.Root, error) { return probe.OpenReport(rep), nil }, "--sos", o.sos, o.stated)
+		var at *time.Time
+		facts, at, err = factsFrom(func(string) (*probe.Root, error) { return probe.OpenReport(rep), nil }, "--sos", o.sos, o.stated)
+		*read = a.readingOf(doc.OriginSosreport, o.sos, at)
 	default:
-		facts, err = hostFacts(o.root, o.stated)
+		var at *time.Time
+		facts, at, err = factsFrom(probe.OpenRoot, "--root", o.root, o.stated)
+		if o.root != "/" {
+			*read = a.readingOf(doc.OriginSnapshot, o.root, at)
+		}
 	}
 	p, polErr := loaded()
 	if polErr != nil {
@@ -233,6 +256,30 @@ func (a *app) checkHost(o checkOptions) (*judge.CheckResult, *judge.Audit, error
 		res.Verdict = policy.Worst(res.Verdict, *audit.Verdict)
 	}
 	return &res, &audit, nil
+}
+
+// reading is where and when a document's facts were read.
+type reading struct {
+	origin doc.Origin
+	at     *string // RFC 3339, UTC; nil when unknown
+}
+
+// readingOf is a reading of kind at path: a live one (no snapshot, report or
+// mount to say otherwise) was read now; a tree's is its own time, or unknown.
+func (a *app) readingOf(kind doc.OriginKind, path string, at *time.Time) reading {
+	r := reading{origin: doc.Origin{Kind: kind}}
+	if path != "" {
+		r.origin.Path = &path
+	}
+	if kind == doc.OriginLive || kind == doc.OriginHostRoot {
+		now := a.clock()
+		at = &now
+	}
+	if at != nil {
+		s := at.UTC().Format(time.RFC3339)
+		r.at = &s
+	}
+	return r
 }
 
 func countSet(flags ...bool) int {

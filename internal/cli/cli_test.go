@@ -448,7 +448,7 @@ func TestSnapshotOfThisMachineReplaysExactly(t *testing.T) {
 	if code != ExitOK || !strings.Contains(out, "snapshot written") {
 		t.Fatalf("snapshot: exit %d %s %s", code, out, stderr)
 	}
-	if !strings.Contains(stderr, "kept only part of proc/1/cmdline (only the program (argv[0]))") {
+	if !strings.Contains(stderr, "proc/1/cmdline (only the program (argv[0]))") || !strings.Contains(stderr, "etc/machine-id (only nestvirt's ID derived from it") {
 		t.Errorf("the snapshot does not say what it filtered: %s", stderr)
 	}
 	live, _, _ := nv(t, "", "check", "--format", "json")
@@ -513,7 +513,13 @@ func diffFacts(t *testing.T, a, b string) string {
 	if err := json.Unmarshal([]byte(b), &mb); err != nil {
 		t.Fatal(err)
 	}
+	if o, ok := mb["origin"].(map[string]any); !ok || o["kind"] != "snapshot" || mb["checked_at"] == nil {
+		t.Errorf("a replay's origin %v, checked at %v", mb["origin"], mb["checked_at"])
+	}
 	for _, m := range []map[string]any{ma, mb} {
+		// Where and when differ by nature: the machine does not.
+		delete(m, "origin")
+		delete(m, "checked_at")
 		host := m["host"].(map[string]any)
 		delete(host["kvm"].(map[string]any), "accessible")
 		delete(host, "notes")

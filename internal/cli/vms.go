@@ -200,7 +200,7 @@ func (a *app) audit(c connectFlags, facts probe.Facts, root string, thisHost boo
 
 // auditSos judges the domains a sosreport holds, with the host facts of the same
 // report: no libvirt is asked.
-func (a *app) auditSos(o vmsOptions) (probe.Facts, *judge.Audit, error) {
+func (a *app) auditSos(o vmsOptions, read *reading) (probe.Facts, *judge.Audit, error) {
 	if o.root != "/" {
 		return probe.Facts{}, nil, inputErrorf("--root and --sos: give one of them")
 	}
@@ -208,7 +208,8 @@ func (a *app) auditSos(o vmsOptions) (probe.Facts, *judge.Audit, error) {
 	if err != nil {
 		return probe.Facts{}, nil, inputErrorf("--sos %s: %w", o.sos, err)
 	}
-	facts, err := factsFrom(func(string) (*probe.Root, error) { return probe.OpenReport(rep), nil }, "--sos", o.sos, o.stated)
+	facts, at, err := factsFrom(func(string) (*probe.Root, error) { return probe.OpenReport(rep), nil }, "--sos", o.sos, o.stated)
+	*read = a.readingOf(doc.OriginSosreport, o.sos, at)
 	if err != nil {
 		return facts, nil, err
 	}
@@ -240,10 +241,15 @@ func (a *app) runVMs(o vmsOptions) error {
 	var res *judge.Audit
 	var facts probe.Facts
 	var runErr error
+	read := a.readingOf(doc.OriginLive, "", nil)
 	if o.sos != "" {
-		facts, res, runErr = a.auditSos(o)
+		facts, res, runErr = a.auditSos(o, &read)
 	} else {
-		facts, runErr = hostFacts(o.root, o.stated)
+		var at *time.Time
+		facts, at, runErr = factsFrom(probe.OpenRoot, "--root", o.root, o.stated)
+		if o.root != "/" {
+			read = a.readingOf(doc.OriginSnapshot, o.root, at)
+		}
 		if runErr == nil {
 			var r judge.Audit
 			if r, facts, runErr = a.audit(o.connect, facts, o.root, false); runErr == nil {
@@ -259,6 +265,7 @@ func (a *app) runVMs(o vmsOptions) error {
 			host = &facts
 		}
 		document := doc.NewVMsDoc(res, host, docError(runErr))
+		document.CheckedAt, document.Origin = read.at, &read.origin
 		if err := a.writeTo(o.output, func(w io.Writer) error { return report.WriteJSON(w, document) }); err != nil {
 			return err
 		}

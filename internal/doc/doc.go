@@ -49,9 +49,39 @@ func (ErrorKind) Enum() []string {
 	return []string{string(ErrorInput), string(ErrorDependency), string(ErrorRefused)}
 }
 
+// Origin says where a document's facts were read: the machine itself, a
+// snapshot of it, a sosreport, or the node's / mounted in a container.
+type Origin struct {
+	Kind OriginKind `json:"kind"`
+	// Path is the snapshot, report or mount read; null for a live machine.
+	Path *string `json:"path"`
+}
+
+// OriginKind is how the facts were read.
+type OriginKind string
+
+// The kinds of origin.
+const (
+	OriginLive      OriginKind = "live"
+	OriginSnapshot  OriginKind = "snapshot"
+	OriginSosreport OriginKind = "sosreport"
+	OriginHostRoot  OriginKind = "host-root"
+)
+
+// Enum lists the kinds, for the schema.
+func (OriginKind) Enum() []string {
+	return []string{string(OriginLive), string(OriginSnapshot), string(OriginSosreport), string(OriginHostRoot)}
+}
+
 // CheckDoc is the JSON of `nestvirt check`.
 type CheckDoc struct {
-	Schema   string           `json:"schema"`
+	Schema string `json:"schema"`
+	// CheckedAt is when the machine was read (RFC 3339, UTC): now for a live
+	// check, when the snapshot was taken or the sosreport collected; null when
+	// that is unknown. Documents written before it have none.
+	CheckedAt *string `json:"checked_at" schema:"optional"`
+	// Origin is where the facts were read; documents written before it have none.
+	Origin   *Origin          `json:"origin" schema:"optional"`
 	Verdict  *policy.Level    `json:"verdict"` // null when nothing could be judged
 	Host     *probe.Facts     `json:"host"`    // null when the machine could not be read
 	Findings []policy.Finding `json:"findings"`
@@ -70,13 +100,16 @@ type VMsPart struct {
 
 // VMsDoc is the JSON of `nestvirt vms`.
 type VMsDoc struct {
-	Schema  string        `json:"schema"`
-	Verdict *policy.Level `json:"verdict"` // null when there was nothing to judge
-	Host    *probe.Facts  `json:"host"`
-	URI     *string       `json:"uri"`
-	Notes   []string      `json:"notes"`
-	VMs     []VMEntry     `json:"vms"`
-	Error   *Error        `json:"error"`
+	Schema string `json:"schema"`
+	// CheckedAt and Origin are as in a check document.
+	CheckedAt *string       `json:"checked_at" schema:"optional"`
+	Origin    *Origin       `json:"origin" schema:"optional"`
+	Verdict   *policy.Level `json:"verdict"` // null when there was nothing to judge
+	Host      *probe.Facts  `json:"host"`
+	URI       *string       `json:"uri"`
+	Notes     []string      `json:"notes"`
+	VMs       []VMEntry     `json:"vms"`
+	Error     *Error        `json:"error"`
 }
 
 // VMEntry is one domain: what was read of it, and its chains' verdicts.

@@ -13,7 +13,15 @@ package probe
 // Facts is everything check knows about the machine. JSON field names are part of
 // the output contract of `nestvirt check --format json` ("host"); null is unknown.
 type Facts struct {
-	Hostname      *string `json:"hostname"`
+	Hostname *string `json:"hostname"`
+	// MachineID tells this machine's documents apart from another's of the same
+	// name (a fleet report keeps one row per machine). It is nestvirt's own ID,
+	// derived from /etc/machine-id (or the DMI product UUID) as systemd derives an
+	// application-specific ID, so the machine's ID itself is never recorded; null
+	// when neither could be read.
+	MachineID *string `json:"machine_id" schema:"optional"`
+	// MachineIDFrom says what MachineID was derived from: machine-id or dmi-uuid.
+	MachineIDFrom *string `json:"machine_id_from" schema:"optional"`
 	Arch          *string `json:"arch"`
 	CPUVendor     *string `json:"cpu_vendor"` // intel, amd, ibm, arm, ...
 	CPUModel      *string `json:"cpu_model"`

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/nestvirt/nestvirt/internal/fsroot"
 )
@@ -98,6 +99,8 @@ type Report interface {
 	Tree
 	Absent(rel string) bool
 	Notes() []string // what the report lacks, said once
+	// CollectedAt is when the report was collected, false when it does not say.
+	CollectedAt() (time.Time, bool)
 }
 
 // OpenReport reads a machine through a report of it.
@@ -204,6 +207,20 @@ func (r *Root) Lstat(rel string) (fs.FileInfo, error) { return r.t.Lstat(rel) }
 
 // Real is how a person names a path of the tree.
 func (r *Root) Real(rel string) string { return r.t.Real(rel) }
+
+// ReadAt is when the machine the tree holds was read: a snapshot's time, a
+// report's collection; false for the live machine (it is read now) and for a
+// tree that does not say.
+func (r *Root) ReadAt() (time.Time, bool) {
+	switch {
+	case r.report != nil:
+		return r.report.CollectedAt()
+	case r.man != nil:
+		t, err := time.Parse(time.RFC3339, r.man.Created)
+		return t, err == nil
+	}
+	return time.Time{}, false
+}
 
 // Manifest is the snapshot's record, nil for the live machine or a plain tree.
 func (r *Root) Manifest() *Manifest { return r.man }

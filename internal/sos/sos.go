@@ -17,6 +17,7 @@ import (
 	"bytes"
 	"compress/bzip2"
 	"compress/gzip"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -58,7 +59,7 @@ var wanted = []string{
 	"sos_commands/kernel/uname_-a", "sos_commands/kernel/sysctl_-a", "sos_commands/kernel/lsmod",
 	"sos_commands/hardware/dmidecode", "sos_commands/processor/cpuid_-r", "sos_commands/host/hostname",
 	"sos_commands/virsh/virsh_-r_*", "sos_commands/libvirt/virsh_-r_*",
-	"version.txt", "sos_reports/manifest.json",
+	"version.txt", "sos_reports/manifest.json", "etc/machine-id",
 }
 
 func isWanted(rel string) bool {
@@ -100,6 +101,29 @@ func Open(p string) (*Report, error) {
 	}
 	r.layout()
 	return r, nil
+}
+
+// CollectedAt is when sos started collecting the report: its manifest's
+// start_time, which sos writes as Python's str(datetime.now()), the collecting
+// host's local time with no zone; it is read as UTC (off by at most the host's
+// offset).
+func (r *Report) CollectedAt() (time.Time, bool) {
+	b, _, err := r.ReadFile("sos_reports/manifest.json", 16<<20)
+	if err != nil {
+		return time.Time{}, false
+	}
+	var m struct {
+		StartTime string `json:"start_time"`
+	}
+	if json.Unmarshal(b, &m) != nil {
+		return time.Time{}, false
+	}
+	for _, layout := range []string{"2006-01-02 15:04:05.999999", "2006-01-02T15:04:05.999999", time.RFC3339} {
+		if t, err := time.Parse(layout, m.StartTime); err == nil {
+			return t.UTC(), true
+		}
+	}
+	return time.Time{}, false
 }
 
 // isSos tells a sosreport from any tree: sos writes these in every report.

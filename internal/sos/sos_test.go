@@ -390,3 +390,33 @@ func TestATruncatedTrailerIsAnError(t *testing.T) {
 		}
 	}
 }
+
+// TestAReportSaysWhenItWasCollected: sos writes start_time as Python's
+// str(datetime.now()) (sos/component.py: manifest.add_field('start_time',
+// datetime.now())); a manifest without it, or with what is no time, says nothing.
+func TestAReportSaysWhenItWasCollected(t *testing.T) {
+	for _, tt := range []struct{ manifest, want string }{
+		{`{"version": "4.8.2", "start_time": "2026-11-30 09:15:02.123456"}`, "2026-11-30T09:15:02Z"},
+		{`{"version": "4.8.2", "start_time": "2026-11-30 09:15:02"}`, "2026-11-30T09:15:02Z"},
+		{`{"version": "4.8.2", "cmdline": "sos report --batch"}`, ""},
+		{`{"version": "4.8.2", "start_time": "yesterday"}`, ""},
+		{`not json`, ""},
+	} {
+		dir := filepath.Join(t.TempDir(), "sosreport-x")
+		os.MkdirAll(filepath.Join(dir, "sos_reports"), 0o755)
+		os.WriteFile(filepath.Join(dir, "sos_reports/manifest.json"), []byte(tt.manifest), 0o644)
+		os.MkdirAll(filepath.Join(dir, "sos_commands"), 0o755)
+		r, err := sos.Open(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		at, ok := r.CollectedAt()
+		got := ""
+		if ok {
+			got = at.Format(time.RFC3339)
+		}
+		if got != tt.want {
+			t.Errorf("%s: %q, want %q", tt.manifest, got, tt.want)
+		}
+	}
+}

@@ -91,6 +91,19 @@ func (p *prober) readString(rel string) (string, probe.State) {
 	return strings.TrimSpace(string(data)), st
 }
 
+// machineID derives the machine's ID for documents: from /etc/machine-id, else
+// the DMI product UUID (root-readable only).
+func (p *prober) machineID() {
+	for _, src := range []struct{ rel, from string }{{"etc/machine-id", "machine-id"}, {"sys/class/dmi/id/product_uuid", "dmi-uuid"}} {
+		if t, st := p.readString(src.rel); st == probe.Present {
+			if id, ok := probe.MachineIDOf(t); ok {
+				p.f.MachineID, p.f.MachineIDFrom = ptr(id), ptr(src.from)
+				return
+			}
+		}
+	}
+}
+
 func (p *prober) run() probe.Facts {
 	p.f.Notes = []string{}
 	p.f.KVM.Config = []string{}
@@ -99,6 +112,7 @@ func (p *prober) run() probe.Facts {
 	if h, st := p.readString("proc/sys/kernel/hostname"); st == probe.Present && h != "" {
 		p.f.Hostname = ptr(h)
 	}
+	p.machineID()
 	p.archFact()
 	p.cpuFacts()
 	p.osFacts()

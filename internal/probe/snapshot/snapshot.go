@@ -70,9 +70,20 @@ var filters = map[string]struct {
 		}
 		return []byte("(not recorded)\n")
 	}},
+	"etc/machine-id":                {"only nestvirt's ID derived from it (machine-id(5): the ID itself is confidential)", derivedID},
+	"sys/class/dmi/id/product_uuid": {"only nestvirt's ID derived from it", derivedID},
 	"sys/firmware/dmi/entries/0-0/raw": {"only the first 20 bytes (the SMBIOS VM bit)", func(b []byte) []byte {
 		return b[:min(len(b), 20)]
 	}},
+}
+
+// derivedID keeps nestvirt's ID in place of the machine's own, marked so the
+// probe takes it as it is.
+func derivedID(b []byte) []byte {
+	if id, ok := probe.MachineIDOf(string(b)); ok {
+		return []byte(probe.DerivedIDPrefix + id + "\n")
+	}
+	return []byte{}
 }
 
 // Files is a snapshot in memory, before it is written.

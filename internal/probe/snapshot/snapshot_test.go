@@ -1,6 +1,7 @@
 package snapshot
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -8,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nestvirt/nestvirt/internal/probe"
+	"github.com/nestvirt/nestvirt/internal/probe/linux"
 )
 
 func TestSnapshotFiltersKeepOnlyWhatTheProbeReads(t *testing.T) {
@@ -66,6 +68,26 @@ func TestASnapshotOfThisMachineIsSafeToAttach(t *testing.T) {
 	}
 	if b, err := os.ReadFile(filepath.Join(dst, "proc/cmdline")); err == nil && strings.Contains(string(b), "--") {
 		t.Errorf("the kernel command line kept the init's arguments: %q", b)
+	}
+	// The machine's ID is confidential (machine-id(5)): the snapshot holds only
+	// nestvirt's ID derived from it, and replays to the same.
+	if own, err := os.ReadFile("/etc/machine-id"); err == nil && len(bytes.TrimSpace(own)) > 0 {
+		kept, _ := os.ReadFile(filepath.Join(dst, "etc/machine-id"))
+		if bytes.Contains(kept, bytes.TrimSpace(own)) || !bytes.HasPrefix(kept, []byte(probe.DerivedIDPrefix)) {
+			t.Errorf("the snapshot's etc/machine-id: %q", kept)
+		}
+		if s.Facts.MachineID == nil {
+			t.Fatal("no machine ID")
+		}
+		r, err := probe.OpenRoot(dst)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		replayed, _ := linux.Probe(r, nil)
+		if replayed.MachineID == nil || *replayed.MachineID != *s.Facts.MachineID {
+			t.Errorf("replayed ID %v, live %s", replayed.MachineID, *s.Facts.MachineID)
+		}
 	}
 }
 
