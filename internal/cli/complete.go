@@ -29,6 +29,7 @@ var (
 	vendorChoice   = choice{"vendor", []string{"intel", "amd"}}
 	modeChoice     = choice{"mode", []string{guard.Enforce, guard.Warn}}
 	runsChoice     = choice{"runs", topology.GuestRuns}
+	reportFormat   = choice{"format", []string{"html", "csv"}}
 )
 
 // check returns an input error naming the flag and its values for anything else.

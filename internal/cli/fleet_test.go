@@ -219,3 +219,23 @@ func TestSchemaCommandPrintsAValidatingBundle(t *testing.T) {
 		t.Errorf("unknown: %d %s", code, stderr)
 	}
 }
+
+// TestReportWritesCSVAndRefusesAStaleLimitBelowZero: --format csv is a row per
+// machine with its header; a --stale-after that is not above zero is bad input.
+func TestReportWritesCSVAndRefusesAStaleLimitBelowZero(t *testing.T) {
+	dir := t.TempDir()
+	for _, s := range []string{"intel-l0-nesting-off", "amd-l0-nested"} {
+		out, _, _ := nvAt(t, "check", "--format", "json", "--fail-on", "never", "--root", snapshots+s+"/root")
+		os.WriteFile(filepath.Join(dir, s+".json"), []byte(out), 0o644)
+	}
+	out, stderr, code := nv(t, "", "report", dir, "--format", "csv")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if code != ExitOK || len(lines) != 3 || !strings.HasPrefix(lines[0], "host,machine_id,verdict,position,os,") || !strings.Contains(out, "does-not-work host-nesting-off") {
+		t.Errorf("exit %d %s\n%s", code, stderr, out)
+	}
+	for _, bad := range []string{"0s", "-1h"} {
+		if _, stderr, code := nv(t, "", "report", dir, "--stale-after", bad); code != ExitInput || !strings.Contains(stderr, "--stale-after") {
+			t.Errorf("--stale-after %s: exit %d %s", bad, code, stderr)
+		}
+	}
+}

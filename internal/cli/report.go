@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -11,16 +12,26 @@ import (
 )
 
 func (a *app) reportCmd() *cobra.Command {
-	var output string
+	var output, format string
+	var staleAfter time.Duration
 	cmd := &cobra.Command{
 		Use:   "report FILE|DIR... [-o report.html]",
 		Short: "One HTML page of a fleet, from the JSON documents of check, vms and plan",
 		Long: `Read the JSON documents nestvirt wrote across a fleet (check, vms, plan; a directory
 is read recursively for .json files) and write one self-contained HTML page: hosts
-per verdict, a sortable and filterable table of hosts (position, nesting, verdict,
-worst finding), the findings grouped by rule with their source and remedy and the
-hosts they hit, each host's VMs, the planned topologies. It needs no network (its
-style and script are inline), reads without its script, and prints.
+per verdict, a sortable and filterable table of hosts (position, OS, nesting,
+verdict, worst finding, when each was checked and from which documents), the
+findings grouped by rule with their source and remedy and the hosts they hit,
+each host's VMs with the reason for their verdict, the planned topologies with
+their chains and findings. It needs no network (its style and script are
+inline), reads without its script, prints, keeps its filters in the address
+(#q=...&verdict=...), and exports the rows shown as CSV.
+
+One row per machine: documents of the same machine (its machine ID and host
+name, which nestvirt records in every document) are one row, whatever fed them
+(a live check, a sosreport, an Ansible fact), the newest one's facts shown and
+every one listed as a source. A row whose facts are older than --stale-after is
+marked stale. --format csv writes the rows as CSV instead of the page.
 
 Files that are not valid nestvirt documents are listed as skipped.`,
 		Example: "  ansible-playbook -i inventory examples/ansible/gather.yml\n  nestvirt report nestvirt-reports/ -o fleet.html",
@@ -32,6 +43,12 @@ Files that are not valid nestvirt documents are listed as skipped.`,
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return run(func() error {
+				if err := reportFormat.check(format); err != nil {
+					return err
+				}
+				if staleAfter <= 0 {
+					return inputErrorf("--stale-after %s: give a duration above zero (24h, 7d is 168h)", staleAfter)
+				}
 				f, err := fleet.Load(args)
 				if err != nil {
 					return inputError{err}
@@ -44,10 +61,13 @@ Files that are not valid nestvirt documents are listed as skipped.`,
 					fmt.Fprintf(a.stderr, "nestvirt: note: skipped %s: %s\n", s.File, s.Why)
 				}
 				err = a.writeTo(output, func(w io.Writer) error {
-					return report.FleetHTML(w, f, p.Name, Version, a.clock())
+					if format == "csv" {
+						return report.FleetCSV(w, f)
+					}
+					return report.FleetHTML(w, f, p.Name, Version, a.clock(), staleAfter)
 				})
 				if err == nil && output != "" {
-					fmt.Fprintf(a.stderr, "wrote %s: %d hosts, %d planned topologies, %d files skipped\n", output, len(f.Hosts), len(f.Topologies), len(f.Skipped))
+					fmt.Fprintf(a.stderr, "wrote %s: %d hosts (%d documents joined a host's row), %d planned topologies, %d files skipped\n", output, len(f.Hosts), f.Merged, len(f.Topologies), len(f.Skipped))
 				}
 				return err
 			})(cmd, args)
@@ -55,5 +75,8 @@ Files that are not valid nestvirt documents are listed as skipped.`,
 	}
 	cmd.ValidArgsFunction = completeFiles("json")
 	cmd.Flags().StringVarP(&output, "output", "o", "", "write the page to this file (atomically) instead of stdout")
+	cmd.Flags().StringVar(&format, "format", "html", "html (the page) or csv (a row per host)")
+	cmd.Flags().DurationVar(&staleAfter, "stale-after", 24*time.Hour, "mark a host whose facts are older than this as stale")
+	reportFormat.complete(cmd)
 	return cmd
 }

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/nestvirt/nestvirt/internal/doc"
@@ -26,10 +27,13 @@ import (
 // few MB.
 const MaxDocument = 64 << 20
 
-// Host is one row of the fleet.
+// Host is one row of the fleet: one machine, whatever number of documents
+// speak of it (a live check, a sosreport, an Ansible fact). The newest
+// document's facts are the row's.
 type Host struct {
 	Name       string
-	File       string
+	ID         string // nestvirt's machine ID (host.machine_id), "" when no document has one
+	File       string // the document whose facts the row shows
 	Verdict    string // "" when nothing was judged (see Error)
 	VM         string // what runs it ("none" on bare metal), "" unknown
 	Hypervisor string
@@ -43,12 +47,25 @@ type Host struct {
 	VMs        []doc.VMEntry
 	VMsURI     string
 	Error      string
+	// CheckedAt is when the row's machine was read (the newest document's
+	// checked_at); zero when no document says.
+	CheckedAt time.Time
+	// Sources are every document of this machine, newest first.
+	Sources []Source
 }
 
-// Topology is one planned deployment.
+// Source is one document that fed a host's row.
+type Source struct {
+	File      string
+	Kind      string    // check or vms
+	Origin    string    // live, snapshot, sosreport, host-root; "" when the document does not say
+	CheckedAt time.Time // zero when the document does not say
+}
+
+// Topology is one planned deployment, with its chains.
 type Topology struct {
 	File, Name, Verdict, Error string
-	Chains                     int
+	Chains                     []policy.ChainResult
 }
 
 // Skipped is a file that was not read, and why.
@@ -59,6 +76,35 @@ type Fleet struct {
 	Hosts      []*Host
 	Topologies []Topology
 	Skipped    []Skipped
+	// Merged is how many documents joined a row another document had started.
+	Merged int
+}
+
+// entry is one host document, read.
+type entry struct {
+	file, kind string
+	order      int
+	facts      *probe.Facts
+	at         time.Time
+	origin     string
+	check      *doc.CheckDoc
+	vms        *doc.VMsDoc
+}
+
+// key is the machine an entry speaks of: its ID and name; a document without
+// an ID is known by its host name; one without either by its file.
+func (e entry) key() (key, name string, id bool) {
+	var hostname string
+	if e.facts != nil && e.facts.Hostname != nil {
+		hostname = *e.facts.Hostname
+	}
+	switch {
+	case e.facts != nil && e.facts.MachineID != nil && *e.facts.MachineID != "":
+		return "id:" + *e.facts.MachineID + "\x00" + hostname, hostname, true
+	case hostname != "":
+		return "name:" + hostname, hostname, false
+	}
+	return "file:" + e.file, hostname, false
 }
 
 // Load reads files and the files of directories (recursively; .json only).
@@ -82,11 +128,7 @@ func Load(paths []string) (*Fleet, error) {
 		})
 	}
 	sort.Strings(files)
-	byName := map[string]*Host{}
-	var vmsDocs []struct {
-		file string
-		doc  doc.VMsDoc
-	}
+	var entries []entry
 	for _, file := range files {
 		data, err := readLimited(file)
 		if err != nil {
@@ -114,59 +156,30 @@ func Load(paths []string) (*Fleet, error) {
 			f.Skipped = append(f.Skipped, Skipped{file, "not a valid " + kind + " document: " + clip(strings.Join(strings.Fields(err.Error()), " "), 300)})
 			continue
 		}
+		e := entry{file: file, kind: kind, order: len(entries)}
 		switch kind {
 		case "check":
-			d := *read.(*doc.CheckDoc)
-			h := hostOf(file, d.Host)
-			h.Verdict = level(d.Verdict)
-			h.Findings = d.Findings
-			if d.Error != nil {
-				h.Error = string(d.Error.Kind) + ": " + d.Error.Message
-			}
-			if d.VMs != nil {
-				h.VMs, h.VMsURI = d.VMs.VMs, d.VMs.URI
-			}
-			h.Worst = worst(h.Findings)
-			f.Hosts = append(f.Hosts, h)
-			if _, dup := byName[h.Name]; !dup {
-				byName[h.Name] = h
-			}
+			d := read.(*doc.CheckDoc)
+			e.check, e.facts = d, d.Host
+			e.at, e.origin = when(d.CheckedAt), originOf(d.Origin)
 		case "vms":
-			d := *read.(*doc.VMsDoc)
-			vmsDocs = append(vmsDocs, struct {
-				file string
-				doc  doc.VMsDoc
-			}{file, d})
+			d := read.(*doc.VMsDoc)
+			e.vms, e.facts = d, d.Host
+			e.at, e.origin = when(d.CheckedAt), originOf(d.Origin)
 		case "plan":
-			d := *read.(*doc.PlanDoc)
+			d := read.(*doc.PlanDoc)
 			for _, t := range d.Topologies {
-				tp := Topology{File: t.File, Name: str(t.Name), Verdict: level(t.Verdict), Chains: len(t.Chains)}
+				tp := Topology{File: t.File, Name: str(t.Name), Verdict: level(t.Verdict), Chains: t.Chains}
 				if t.Error != nil {
 					tp.Error = t.Error.Message
 				}
 				f.Topologies = append(f.Topologies, tp)
 			}
+			continue
 		}
+		entries = append(entries, e)
 	}
-	// A host's VMs join its row; a vms document of a host without a check is a
-	// row of its own.
-	for _, v := range vmsDocs {
-		name := ""
-		if v.doc.Host != nil {
-			name = str(v.doc.Host.Hostname)
-		}
-		h, ok := byName[name]
-		if !ok || name == "" {
-			h = hostOf(v.file, v.doc.Host)
-			h.Verdict = level(v.doc.Verdict)
-			f.Hosts = append(f.Hosts, h)
-			byName[h.Name] = h
-		}
-		h.VMs, h.VMsURI = v.doc.VMs, str(v.doc.URI)
-		if v.doc.Error != nil && h.Error == "" {
-			h.Error = string(v.doc.Error.Kind) + ": " + v.doc.Error.Message
-		}
-	}
+	f.Hosts = f.group(entries)
 	sort.SliceStable(f.Hosts, func(i, j int) bool {
 		a, b := rank(f.Hosts[i].Verdict), rank(f.Hosts[j].Verdict)
 		if a != b {
@@ -175,6 +188,119 @@ func Load(paths []string) (*Fleet, error) {
 		return f.Hosts[i].Name < f.Hosts[j].Name
 	})
 	return f, nil
+}
+
+// group makes one row per machine. Documents with the same ID and host name
+// are one machine; a document without an ID (written before nestvirt recorded
+// one) joins the one machine of its name that has an ID, if there is exactly
+// one, else the others of its name.
+func (f *Fleet) group(entries []entry) []*Host {
+	groups := map[string][]entry{}
+	var order []string
+	withID := map[string][]string{} // host name -> keys of ID'd groups
+	for _, e := range entries {
+		k, name, id := e.key()
+		if _, ok := groups[k]; !ok {
+			order = append(order, k)
+			if id {
+				withID[name] = append(withID[name], k)
+			}
+		}
+		groups[k] = append(groups[k], e)
+	}
+	for _, k := range order {
+		if name, ok := strings.CutPrefix(k, "name:"); ok && len(withID[name]) == 1 {
+			into := withID[name][0]
+			groups[into] = append(groups[into], groups[k]...)
+			delete(groups, k)
+		}
+	}
+	var hosts []*Host
+	for _, k := range order {
+		es, ok := groups[k]
+		if !ok {
+			continue
+		}
+		f.Merged += len(es) - 1
+		hosts = append(hosts, row(es))
+	}
+	return hosts
+}
+
+// row is one machine's row from its documents: the newest check's facts and
+// verdict (a vms document's when there is no check), the newest VMs.
+func row(es []entry) *Host {
+	// Newest first: by checked_at (a document that does not say is older than
+	// any that does), then the later file.
+	sort.SliceStable(es, func(i, j int) bool {
+		if !es[i].at.Equal(es[j].at) {
+			return es[i].at.After(es[j].at)
+		}
+		return es[i].order > es[j].order
+	})
+	base := -1
+	for i, e := range es {
+		if e.check != nil {
+			base = i
+			break
+		}
+	}
+	if base < 0 {
+		base = 0
+	}
+	b := es[base]
+	h := hostOf(b.file, b.facts)
+	h.CheckedAt = b.at
+	switch {
+	case b.check != nil:
+		d := b.check
+		h.Verdict, h.Findings = level(d.Verdict), d.Findings
+		if d.Error != nil {
+			h.Error = string(d.Error.Kind) + ": " + d.Error.Message
+		}
+	case b.vms != nil:
+		h.Verdict = level(b.vms.Verdict)
+		if b.vms.Error != nil {
+			h.Error = string(b.vms.Error.Kind) + ": " + b.vms.Error.Message
+		}
+	}
+	h.Worst = worst(h.Findings)
+	for _, e := range es {
+		if e.check != nil && e.check.VMs != nil {
+			h.VMs, h.VMsURI = e.check.VMs.VMs, e.check.VMs.URI
+			break
+		}
+		if e.vms != nil && e.vms.Error == nil {
+			h.VMs, h.VMsURI = e.vms.VMs, str(e.vms.URI)
+			break
+		}
+	}
+	for _, e := range es {
+		if h.ID == "" && e.facts != nil && e.facts.MachineID != nil {
+			h.ID = *e.facts.MachineID
+		}
+		h.Sources = append(h.Sources, Source{File: e.file, Kind: e.kind, Origin: e.origin, CheckedAt: e.at})
+	}
+	return h
+}
+
+// when reads a document's checked_at; zero when absent or not a time.
+func when(s *string) time.Time {
+	if s == nil {
+		return time.Time{}
+	}
+	t, err := time.Parse(time.RFC3339, *s)
+	if err != nil {
+		return time.Time{}
+	}
+	return t.UTC()
+}
+
+func originOf(o *doc.Origin) string {
+	if o == nil {
+		return ""
+	}
+	return string(o.Kind)
 }
 
 func readLimited(file string) ([]byte, error) {

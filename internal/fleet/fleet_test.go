@@ -1,10 +1,12 @@
 package fleet
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 const checkWeb1 = `{"schema":"https://nestvirt.dev/schema/check/v1","verdict":"does-not-work","host":{"hostname":"web1","arch":"x86_64","cpu_vendor":"amd","cpu_model":null,"virt_extension":"svm","second_level_paging":true,"hypervisor_bit":false,"os":{"id":"rhel","version":"10.0","name":"RHEL 10.0"},"virtualization":{"vm":"none","hypervisor":"none","container":"none","wsl":false,"cloud":"none","level":0,"level_min":0,"level_exact":true,"evidence":[]},"kvm":{"available":true,"device":true,"accessible":true,"module":"kvm_amd","nested":false,"hpage":null,"nested_next":false,"nested_next_from":"module default","hpage_next":null,"hpage_next_from":null,"config_module":"kvm_amd","config":[]},"stated":{"migration":null,"l0_os":null,"from":[]},"notes":[]},"findings":[{"rule":"host-nesting-off","level":"does-not-work","informational":false,"undetermined":false,"unknown":[],"message":"m","source":"s","remedy":"nestvirt enable"},{"rule":"host-l0-ready","level":"supported","informational":true,"undetermined":false,"unknown":[],"message":"m","source":"s","remedy":null}],"vms":null,"error":null}`
@@ -76,5 +78,78 @@ func TestLoadJoinsAFleetAndSaysWhatItSkipped(t *testing.T) {
 	}
 	if _, err := Load([]string{"/nonexistent"}); err == nil {
 		t.Error("a missing path was read")
+	}
+}
+
+// withIdentity is a check document of web1 rewritten: its machine ID, host
+// name, verdict, when and how it was read (nil leaves a member out, as a
+// document written before nestvirt recorded it).
+func withIdentity(t *testing.T, id, name, verdict string, at, origin *string) string {
+	t.Helper()
+	var d map[string]any
+	if err := json.Unmarshal([]byte(checkWeb1), &d); err != nil {
+		t.Fatal(err)
+	}
+	h := d["host"].(map[string]any)
+	h["hostname"] = name
+	if id != "" {
+		h["machine_id"], h["machine_id_from"] = id, "machine-id"
+	}
+	d["verdict"] = verdict
+	if at != nil {
+		d["checked_at"] = *at
+	}
+	if origin != nil {
+		d["origin"] = map[string]any{"kind": *origin, "path": nil}
+	}
+	b, _ := json.Marshal(d)
+	return string(b)
+}
+
+func ptr(s string) *string { return &s }
+
+// TestOneRowPerMachineTheNewestWinning: the same machine fed as a live check,
+// a sosreport and an Ansible fact is one row, its three sources listed newest
+// first and the newest one's verdict shown; two machines that share a name are
+// two rows; a document written before machine IDs joins the one machine of its
+// name.
+func TestOneRowPerMachineTheNewestWinning(t *testing.T) {
+	const a, b = "7c84f5f57d03433bbc549945c0adc520", "0f3e9a1b2c4d4e5f8a6b7c8d9e0f1a2b"
+	dir := t.TempDir()
+	write(t, dir, "live/web1.json", withIdentity(t, a, "web1", "supported", ptr("2026-12-01T10:00:00Z"), ptr("live")))
+	write(t, dir, "sos/web1.json", withIdentity(t, a, "web1", "does-not-work", ptr("2026-11-02T08:00:00Z"), ptr("sosreport")))
+	write(t, dir, "ansible/web1.json", withIdentity(t, a, "web1", "unsupported", ptr("2026-11-30T10:00:00Z"), ptr("live")))
+	write(t, dir, "old/web1.json", withIdentity(t, "", "web1", "untested", nil, nil))
+	write(t, dir, "clone/web1.json", withIdentity(t, b, "web1-clone", "supported", ptr("2026-12-01T09:00:00Z"), ptr("live")))
+	write(t, dir, "twin/db.json", withIdentity(t, a, "db", "supported", ptr("2026-12-01T09:00:00Z"), ptr("live")))
+	write(t, dir, "twin/db2.json", withIdentity(t, b, "db", "tech-preview", ptr("2026-12-01T09:00:00Z"), ptr("live")))
+	f, err := Load([]string{dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string][]*Host{}
+	for _, h := range f.Hosts {
+		byName[h.Name] = append(byName[h.Name], h)
+	}
+	web1 := byName["web1"]
+	if len(web1) != 1 {
+		t.Fatalf("web1 is %d rows", len(web1))
+	}
+	h := web1[0]
+	if h.Verdict != "supported" || h.ID != a || !h.CheckedAt.Equal(time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)) || !strings.HasSuffix(h.File, "live/web1.json") {
+		t.Errorf("web1: %s %s %s %s (the newest must win)", h.Verdict, h.ID, h.CheckedAt, h.File)
+	}
+	var got []string
+	for _, s := range h.Sources {
+		got = append(got, filepath.Base(filepath.Dir(s.File))+":"+s.Origin)
+	}
+	if want := []string{"live:live", "ansible:live", "sos:sosreport", "old:"}; strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("sources %v, want %v (newest first, the undated last)", got, want)
+	}
+	if len(byName["db"]) != 2 || len(byName["web1-clone"]) != 1 {
+		t.Errorf("machines sharing a name, or an ID: db %d rows, web1-clone %d", len(byName["db"]), len(byName["web1-clone"]))
+	}
+	if len(f.Hosts) != 4 || f.Merged != 3 {
+		t.Errorf("%d rows, %d merged; want 4 and 3", len(f.Hosts), f.Merged)
 	}
 }

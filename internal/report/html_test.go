@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
+	"html/template"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -27,7 +28,7 @@ import (
 // it, and allows nothing else to run or be fetched.
 func TestTheFleetReportRunsOnlyItsOwnScript(t *testing.T) {
 	var b bytes.Buffer
-	if err := FleetHTML(&b, &fleet.Fleet{}, "rhel-10", "test", time.Unix(0, 0)); err != nil {
+	if err := FleetHTML(&b, &fleet.Fleet{}, "rhel-10", "test", time.Unix(0, 0), 24*time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	page := b.String()
@@ -93,13 +94,123 @@ func TestTheFleetReportShowsFindingsAndVMs(t *testing.T) {
 		t.Fatalf("%v: %+v", err, f)
 	}
 	var b bytes.Buffer
-	if err := FleetHTML(&b, f, "rhel-10", "test", time.Unix(0, 0)); err != nil {
+	if err := FleetHTML(&b, f, "rhel-10", "test", time.Unix(0, 0), 24*time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	page := b.String()
 	for _, want := range []string{"host-nesting-off", "nestvirt enable", "nv-win11", "nv-plain"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the page lacks %q", want)
+		}
+	}
+}
+
+// TestTheFleetPageIsOneRowPerMachineWithWhatAnAdminActsOn: the same machine
+// fed twice (a live check and an older sosreport) is one row with both
+// sources and the newest facts; a host checked long ago is marked stale (in
+// words, not only colour); the OS column, a VM's reason, a planned topology's
+// chains and findings are on the page; each row carries the CSV line
+// FleetCSV writes.
+func TestTheFleetPageIsOneRowPerMachineWithWhatAnAdminActsOn(t *testing.T) {
+	dir := t.TempDir()
+	r := checkOf(t, "intel-l0-nesting-off")
+	var recs []domxml.Record
+	for _, f := range []string{"plain.xml", "win11-wsl2.xml"} {
+		data, err := os.ReadFile(filepath.Join("../domxml/testdata", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, domxml.Record{Name: strings.TrimSuffix(f, ".xml"), State: "running", XML: data})
+	}
+	a := judge.VMs(policy.Default(), r.Host, recs, nil)
+	id, name := "7c84f5f57d03433bbc549945c0adc520", "web1"
+	r.Host.MachineID, r.Host.Hostname = &id, &name
+	put := func(file, at string, origin doc.OriginKind, withVMs bool) {
+		var d doc.CheckDoc
+		if withVMs {
+			d = doc.NewCheckDoc(&r, &a, nil)
+		} else {
+			d = doc.NewCheckDoc(&r, nil, nil)
+		}
+		d.CheckedAt, d.Origin = &at, &doc.Origin{Kind: origin}
+		var b bytes.Buffer
+		if err := WriteJSON(&b, d); err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(dir, file), b.Bytes(), 0o644)
+	}
+	put("web1-live.json", "2026-12-01T10:00:00Z", doc.OriginLive, true)
+	put("web1-sos.json", "2026-11-20T10:00:00Z", doc.OriginSosreport, false)
+	old := checkOf(t, "amd-l0-nested")
+	oldName := "old1"
+	old.Host.Hostname = &oldName
+	d := doc.NewCheckDoc(&old, nil, nil)
+	at := "2026-11-01T00:00:00Z"
+	d.CheckedAt = &at
+	var b bytes.Buffer
+	WriteJSON(&b, d)
+	os.WriteFile(filepath.Join(dir, "old1.json"), b.Bytes(), 0o644)
+	plan := `{"schema":"https://nestvirt.dev/schema/plan/v1","verdict":"does-not-work","topologies":[{"file":"lab.yaml","name":"lab","verdict":"does-not-work","chains":[{"path":["host","hv","inner"],"verdict":"does-not-work","findings":[{"rule":"l0-nesting-off","level":"does-not-work","informational":false,"undetermined":false,"unknown":[],"message":"host has nesting disabled in kvm_intel","source":"s","remedy":"nestvirt enable"}]}],"error":null}],"error":null}`
+	os.WriteFile(filepath.Join(dir, "plan.json"), []byte(plan), 0o644)
+
+	f, err := fleet.Load([]string{dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Reset()
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	if err := FleetHTML(&b, f, "rhel-10", "test", now, 24*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	page := b.String()
+	if n := strings.Count(page, `<tr id="h`); n != 2 {
+		t.Errorf("%d host rows, want 2 (web1 once, old1)", n)
+	}
+	for _, want := range []string{
+		"1 document joined a host's row",
+		"check, live, 2026-12-01 10:00: web1-live.json",
+		"check, sosreport, 2026-11-20 10:00: web1-sos.json",
+		filepath.Join(dir, "web1-sos.json"),
+		`<td class="stale" title="2026-11-01 00:00 UTC">30 days ago</td>`,
+		`2 h ago`,
+		"1 host checked more than 24 h before",
+		`<td>` + r.Host.OS.Name + `</td>`,
+		`<td class="reason">`,
+		"host → hv → inner",
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page lacks %q", want)
+		}
+	}
+	if !strings.Contains(page, "host has nesting disabled in kvm_intel") {
+		t.Error("the planned chain's finding is not on the page")
+	}
+	if !strings.Contains(page, ".stale::after { content: \" (stale)\"; }") {
+		t.Error("stale is shown by colour alone")
+	}
+	var csv bytes.Buffer
+	if err := FleetCSV(&csv, f); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(csv.String(), "\n")
+	for _, l := range lines[1 : len(lines)-1] {
+		if !strings.Contains(page, `data-csv="`+template.HTMLEscapeString(l)+`"`) {
+			t.Errorf("no row carries the CSV line %q", l)
+		}
+	}
+}
+
+// TestTheFleetCSVCannotRunAsAFormula: a host name from another machine that a
+// spreadsheet would read as a formula is written inert.
+func TestTheFleetCSVCannotRunAsAFormula(t *testing.T) {
+	f := &fleet.Fleet{Hosts: []*fleet.Host{{Name: "=HYPERLINK(\"http://x\")"}, {Name: "@SUM(A1)"}, {Name: "web1"}}}
+	var b bytes.Buffer
+	if err := FleetCSV(&b, f); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(b.String(), "\n")[1:] {
+		if l != "" && strings.ContainsAny(l[:1], "=+-@") {
+			t.Errorf("a cell a spreadsheet runs: %q", l)
 		}
 	}
 }
