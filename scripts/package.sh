@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Builds nestvirt's packages into dist/: an RPM and a DEB for each of x86_64,
 # aarch64, s390x and ppc64le, with the binary, man pages, shell completions, the
-# systemd timer (not enabled), the examples and the docs, with nfpm (pinned in
-# tools/go.mod; tools/nfpm). See deploy/packages/.
+# systemd timer (not enabled), the examples and the docs; and nestvirt-cockpit
+# (RPM noarch, DEB all), the web console's page (scripts/cockpit.sh, which needs
+# npm once to fetch the pinned PatternFly). With nfpm (pinned in tools/go.mod;
+# tools/nfpm). See deploy/packages/.
 #
 #   bash scripts/package.sh
 #
@@ -75,6 +77,9 @@ cat > "$stage/changelog.yml" <<EOF
     - note: Built from $built; the history is in git.
 EOF
 
+echo "== the web console's page (scripts/cockpit.sh)"
+bash scripts/cockpit.sh "$stage/cockpit"
+
 go -C tools build -o "$PWD/$stage/nfpm" ./nfpm
 mkdir -p "$stage/out"
 for a in "${arches[@]}"; do
@@ -83,6 +88,11 @@ for a in "${arches[@]}"; do
     NV_ARCH=$a NV_VERSION=$version NV_PRERELEASE=$prerelease NV_STAGE=$stage \
       "$stage/nfpm" -config deploy/packages/nfpm.yaml -packager "$format" -changelog "$stage/changelog.yml" -target "$stage/out" >/dev/null
   done
+done
+for format in rpm deb; do
+  echo "== $format nestvirt-cockpit (all architectures)"
+  NV_VERSION=$version NV_PRERELEASE=$prerelease NV_STAGE=$stage \
+    "$stage/nfpm" -config deploy/packages/nfpm-cockpit.yaml -packager "$format" -changelog "$stage/changelog.yml" -target "$stage/out" >/dev/null
 done
 (cd "$stage/out" && sha256sum -- *.rpm *.deb > SHA256SUMS)
 

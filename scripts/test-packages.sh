@@ -17,7 +17,8 @@ trap 'rm -rf "$tmp"' EXIT
 echo "== package.sh, twice: the same packages"
 bash scripts/package.sh >/dev/null
 cp dist/SHA256SUMS "$tmp/sums1"
-[ "$(grep -c '\.rpm$' "$tmp/sums1")" = 4 ] && [ "$(grep -c '\.deb$' "$tmp/sums1")" = 4 ] || fail "not 4 RPMs and 4 DEBs: $(cat "$tmp/sums1")"
+[ "$(grep -c ' nestvirt-[0-9].*\.rpm$' "$tmp/sums1")" = 4 ] && [ "$(grep -c ' nestvirt_.*\.deb$' "$tmp/sums1")" = 4 ] || fail "not 4 RPMs and 4 DEBs of nestvirt: $(cat "$tmp/sums1")"
+grep -q ' nestvirt-cockpit-.*\.noarch\.rpm$' "$tmp/sums1" && grep -q ' nestvirt-cockpit_.*_all\.deb$' "$tmp/sums1" || fail "no nestvirt-cockpit RPM and DEB: $(cat "$tmp/sums1")"
 for a in x86_64 aarch64 s390x ppc64le; do grep -q "\.$a\.rpm$" "$tmp/sums1" || fail "no $a RPM"; done
 for a in amd64 arm64 s390x ppc64el; do grep -q "_$a\.deb$" "$tmp/sums1" || fail "no $a DEB"; done
 
@@ -37,7 +38,7 @@ upstream=${version%-1}
 echo "   version $version"
 
 echo "== RPM metadata and paths (rpm -qpi, rpm -qpl)"
-for rpm in dist/*.rpm; do
+for rpm in dist/nestvirt-[0-9]*.rpm; do
   info=$(rpm -qp --qf '%{NAME}|%{VERSION}|%{RELEASE}|%{LICENSE}|%{URL}|%{SUMMARY}|%{ARCH}\n' "$rpm")
   IFS='|' read -r name ver rel lic url summary arch <<<"$info"
   [ "$name" = nestvirt ] && [ "$ver" = "$upstream" ] && [ "$rel" = 1 ] || fail "$rpm: name/version/release $info"
@@ -70,7 +71,16 @@ for rpm in dist/*.rpm; do
   rpm -qp --scripts "$rpm" > "$tmp/scripts"
   [ ! -s "$tmp/scripts" ] || fail "$rpm has scriptlets: it must enable nothing"
 done
-echo "   $(ls dist/*.rpm | wc -l) RPMs: metadata, paths, %doc, %license, relative payload, no scriptlets"
+echo "   $(ls dist/nestvirt-[0-9]*.rpm | wc -l) RPMs: metadata, paths, %doc, %license, relative payload, no scriptlets"
+rpm=$(ls dist/nestvirt-cockpit-*.noarch.rpm)
+rpm -qpl "$rpm" > "$tmp/files"; rpm -qp --requires "$rpm" > "$tmp/requires"; rpm -qp --scripts "$rpm" > "$tmp/scripts"
+for p in /usr/share/cockpit/nestvirt/manifest.json /usr/share/cockpit/nestvirt/index.html /usr/share/cockpit/nestvirt/nestvirt.js \
+  /usr/share/cockpit/nestvirt/patternfly.css /usr/share/licenses/nestvirt-cockpit/LICENSE-PatternFly; do
+  grep -qx "$p" "$tmp/files" || fail "$rpm: no $p"
+done
+grep -qx nestvirt "$tmp/requires" && grep -qx cockpit-bridge "$tmp/requires" || fail "$rpm requires: $(cat "$tmp/requires")"
+[ ! -s "$tmp/scripts" ] || fail "$rpm has scriptlets"
+echo "   nestvirt-cockpit RPM: the page, requires nestvirt and cockpit-bridge, no scriptlets"
 
 echo "== rpmlint (Fedora's settings, deploy/packages/rpmlint.toml)"
 cp deploy/packages/rpmlint.toml "$tmp/rpmlint.toml"
@@ -159,6 +169,27 @@ left=$(while read -r p; do
 done < "$tmp/paths")
 [ -z "$left" ] || fail "left after dpkg -r: $left"
 echo "   installed, ran version/check/man/completion, removed: nothing left"
+
+echo "== install nestvirt-cockpit with nestvirt, cockpit-ws serves its page, remove both"
+cdeb=$(ls dist/nestvirt-cockpit_*_all.deb)
+dpkg -i "$deb" "$cdeb" >/dev/null
+[ -f /usr/share/cockpit/nestvirt/manifest.json ] || fail "nestvirt-cockpit: no /usr/share/cockpit/nestvirt/manifest.json"
+port=$((20000 + RANDOM % 20000))
+/usr/lib/cockpit/cockpit-ws --no-tls --address 127.0.0.1 --port "$port" --local-session=cockpit-bridge >/dev/null 2>&1 &
+ws=$!
+code=000
+for _ in $(seq 50); do
+  code=$(curl -s -o "$tmp/page.html" -w '%{http_code}' "http://127.0.0.1:$port/cockpit/@localhost/nestvirt/index.html" || true)
+  [ "$code" = 200 ] && break
+  sleep 0.1
+done
+kill "$ws" 2>/dev/null || true
+[ "$code" = 200 ] && grep -q 'Nested virtualization' "$tmp/page.html" || fail "cockpit-ws does not serve the installed page (HTTP $code)"
+dpkg-deb -c "$cdeb" | awk '{print substr($6, 2)}' > "$tmp/cpaths"
+dpkg -r nestvirt-cockpit nestvirt >/dev/null
+left=$(while read -r p; do case "$p" in */nestvirt*) if [ -e "$p" ]; then echo "$p"; fi;; esac; done < "$tmp/cpaths")
+[ -z "$left" ] || fail "left after dpkg -r nestvirt-cockpit: $left"
+echo "   installed, served by cockpit-ws, removed: nothing left"
 
 echo "== cross-compile every target"
 for t in linux/amd64 linux/arm64 linux/s390x linux/ppc64le windows/amd64; do

@@ -32,11 +32,14 @@ echo "== packages the tests use"
 # man-db renders the pages, bash-completion loads the completion, and
 # qemu-user-static runs the probe's tests on s390x and aarch64. wine (wine64) runs
 # the Windows build, with a shim DLL gcc-mingw-w64-x86-64 builds. buildah and
-# busybox-static build the Kubernetes image (offline: FROM scratch).
+# busybox-static build the Kubernetes image (offline: FROM scratch). cockpit-ws
+# and cockpit-bridge serve the web console's page to the browser test, curl
+# fetches it from the installed package, and npm fetches the pinned PatternFly
+# once (scripts/cockpit.sh).
 need=()
 for p in osinfo-db patch util-linux iproute2 coreutils prometheus ansible-core systemd sosreport cpuid kmod chromium \
   rpm rpmlint python3-magic cpio lintian man-db bash-completion qemu-user-static \
-  wine wine64 gcc-mingw-w64-x86-64 buildah busybox-static; do
+  wine wine64 gcc-mingw-w64-x86-64 buildah busybox-static cockpit-ws cockpit-bridge curl npm; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
