@@ -12,6 +12,25 @@ import (
 	"github.com/nestvirt/nestvirt/internal/libvirt"
 )
 
+// sosreport writes the written report of ../sos/testdata/NAME.txtar as the
+// directory dir of a temporary directory, as sos leaves it extracted.
+func sosreport(t *testing.T, name, dir string) string {
+	t.Helper()
+	ar, err := txtar.ParseFile("../sos/testdata/" + name + ".txtar")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir = filepath.Join(t.TempDir(), dir)
+	for _, f := range ar.Files {
+		p := filepath.Join(dir, f.Name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, f.Data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
 func jsonOf(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
@@ -35,16 +54,7 @@ func TestSosInputIsCheckedLikeAnyOther(t *testing.T) {
 // TestVMsOfAWrittenSosreport: vms --sos audits the domains a report holds, with
 // that host's facts, and its JSON holds to the schema; check --sos agrees.
 func TestVMsOfAWrittenSosreport(t *testing.T) {
-	ar, err := txtar.ParseFile("../sos/testdata/rhel10-amd-l0-nested.txtar")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Join(t.TempDir(), "sosreport-amd")
-	for _, f := range ar.Files {
-		p := filepath.Join(dir, f.Name)
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		os.WriteFile(p, f.Data, 0o644)
-	}
+	dir := sosreport(t, "rhel10-amd-l0-nested", "sosreport-amd")
 	out, stderr, code := nv(t, "", "vms", "--sos", dir, "--format", "json", "--fail-on", "never")
 	if code != ExitOK || !strings.Contains(out, `"name": "win11"`) || !strings.Contains(out, `"state": "running"`) || !strings.Contains(out, `"cpu_mode": "host-passthrough"`) {
 		t.Errorf("vms --sos: %d %s\n%s", code, stderr, out)
@@ -60,16 +70,7 @@ func TestVMsOfAWrittenSosreport(t *testing.T) {
 // machine's libvirt (a daemon that would answer is there, and must not be
 // asked).
 func TestCheckVMsOfASosreportJudgesTheReportsDomains(t *testing.T) {
-	ar, err := txtar.ParseFile("../sos/testdata/rhel10-amd-l0-nested.txtar")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := filepath.Join(t.TempDir(), "sosreport-amd")
-	for _, f := range ar.Files {
-		p := filepath.Join(dir, f.Name)
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		os.WriteFile(p, f.Data, 0o644)
-	}
+	dir := sosreport(t, "rhel10-amd-l0-nested", "sosreport-amd")
 	d := dialing(func(libvirt.Options) (daemon, error) {
 		t.Error("check --sos --vms asked this machine's libvirt")
 		return recordedDaemon(t, true), nil
@@ -86,16 +87,7 @@ func TestCheckVMsOfASosreportJudgesTheReportsDomains(t *testing.T) {
 // host.yaml nestvirt reads, still names the file.
 func TestSosTextStatesFactsWithFlags(t *testing.T) {
 	for _, name := range []string{"rhel10-amd-l0-nested", "ibmz-kvm-l1", "rhel10-l1-on-vmware", "rhel9-intel-nesting-off"} {
-		ar, err := txtar.ParseFile("../sos/testdata/" + name + ".txtar")
-		if err != nil {
-			t.Fatal(err)
-		}
-		dir := filepath.Join(t.TempDir(), name)
-		for _, f := range ar.Files {
-			p := filepath.Join(dir, f.Name)
-			os.MkdirAll(filepath.Dir(p), 0o755)
-			os.WriteFile(p, f.Data, 0o644)
-		}
+		dir := sosreport(t, name, name)
 		var all string
 		for _, args := range [][]string{{"check", "--sos", dir}, {"check", "-q", "--sos", dir}, {"vms", "--sos", dir}} {
 			out, stderr, _ := nv(t, "", append(args, "--fail-on", "never")...)

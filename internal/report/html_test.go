@@ -67,11 +67,10 @@ func TestPrometheusLabelsAreValidUTF8(t *testing.T) {
 	}
 }
 
-// TestTheFleetReportShowsFindingsAndVMs: a fleet read back from real documents
-// (a host with findings, its VMs) is written whole: its worst finding, the rule
-// with its remedy, each VM with its verdict.
-func TestTheFleetReportShowsFindingsAndVMs(t *testing.T) {
-	dir := t.TempDir()
+// hostWithVMs is an Intel L0 with nesting off, judged, and two real domains
+// judged as its VMs.
+func hostWithVMs(t *testing.T) (judge.CheckResult, judge.Audit) {
+	t.Helper()
 	r := checkOf(t, "intel-l0-nesting-off")
 	var recs []domxml.Record
 	for _, f := range []string{"plain.xml", "win11-wsl2.xml"} {
@@ -81,7 +80,15 @@ func TestTheFleetReportShowsFindingsAndVMs(t *testing.T) {
 		}
 		recs = append(recs, domxml.Record{Name: strings.TrimSuffix(f, ".xml"), State: "running", XML: data})
 	}
-	a := judge.VMs(policy.Default(), r.Host, recs, nil)
+	return r, judge.VMs(policy.Default(), r.Host, recs, nil)
+}
+
+// TestTheFleetReportShowsFindingsAndVMs: a fleet read back from real documents
+// (a host with findings, its VMs) is written whole: its worst finding, the rule
+// with its remedy, each VM with its verdict.
+func TestTheFleetReportShowsFindingsAndVMs(t *testing.T) {
+	dir := t.TempDir()
+	r, a := hostWithVMs(t)
 	for name, d := range map[string]any{"host.json": doc.NewCheckDoc(&r, &a, nil)} {
 		var b bytes.Buffer
 		if err := WriteJSON(&b, d); err != nil {
@@ -113,16 +120,7 @@ func TestTheFleetReportShowsFindingsAndVMs(t *testing.T) {
 // FleetCSV writes.
 func TestTheFleetPageIsOneRowPerMachineWithWhatAnAdminActsOn(t *testing.T) {
 	dir := t.TempDir()
-	r := checkOf(t, "intel-l0-nesting-off")
-	var recs []domxml.Record
-	for _, f := range []string{"plain.xml", "win11-wsl2.xml"} {
-		data, err := os.ReadFile(filepath.Join("../domxml/testdata", f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		recs = append(recs, domxml.Record{Name: strings.TrimSuffix(f, ".xml"), State: "running", XML: data})
-	}
-	a := judge.VMs(policy.Default(), r.Host, recs, nil)
+	r, a := hostWithVMs(t)
 	id, name := "7c84f5f57d03433bbc549945c0adc520", "web1"
 	r.Host.MachineID, r.Host.Hostname = &id, &name
 	put := func(file, at string, origin doc.OriginKind, withVMs bool) {

@@ -139,14 +139,7 @@ func TestTheCockpitPageAgainstARealCockpit(t *testing.T) {
 
 	ctx, cancel := browser(t)
 	defer cancel()
-	eval := func(js string) any {
-		t.Helper()
-		v, err := chromedp.Run(ctx, chromedp.Evaluate[any](js))
-		if err != nil {
-			t.Fatalf("%s: %v", js, err)
-		}
-		return v
-	}
+	eval := evaluator(t, ctx)
 	waitFor := func(js string) {
 		t.Helper()
 		wctx, cancel := context.WithTimeout(ctx, 30*time.Second)

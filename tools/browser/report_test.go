@@ -87,6 +87,18 @@ func browser(t *testing.T) (context.Context, context.CancelFunc) {
 	return ctx, func() { cancelT(); cancelC(); cancelA() }
 }
 
+// evaluator runs JavaScript in the page of ctx, failing the test on an error.
+func evaluator(t *testing.T, ctx context.Context) func(js string) any {
+	return func(js string) any {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[any](js))
+		if err != nil {
+			t.Fatalf("%s: %v", js, err)
+		}
+		return v
+	}
+}
+
 // TestTheFleetReportInARealBrowser: a report of 300 hosts, opened in Chromium,
 // shows the counts the documents hold, sorts, filters, runs no markup from a host
 // name, and lists the files it skipped.
@@ -114,14 +126,7 @@ func TestTheFleetReportInARealBrowser(t *testing.T) {
 	}
 	ctx, cancel := browser(t)
 	defer cancel()
-	eval := func(js string) any {
-		t.Helper()
-		v, err := chromedp.Run(ctx, chromedp.Evaluate[any](js))
-		if err != nil {
-			t.Fatalf("%s: %v", js, err)
-		}
-		return v
-	}
+	eval := evaluator(t, ctx)
 	do := func(steps ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		if err := chromedp.Do(ctx, steps...); err != nil {
@@ -289,14 +294,7 @@ func TestAThousandMachinesFedTwiceOpenInASecond(t *testing.T) {
 
 	ctx, cancel := browser(t)
 	defer cancel()
-	eval := func(js string) any {
-		t.Helper()
-		v, err := chromedp.Run(ctx, chromedp.Evaluate[any](js))
-		if err != nil {
-			t.Fatalf("%s: %v", js, err)
-		}
-		return v
-	}
+	eval := evaluator(t, ctx)
 	open := func(url string) time.Duration {
 		t.Helper()
 		if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
