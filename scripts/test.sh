@@ -33,19 +33,20 @@ echo "== packages the tests use"
 # qemu-user-static runs the probe's tests on s390x and aarch64. wine (wine64) runs
 # the Windows build, with a shim DLL gcc-mingw-w64-x86-64 builds. buildah and
 # busybox-static build the Kubernetes image (offline: FROM scratch). cockpit-ws
-# and cockpit-bridge serve the web console's page to the browser test, curl
-# fetches it from the installed package, and npm fetches the pinned PatternFly
-# once (scripts/cockpit.sh).
+# and cockpit-bridge serve the web console's page to the browser test, and curl
+# fetches it from the installed package. The machine's own npm (Node.js's, not
+# a Debian package) fetches the pinned PatternFly once (scripts/cockpit.sh).
 need=()
 for p in osinfo-db patch util-linux iproute2 coreutils prometheus ansible-core systemd sosreport cpuid kmod chromium \
   rpm rpmlint python3-magic cpio lintian man-db bash-completion qemu-user-static \
-  wine wine64 gcc-mingw-w64-x86-64 buildah busybox-static cockpit-ws cockpit-bridge curl npm; do
+  wine wine64 gcc-mingw-w64-x86-64 buildah busybox-static cockpit-ws cockpit-bridge curl; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
+command -v npm >/dev/null || { echo "test.sh: npm is needed to fetch PatternFly for the web console's page (Node.js's npm)" >&2; exit 1; }
 go mod download
 go -C tools mod download
 
