@@ -26,7 +26,7 @@ func MachineIDOf(text string) (string, bool) {
 	t := strings.TrimSpace(text)
 	if d, ok := strings.CutPrefix(t, DerivedIDPrefix); ok {
 		if b, err := hex.DecodeString(d); err == nil && len(b) == 16 {
-			return d, true
+			return hex.EncodeToString(b), true // one spelling per ID
 		}
 		return "", false
 	}
