@@ -160,7 +160,7 @@ With --file it edits a file and prints the result, with no libvirt needed.`
 	if !undo {
 		cmd.Flags().StringVar(&o.root, "root", "/", "read this host's facts from a snapshot instead of /")
 		cmd.Flags().StringVar(&o.arch, "arch", "", "with --file: the guest's arch (default: from the XML)")
-		cmd.Flags().StringVar(&o.vendor, "vendor", "", "with --file: the host CPU vendor, intel or amd (default: this machine's)")
+		cmd.Flags().StringVar(&o.vendor, "vendor", "", "with --file: the host CPU vendor, intel or amd (default: the host's, --root's or this machine's)")
 		cmd.Flags().StringVar(&o.hyperv, "hyperv", "auto", "Hyper-V enlightenments: auto (Windows guests annotated as running wsl2 or hyper-v), on, off")
 	}
 	return cmd
@@ -191,7 +191,11 @@ func (a *app) runExposeFile(o exposeOptions, undo bool) error {
 			}
 		}
 		if vendor == "" {
-			f, _ := hostFacts("/", statedFlags{})
+			// The host the domain runs on: --root's, else this machine.
+			f, err := hostFacts(o.root, statedFlags{})
+			if err != nil {
+				return err
+			}
 			vendor = probe.Str(f.CPUVendor)
 		}
 		if err := hypervChoice.check(o.hyperv); err != nil {

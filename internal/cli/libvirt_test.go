@@ -211,3 +211,17 @@ func TestVMsOfAGuestOfAnotherHypervisorNameNoKVMModule(t *testing.T) {
 		}
 	}
 }
+
+// TestExposeOfAFileUsesTheRootsCPU: expose --file --root SNAP decides the flag
+// (vmx or svm) from the snapshot's CPU, not from the machine it runs on.
+func TestExposeOfAFileUsesTheRootsCPU(t *testing.T) {
+	for snap, flag := range map[string]string{"intel-l0-ready": "vmx", "amd-l0-nested": "svm"} {
+		out, stderr, code := nv(t, "", "expose", "--file", "../domxml/testdata/win11-wsl2.xml", "--root", snapshots+snap+"/root")
+		if code != ExitOK || !strings.Contains(out, "name='"+flag+"'") {
+			t.Errorf("%s: exit %d %s\n%s", snap, code, stderr, out)
+		}
+	}
+	if _, stderr, code := nv(t, "", "expose", "--file", "../domxml/testdata/plain.xml", "--root", t.TempDir()); code != ExitInput || !strings.Contains(stderr, "not a snapshot") {
+		t.Errorf("a --root that is no snapshot: exit %d %s", code, stderr)
+	}
+}
