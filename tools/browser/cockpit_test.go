@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/nestvirt/nestvirt/internal/libvirt/libvirttest"
 )
@@ -271,6 +272,25 @@ func TestTheCockpitPageAgainstARealCockpit(t *testing.T) {
 	if msg := eval(`document.getElementById("vms-summary").textContent`).(string); !strings.Contains(msg, "The VMs could not be listed") || !strings.Contains(msg, "/nonexistent/libvirt-sock") {
 		t.Errorf("no libvirt: %q", msg)
 	}
+
+	// With the keyboard alone: Tab reaches the first control, Enter on a
+	// button opens its dialog, Escape closes it.
+	open(url)
+	if err := chromedp.Do(ctx, chromedp.KeyEvent(kb.Tab)); err != nil {
+		t.Fatal(err)
+	}
+	if id := eval(`document.activeElement.id`); id != "refresh" {
+		t.Errorf("Tab first reaches %v, not the Refresh button", id)
+	}
+	eval(`document.getElementById("enable").focus()`)
+	if err := chromedp.Do(ctx, chromedp.KeyEvent(kb.Enter)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(`document.getElementById("confirm").open`)
+	if err := chromedp.Do(ctx, chromedp.KeyEvent(kb.Escape)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(`!document.getElementById("confirm").open`)
 
 	// The console's dark theme.
 	eval(`localStorage.setItem("shell:style", "dark")`)
