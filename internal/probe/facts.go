@@ -164,9 +164,16 @@ type WSLDistro struct {
 }
 
 // Str returns a string fact, or "" when it is unknown.
-func Str(p *string) string {
+func Str(p *string) string { return Deref(p) }
+
+// Ptr is a fact known to be v; the sources' probes set facts with it.
+func Ptr[T any](v T) *T { return &v }
+
+// Deref is a fact's value, the zero value when it is unknown.
+func Deref[T any](p *T) T {
+	var zero T
 	if p == nil {
-		return ""
+		return zero
 	}
 	return *p
 }

@@ -120,7 +120,7 @@ func (d *decision) container() string {
 // interop binfmt. A known release without the name rules WSL out.
 func (d *decision) wsl(container *string) *bool {
 	if container != nil {
-		return ptr(*container == "wsl")
+		return probe.Ptr(*container == "wsl")
 	}
 	binfmt := probe.Absent
 	for _, st := range d.e.WSLInterop {
@@ -129,10 +129,10 @@ func (d *decision) wsl(container *string) *bool {
 		}
 	}
 	if binfmt == probe.Present {
-		return ptr(true)
+		return probe.Ptr(true)
 	}
 	if d.e.OSRelease.State == probe.Present || binfmt == probe.Absent {
-		return ptr(false) // container() would have named WSL from either
+		return probe.Ptr(false) // container() would have named WSL from either
 	}
 	return nil
 }

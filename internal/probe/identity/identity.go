@@ -60,7 +60,7 @@ func Decide(e Evidence) Result {
 	d := &decision{e: &e, v: probe.Virtualization{Evidence: []string{}}}
 	v := &d.v
 	if c := d.container(); c != "" {
-		v.Container = ptr(c)
+		v.Container = probe.Ptr(c)
 	}
 	v.WSL = d.wsl(v.Container)
 	id := d.identify()
@@ -71,27 +71,27 @@ func Decide(e Evidence) Result {
 	if id.vm == "qemu" {
 		id.vm = d.accelerator(id.vm)
 	}
-	v.VM = ptr(id.vm)
+	v.VM = probe.Ptr(id.vm)
 	switch {
 	case id.vm == "none":
-		v.Level, v.LevelMin, v.LevelExact = ptr(0), ptr(0), true
+		v.Level, v.LevelMin, v.LevelExact = probe.Ptr(0), probe.Ptr(0), true
 	case id.exact:
-		v.Level, v.LevelMin, v.LevelExact = ptr(id.level), ptr(id.level), true
+		v.Level, v.LevelMin, v.LevelExact = probe.Ptr(id.level), probe.Ptr(id.level), true
 	default:
-		v.LevelMin = ptr(max(1, id.levelMin))
+		v.LevelMin = probe.Ptr(max(1, id.levelMin))
 	}
 	if h, ok := hypervisorOf[id.vm]; ok {
-		v.Hypervisor = ptr(h)
+		v.Hypervisor = probe.Ptr(h)
 	} else if id.vm == "qemu" {
 		if d.tcg {
-			v.Hypervisor = ptr("qemu")
+			v.Hypervisor = probe.Ptr("qemu")
 		} else {
 			d.note("QEMU runs this machine, but whether with KVM or by emulation (TCG) cannot be told from here; the hypervisor is unknown")
 		}
 	} else if id.vm != "vm-other" {
-		v.Hypervisor = ptr("other")
+		v.Hypervisor = probe.Ptr("other")
 	}
-	if c := deref(v.Container); c == "wsl" {
+	if c := probe.Deref(v.Container); c == "wsl" {
 		d.evidence("WSL2: a guest of Hyper-V, on a physical Windows (an L1) or inside a Windows VM (an L2, Red Hat's supported case); its depth cannot be seen from inside")
 	}
 	return Result{Virtualization: d.v, Notes: d.notes}
@@ -249,7 +249,7 @@ func smbiosVMBit(raw File) *bool {
 	if raw.State != probe.Present || len(raw.Data) < 20 || raw.Data[1] < 20 {
 		return nil
 	}
-	return ptr(raw.Data[19]&(1<<4) != 0)
+	return probe.Ptr(raw.Data[19]&(1<<4) != 0)
 }
 
 // xenDom0 reads XENFEAT_dom0 (bit 11 of /sys/hypervisor/properties/features), or
@@ -316,16 +316,16 @@ func (d *decision) accelerator(vm string) string {
 func Platform(dm DMI) (platform *string, smbios *bool, evidence []string) {
 	switch dm.State {
 	case probe.Absent:
-		return ptr("none"), ptr(false), nil
+		return probe.Ptr("none"), probe.Ptr(false), nil
 	case probe.Unknown:
 		return nil, nil, nil
 	}
 	for _, dp := range dmiPlatforms {
 		if s := dm.Values[dp.file]; s != "" && strings.HasPrefix(s, dp.prefix) {
-			return ptr(dp.platform), ptr(true), []string{fmt.Sprintf("DMI %s %q: the guest of %s", dp.file, s, platformName[dp.platform])}
+			return probe.Ptr(dp.platform), probe.Ptr(true), []string{fmt.Sprintf("DMI %s %q: the guest of %s", dp.file, s, platformName[dp.platform])}
 		}
 	}
-	return ptr("none"), ptr(true), nil
+	return probe.Ptr("none"), probe.Ptr(true), nil
 }
 
 // Cloud names the cloud DMI says runs the machine ("none" when it names none);
@@ -333,24 +333,24 @@ func Platform(dm DMI) (platform *string, smbios *bool, evidence []string) {
 func Cloud(dm DMI) (cloud *string, evidence []string) {
 	switch dm.State {
 	case probe.Absent:
-		return ptr("none"), nil // no DMI: nothing names a cloud
+		return probe.Ptr("none"), nil // no DMI: nothing names a cloud
 	case probe.Unknown:
 		return nil, nil
 	}
 	switch tag := dm.Values["chassis_asset_tag"]; tag {
 	case azureAssetTag:
-		return ptr("azure"), []string{"DMI chassis asset tag: Azure"}
+		return probe.Ptr("azure"), []string{"DMI chassis asset tag: Azure"}
 	case "OracleCloud.com":
-		return ptr("oci"), nil
+		return probe.Ptr("oci"), nil
 	}
 	for _, f := range []string{"sys_vendor", "product_name", "bios_vendor"} {
 		for _, cl := range dmiClouds {
 			if v := dm.Values[f]; v != "" && strings.HasPrefix(v, cl.prefix) {
-				return ptr(cl.cloud), nil
+				return probe.Ptr(cl.cloud), nil
 			}
 		}
 	}
-	return ptr("none"), nil
+	return probe.Ptr("none"), nil
 }
 
 // vmDeviceTree reads the device tree (ARM, RISC-V). It returns the VM name ("" for
@@ -458,14 +458,4 @@ func (d *decision) vmIBMZ() identity {
 		id.vm = "kvm"
 	}
 	return id
-}
-
-func ptr[T any](v T) *T { return &v }
-
-func deref[T any](p *T) T {
-	var zero T
-	if p == nil {
-		return zero
-	}
-	return *p
 }

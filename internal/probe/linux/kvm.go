@@ -21,9 +21,9 @@ func (p *prober) kvm() {
 	k.Device = known(dev)
 	switch {
 	case dev == probe.Present || misc == probe.Present:
-		k.Available = ptr(true)
+		k.Available = probe.Ptr(true)
 	case dev == probe.Absent && misc == probe.Absent:
-		k.Available = ptr(false)
+		k.Available = probe.Ptr(false)
 	default:
 		// A report (sosreport) has neither, but /proc/misc lists the misc devices
 		// registered, kvm among them when a KVM module is loaded.
@@ -34,20 +34,20 @@ func (p *prober) kvm() {
 					has = true
 				}
 			}
-			k.Available = ptr(has)
+			k.Available = probe.Ptr(has)
 			break
 		}
 		p.note("neither dev/kvm nor sys/devices/virtual/misc/kvm could be examined; whether KVM is available is unknown")
 	}
 	if p.root.Live() && dev == probe.Present {
 		ok, err := p.root.OpenDevice("dev/kvm")
-		k.Accessible = ptr(ok)
+		k.Accessible = probe.Ptr(ok)
 		if !ok {
 			p.note("/dev/kvm: " + probe.ShortErr(err) + " (this user cannot start VMs; root or the kvm group can)")
 		}
 	}
 
-	a, vendor := deref(p.f.Arch), deref(p.f.CPUVendor)
+	a, vendor := probe.Deref(p.f.Arch), probe.Deref(p.f.CPUVendor)
 	module, unknownModule := "", false
 	for _, m := range kvmModules {
 		switch st, _ := p.root.Exists("sys/module/" + m); st {
@@ -69,11 +69,11 @@ func (p *prober) kvm() {
 	}
 	switch {
 	case module != "":
-		k.Module = ptr(module)
+		k.Module = probe.Ptr(module)
 	case unknownModule:
 		p.note("sys/module could not be examined; which KVM module is loaded is unknown")
 	default:
-		k.Module = ptr("none")
+		k.Module = probe.Ptr("none")
 	}
 
 	// The module whose nested parameter matters here, loaded or not. A CPU that
@@ -89,7 +89,7 @@ func (p *prober) kvm() {
 	if target == "" {
 		return
 	}
-	k.ConfigModule = ptr(target)
+	k.ConfigModule = probe.Ptr(target)
 	if module == target {
 		k.Nested = p.boolParam(module, "nested")
 		if module == "kvm" {
@@ -102,9 +102,9 @@ func (p *prober) kvm() {
 func known(s probe.State) *bool {
 	switch s {
 	case probe.Present:
-		return ptr(true)
+		return probe.Ptr(true)
 	case probe.Absent:
-		return ptr(false)
+		return probe.Ptr(false)
 	}
 	return nil
 }
@@ -202,9 +202,9 @@ func (p *prober) settingValue(s *modprobe.Setting) *bool {
 func (p *prober) moduleDefault(module, param string) *bool {
 	switch {
 	case param == "hpage" || module == "kvm":
-		return ptr(false)
+		return probe.Ptr(false)
 	case module == "kvm_amd":
-		return ptr(true)
+		return probe.Ptr(true)
 	case module == "kvm_intel":
 		rel, st := p.readString("proc/sys/kernel/osrelease")
 		if st != probe.Present {
@@ -212,7 +212,7 @@ func (p *prober) moduleDefault(module, param string) *bool {
 			return nil
 		}
 		if atLeast(rel, 4, 20) {
-			return ptr(true)
+			return probe.Ptr(true)
 		}
 		p.note(fmt.Sprintf("kernel %s predates Linux 4.20, where kvm_intel turned nested on by default; a distribution may have changed the default, so it is unknown", rel))
 		return nil

@@ -97,7 +97,7 @@ func (p *prober) machineID() {
 	for _, src := range []struct{ rel, from string }{{"etc/machine-id", "machine-id"}, {"sys/class/dmi/id/product_uuid", "dmi-uuid"}} {
 		if t, st := p.readString(src.rel); st == probe.Present {
 			if id, ok := probe.MachineIDOf(t); ok {
-				p.f.MachineID, p.f.MachineIDFrom = ptr(id), ptr(src.from)
+				p.f.MachineID, p.f.MachineIDFrom = probe.Ptr(id), probe.Ptr(src.from)
 				return
 			}
 		}
@@ -110,7 +110,7 @@ func (p *prober) run() probe.Facts {
 	p.f.Virtualization.Evidence = []string{}
 	p.f.Stated.From = []string{}
 	if h, st := p.readString("proc/sys/kernel/hostname"); st == probe.Present && h != "" {
-		p.f.Hostname = ptr(h)
+		p.f.Hostname = probe.Ptr(h)
 	}
 	p.machineID()
 	p.archFact()
@@ -125,11 +125,11 @@ func (p *prober) run() probe.Facts {
 
 func (p *prober) archFact() {
 	if a, st := p.readString("proc/sys/kernel/arch"); st == probe.Present && a != "" {
-		p.f.Arch = ptr(arch.Normalize(a))
+		p.f.Arch = probe.Ptr(arch.Normalize(a))
 		return
 	}
 	if p.root.Live() {
-		p.f.Arch = ptr(arch.Normalize(runtime.GOARCH))
+		p.f.Arch = probe.Ptr(arch.Normalize(runtime.GOARCH))
 		return
 	}
 	// cpuinfo proves the architecture too: an x86 vendor with long mode is x86_64,
@@ -138,9 +138,9 @@ func (p *prober) archFact() {
 		ci := probe.ParseCPUInfo(data)
 		switch {
 		case (ci.VendorID == "GenuineIntel" || ci.VendorID == "AuthenticAMD" || ci.VendorID == "HygonGenuine") && ci.Flags["lm"]:
-			p.f.Arch = ptr("x86_64")
+			p.f.Arch = probe.Ptr("x86_64")
 		case strings.HasPrefix(ci.VendorID, "IBM/S390"):
-			p.f.Arch = ptr("s390x")
+			p.f.Arch = probe.Ptr("s390x")
 		}
 		if p.f.Arch != nil {
 			p.note("proc/sys/kernel/arch is not in the snapshot; the architecture, " + *p.f.Arch + ", is read from /proc/cpuinfo")
@@ -156,7 +156,7 @@ func (p *prober) cpuFacts() {
 		ci := probe.ParseCPUInfo(data)
 		p.ci = &ci
 	}
-	a := deref(p.f.Arch)
+	a := probe.Deref(p.f.Arch)
 	var vendor string
 	if p.ci != nil {
 		switch {
@@ -168,7 +168,7 @@ func (p *prober) cpuFacts() {
 			vendor = "ibm"
 		}
 		if p.ci.Model != "" {
-			p.f.CPUModel = ptr(p.ci.Model)
+			p.f.CPUModel = probe.Ptr(p.ci.Model)
 		}
 	}
 	if vendor == "" && arch.IsX86(a) {
@@ -186,28 +186,28 @@ func (p *prober) cpuFacts() {
 		vendor = arch.Of(a, "").Vendor // the other arches imply their vendor
 	}
 	if vendor != "" {
-		p.f.CPUVendor = ptr(vendor)
+		p.f.CPUVendor = probe.Ptr(vendor)
 	}
 	if p.ci != nil {
 		fl := p.ci.Flags
 		switch {
 		case fl["vmx"]:
-			p.f.VirtExt, p.f.SecondLevel = ptr("vmx"), ptr(fl["ept"])
+			p.f.VirtExt, p.f.SecondLevel = probe.Ptr("vmx"), probe.Ptr(fl["ept"])
 		case fl["svm"]:
-			p.f.VirtExt, p.f.SecondLevel = ptr("svm"), ptr(fl["npt"])
+			p.f.VirtExt, p.f.SecondLevel = probe.Ptr("svm"), probe.Ptr(fl["npt"])
 		case fl["sie"]:
-			p.f.VirtExt = ptr("sie")
+			p.f.VirtExt = probe.Ptr("sie")
 		case len(fl) > 0:
-			p.f.VirtExt = ptr("none")
+			p.f.VirtExt = probe.Ptr("none")
 		}
 		if len(fl) > 0 && arch.IsX86(a) {
-			p.f.HypervisorBit = ptr(fl["hypervisor"])
+			p.f.HypervisorBit = probe.Ptr(fl["hypervisor"])
 		}
 	}
 	if r, ok := p.cpu.Get(1, 0); ok && arch.IsX86(a) {
 		bit := r.ECX&(1<<31) != 0
 		if p.f.HypervisorBit == nil || bit {
-			p.f.HypervisorBit = ptr(bit)
+			p.f.HypervisorBit = probe.Ptr(bit)
 		}
 	}
 }
@@ -254,16 +254,6 @@ func osToken(s string) bool {
 	return true
 }
 
-func ptr[T any](v T) *T { return &v }
-
-func deref[T any](p *T) T {
-	var zero T
-	if p == nil {
-		return zero
-	}
-	return *p
-}
-
 func (p *prober) evidence(format string, args ...any) {
 	p.f.Virtualization.Evidence = append(p.f.Virtualization.Evidence, fmt.Sprintf(format, args...))
 }
@@ -282,7 +272,7 @@ func (p *prober) stated() {
 // position decides where the machine stands (package identity), from the
 // evidence of its files and the CPU facts read so far.
 func (p *prober) position() {
-	res := identity.Decide(identity.Gather(p.root, deref(p.f.Arch), p.ci, p.cpu, p.f.HypervisorBit))
+	res := identity.Decide(identity.Gather(p.root, probe.Deref(p.f.Arch), p.ci, p.cpu, p.f.HypervisorBit))
 	p.f.Virtualization = res.Virtualization
 	p.notes = append(p.notes, res.Notes...)
 }

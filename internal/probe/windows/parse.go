@@ -69,9 +69,9 @@ func ParseCIM(data []byte) (CIMFacts, error) {
 		var on *bool
 		switch f.InstallState {
 		case 1:
-			on = ptr(true)
+			on = probe.Ptr(true)
 		case 2, 3:
-			on = ptr(false)
+			on = probe.Ptr(false)
 		}
 		switch f.Name {
 		case "Microsoft-Hyper-V":
@@ -199,9 +199,9 @@ func parseWSLConfig(data []byte) (wslNested, []string) {
 		out.set, out.line, out.value = true, n, nil
 		switch strings.ToLower(v) {
 		case "true":
-			out.value = ptr(true)
+			out.value = probe.Ptr(true)
 		case "false":
-			out.value = ptr(false)
+			out.value = probe.Ptr(false)
 		}
 	}
 	return out, notes

@@ -165,7 +165,7 @@ func (wp *winProber) num(key, name, what string) (int, bool) {
 func (wp *winProber) run() {
 	p := wp.p
 	if h, ok := wp.str(regComputerName, "ComputerName", ""); ok {
-		p.f.Hostname = ptr(h)
+		p.f.Hostname = probe.Ptr(h)
 	}
 	wp.archAndCPU()
 	wp.release()
@@ -174,74 +174,74 @@ func (wp *winProber) run() {
 	wp.exposed()
 	wp.wsl()
 	// Windows has no KVM: decided, not unknown. Its hypervisor is Hyper-V's.
-	p.f.KVM.Available, p.f.KVM.Device, p.f.KVM.Module = ptr(false), ptr(false), ptr("none")
-	p.f.Virtualization.Container, p.f.Virtualization.WSL = ptr("none"), ptr(false)
+	p.f.KVM.Available, p.f.KVM.Device, p.f.KVM.Module = probe.Ptr(false), probe.Ptr(false), probe.Ptr("none")
+	p.f.Virtualization.Container, p.f.Virtualization.WSL = probe.Ptr("none"), probe.Ptr(false)
 	wp.stated()
 }
 
 func (wp *winProber) archAndCPU() {
 	p := wp.p
 	if a, ok := wp.str(regEnvironment, "PROCESSOR_ARCHITECTURE", ""); ok {
-		p.f.Arch = ptr(arch.Normalize(strings.ToLower(a)))
+		p.f.Arch = probe.Ptr(arch.Normalize(strings.ToLower(a)))
 	} else if wp.src.Live() {
-		p.f.Arch = ptr(arch.Normalize(runtime.GOARCH))
+		p.f.Arch = probe.Ptr(arch.Normalize(runtime.GOARCH))
 	} else {
 		p.note("PROCESSOR_ARCHITECTURE could not be read; architecture unknown")
 	}
-	a := deref(p.f.Arch)
+	a := probe.Deref(p.f.Arch)
 	vendorID, _ := wp.str(regCPU0, "VendorIdentifier", "")
 	if r, ok := p.cpu.Get(0, 0); ok && vendorID == "" {
 		vendorID = r.Vendor()
 	}
 	switch {
 	case vendorID == "GenuineIntel":
-		p.f.CPUVendor = ptr("intel")
+		p.f.CPUVendor = probe.Ptr("intel")
 	case vendorID == "AuthenticAMD" || vendorID == "HygonGenuine":
-		p.f.CPUVendor = ptr("amd")
+		p.f.CPUVendor = probe.Ptr("amd")
 	case a != "" && !arch.IsX86(a):
 		if v := arch.Of(a, "").Vendor; v != "" {
-			p.f.CPUVendor = ptr(v)
+			p.f.CPUVendor = probe.Ptr(v)
 		}
 	}
 	if m, ok := wp.str(regCPU0, "ProcessorNameString", ""); ok {
-		p.f.CPUModel = ptr(m)
+		p.f.CPUModel = probe.Ptr(m)
 	}
 	if r, ok := p.cpu.Get(1, 0); ok && arch.IsX86(a) {
-		p.f.HypervisorBit = ptr(r.ECX&(1<<31) != 0)
+		p.f.HypervisorBit = probe.Ptr(r.ECX&(1<<31) != 0)
 	}
 	// Windows' own hypervisor: the root partition holds the CreatePartitions
 	// privilege (Hyper-V TLFS, leaf 0x40000003 EBX bit 0). No guest of another
 	// hypervisor has it, even one that presents Hyper-V's interface.
 	if base, ok := p.cpu.Get(0x40000000, 0); ok && base.Signature() == "Microsoft Hv" {
 		if r, ok := p.cpu.Get(0x40000003, 0); ok {
-			wp.w.HypervisorRunning = ptr(r.EBX&1 != 0)
+			wp.w.HypervisorRunning = probe.Ptr(r.EBX&1 != 0)
 		}
 	} else if p.f.HypervisorBit != nil {
-		wp.w.HypervisorRunning = ptr(false)
+		wp.w.HypervisorRunning = probe.Ptr(false)
 	}
 }
 
 func (wp *winProber) release() {
 	w := wp.w
 	if s, ok := wp.str(regCurrentVersion, "ProductName", ""); ok {
-		w.Product = ptr(s)
+		w.Product = probe.Ptr(s)
 	}
 	if s, ok := wp.str(regCurrentVersion, "InstallationType", ""); ok {
-		w.InstallationType = ptr(s)
-		w.Server = ptr(strings.HasPrefix(s, "Server"))
+		w.InstallationType = probe.Ptr(s)
+		w.Server = probe.Ptr(strings.HasPrefix(s, "Server"))
 	} else if w.Product != nil {
-		w.Server = ptr(strings.Contains(*w.Product, "Server"))
+		w.Server = probe.Ptr(strings.Contains(*w.Product, "Server"))
 	}
 	if s, ok := wp.str(regCurrentVersion, "DisplayVersion", ""); ok {
-		w.DisplayVersion = ptr(s)
+		w.DisplayVersion = probe.Ptr(s)
 	} else if s, ok := wp.str(regCurrentVersion, "ReleaseId", ""); ok {
-		w.DisplayVersion = ptr(s)
+		w.DisplayVersion = probe.Ptr(s)
 	}
 	if n, ok := wp.num(regCurrentVersion, "CurrentBuildNumber", "the Windows build"); ok {
-		w.Build = ptr(n)
+		w.Build = probe.Ptr(n)
 	}
 	if n, ok := wp.num(regCurrentVersion, "UBR", ""); ok {
-		w.UBR = ptr(n)
+		w.UBR = probe.Ptr(n)
 	}
 	if w.Build == nil || w.Server == nil {
 		wp.note("the Windows release is unknown (CurrentBuildNumber and InstallationType are both needed)")
@@ -289,9 +289,9 @@ func (wp *winProber) position() {
 	v.Evidence = append(v.Evidence, ev...)
 	dmiVM, dmiWhat := d.Vendor()
 	guest := func(vm, hypervisor string) {
-		v.VM, v.LevelMin = ptr(vm), ptr(1)
+		v.VM, v.LevelMin = probe.Ptr(vm), probe.Ptr(1)
 		if hypervisor != "" {
-			v.Hypervisor = ptr(hypervisor)
+			v.Hypervisor = probe.Ptr(hypervisor)
 		}
 	}
 	hvBit, root := p.f.HypervisorBit, wp.w.HypervisorRunning
@@ -302,7 +302,7 @@ func (wp *winProber) position() {
 		case "":
 			if d.State == probe.Present {
 				p.evidence("SMBIOS: %q names no hypervisor: bare metal", d.Values["sys_vendor"])
-				v.VM, v.Hypervisor, v.Level, v.LevelMin, v.LevelExact = ptr("none"), ptr("none"), ptr(0), ptr(0), true
+				v.VM, v.Hypervisor, v.Level, v.LevelMin, v.LevelExact = probe.Ptr("none"), probe.Ptr("none"), probe.Ptr(0), probe.Ptr(0), true
 			}
 		case "qemu":
 			// QEMU's SMBIOS strings are the same with KVM and with emulation, and
@@ -317,7 +317,7 @@ func (wp *winProber) position() {
 		p.note("CPUID could not be read; where this Windows stands is unknown")
 	case !*hvBit:
 		p.evidence("CPUID: hypervisor bit clear: bare metal")
-		v.VM, v.Hypervisor, v.Level, v.LevelMin, v.LevelExact = ptr("none"), ptr("none"), ptr(0), ptr(0), true
+		v.VM, v.Hypervisor, v.Level, v.LevelMin, v.LevelExact = probe.Ptr("none"), probe.Ptr("none"), probe.Ptr(0), probe.Ptr(0), true
 	default:
 		fn, sig, vm := identity.SignatureVM(p.cpu)
 		if vm != "" {
@@ -373,23 +373,23 @@ func (wp *winProber) cim() {
 // cannot start without it; without that hypervisor, CPUID shows it directly.
 func (wp *winProber) exposed() {
 	p, w := wp.p, wp.w
-	a := deref(p.f.Arch)
+	a := probe.Deref(p.f.Arch)
 	switch {
 	case w.HypervisorRunning != nil && *w.HypervisorRunning:
-		w.VirtualizationExposed = ptr(true)
+		w.VirtualizationExposed = probe.Ptr(true)
 		p.note("the CPU's vmx/svm flags are hidden from Windows by its own hypervisor; that hypervisor runs, so the extension reaches this machine")
 	case arch.IsX86(a):
 		r1, ok1 := p.cpu.Get(1, 0)
 		r81, ok81 := p.cpu.Get(0x80000001, 0)
 		switch {
 		case ok1 && r1.ECX&(1<<5) != 0:
-			p.f.VirtExt, w.VirtualizationExposed = ptr("vmx"), ptr(true)
+			p.f.VirtExt, w.VirtualizationExposed = probe.Ptr("vmx"), probe.Ptr(true)
 		case ok81 && r81.ECX&(1<<2) != 0:
-			p.f.VirtExt, w.VirtualizationExposed = ptr("svm"), ptr(true)
-		case ok1 && (ok81 || deref(p.f.CPUVendor) == "intel"):
-			p.f.VirtExt, w.VirtualizationExposed = ptr("none"), ptr(false)
+			p.f.VirtExt, w.VirtualizationExposed = probe.Ptr("svm"), probe.Ptr(true)
+		case ok1 && (ok81 || probe.Deref(p.f.CPUVendor) == "intel"):
+			p.f.VirtExt, w.VirtualizationExposed = probe.Ptr("none"), probe.Ptr(false)
 		case w.WMI.VMMonitorModeExtensions != nil:
-			w.VirtualizationExposed = ptr(*w.WMI.VMMonitorModeExtensions)
+			w.VirtualizationExposed = probe.Ptr(*w.WMI.VMMonitorModeExtensions)
 		default:
 			p.note("neither CPUID nor WMI says whether VT-x/AMD-V reaches this machine")
 		}
@@ -401,7 +401,7 @@ func (wp *winProber) wsl() {
 	keys, err := wp.src.RegSubkeys(regLxss)
 	switch {
 	case err == nil:
-		w.Installed = ptr(true)
+		w.Installed = probe.Ptr(true)
 		w.Distributions = []probe.WSLDistro{}
 		def, _ := wp.str(regLxss, "DefaultDistribution", "")
 		for _, k := range keys {
@@ -412,12 +412,12 @@ func (wp *winProber) wsl() {
 			}
 			d := probe.WSLDistro{Name: name, Default: strings.EqualFold(k, def)}
 			if n, ok := wp.num(key, "Version", "the WSL version of "+name); ok && (n == 1 || n == 2) {
-				d.Version = ptr(n)
+				d.Version = probe.Ptr(n)
 			}
 			w.Distributions = append(w.Distributions, d)
 		}
 		if n, ok := wp.num(regLxss, "DefaultVersion", ""); ok && (n == 1 || n == 2) {
-			w.DefaultVersion = ptr(n)
+			w.DefaultVersion = probe.Ptr(n)
 		}
 	case errors.Is(err, fs.ErrNotExist):
 		w.Distributions = []probe.WSLDistro{} // no distribution was ever registered
@@ -434,13 +434,13 @@ func (wp *winProber) wsl() {
 			w.DefaultVersion = st.DefaultVersion
 		}
 		if st.DefaultVersion != nil || st.Installed {
-			w.Installed = ptr(true)
+			w.Installed = probe.Ptr(true)
 		}
 	case errors.Is(err, fs.ErrNotExist) && w.Installed == nil:
 		if f := wp.w.Features.WSL; f != nil {
-			w.Installed = ptr(*f)
+			w.Installed = probe.Ptr(*f)
 		} else {
-			w.Installed = ptr(false) // no wsl.exe, no distribution
+			w.Installed = probe.Ptr(false) // no wsl.exe, no distribution
 		}
 	case !errors.Is(err, fs.ErrNotExist):
 		wp.note("wsl.exe --status: %s", err)
@@ -466,7 +466,7 @@ func (wp *winProber) nested() {
 				wp.note(".wslconfig: [wsl2] nestedVirtualization is neither true nor false; whether WSL2 nests is unknown")
 				return
 			}
-			w.NestedVirtualization, w.NestedVirtualizationFrom = v.value, ptr(".wslconfig line "+strconv.Itoa(v.line))
+			w.NestedVirtualization, w.NestedVirtualizationFrom = v.value, probe.Ptr(".wslconfig line "+strconv.Itoa(v.line))
 			return
 		}
 	} else if !errors.Is(err, fs.ErrNotExist) {
@@ -483,7 +483,7 @@ func (wp *winProber) nested() {
 	if !on {
 		from = "not offered before Windows 11"
 	}
-	w.NestedVirtualization, w.NestedVirtualizationFrom = ptr(on), ptr(from)
+	w.NestedVirtualization, w.NestedVirtualizationFrom = probe.Ptr(on), probe.Ptr(from)
 }
 
 func (wp *winProber) stated() {
