@@ -17,9 +17,11 @@ import (
 	"bytes"
 	"compress/bzip2"
 	"compress/gzip"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"io/fs"
 	"os"
@@ -212,6 +214,7 @@ const (
 // budget counts what a decompressor gives and stops it past the budget.
 type budget struct {
 	r        io.Reader
+	total    int64 // the budget
 	left     int64
 	deadline time.Time
 	file     string
@@ -223,7 +226,7 @@ func (e *budgetError) Error() string { return e.msg }
 
 func (b *budget) Read(p []byte) (int, error) {
 	if b.left <= 0 {
-		return 0, &budgetError{fmt.Sprintf("%s: expands to more than its budget (%d MiB for an archive of this size): a decompression bomb, not a sosreport nestvirt reads", b.file, MaxExpanded>>20)}
+		return 0, &budgetError{fmt.Sprintf("%s: expands to more than its budget (%d MiB for an archive of this size): a decompression bomb, not a sosreport nestvirt reads", b.file, b.total>>20)}
 	}
 	if time.Now().After(b.deadline) {
 		return 0, &budgetError{fmt.Sprintf("%s: reading it took longer than %s: not a sosreport nestvirt reads", b.file, MaxReadTime)}
@@ -248,9 +251,11 @@ func readArchive(t *tree, file string) error {
 	br := bufio.NewReaderSize(f, 1<<16)
 	magic, _ := br.Peek(6)
 	var r io.Reader = br
+	var tail *xzTail
 	switch {
 	case bytes.HasPrefix(magic, []byte{0xfd, '7', 'z', 'X', 'Z', 0}):
-		if r, err = xz.NewReader(br); err != nil {
+		tail = &xzTail{r: br}
+		if r, err = xz.NewReader(tail); err != nil {
 			return fmt.Errorf("%s: xz: %w", file, err)
 		}
 	case bytes.HasPrefix(magic, []byte{0x1f, 0x8b}):
@@ -266,7 +271,8 @@ func readArchive(t *tree, file string) error {
 	if st, err := f.Stat(); err == nil {
 		size = st.Size()
 	}
-	bud := &budget{r: r, left: min(MaxExpanded, MaxRatio*size+64<<20), deadline: time.Now().Add(MaxReadTime), file: file}
+	limit := min(MaxExpanded, MaxRatio*size+64<<20)
+	bud := &budget{r: r, total: limit, left: limit, deadline: time.Now().Add(MaxReadTime), file: file}
 	r = bud
 	tr := tar.NewReader(r)
 	top, kept := "", 0
@@ -283,6 +289,9 @@ func readArchive(t *tree, file string) error {
 			// end, where xz and gzip check their trailer and checksum.
 			if _, err := io.Copy(io.Discard, r); err != nil {
 				return fmt.Errorf("%s: the archive is truncated or damaged after its last member: %w", file, err)
+			}
+			if tail != nil && !tail.ended() {
+				return fmt.Errorf("%s: the archive is truncated: its xz stream has no index and footer (xz -t fails)", file)
 			}
 			return nil
 		}
@@ -547,4 +556,46 @@ func (r *Report) Absent(rel string) bool {
 // Notes says what the report lacks that nestvirt would have read.
 func (r *Report) Notes() []string {
 	return append([]string{"read from the sosreport " + r.name + ": what it did not collect is unknown"}, r.notes...)
+}
+
+// xzTail watches the compressed bytes of an xz archive for its end: the last
+// stream's footer (CRC32 of what follows it, the backward size and flags, then
+// "YZ"), before any stream padding. ulikunitz/xz takes a stream that ends where
+// a block ends (index and footer cut off) for a whole one (its pull request
+// 83 is open), so the footer is checked here.
+type xzTail struct {
+	r     io.Reader
+	win   []byte // the last 12 bytes up to the last non-zero byte
+	zeros int    // zero bytes after it (stream padding)
+}
+
+func (x *xzTail) Read(p []byte) (int, error) {
+	n, err := x.r.Read(p)
+	b := p[:n]
+	if last := lastNonZero(b); last < 0 {
+		x.zeros += len(b)
+	} else {
+		w := append(x.win, make([]byte, min(x.zeros, 12))...)
+		w = append(w, b[:last+1]...)
+		x.win = append(x.win[:0:0], w[max(0, len(w)-12):]...)
+		x.zeros = len(b) - last - 1
+	}
+	return n, err
+}
+
+func lastNonZero(b []byte) int {
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] != 0 {
+			return i
+		}
+	}
+	return -1
+}
+
+// ended says whether what was read ends with an xz stream footer (and
+// padding in whole 4-byte units).
+func (x *xzTail) ended() bool {
+	w := x.win
+	return len(w) == 12 && x.zeros%4 == 0 && w[10] == 'Y' && w[11] == 'Z' &&
+		crc32.ChecksumIEEE(w[4:10]) == binary.LittleEndian.Uint32(w[0:4])
 }

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -362,6 +363,10 @@ func TestADecompressionBombStopsAtItsBudget(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "decompression bomb") {
 			t.Errorf("%s (%d KiB, 256 MiB expanded): %v", ext, st.Size()>>10, err)
 		}
+		// The message names this archive's budget, not the largest one.
+		if want := fmt.Sprintf("(%d MiB for an archive of this size)", (sos.MaxRatio*st.Size()+64<<20)>>20); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", ext, err, want)
+		}
 		if took > 10*time.Second {
 			t.Errorf("%s: refused after %s", ext, took)
 		}
@@ -388,6 +393,18 @@ func TestATruncatedTrailerIsAnError(t *testing.T) {
 		if _, err := sos.Open(cut); err == nil || !strings.Contains(err.Error(), "truncated") {
 			t.Errorf("%s without its last 4 bytes: %v", c.ext, err)
 		}
+	}
+	// An xz stream cut where its last block ends: the index and the stream
+	// footer are gone, and `xz -t` says "Unexpected end of input". The footer's
+	// backward size says where the index starts.
+	good := archive(t, dir, ".tar.xz", xzw)
+	b, _ := os.ReadFile(good)
+	backward := (int(binary.LittleEndian.Uint32(b[len(b)-8:len(b)-4])) + 1) * 4
+	atIndex := len(b) - 12 - backward
+	cut := filepath.Join(t.TempDir(), "cut-at-index.tar.xz")
+	os.WriteFile(cut, b[:atIndex], 0o644)
+	if _, err := sos.Open(cut); err == nil || !strings.Contains(err.Error(), "truncated") {
+		t.Errorf(".tar.xz cut after its last block (no index, no footer): %v", err)
 	}
 }
 

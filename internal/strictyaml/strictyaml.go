@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strconv"
@@ -144,8 +145,8 @@ func Parse(file string, data []byte) (*Doc, Node, error) {
 	}
 	// A value longer than any field may hold is refused before the parser
 	// copies it into its tokens (a 16 MiB scalar costs it half a gigabyte).
-	if sh.longest > MaxString {
-		return d, Node{}, Problems{{File: file, Line: sh.longestLine, Msg: fmt.Sprintf("a value at line %d is %d bytes long; the limit is %d (no value nestvirt reads is that long)", sh.longestLine, sh.longest, MaxString)}}
+	if n, at := longestScalar(data); n > MaxString {
+		return d, Node{}, Problems{{File: file, Line: at, Msg: fmt.Sprintf("a value at line %d is over %d bytes long; the limit is %d (no value nestvirt reads is that long)", at, n, MaxString)}}
 	}
 	f, err := parser.ParseBytes(data, 0)
 	if err != nil {
@@ -167,7 +168,30 @@ func Parse(file string, data []byte) (*Doc, Node, error) {
 	if bytes.IndexByte(data, '&') >= 0 {
 		ast.Walk(anchorCollector(d.anchors), root)
 	}
+	if bytes.IndexByte(data, '!') >= 0 {
+		tags := tagChecker{d: d}
+		ast.Walk(&tags, root)
+		if err := d.Err(); err != nil {
+			return d, Node{}, err
+		}
+	}
 	return d, Node{d: d, n: root}, nil
+}
+
+// coreTags are YAML's own tags for the kinds of value nestvirt reads. Any other
+// tag (!evil, !!binary, !!python/object) asks for a type nestvirt has none of:
+// it is refused, not stripped, so a document never means more than it reads.
+var coreTags = map[string]bool{
+	"!!str": true, "!!int": true, "!!float": true, "!!bool": true, "!!null": true, "!!map": true, "!!seq": true,
+}
+
+type tagChecker struct{ d *Doc }
+
+func (c *tagChecker) Visit(n ast.Node) ast.Visitor {
+	if tn, ok := n.(*ast.TagNode); ok && tn.Start != nil && !coreTags[tn.Start.Value] {
+		Node{d: c.d, n: tn}.Errorf("the YAML tag %s is not one nestvirt reads (only plain values, or %s)", tn.Start.Value, strings.Join(slices.Sorted(maps.Keys(coreTags)), ", "))
+	}
+	return c
 }
 
 // anchorCollector records every anchor before the walk, so an alias resolves
@@ -235,12 +259,6 @@ type shape struct {
 	// comma), a mapping value (": "), an opening bracket. It is an upper bound
 	// of the nodes the parser would build, for the documents nestvirt reads.
 	nodes int
-	// longest bounds the longest scalar: the longest stretch between the bytes
-	// that end a value (a newline, a flow delimiter, a mapping colon), quoted
-	// scalars and comments counted whole. A minified JSON document of any
-	// length has short stretches; a 16 MiB string does not. longestLine is the
-	// line the stretch starts on.
-	longest, longestLine int
 }
 
 // shapeOf scans data once, outside quoted scalars and comments: what it counts
@@ -250,20 +268,7 @@ func shapeOf(data []byte) shape {
 	sh.nodes = 1
 	depth, indent := 0, 0
 	lineStart, nodeLineStart := true, true
-	last, lastLine, cur := -1, 1, 1
 	structural(data, func(i int, c byte) {
-		// The longest stretch between value ends.
-		switch c {
-		case '\n', ',', '[', ']', '{', '}', ':':
-			if i-last > sh.longest {
-				sh.longestLine, sh.longest = lastLine, i-last-1
-			}
-			last, lastLine = i, cur
-			if c == '\n' {
-				cur++
-				lastLine = cur
-			}
-		}
 		// Values started.
 		switch c {
 		case '\n':
@@ -304,9 +309,6 @@ func shapeOf(data []byte) shape {
 		}
 		sh.depth = max(sh.depth, depth)
 	})
-	if len(data)-last-1 > sh.longest {
-		sh.longestLine, sh.longest = lastLine, len(data)-last-1
-	}
 	return sh
 }
 

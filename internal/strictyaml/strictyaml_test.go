@@ -136,12 +136,15 @@ func TestHostileDocumentsAreBounded(t *testing.T) {
 		prev = name
 	}
 	tests := map[string]struct{ doc, want string }{
-		"alias bomb":    {bomb, "more than 100000 nodes"},
-		"deep flow":     {"name: " + strings.Repeat("[", 5000) + strings.Repeat("]", 5000), "nesting is deeper than 200"},
-		"deep indent":   {deepIndent(1000), "nesting is deeper than 200"},
-		"a flat list":   {"tags: [" + strings.Repeat("x,", 200_000) + "x]\n", "the limit is 100000"},
-		"too large":     {strings.Repeat("#", MaxBytes+1), "the limit is"},
-		"many problems": {manyKeys(500), "more than 50 problems"},
+		"alias bomb":           {bomb, "more than 100000 nodes"},
+		"deep flow":            {"name: " + strings.Repeat("[", 5000) + strings.Repeat("]", 5000), "nesting is deeper than 200"},
+		"deep indent":          {deepIndent(1000), "nesting is deeper than 200"},
+		"a flat list":          {"tags: [" + strings.Repeat("x,", 200_000) + "x]\n", "the limit is 100000"},
+		"too large":            {strings.Repeat("#", MaxBytes+1), "the limit is"},
+		"16 MiB literal block": {"name: |\n" + strings.Repeat("  "+strings.Repeat("x", 62)+"\n", 16<<20/65-2), "the limit is 65536"},
+		"16 MiB folded block":  {"name: >\n" + strings.Repeat("  "+strings.Repeat("x", 62)+"\n", 16<<20/65-2), "the limit is 65536"},
+		"16 MiB plain lines":   {"name: x\n" + strings.Repeat("  "+strings.Repeat("x", 62)+"\n", 16<<20/65-2), "the limit is 65536"},
+		"many problems":        {manyKeys(500), "more than 50 problems"},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {
