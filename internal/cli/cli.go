@@ -64,8 +64,11 @@ func Command() *cobra.Command {
 // mainWith runs a command tree built for a, and maps its error to an exit code.
 func mainWith(a *app, root *cobra.Command) int {
 	// Every write to standard output goes through one ErrWriter: an output that
-	// could not be written (a full disk, /dev/full) is a failure, exit 3, never
-	// a verdict or a success.
+	// could not be written (a full disk, /dev/full, a closed descriptor) is a
+	// failure, exit 3, never a verdict or a success.
+	if f, ok := a.stdout.(*os.File); ok && reopenedNull(f) {
+		a.stdout = closedOutput{}
+	}
 	out := &report.ErrWriter{W: a.stdout}
 	a.stdout = out
 	root.SetIn(a.stdin)
@@ -91,6 +94,15 @@ func mainWith(a *app, root *cobra.Command) int {
 	}
 	return exitCode(err)
 }
+
+// errStdoutClosed is what writing to a standard output that was closed when
+// nestvirt started gives.
+var errStdoutClosed = errors.New("standard output was closed when nestvirt started (the Go runtime put /dev/null in its place, opened read-write); redirect to >/dev/null to discard the output")
+
+// closedOutput fails every write: what was to be printed went nowhere.
+type closedOutput struct{}
+
+func (closedOutput) Write([]byte) (int, error) { return 0, errStdoutClosed }
 
 func classified(err error) bool {
 	var (

@@ -59,3 +59,57 @@ func TestOutputStreamsAndNeverReadsTheOldFile(t *testing.T) {
 		t.Errorf("a missing directory: exit %d %s", code, stderr)
 	}
 }
+
+// TestAClosedStandardOutputFails: `nestvirt ... >&-` gave exit 0 for 22 of 23
+// commands, as the Go runtime opens /dev/null (read-write) in place of a closed
+// descriptor and every write went into it. Each command that prints is run
+// with that descriptor, and with a shell's `>/dev/null` (write-only), which is
+// the way to discard output and must keep its exit code.
+func TestAClosedStandardOutputFails(t *testing.T) {
+	root := snapshots + "intel-l0-ready/root"
+	dir := t.TempDir()
+	doc := filepath.Join(dir, "check.json")
+	os.WriteFile(doc, []byte(`{"schema":"nestvirt/check/v1","verdict":"supported","host":{"name":"h"},"findings":[]}`), 0o644)
+	commands := [][]string{
+		{"version"},
+		{"check", "--root", root},
+		{"check", "--root", root, "--format", "json"},
+		{"plan", "../../examples/wsl2-supported.yaml"},
+		{"matrix"},
+		{"os", "list"},
+		{"policy", "show"},
+		{"policy", "lint", "../../policies/rhel-10.yaml"},
+		{"schema", "check"},
+		{"completion", "bash"},
+		{"help"},
+		{"enable", "--root", root, "--dry-run"},
+		{"disable", "--root", root, "--dry-run"},
+		{"snapshot", "--help"},
+		{"vms", "--help"},
+		{"guard", "status", "--hooks-dir", dir, "--root", root},
+		{"report", doc},
+	}
+	for _, args := range commands {
+		t.Run(strings.Join(args, " "), func(t *testing.T) {
+			rw, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rw.Close()
+			wo, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer wo.Close()
+			var e1, e2 strings.Builder
+			closed := Main(args, strings.NewReader(""), rw, &e1)
+			discarded := Main(args, strings.NewReader(""), wo, &e2)
+			if closed != ExitDependency || !strings.Contains(e1.String(), "standard output was closed") {
+				t.Errorf("closed: exit %d, %q", closed, e1.String())
+			}
+			if discarded == ExitDependency {
+				t.Errorf(">/dev/null: exit %d, %q", discarded, e2.String())
+			}
+		})
+	}
+}
