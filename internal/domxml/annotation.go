@@ -208,6 +208,9 @@ func Unexpose(raw []byte) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	if err := d.editable(); err != nil {
+		return Result{}, err
+	}
 	if !a.Recorded && !a.HypervRecorded {
 		return Result{XML: raw, Notes: []string{"nestvirt has no record of exposing this domain: nothing to restore"}}, nil
 	}

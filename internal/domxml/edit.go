@@ -46,6 +46,9 @@ func Expose(raw []byte, o ExposeOptions) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	if err := d.editable(); err != nil {
+		return Result{}, err
+	}
 	guestArch := o.Arch
 	if guestArch == "" {
 		guestArch = d.arch()
@@ -94,6 +97,69 @@ func Expose(raw []byte, o ExposeOptions) (Result, error) {
 	}
 	edits = append(edits, d.setAnnotation(meta))
 	return Result{XML: apply(raw, edits), Changed: true, Notes: notes}, nil
+}
+
+// editable refuses a definition that libvirt would not take or that an edit
+// of its <cpu> could not mean one way: no <name>, two of them, two <cpu>
+// elements (which one would be edited?), a <cpu> inside the <cpu>, text or
+// CDATA directly in it (a hidden <feature> that reads as one to a reader and
+// as text to libvirt).
+func (d *doc) editable() error {
+	names, cpus := 0, 0
+	var cpu element
+	for _, e := range d.Top {
+		switch e.Name {
+		case "name":
+			names++
+			if strings.TrimSpace(string(d.Raw[e.InnerStart:e.InnerEnd])) == "" {
+				names-- // an empty name is none
+			}
+		case "cpu":
+			cpus++
+			cpu = e
+		}
+	}
+	switch {
+	case names == 0:
+		return fmt.Errorf("the domain has no <name>: libvirt defines no domain without one; nothing edited")
+	case names > 1:
+		return fmt.Errorf("the domain has %d <name> elements: libvirt takes one; nothing edited", names)
+	case cpus > 1:
+		return fmt.Errorf("the domain has %d <cpu> elements: libvirt takes one, and which one an edit would change is not clear; nothing edited", cpus)
+	case cpus == 0 || cpu.SelfClosing:
+		return nil
+	}
+	at := cpu.InnerStart
+	for _, c := range cpu.Children {
+		if c.Name == "cpu" {
+			return fmt.Errorf("the domain has a <cpu> inside <cpu>: not a definition libvirt takes; nothing edited")
+		}
+		if err := cpuText(d.Raw[at:c.Start]); err != nil {
+			return err
+		}
+		at = c.End
+	}
+	return cpuText(d.Raw[at:cpu.InnerEnd])
+}
+
+// cpuText refuses what stands between <cpu>'s children other than blanks and
+// comments.
+func cpuText(b []byte) error {
+	for len(b) > 0 {
+		b = bytes.TrimLeft(b, " \t\r\n")
+		if bytes.HasPrefix(b, []byte("<!--")) {
+			end := bytes.Index(b, []byte("-->"))
+			if end < 0 {
+				break
+			}
+			b = b[end+3:]
+			continue
+		}
+		if len(b) > 0 {
+			return fmt.Errorf("the domain has text in <cpu> (%.40q): libvirt reads none there, and CDATA would hide elements from a reader; nothing edited", b)
+		}
+	}
+	return nil
 }
 
 func orUnknown(s string) string {

@@ -27,6 +27,13 @@ func TestHostileXMLIsRefusedWithAReason(t *testing.T) {
 		{"two roots", `<domain/><domain/>`, "not a libvirt domain"},
 		{"truncated", `<domain><name>x</name><cpu mode='host-model'>`, "XML"},
 		{"binary", "\x00\x01\x02<domain>", "XML"},
+		{"no name", `<domain type='kvm'><memory>1</memory><os><type arch='x86_64'>hvm</type></os></domain>`, "has no <name>"},
+		{"an empty name", `<domain type='kvm'><name> </name><os><type arch='x86_64'>hvm</type></os></domain>`, "has no <name>"},
+		{"two names", `<domain type='kvm'><name>a</name><name>b</name><os><type arch='x86_64'>hvm</type></os></domain>`, "2 <name> elements"},
+		{"two cpus", `<domain type='kvm'><name>a</name><os><type arch='x86_64'>hvm</type></os><cpu mode='custom'><model>EPYC</model></cpu><cpu mode='host-model'/></domain>`, "2 <cpu> elements"},
+		{"a cpu in the cpu", `<domain type='kvm'><name>a</name><os><type arch='x86_64'>hvm</type></os><cpu mode='custom'><model>EPYC</model><cpu mode='host-model'/></cpu></domain>`, "<cpu> inside <cpu>"},
+		{"CDATA in the cpu", `<domain type='kvm'><name>a</name><os><type arch='x86_64'>hvm</type></os><cpu mode='custom'><![CDATA[<feature policy='require' name='vmx'/>]]><model>EPYC</model></cpu></domain>`, "text in <cpu>"},
+		{"text in the cpu", `<domain type='kvm'><name>a</name><os><type arch='x86_64'>hvm</type></os><cpu mode='custom'>x<model>EPYC</model></cpu></domain>`, "text in <cpu>"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -69,7 +69,7 @@ func CheckText(w io.Writer, r judge.CheckResult, s Style, quiet bool, cites *Cit
 	head := Headline(r, s)
 	fmt.Fprintf(w, "%s: %s\n", s.paint(bold, "This machine"), head[0])
 	for _, l := range head[1:] {
-		s.wrap(w, "  ", "", l)
+		s.wrapOwn(w, "  ", "", l)
 	}
 	fmt.Fprintln(w)
 

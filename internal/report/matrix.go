@@ -45,7 +45,7 @@ func MatrixText(w io.Writer, p *policy.Policy, s Style) error {
 		}
 	}
 	fmt.Fprintln(w)
-	s.wrap(w, "", "", "Anything else is "+s.Level(policy.Unsupported)+"; limitations can make a listed chain worse (`nestvirt plan` applies them).")
+	s.wrapOwn(w, "", "", "Anything else is "+s.Level(policy.Unsupported)+"; limitations can make a listed chain worse (`nestvirt plan` applies them).")
 	return ew.Err
 }
 

@@ -155,9 +155,9 @@ func WritePlanJSON(w io.Writer, schema string, fail *doc.Error) error {
 // numbers the quoted sources across the run.
 func TopologyText(t plan.TopologyResult, s Style, cites *Cites) []byte {
 	var b bytes.Buffer
-	title := t.File
+	title := Visible(t.File)
 	if t.Name != nil {
-		title += " (" + *t.Name + ")"
+		title += " (" + Visible(*t.Name) + ")"
 	}
 	if t.Error != nil {
 		fmt.Fprintf(&b, "%s: %s (%s, on stderr)\n", s.paint(bold, title), s.paint(red, "not judged"), plural(len(t.Error.Problems), "problem", "problems"))
@@ -165,7 +165,7 @@ func TopologyText(t plan.TopologyResult, s Style, cites *Cites) []byte {
 	}
 	fmt.Fprintf(&b, "%s: %s\n", s.paint(bold, title), s.Level(*t.Verdict))
 	for _, c := range t.Chains {
-		fmt.Fprintf(&b, "\n  %s  %s\n", s.paint(bold, strings.Join(c.Path, s.Arrow())), s.Level(c.Verdict))
+		fmt.Fprintf(&b, "\n  %s  %s\n", s.paint(bold, Visible(strings.Join(c.Path, s.Arrow()))), s.Level(c.Verdict))
 		s.findings(&b, c.Findings, "    ", cites)
 	}
 	return b.Bytes()
@@ -243,7 +243,7 @@ func TopologyQuiet(t plan.TopologyResult, s Style) []byte {
 		if c.Verdict <= policy.TechPreview {
 			continue
 		}
-		fmt.Fprintf(&b, "%s: %s: %s\n", t.File, strings.Join(c.Path, s.Arrow()), s.Level(c.Verdict))
+		fmt.Fprintf(&b, "%s: %s: %s\n", Visible(t.File), Visible(strings.Join(c.Path, s.Arrow())), s.Level(c.Verdict))
 		for _, f := range c.Findings {
 			if f.Informational || f.Undetermined || f.Level <= policy.TechPreview {
 				continue

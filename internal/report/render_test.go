@@ -2,8 +2,10 @@ package report
 
 import (
 	"bytes"
+	"encoding/xml"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -241,5 +243,57 @@ func TestHeadlineNamesWindowsHostYAML(t *testing.T) {
 	}
 	if h := strings.Join(Headline(checkOf(t, "rhel96-l1-on-kvm"), Style{}), "\n"); strings.Contains(h, "ProgramData") {
 		t.Errorf("Linux headline: %s", h)
+	}
+}
+
+// TestNamesCannotFakeRows: a domain's name is its owner's to choose, and libvirt
+// takes control characters and U+202E in it. In text output each is shown as an
+// escape, so a name cannot end its row and print a fake one, move the cursor,
+// or reverse the line; colours stay nestvirt's own; JSON keeps the name as it is.
+func TestNamesCannotFakeRows(t *testing.T) {
+	data, err := os.ReadFile("../domxml/testdata/plain.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := []string{
+		"a\n  fake        running  x86_64  host-passthrough  yes  rhel9.4  kvm  supported",
+		"b\r\u009b2Kfake",
+		"c\u202edrow\u2066",
+		"d\u009b31m",
+	}
+	var recs []domxml.Record
+	for _, n := range names {
+		var esc bytes.Buffer
+		xml.EscapeText(&esc, []byte(n))
+		x := regexp.MustCompile(`<name>[^<]*</name>`).ReplaceAll(data, []byte("<name>"+esc.String()+"</name>"))
+		recs = append(recs, domxml.Record{Name: n, State: "shut off", XML: x})
+	}
+	recs = append(recs, domxml.Record{Name: "e\x07\x1b[2K\xff", Err: os.ErrNotExist})
+	host := checkOf(t, "intel-l0-ready").Host
+	a := judge.VMs(policy.Default(), host, recs, nil)
+	for _, st := range []Style{{}, {Color: true}} {
+		var b bytes.Buffer
+		if err := VMsText(&b, a, st, false, NewCites()); err != nil {
+			t.Fatal(err)
+		}
+		out := b.String()
+		for _, bad := range []string{"\r", "\u202e", "\u2066", "\u009b", "\xff", "\x07", "\x1b[2K", "\n  fake"} {
+			if strings.Contains(out, bad) {
+				t.Errorf("color %v: the output holds %q:\n%s", st.Color, bad, out)
+			}
+		}
+		for _, want := range []string{`a\n  fake`, `b\r\u009b2Kfake`, `c\u202edrow\u2066`, `d\u009b31m`, `e\x07\x1b[2K\xff`} {
+			if !strings.Contains(out, want) {
+				t.Errorf("color %v: the output lacks %q:\n%s", st.Color, want, out)
+			}
+		}
+		if st.Color && !strings.Contains(out, "\x1b[1m") {
+			t.Errorf("nestvirt's own colours are gone:\n%s", out)
+		}
+	}
+	var js bytes.Buffer
+	WriteJSON(&js, doc.NewVMsDoc(&a, &host, nil))
+	if !strings.Contains(js.String(), `"c\u202edrow\u2066"`) && !strings.Contains(js.String(), "c\u202edrow\u2066") {
+		t.Errorf("JSON changed the name:\n%s", js.String())
 	}
 }

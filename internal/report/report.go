@@ -32,8 +32,11 @@ func (s Style) Arrow() string {
 }
 
 // text replaces the non-ASCII characters nestvirt writes itself when the locale
-// cannot show them.
-func (s Style) text(t string) string {
+// cannot show them, and shows what others named as Visible does.
+func (s Style) text(t string) string { return s.ascii(Visible(t)) }
+
+// ascii is text for what nestvirt writes itself (labels, painted or not).
+func (s Style) ascii(t string) string {
 	if s.FlagsOnly {
 		t = orHostFile.ReplaceAllString(t, "")
 	}
@@ -270,8 +273,14 @@ func FactNames(paths []string) string {
 }
 
 // wrap writes text word-wrapped after a label, continuation lines indented.
+// What others named in text is shown as Visible does; the label is nestvirt's.
 func (s Style) wrap(w io.Writer, indent, label, text string) {
-	label, text = s.text(label), s.text(text)
+	s.wrapOwn(w, indent, label, Visible(text))
+}
+
+// wrapOwn is wrap for a text nestvirt composed itself (it may be painted).
+func (s Style) wrapOwn(w io.Writer, indent, label, text string) {
+	label, text = s.ascii(label), s.ascii(text)
 	width := s.width() - len(indent)
 	line, visible, empty := label, len(stripANSI(label)), true
 	for _, word := range strings.Fields(text) {

@@ -18,7 +18,7 @@ func VMsText(w io.Writer, a judge.Audit, s Style, quiet bool, cites *Cites) erro
 	if a.Verdict != nil {
 		verdict = s.Level(*a.Verdict)
 	}
-	fmt.Fprintf(w, "%s on %s: %s\n", s.paint(bold, "VMs"), a.URI, verdict)
+	fmt.Fprintf(w, "%s on %s: %s\n", s.paint(bold, "VMs"), Visible(a.URI), verdict)
 	for _, n := range a.Notes {
 		s.wrap(w, "  ", s.paint(dim, "note: "), n)
 	}
@@ -54,7 +54,7 @@ func VMsText(w io.Writer, a judge.Audit, s Style, quiet bool, cites *Cites) erro
 		if v.Error != "" {
 			verdict = "error"
 		}
-		rows = append(rows, []string{v.Name, v.State, v.Arch, v.CPUMode, exp, osName, runs, verdict})
+		rows = append(rows, []string{Visible(v.Name), Visible(v.State), Visible(v.Arch), Visible(v.CPUMode), exp, Visible(osName), Visible(runs), verdict})
 	}
 	widths := make([]int, len(rows[0]))
 	for _, r := range rows {
@@ -98,7 +98,7 @@ func VMsText(w io.Writer, a judge.Audit, s Style, quiet bool, cites *Cites) erro
 		if len(fs) == 0 && len(byAgent) == 0 && v.Error == "" && v.AgentOS == nil {
 			continue
 		}
-		fmt.Fprintf(w, "\n  %s  (%s)\n", s.paint(bold, v.Name), s.text(v.Why))
+		fmt.Fprintf(w, "\n  %s  (%s)\n", s.paint(bold, Visible(v.Name)), s.text(v.Why))
 		if len(v.Chains) > 0 {
 			s.wrap(w, "    ", s.paint(dim, "chain: "), strings.Join(v.Chains[0].Path, s.Arrow()))
 		}
@@ -110,7 +110,7 @@ func VMsText(w io.Writer, a judge.Audit, s Style, quiet bool, cites *Cites) erro
 		}
 		s.findings(w, fs, "    ", cites)
 		if len(byAgent) > 0 {
-			s.wrap(w, "    ", s.paint(dim, "by the guest agent's report ("+*v.AgentOS+"): "), "")
+			s.wrap(w, "    ", s.paint(dim, "by the guest agent's report ("+Visible(*v.AgentOS)+"): "), "")
 			s.findings(w, byAgent, "    ", cites)
 		}
 	}
