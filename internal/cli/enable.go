@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -81,6 +82,9 @@ func (a *app) runEnable(o enableOptions, enable bool) error {
 	var written []string
 	if o.dryRun {
 		plan, err = hostconf.PlanNested(root, facts, req, mods, running, runningErr)
+		if l := hostconf.Leftovers(root); len(l) > 0 {
+			plan.Notes = append(plan.Notes, fmt.Sprintf("%d temporary files an interrupted nestvirt left in modprobe.d (the next enable or disable removes them): %s", len(l), strings.Join(l, ", ")))
+		}
 	} else {
 		plan, written, err = hostconf.Run(root, facts, req, mods, running, runningErr)
 	}

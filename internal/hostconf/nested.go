@@ -25,6 +25,7 @@ import (
 	"github.com/nestvirt/nestvirt/internal/fsroot"
 	"github.com/nestvirt/nestvirt/internal/modprobe"
 	"github.com/nestvirt/nestvirt/internal/probe"
+	"github.com/nestvirt/nestvirt/internal/runlock"
 )
 
 // Modules loads and unloads kernel modules. The real one runs modprobe; a snapshot
@@ -129,7 +130,7 @@ func PlanNested(root *fsroot.Dir, f probe.Facts, req Request, mods Modules, runn
 
 	files, versions, err := readConfig(root)
 	if err != nil {
-		return Plan{}, err
+		return Plan{}, fmt.Errorf("%w; nothing written", err)
 	}
 	cmdline := ""
 	if b, _, err := root.ReadFile("proc/cmdline", maxConfig); err == nil {
@@ -245,7 +246,7 @@ func readConfig(root *fsroot.Dir) ([]modprobe.File, map[string]fsroot.Version, e
 		for _, rel := range root.Glob(d + "/*.conf") {
 			st, err := root.Stat(rel)
 			if errors.Is(err, fsroot.ErrEscapes) {
-				return nil, nil, fmt.Errorf("%w; nothing written", err) // the error names the file
+				return nil, nil, err // the error names the file
 			}
 			if err != nil {
 				return nil, nil, fmt.Errorf("%s: %w", root.Real(rel), err)
@@ -264,7 +265,7 @@ func readConfig(root *fsroot.Dir) ([]modprobe.File, map[string]fsroot.Version, e
 			// A symlink modprobe follows: read through it, never edited.
 			data, _, err := root.ReadFile(rel, maxConfig)
 			if err != nil {
-				return nil, nil, fmt.Errorf("%s: %w; nothing written", root.Real(rel), err)
+				return nil, nil, fmt.Errorf("%s: %w", root.Real(rel), err)
 			}
 			files = append(files, modprobe.File{Path: rel, Data: data})
 		}
@@ -430,6 +431,31 @@ func Apply(root *fsroot.Dir, p Plan, mods Modules) ([]string, error) {
 	return written, nil
 }
 
+// lockWait bounds the wait for another nestvirt's edit of modprobe.d (a write
+// and a module reload, which is bounded by the modprobe timeout).
+const lockWait = 2 * time.Minute
+
+// Leftovers lists the temporary files (".NAME.nestvirt-*") a killed write left
+// in modprobe's directories: Run removes them, a dry run names them.
+func Leftovers(root *fsroot.Dir) []string {
+	var out []string
+	for _, d := range modprobe.Dirs {
+		for _, p := range root.Glob(d + "/.*.nestvirt-*") {
+			if st, err := root.Lstat(p); err == nil && st.Mode().IsRegular() {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
 // ReloadError is a module reload that failed after the files were written.
 type ReloadError struct {
 	Module  string
@@ -452,10 +478,28 @@ func (e *ReloadError) Unwrap() error { return e.Err }
 
 // Run plans and applies, planning again (up to three times) when another writer
 // changes a file in between, so no one's change is lost.
+//
+// nestvirt's own runs take turns (a lock only this user can take, per tree),
+// so the temporary files a killed run left in modprobe's directories are
+// stale once the lock is held: they are removed, and the plan says so.
 func Run(root *fsroot.Dir, f probe.Facts, req Request, mods Modules, running []string, runningErr error) (Plan, []string, error) {
+	unlock, err := runlock.Take(runlock.Dir(), runlock.Name("modprobe", root.Path()), lockWait)
+	if err != nil {
+		return Plan{}, nil, fmt.Errorf("waiting for another nestvirt editing modprobe.d: %w", err)
+	}
+	defer unlock()
+	var removed []string
+	for _, l := range Leftovers(root) {
+		if root.Remove(l) == nil {
+			removed = append(removed, root.Real(l))
+		}
+	}
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
 		p, err := PlanNested(root, f, req, mods, running, runningErr)
+		if len(removed) > 0 {
+			p.Notes = append(p.Notes, fmt.Sprintf("removed %d temporary %s an interrupted nestvirt left: %s", len(removed), plural(len(removed), "file", "files"), strings.Join(removed, ", ")))
+		}
 		if err != nil {
 			return p, nil, err
 		}

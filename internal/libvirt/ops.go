@@ -1,14 +1,12 @@
 package libvirt
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/nestvirt/nestvirt/internal/domxml"
-	"github.com/nestvirt/nestvirt/internal/fsroot"
+	"github.com/nestvirt/nestvirt/internal/runlock"
 )
 
 // Change is an edit of a domain's persistent definition.
@@ -35,16 +33,10 @@ var ErrTransient = errors.New("transient domain")
 var ErrConcurrent = errors.New("the definition changed while nestvirt edited it")
 
 // lockDomain serialises nestvirt's edits of one domain across processes, with a
-// lock file in /run/lock (the system's lock directory); where there is none,
-// edits go on without it.
+// lock in a directory only this user can write (runlock): a lock file others
+// can create would let any user block root's edits.
 func lockDomain(uri, name string, timeout time.Duration) (func(), error) {
-	d, err := fsroot.Open("/run/lock")
-	if err != nil {
-		return func() {}, nil
-	}
-	defer d.Close()
-	sum := sha256.Sum256([]byte(uri + "\x00" + name))
-	unlock, err := d.Lock("nestvirt-domain-"+hex.EncodeToString(sum[:8])+".lock", timeout)
+	unlock, err := runlock.Take(runlock.Dir(), runlock.Name("domain", uri, name), timeout)
 	if err != nil {
 		return nil, fmt.Errorf("waiting for another nestvirt editing %s: %w", name, err)
 	}
