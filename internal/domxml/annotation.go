@@ -1,8 +1,12 @@
 package domxml
 
 import (
+	"bytes"
 	"encoding/xml"
 	"fmt"
+	"io"
+	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -261,4 +265,86 @@ func Unexpose(raw []byte) (Result, error) {
 		edits = append(edits, e)
 	}
 	return Result{XML: apply(d.Raw, edits), Changed: true, Notes: notes}, nil
+}
+
+// MetadataKey names what libvirt's metadata API changes in a domain: an element
+// of <metadata> by its namespace URI, or <description> or <title>.
+type MetadataKey struct {
+	URI  string // the element's namespace; "" for Description or Title
+	Kind string // "element", "description", "title"
+}
+
+// MetadataValue is what a domain's definition holds under key, with the
+// blanks between tags removed (libvirt re-indents the elements it keeps), and
+// whether it holds anything there. It tells a change another tool made through
+// the metadata API from one a definition replaced.
+func MetadataValue(raw []byte, key MetadataKey) (string, bool, error) {
+	d, err := parse(raw)
+	if err != nil {
+		return "", false, err
+	}
+	switch key.Kind {
+	case "description", "title":
+		e, ok := d.top(key.Kind)
+		if !ok || e.SelfClosing {
+			return "", ok, nil
+		}
+		return string(d.Raw[e.InnerStart:e.InnerEnd]), true, nil
+	}
+	md, ok := d.top("metadata")
+	if !ok {
+		return "", false, nil
+	}
+	for _, c := range md.Children {
+		for _, at := range c.Attrs {
+			if (at.Name.Space == "xmlns" || at.Name.Local == "xmlns") && at.Value == key.URI {
+				return string(betweenTags.ReplaceAll(d.Raw[c.Start:c.End], []byte("><"))), true, nil
+			}
+		}
+	}
+	return "", false, nil
+}
+
+var betweenTags = regexp.MustCompile(`>\s+<`)
+
+// SameDefinition says whether two domain definitions say the same: the same
+// elements, attributes (in any order, either quote) and text, whatever the
+// blanks between tags and the comments. libvirt re-indents and re-quotes what it
+// is given; what it keeps is what it was given.
+func SameDefinition(a, b []byte) bool {
+	ta, err1 := canonical(a)
+	tb, err2 := canonical(b)
+	return err1 == nil && err2 == nil && slices.Equal(ta, tb)
+}
+
+func canonical(raw []byte) ([]string, error) {
+	if len(raw) > MaxSize {
+		return nil, fmt.Errorf("domain XML is %d bytes; the limit is %d", len(raw), MaxSize)
+	}
+	dec := xml.NewDecoder(bytes.NewReader(raw))
+	var out []string
+	for {
+		tok, err := dec.RawToken()
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		switch t := tok.(type) {
+		case xml.StartElement:
+			attrs := make([]string, len(t.Attr))
+			for i, a := range t.Attr {
+				attrs[i] = qname(a.Name) + "=" + a.Value
+			}
+			slices.Sort(attrs)
+			out = append(out, "<"+qname(t.Name)+" "+strings.Join(attrs, " "))
+		case xml.EndElement:
+			out = append(out, "</"+qname(t.Name))
+		case xml.CharData:
+			if s := strings.TrimSpace(string(t)); s != "" {
+				out = append(out, s)
+			}
+		}
+	}
 }

@@ -45,6 +45,9 @@ type Conn struct {
 	Socket  string // the local socket used; "" for remote transports
 	timeout time.Duration
 	dial    *closingDialer
+
+	evOnce sync.Once
+	ev     *events // the subscription edits use (subscribe)
 }
 
 // ConnectError says which daemon could not be reached and how.

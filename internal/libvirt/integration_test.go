@@ -531,3 +531,41 @@ func TestIntegrationListedStatesAreEachDomainsOwn(t *testing.T) {
 		t.Error("the test driver did not list domains with their states")
 	}
 }
+
+// TestIntegrationWhatNestvirtDefinesIsWhatLibvirtKeeps: for every edit nestvirt
+// makes (a <cpu> added, a feature required on a custom CPU, Hyper-V
+// enlightenments, the originals put back), the definition libvirt keeps says
+// the same as what nestvirt defined (domxml.SameDefinition). Edit relies on it
+// to tell its own definition from another one that came after.
+func TestIntegrationWhatNestvirtDefinesIsWhatLibvirtKeeps(t *testing.T) {
+	c := connect(t, "qemu:///system")
+	for _, tc := range []struct {
+		file   string
+		vendor string
+		hyperv bool
+	}{{"plain.xml", "intel", false}, {"win11-wsl2.xml", "intel", false}, {"win11-wsl2.xml", "intel", true}, {"win11-wsl2.xml", "amd", true}} {
+		name := defineNamed(t, c, tc.file, fmt.Sprintf("same-%s-%s-%v", tc.vendor, strings.TrimSuffix(tc.file, ".xml"), tc.hyperv))
+		for _, step := range []struct {
+			what string
+			fn   func([]byte) (domxml.Result, error)
+		}{
+			{"expose", func(raw []byte) (domxml.Result, error) {
+				return domxml.Expose(raw, domxml.ExposeOptions{Vendor: tc.vendor, Hyperv: tc.hyperv})
+			}},
+			{"unexpose", domxml.Unexpose},
+		} {
+			x := virsh(t, "dumpxml", "--inactive", "--security-info", name)
+			res, err := step.fn([]byte(x))
+			if err != nil || !res.Changed {
+				t.Fatalf("%s %s: %v (changed %v)", tc.file, step.what, err, res.Changed)
+			}
+			if err := c.Define(string(res.XML)); err != nil {
+				t.Fatal(err)
+			}
+			back := virsh(t, "dumpxml", "--inactive", "--security-info", name)
+			if !domxml.SameDefinition([]byte(back), res.XML) {
+				t.Errorf("%s, %s: libvirt keeps another definition than nestvirt's:\n--- nestvirt's\n%s\n--- libvirt's\n%s", tc.file, step.what, res.XML, back)
+			}
+		}
+	}
+}

@@ -2,7 +2,10 @@ package libvirt
 
 import (
 	"errors"
+	"slices"
+
 	"fmt"
+	golibvirt "github.com/digitalocean/go-libvirt"
 	"time"
 
 	"github.com/nestvirt/nestvirt/internal/domxml"
@@ -58,10 +61,19 @@ const editAttempts = 5
 // is defined unless DryRun. Just before defining, the definition is read again:
 // if someone changed it meanwhile, the edit is redone on theirs (up to
 // editAttempts times, then ErrConcurrent). libvirt has no define-if-unchanged,
-// so a change that lands between that read and the define is still replaced:
-// the domain's events tell, and the edit then returns an OverwrittenError
-// naming what was lost, never a quiet success. libvirt applies a definition
-// atomically: the domain has the old one or the new one.
+// so a change can still land between that read and the define, or just after
+// it; the connection's domain events (one subscription, see events) and the
+// definition read back after the define tell what happened:
+//
+//   - another definition after nestvirt's, without nestvirt's edit: the edit
+//     is redone on it (nothing of theirs is replaced);
+//   - another definition around nestvirt's that nestvirt's may have replaced,
+//     or a metadata change that the definition now lacks: an OverwrittenError
+//     naming it, never a quiet success;
+//   - a metadata change the definition holds: it came after, and is kept.
+//
+// libvirt applies a definition atomically: the domain has the old one or the new
+// one.
 func (c *Conn) Edit(name string, o EditOptions, fn func(raw []byte) (domxml.Result, error)) (Change, error) {
 	d, err := c.Lookup(name)
 	if err != nil {
@@ -74,18 +86,18 @@ func (c *Conn) Edit(name string, o EditOptions, fn func(raw []byte) (domxml.Resu
 	if !persistent && !o.Persist {
 		return Change{}, fmt.Errorf("%w: %s exists only while it runs; defining the edit would make it persistent. Give --persist if that is what you want", ErrTransient, name)
 	}
-	var w *watch
+	var ev *events
 	if !o.DryRun {
 		// nestvirt's own edits of a domain take turns (a lock per URI and
-		// domain), so the one definition announced after the last read is this
-		// edit's; what else the daemon announces in between is someone else's.
+		// domain): every other definition announced meanwhile is someone else's.
 		unlock, err := lockDomain(c.URI, name, c.timeout)
 		if err != nil {
 			return Change{}, err
 		}
 		defer unlock()
-		w = c.watchDomain(name)
-		defer w.close()
+		if ev = c.subscribe(); ev != nil {
+			ev.watch(name)
+		}
 	}
 	for attempt := 0; attempt < editAttempts; attempt++ {
 		x, err := c.XML(d, true, true)
@@ -104,29 +116,133 @@ func (c *Conn) Edit(name string, o EditOptions, fn func(raw []byte) (domxml.Resu
 		// The mark is taken before the last read is asked for: a change that
 		// read does not show comes after it, and its event after the mark.
 		mark := 0
-		if w != nil {
-			mark = w.mark()
+		if ev != nil {
+			mark = ev.mark()
 		}
 		now, err := c.XML(d, true, true)
 		if err != nil {
 			return Change{}, err
 		}
-		if now != x || (w != nil && w.changedSince(mark)) {
+		if ev != nil {
+			if defs, meta := ev.since(mark, name); defs > 0 || len(meta) > 0 {
+				continue // someone is changing it right now: redo on theirs
+			}
+		}
+		if now != x {
 			continue // someone else changed it: redo the edit on theirs
 		}
 		if err := c.Define(string(res.XML)); err != nil {
 			return Change{}, fmt.Errorf("%s: %w", name, err)
 		}
-		if w != nil {
-			if others, ok := w.others(mark, announceWait); !ok {
-				ch.Notes = append(ch.Notes, "libvirt did not announce the new definition in time: whether someone else changed the domain meanwhile is not known")
-			} else if len(others) > 0 {
-				return ch, &OverwrittenError{Domain: name, What: others}
-			}
+		if ev == nil {
+			return ch, nil
 		}
+		// The read after the define is a barrier: the daemon announced its
+		// definition before it answered a request made after it.
+		if _, err := c.XML(d, true, true); err != nil {
+			return ch, fmt.Errorf("%s: reading the definition back: %w", name, err)
+		}
+		if !ev.settle(mark, name, announceWait) {
+			ch.Notes = append(ch.Notes, "libvirt did not announce the new definition in time: whether someone else changed the domain meanwhile is not known")
+			return ch, nil
+		}
+		after, stable, err := c.readStable(d, ev)
+		if err != nil {
+			return ch, fmt.Errorf("%s: reading the definition back: %w", name, err)
+		}
+		redo, kept, lost, err := judgeOutcome(ev, mark, name, res.XML, after, stable, fn)
+		if err != nil {
+			return ch, fmt.Errorf("%s: %w", name, err)
+		}
+		if len(lost) > 0 {
+			return ch, &OverwrittenError{Domain: name, What: lost}
+		}
+		if redo {
+			continue
+		}
+		ch.Notes = append(ch.Notes, kept...)
 		return ch, nil
 	}
 	return Change{}, fmt.Errorf("%s: %w (%d times); nothing was defined: run it again when the other change is done", name, ErrConcurrent, editAttempts)
+}
+
+// readStable reads the definition so that it reflects exactly the events
+// collected: no event arrived while it was read (a change made before the
+// read is announced before the read's answer, and is collected within the
+// quiet time). stable is false when the domain kept changing.
+func (c *Conn) readStable(d Domain, ev *events) ([]byte, bool, error) {
+	var x string
+	for try := 0; try < 5; try++ {
+		n := ev.mark()
+		var err error
+		if x, err = c.XML(d, true, true); err != nil {
+			return nil, false, err
+		}
+		ev.quiet()
+		if ev.mark() == n {
+			return []byte(x), true, nil
+		}
+	}
+	return []byte(x), false, nil
+}
+
+// judgeOutcome reads what happened around nestvirt's definition of ours: the
+// events after mark and the definition read back with exactly those changes
+// in it (after, when stable). One definition announced is nestvirt's own.
+//
+//   - Another definition that lacks nestvirt's edit came after it and replaced
+//     it: redo, on theirs.
+//   - Exactly one other definition, no metadata change, and the domain is not
+//     what nestvirt defined although it has nestvirt's edit: theirs came after
+//     nestvirt's and kept its edit; nothing of theirs was replaced (kept).
+//   - Any other definition may have been replaced by nestvirt's (lost).
+//   - A metadata change is kept when the domain holds something other than
+//     what nestvirt defined there, and lost when it holds exactly that.
+func judgeOutcome(ev *events, mark int, name string, ours, after []byte, stable bool, fn func(raw []byte) (domxml.Result, error)) (redo bool, kept, lost []string, err error) {
+	defs, meta := ev.since(mark, name)
+	if !stable {
+		return false, nil, []string{"the domain kept changing as nestvirt read it back, so what its definition replaced cannot be told"}, nil
+	}
+	if defs > 1 {
+		again, err := fn(after)
+		if err != nil {
+			return false, nil, nil, err
+		}
+		switch {
+		case again.Changed:
+			return true, nil, nil, nil
+		case defs == 2 && len(meta) == 0 && !domxml.SameDefinition(after, ours):
+			kept = append(kept, "another definition (virsh define or edit) followed nestvirt's and kept its edit")
+		default:
+			lost = append(lost, fmt.Sprintf("%d other definitions (virsh define or edit) landed as nestvirt defined its own", defs-1))
+		}
+		if len(meta) > 0 {
+			return false, kept, lost, nil // covered: the definitions decide
+		}
+	}
+	for _, m := range meta {
+		key := domxml.MetadataKey{URI: m.uri, Kind: metadataKinds[m.kind]}
+		now, _, err1 := domxml.MetadataValue(after, key)
+		mine, _, err2 := domxml.MetadataValue(ours, key)
+		if err1 != nil || err2 != nil || now == mine {
+			lost = append(lost, describe(key)+" changed (virsh metadata, or another tool's)")
+		}
+	}
+	return false, kept, lost, nil
+}
+
+var metadataKinds = map[int32]string{
+	int32(golibvirt.DomainMetadataDescription): "description",
+	int32(golibvirt.DomainMetadataTitle):       "title",
+	int32(golibvirt.DomainMetadataElement):     "element",
+}
+
+func describe(k domxml.MetadataKey) string {
+	switch k.Kind {
+	case "description", "title":
+		return "its <" + k.Kind + ">"
+	}
+	return "its metadata " + k.URI
 }
 
 // Annotate records what a guest runs (and its OS) through libvirt's metadata API,
@@ -142,6 +258,11 @@ func (c *Conn) Annotate(name, runs string, l2 []string, osName string) (domxml.A
 	if err != nil {
 		return domxml.Annotation{}, err
 	}
+	unlock, err := lockDomain(c.URI, name, c.timeout)
+	if err != nil {
+		return domxml.Annotation{}, err
+	}
+	defer unlock()
 	for attempt := 0; attempt < 2; attempt++ {
 		cur, err := c.Metadata(d, domxml.Namespace, !persistent)
 		if err != nil {
@@ -167,7 +288,16 @@ func (c *Conn) Annotate(name, runs string, l2 []string, osName string) (domxml.A
 		if err := c.SetMetadata(d, persistent, a.Inner(), domxml.Prefix, domxml.Namespace); err != nil {
 			return domxml.Annotation{}, err
 		}
+		// A definition from an older read (virsh edit) replaces the whole
+		// domain: read the record back, and redo it once if it is gone.
+		back, err := c.Metadata(d, domxml.Namespace, !persistent)
+		if err != nil {
+			return domxml.Annotation{}, err
+		}
+		if got, err := domxml.ParseAnnotation([]byte(back)); err != nil || got.Runs != a.Runs || !slices.Equal(got.L2, a.L2) || got.OS != a.OS {
+			continue
+		}
 		return a, nil
 	}
-	return domxml.Annotation{}, fmt.Errorf("%s: %w (twice); nothing was written", name, ErrConcurrent)
+	return domxml.Annotation{}, fmt.Errorf("%s: %w (twice): someone else changed or replaced the record each time; run it again when the other change is done", name, ErrConcurrent)
 }

@@ -9,128 +9,176 @@ import (
 	golibvirt "github.com/digitalocean/go-libvirt"
 )
 
-// watch collects what the daemon says happens to one domain (libvirt's domain
-// events: definitions and metadata changes), in the order it says it. libvirt
-// has no compare-and-swap for a definition: between the last read and the
-// define, another writer's change (virsh metadata, virsh edit) lands and is
-// overwritten. The events are how nestvirt learns that it happened.
-type watch struct {
-	name   string
-	cancel context.CancelFunc
-	mu     sync.Mutex
-	events []watchEvent
-	wake   chan struct{}
+// events is a connection's one subscription to what the daemon says happens to
+// domains (definitions and metadata changes), kept in the order each kind
+// arrives. libvirt has no compare-and-swap for a definition: between nestvirt's
+// last read and its define, another writer's change (virsh define, edit,
+// metadata) can land and be replaced, and the events are how nestvirt learns it.
+//
+// It is made once, on the first edit, and never cancelled: it ends when the
+// connection closes, and the daemon drops it with the connection. Subscribing
+// and cancelling per edit made libvirtd 9.0 crash (a segfault after "domain event
+// callback N not registered" and "could not find event callback ... for
+// deletion"): go-libvirt deregisters a cancelled subscription from a goroutine,
+// and that deregistration raced the connection's close inside the daemon.
+type events struct {
+	mu      sync.Mutex
+	watched map[string]bool
+	log     []domainEvent
+	base    int // how many events were dropped from the front of log
+	wake    chan struct{}
 }
 
-type watchEvent struct {
-	defined bool   // a definition (ours or another's)
-	what    string // for the message
+// domainEvent is one event for a watched domain.
+type domainEvent struct {
+	name    string
+	defined bool   // a definition (nestvirt's or another's); else a metadata change
+	uri     string // the metadata's namespace; "" for <description> or <title>
+	kind    int32  // the metadata kind (element, description, title)
 }
 
-// watchDomain subscribes to the domain's definition and metadata events. It
-// returns nil when the daemon will not give events (the edit then goes on
-// without this check, as before).
-func (c *Conn) watchDomain(name string) *watch {
-	ctx, cancel := context.WithCancel(context.Background())
-	w := &watch{name: name, cancel: cancel, wake: make(chan struct{}, 1)}
-	for _, id := range []golibvirt.DomainEventID{golibvirt.DomainEventIDLifecycle, golibvirt.DomainEventIDMetadataChange} {
-		var ch <-chan interface{}
-		err := c.call("subscribing to the events of "+name, func() (err error) {
-			ch, err = c.l.SubscribeEvents(ctx, id, golibvirt.OptDomain{})
-			return err
-		})
-		if err != nil {
-			cancel()
-			return nil
+// maxEvents bounds the log: an edit reads only what came after its mark, and
+// a connection that edits (one command) makes a few.
+const maxEvents = 4096
+
+// subscribe returns the connection's subscription, making it on the first
+// call; nil when the daemon gives no events (an edit then goes on with what its
+// reads can tell).
+func (c *Conn) subscribe() *events {
+	c.evOnce.Do(func() {
+		e := &events{watched: map[string]bool{}, wake: make(chan struct{}, 1)}
+		for _, id := range []golibvirt.DomainEventID{golibvirt.DomainEventIDLifecycle, golibvirt.DomainEventIDMetadataChange} {
+			var ch <-chan interface{}
+			err := c.call("subscribing to domain events", func() (err error) {
+				// Never cancelled (see events): the context outlives the edit.
+				ch, err = c.l.SubscribeEvents(context.Background(), id, golibvirt.OptDomain{})
+				return err
+			})
+			if err != nil {
+				return // what was subscribed ends with the connection
+			}
+			go e.collect(ch)
 		}
-		go w.collect(ch)
-	}
-	return w
+		c.ev = e
+	})
+	return c.ev
 }
 
-func (w *watch) collect(ch <-chan interface{}) {
+func (e *events) watch(name string) {
+	e.mu.Lock()
+	e.watched[name] = true
+	e.mu.Unlock()
+}
+
+func (e *events) collect(ch <-chan interface{}) {
 	for ev := range ch {
-		var e watchEvent
+		var de domainEvent
 		switch m := ev.(type) {
 		case *golibvirt.DomainEventCallbackLifecycleMsg:
-			if m.Msg.Dom.Name != w.name || golibvirt.DomainEventType(m.Msg.Event) != golibvirt.DomainEventDefined {
+			if golibvirt.DomainEventType(m.Msg.Event) != golibvirt.DomainEventDefined {
 				continue
 			}
-			e = watchEvent{defined: true, what: "its definition was replaced (virsh define or edit)"}
+			de = domainEvent{name: m.Msg.Dom.Name, defined: true}
 		case *golibvirt.DomainEventCallbackMetadataChangeMsg:
-			if m.Dom.Name != w.name {
-				continue
-			}
-			uri := "its <description> or <title>"
+			de = domainEvent{name: m.Dom.Name, kind: m.Type}
 			if len(m.Nsuri) > 0 {
-				uri = "its metadata " + m.Nsuri[0]
+				de.uri = m.Nsuri[0]
 			}
-			e = watchEvent{what: uri + " changed (virsh metadata, or another tool's)"}
 		default:
 			continue
 		}
-		w.mu.Lock()
-		w.events = append(w.events, e)
-		w.mu.Unlock()
-		select {
-		case w.wake <- struct{}{}:
-		default:
+		e.mu.Lock()
+		watched := e.watched[de.name]
+		if watched {
+			if len(e.log) >= maxEvents {
+				half := len(e.log) / 2
+				e.log, e.base = append(e.log[:0], e.log[half:]...), e.base+half
+			}
+			e.log = append(e.log, de)
+		}
+		e.mu.Unlock()
+		if watched {
+			select {
+			case e.wake <- struct{}{}:
+			default:
+			}
 		}
 	}
 }
 
-// mark is how many events have arrived.
-func (w *watch) mark() int {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return len(w.events)
+// mark is where the log stands now; since reads from it.
+func (e *events) mark() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.base + len(e.log)
 }
 
-// changedSince reports whether a change was announced since mark: the domain
-// is being changed right now, and defining would replace it.
-func (w *watch) changedSince(mark int) bool { return w.mark() > mark }
+// since returns the events for name after mark.
+func (e *events) since(mark int, name string) (defined int, meta []domainEvent) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, ev := range e.log[min(max(mark-e.base, 0), len(e.log)):] {
+		switch {
+		case ev.name != name:
+		case ev.defined:
+			defined++
+		default:
+			meta = append(meta, ev)
+		}
+	}
+	return defined, meta
+}
 
-// others waits (up to timeout) for the definition nestvirt made, the first
-// one announced after mark, and returns what else the daemon announced in
-// between: changes that landed after nestvirt's last read and before its own
-// definition, which that definition replaced. ok is false when nestvirt's own
-// definition was not announced in time (nothing can be said).
-func (w *watch) others(mark int, timeout time.Duration) (others []string, ok bool) {
+// settle waits (up to timeout) until name has at least one definition after
+// mark, then until nothing more has arrived for a short quiet time: the events
+// the daemon sent before its reply to the last request are in this process by
+// then, and are moved into the log within microseconds. ok is false when no
+// definition was announced in time.
+func (e *events) settle(mark int, name string, timeout time.Duration) bool {
 	deadline := time.After(timeout)
 	for {
-		w.mu.Lock()
-		for i := mark; i < len(w.events); i++ {
-			if w.events[i].defined {
-				w.mu.Unlock()
-				return others, true
-			}
-			others = append(others, w.events[i].what)
+		if d, _ := e.since(mark, name); d > 0 {
+			break
 		}
-		others = others[:0]
-		w.mu.Unlock()
 		select {
-		case <-w.wake:
+		case <-e.wake:
 		case <-deadline:
-			return nil, false
+			return false
+		}
+	}
+	e.quiet()
+	return true
+}
+
+// quietTime is how long no event for a watched domain must arrive before what
+// the daemon sent is taken to be collected: events go through three goroutines
+// of this process, which takes microseconds; this leaves room for a busy
+// machine.
+const quietTime = 30 * time.Millisecond
+
+// quiet waits until no event has arrived for quietTime (at most a second).
+func (e *events) quiet() {
+	limit := time.After(time.Second)
+	for {
+		select {
+		case <-e.wake:
+		case <-time.After(quietTime):
+			return
+		case <-limit:
+			return
 		}
 	}
 }
 
-func (w *watch) close() {
-	if w != nil {
-		w.cancel()
-	}
-}
-
-// OverwrittenError says that another writer changed a domain between
-// nestvirt's last read of it and its definition, which replaced that change.
+// OverwrittenError says that another writer changed a domain around nestvirt's
+// definition, and that change may be gone: nestvirt's definition replaced it.
 type OverwrittenError struct {
 	Domain string
 	What   []string
 }
 
 func (e *OverwrittenError) Error() string {
-	return fmt.Sprintf("%s: someone else changed the domain while nestvirt defined its edit (%s), and libvirt has no way to define only if unchanged: that change was overwritten by nestvirt's definition; check it (virsh dumpxml --inactive %s) and make it again", e.Domain, joinDistinct(e.What), e.Domain)
+	return fmt.Sprintf("%s: someone else changed the domain while nestvirt defined its edit (%s), and libvirt has no way to define only if unchanged: nestvirt's edit is in the domain, and that change may have been replaced by it; check it (virsh dumpxml --inactive %s) and make it again if it is gone", e.Domain, joinDistinct(e.What), e.Domain)
 }
 
 // Is makes an OverwrittenError match ErrConcurrent.
