@@ -125,7 +125,8 @@ type VMEntry struct {
 	OSNote        *string              `json:"os_note" schema:"optional"` // the guest agent's answer beside the declared OS, or why there is none
 	AgentOS       *string              `json:"agent_os" schema:"optional"`
 	Hugepages     bool                 `json:"hugepages"`
-	Runs          string               `json:"runs"`
+	Runs          *string              `json:"runs"`                            // null when nestvirt's record could not be read
+	MetadataNote  *string              `json:"metadata_note" schema:"optional"` // what of <metadata> was not read, and so is unknown
 	L2            []string             `json:"l2"`
 	Type          *string              `json:"type"`
 	Platform      *string              `json:"platform"`
@@ -155,7 +156,7 @@ func vmEntries(rs []judge.VMResult) []VMEntry {
 		}
 		out = append(out, VMEntry{Name: r.Name, State: nullable(r.State), Arch: nullable(r.Arch), CPUMode: nullable(r.CPUMode),
 			Exposes: r.Exposes, ExposesReason: nullable(r.Why), OS: r.OS, OSSource: nullable(r.OSFrom), OSNote: nullable(r.OSNote), Hugepages: r.Huge,
-			Runs: r.Runs, L2: l2, Type: nullable(r.Type), Platform: nullable(r.Platform), Verdict: r.Verdict, Chains: chains,
+			Runs: nullable(r.Runs), MetadataNote: nullable(r.MetadataNote), L2: l2, Type: nullable(r.Type), Platform: nullable(r.Platform), Verdict: r.Verdict, Chains: chains,
 			AgentOS: r.AgentOS, AgentChains: r.AgentChains, Error: nullable(r.Error)})
 	}
 	return out

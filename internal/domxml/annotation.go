@@ -56,13 +56,38 @@ type origXML struct {
 
 // ParseAnnotation reads nestvirt's element, as libvirt's metadata API returns it or
 // as it stands in a domain's XML.
+// Bounds of nestvirt's record: what annotate and expose write is a few hundred
+// bytes (an original <cpu> with a NUMA topology a few KB). Anyone who may define
+// the domain may write more; a record over these is refused before it is
+// decoded, so a guard's decision and an audit stay in budget (2 MiB of <l2>
+// elements made the guard fail open, and vms take 20 s).
+const (
+	MaxAnnotation = 256 << 10 // bytes of the element
+	MaxL2         = 64        // <l2> entries: the guest's own guests
+	maxValue      = 256       // bytes of runs, os and each l2
+)
+
 func ParseAnnotation(element []byte) (Annotation, error) {
+	if len(element) > MaxAnnotation {
+		return Annotation{}, fmt.Errorf("nestvirt metadata: the record is %d bytes; the limit is %d", len(element), MaxAnnotation)
+	}
+	if n := bytes.Count(element, []byte("l2>")); n > 2*MaxL2 {
+		return Annotation{}, fmt.Errorf("nestvirt metadata: the record lists about %d L2 guests; the limit is %d", n/2, MaxL2)
+	}
 	var x annXML
 	if err := xml.Unmarshal(element, &x); err != nil {
 		return Annotation{}, fmt.Errorf("nestvirt metadata: %w", err)
 	}
 	if ns := x.XMLName.Space; ns != "" && ns != Namespace {
 		return Annotation{}, fmt.Errorf("nestvirt metadata: <guest> in namespace %q, not nestvirt's", ns)
+	}
+	if len(x.L2) > MaxL2 {
+		return Annotation{}, fmt.Errorf("nestvirt metadata: the record lists %d L2 guests; the limit is %d", len(x.L2), MaxL2)
+	}
+	for _, v := range append([]string{x.Runs, x.OS}, x.L2...) {
+		if len(v) > maxValue {
+			return Annotation{}, fmt.Errorf("nestvirt metadata: a value is %d bytes; the limit is %d", len(v), maxValue)
+		}
 	}
 	a := Annotation{Runs: x.Runs, L2: x.L2, OS: x.OS, MetadataCreated: x.Created == "yes"}
 	if x.CPU != nil {

@@ -48,7 +48,10 @@ type VM struct {
 	// libvirt), openstack (Nova), rhv (oVirt/RHV's VDSM), openshift-virtualization
 	// (KubeVirt).
 	Platform string `json:"platform"`
-	Error    string `json:"error"`
+	// MetadataNote says what of <metadata> was not read (a record over its
+	// bounds), and so is unknown.
+	MetadataNote string `json:"metadata_note"`
+	Error        string `json:"error"`
 
 	os *osid.OS
 }
@@ -71,12 +74,44 @@ func (v *VM) SetOS(o osid.OS, from string) {
 
 // ReadVM reads a domain's facts from its (non-secure) XML. hostModel answers
 // whether the host-model CPU of an arch requires a feature (domain capabilities).
+//
+// The cost is bounded for any definition libvirt accepts (10 MB): the document
+// is tokenized once; libvirtxml decodes only the elements the facts come from;
+// of <metadata>, which other tools fill with anything, only the direct children's
+// namespaces are looked at, the libosinfo element and nestvirt's own record
+// read when they are of a size such records have. A record over its bounds is
+// not read: what it would say is unknown (MetadataNote says so), and the facts
+// read elsewhere still decide.
 func ReadVM(raw []byte, host HostCPU, hostModel func(arch, feature string) (bool, error)) (VM, error) {
 	if len(raw) > MaxSize {
 		return VM{}, fmt.Errorf("domain XML is %d bytes; the limit is %d", len(raw), MaxSize)
 	}
+	doc, err := parse(raw)
+	if err != nil {
+		return VM{}, fmt.Errorf("domain XML: %w", err)
+	}
+	// libvirtxml decodes only the elements the facts come from: <devices>
+	// and <metadata> can be megabytes, and decoding them would cost more
+	// than the whole decision may take.
+	var rest strings.Builder
+	rest.Write(raw[doc.Root.Start:doc.Root.InnerStart])
+	cpuTooBig := 0
+	for _, e := range doc.Top {
+		switch e.Name {
+		case "cpu":
+			if e.End-e.Start > maxCPU {
+				cpuTooBig = e.End - e.Start
+				continue
+			}
+			rest.Write(raw[e.Start:e.End])
+		case "name", "os", "memoryBacking":
+			rest.Write(raw[e.Start:e.End])
+		}
+	}
+	rest.WriteString("</" + doc.Root.qname + ">")
+	md, hasMD := doc.top("metadata")
 	var d libvirtxml.Domain
-	if err := d.Unmarshal(string(raw)); err != nil {
+	if err := d.Unmarshal(rest.String()); err != nil {
 		return VM{}, fmt.Errorf("domain XML: %w", err)
 	}
 	v := VM{Name: d.Name, Runs: "none", L2: []string{}, Type: d.Type, Platform: "rhel"}
@@ -89,32 +124,74 @@ func ReadVM(raw []byte, host HostCPU, hostModel func(arch, feature string) (bool
 	if d.MemoryBacking != nil && d.MemoryBacking.MemoryHugePages != nil {
 		v.Huge = true
 	}
-	if d.Metadata != nil {
-		if o := libosinfoOS(d.Metadata.XML); o != nil {
-			v.os, v.OSFrom = o, "libosinfo"
-		}
-		for _, ns := range platformNamespaces {
-			if strings.Contains(d.Metadata.XML, `"`+ns.prefix) || strings.Contains(d.Metadata.XML, `'`+ns.prefix) {
-				v.Platform = ns.platform
-			}
-		}
-	}
-	if a, err := ReadAnnotation(raw); err == nil {
-		if a.Runs != "" {
-			v.Runs = a.Runs
-		}
-		v.L2 = append(v.L2, a.L2...)
-		if a.OS != "" {
-			if o, err := osid.Parse(a.OS); err == nil {
-				v.os, v.OSFrom = &o, "nestvirt annotation"
-			}
-		}
+	if hasMD {
+		v.readMetadata(raw, md)
 	}
 	if v.os != nil {
 		v.OS = &v.os.ID
 	}
 	v.CPUMode, v.Exposes, v.Why = exposure(&d, v.Arch, host, hostModel)
+	if cpuTooBig > 0 {
+		v.CPUMode, v.Exposes, v.Why = "unknown", nil, fmt.Sprintf("the <cpu> element is %d bytes (over %d, more than any CPU model has features): not read, so whether it exposes virtualization is unknown", cpuTooBig, maxCPU)
+	}
 	return v, nil
+}
+
+// maxCPU bounds the <cpu> element read: libvirt takes each feature once, and a
+// CPU model has a few hundred.
+const maxCPU = 256 << 10
+
+// maxForeignRecord bounds what is read of another tool's element in
+// <metadata> (libosinfo's is a line).
+const maxForeignRecord = 64 << 10
+
+// readMetadata reads what <metadata>'s direct children say: the OS libosinfo
+// records, the management layer (by its namespace) and nestvirt's record.
+func (v *VM) readMetadata(raw []byte, md element) {
+	for _, c := range md.Children {
+		ns := ""
+		for _, at := range c.Attrs {
+			if at.Name.Space == "xmlns" || at.Name.Local == "xmlns" {
+				ns = at.Value
+			}
+		}
+		for _, p := range platformNamespaces {
+			if strings.HasPrefix(ns, p.prefix) {
+				v.Platform = p.platform
+			}
+		}
+		switch {
+		case ns == libosinfoNS && c.End-c.Start <= maxForeignRecord:
+			if o := libosinfoOS(string(raw[c.Start:c.End])); o != nil && v.os == nil {
+				v.os, v.OSFrom = o, "libosinfo"
+			}
+		case ns == libosinfoNS:
+			v.MetadataNote = joinNote(v.MetadataNote, fmt.Sprintf("libosinfo's element is %d bytes (over %d): not read, so the OS it records is unknown", c.End-c.Start, maxForeignRecord))
+		case ns == Namespace:
+			a, err := ParseAnnotation(raw[c.Start:c.End])
+			if err != nil {
+				v.Runs = ""
+				v.MetadataNote = joinNote(v.MetadataNote, "nestvirt's record (nestvirt annotate) is not read: "+err.Error()+"; what the guest runs and its own guests are unknown")
+				continue
+			}
+			if a.Runs != "" {
+				v.Runs = a.Runs
+			}
+			v.L2 = append(v.L2, a.L2...)
+			if a.OS != "" {
+				if o, err := osid.Parse(a.OS); err == nil {
+					v.os, v.OSFrom = &o, "nestvirt annotation"
+				}
+			}
+		}
+	}
+}
+
+func joinNote(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
 }
 
 // libosinfoOS reads <libosinfo:os id="..."/> from the inner XML of <metadata>.

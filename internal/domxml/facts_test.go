@@ -110,3 +110,36 @@ func FuzzReadVM(f *testing.F) {
 		}
 	})
 }
+
+// TestNestvirtsRecordIsReadWithinItsBounds: a record over a bound (its size,
+// the number of L2 guests, a value's length) is not read, and the VM says why;
+// what it would have said is unknown (runs ""), the rest of the domain is read.
+func TestNestvirtsRecordIsReadWithinItsBounds(t *testing.T) {
+	record := func(inner string) []byte {
+		return []byte("<domain type='kvm'><name>g</name><metadata><nestvirt:guest xmlns:nestvirt='https://nestvirt.dev/xmlns/libvirt/1'>" + inner + "</nestvirt:guest></metadata><os><type arch='x86_64'>hvm</type></os><cpu mode='host-passthrough'/></domain>")
+	}
+	l2 := func(n int) string { return "<nestvirt:runs>kvm</nestvirt:runs>" + strings.Repeat("<nestvirt:l2>rhel9.4</nestvirt:l2>", n) }
+	for _, tt := range []struct {
+		name, inner, note string
+		runs              string
+		l2                int
+	}{
+		{"64 L2 guests are read", l2(64), "", "kvm", 64},
+		{"65 are not", l2(65), "65 L2 guests; the limit is 64", "", 0},
+		{"a long value is not", "<nestvirt:runs>" + strings.Repeat("k", 300) + "</nestvirt:runs>", "a value is 300 bytes; the limit is 256", "", 0},
+		{"an oversized record is not", "<nestvirt:runs>kvm</nestvirt:runs><nestvirt:os>" + strings.Repeat(" ", MaxAnnotation) + "</nestvirt:os>", "the record is", "", 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			v, err := ReadVM(record(tt.inner), HostCPU{Arch: "x86_64", Vendor: "intel", VirtExt: "vmx"}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v.Runs != tt.runs || len(v.L2) != tt.l2 || (tt.note == "") != (v.MetadataNote == "") || !strings.Contains(v.MetadataNote, tt.note) {
+				t.Errorf("runs %q, %d L2, note %q", v.Runs, len(v.L2), v.MetadataNote)
+			}
+			if v.Exposes == nil || !*v.Exposes {
+				t.Errorf("the rest of the domain was not read: exposes %v", v.Exposes)
+			}
+		})
+	}
+}

@@ -114,8 +114,13 @@ func parse(raw []byte) (*doc, error) {
 				d.Root = *el
 				continue
 			}
-			parent := stack[len(stack)-1]
-			parent.Children = append(parent.Children, *el)
+			// Children are kept three levels down (<features><hyperv><relaxed>),
+			// and in <metadata> one level: other tools' elements there can be
+			// any number, and only their namespaces are read.
+			if level := len(stack); level <= 3 && (level < 3 || stack[1].Name != "metadata") {
+				parent := stack[len(stack)-1]
+				parent.Children = append(parent.Children, *el)
+			}
 		}
 	}
 	if len(stack) > 0 {

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -252,5 +253,51 @@ func TestWithinGivesUpAndSaysSo(t *testing.T) {
 		if time.Since(start) > time.Second || d.Allow == failClosed || !d.Judged || !strings.Contains(d.Log, "no decision within 50ms") {
 			t.Errorf("fail closed %v: %+v after %s", failClosed, d, time.Since(start))
 		}
+	}
+}
+
+// hostileDomains are definitions of up to libvirt's 10 MB that anyone allowed
+// to define a domain could write: 2 MiB of nestvirt's own <l2> records (with it
+// the guard took over its 2 s budget and failed open on an AMD migration it must
+// refuse), 10 MiB of another tool's metadata, 9 MB of devices, a 10 MiB <cpu>.
+func hostileDomains() map[string]string {
+	head := "<domain type='kvm'><name>g</name><memory>65536</memory><os><type arch='x86_64'>hvm</type></os>"
+	var l2, other, devs, cpu strings.Builder
+	for l2.Len() < 2<<20 {
+		l2.WriteString("<nestvirt:l2>x</nestvirt:l2>")
+	}
+	for other.Len() < 10<<20-4096 {
+		other.WriteString("<o:e/>")
+	}
+	for i := 0; devs.Len() < 9<<20; i++ {
+		devs.WriteString("<controller type='usb' index='" + strconv.Itoa(i) + "' model='none'/>")
+	}
+	for i := 0; cpu.Len() < 10<<20-4096; i++ {
+		cpu.WriteString("<feature policy='require' name='f" + strconv.Itoa(i) + "'/>")
+	}
+	return map[string]string{
+		"2 MiB of nestvirt's own <l2>": head + "<metadata><nestvirt:guest xmlns:nestvirt='https://nestvirt.dev/xmlns/libvirt/1'><nestvirt:runs>kvm</nestvirt:runs>" + l2.String() + "</nestvirt:guest></metadata></domain>",
+		"10 MiB of other metadata":     head + "<metadata><o:x xmlns:o='https://example.com/o'>" + other.String() + "</o:x></metadata></domain>",
+		"9 MB of devices":              head + "<devices>" + devs.String() + "</devices></domain>",
+		"a 10 MiB <cpu>":               head + "<cpu mode='custom'><model>EPYC</model>" + cpu.String() + "</cpu></domain>",
+	}
+}
+
+// TestTheGuardDecidesInBudgetWhateverTheDefinition: the AMD migration is refused
+// within the decision budget for each hostile definition, as for a plain one:
+// the refusal rests on facts that are still read.
+func TestTheGuardDecidesInBudgetWhateverTheDefinition(t *testing.T) {
+	p := policy.Default()
+	host := facts(t, "amd-l0-nested")
+	for name, xml := range hostileDomains() {
+		t.Run(name, func(t *testing.T) {
+			in := Input{Domain: "g", Op: "migrate", SubOp: "begin", XML: []byte(xml), Facts: host, Mode: Enforce}
+			start := time.Now()
+			d := Within(DecisionBudget, in, func() Decision { return Decide(p, in) })
+			if d.Allow || d.Rule != "amd-migration" {
+				t.Errorf("after %s: %+v", time.Since(start), d)
+			}
+			t.Logf("%d bytes decided in %s", len(xml), time.Since(start))
+		})
 	}
 }

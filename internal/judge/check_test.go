@@ -4,12 +4,15 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/txtar"
 
+	"github.com/nestvirt/nestvirt/internal/domxml"
 	"github.com/nestvirt/nestvirt/internal/policy"
 	"github.com/nestvirt/nestvirt/internal/probe"
 	"github.com/nestvirt/nestvirt/internal/probe/machine"
@@ -328,4 +331,34 @@ func TestABorrowedSignatureDoesNotMakeAKVMGuest(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestAnOversizedRecordIsUnknownNotJudgedByTheThousand: a domain whose
+// nestvirt record lists 2 MiB of <l2> entries (libvirt accepts it) made vms
+// take 20.6 s and 328 MB, one chain per entry. The record is refused before it
+// is decoded: one chain, what the guest runs unknown, and a note that says why.
+func TestAnOversizedRecordIsUnknownNotJudgedByTheThousand(t *testing.T) {
+	var l2 strings.Builder
+	for l2.Len() < 2<<20 {
+		l2.WriteString("<nestvirt:l2>rhel9.4</nestvirt:l2>")
+	}
+	xml := "<domain type='kvm'><name>big</name><memory>65536</memory><metadata><nestvirt:guest xmlns:nestvirt='https://nestvirt.dev/xmlns/libvirt/1'><nestvirt:runs>kvm</nestvirt:runs>" + l2.String() + "</nestvirt:guest></metadata><os><type arch='x86_64'>hvm</type></os><cpu mode='host-passthrough'/></domain>"
+	host := probeDir(t, snapshots+"intel-l0-ready/root")
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	start := time.Now()
+	a := VMs(policy.Default(), host, []domxml.Record{{Name: "big", State: "shut off", XML: []byte(xml)}}, nil)
+	took := time.Since(start)
+	runtime.ReadMemStats(&after)
+	v := a.VMs[0]
+	if len(v.Chains) != 1 || v.Runs != "" || len(v.L2) != 0 || !strings.Contains(v.MetadataNote, "is not read: nestvirt metadata: the record is 2") {
+		t.Errorf("%d chains, runs %q, %d L2, note %q", len(v.Chains), v.Runs, len(v.L2), v.MetadataNote)
+	}
+	if chains := PositionOf(host).Chains(v.VM); len(chains) != 1 || !slices.Contains(chains[0].Unknown, "l1.runs") {
+		t.Errorf("what the guest runs is not unknown: %+v", chains)
+	}
+	if took > 5*time.Second || after.TotalAlloc-before.TotalAlloc > 100<<20 {
+		t.Errorf("took %s and %d MiB", took, (after.TotalAlloc-before.TotalAlloc)>>20)
+	}
+	t.Logf("judged in %s, %d MiB allocated", took, (after.TotalAlloc-before.TotalAlloc)>>20)
 }

@@ -161,6 +161,11 @@ func (pos Position) Chains(v domxml.VM) []policy.Chain {
 	}
 	depth := len(pos.Above) + 1
 	vm := facts.Guest{Present: true, Name: v.Name, Runs: v.Runs, RunsStated: v.Runs != "none"}
+	if v.Runs == "" {
+		// nestvirt's record could not be read (domxml.VM.MetadataNote).
+		vm.Runs, vm.RunsStated = "none", false
+		unknown = append(unknown, fmt.Sprintf("l%d.runs", depth))
+	}
 	if o := v.ParsedOS(); o != nil {
 		vm.OS = facts.OSOf(*o)
 	} else {

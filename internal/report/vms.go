@@ -47,6 +47,9 @@ func VMsText(w io.Writer, a judge.Audit, s Style, quiet bool, cites *Cites) erro
 			osName += " (agent: " + *v.AgentOS + ")"
 		}
 		runs := v.Runs
+		if runs == "" {
+			runs = "unknown"
+		}
 		if len(v.L2) > 0 {
 			runs += " (" + strings.Join(v.L2, ",") + ")"
 		}
@@ -95,7 +98,7 @@ func VMsText(w io.Writer, a judge.Audit, s Style, quiet bool, cites *Cites) erro
 		fs = worse(v.Chains)
 		// What the agent's report adds: the guest's own word, shown apart.
 		byAgent := worse(v.AgentChains)
-		if len(fs) == 0 && len(byAgent) == 0 && v.Error == "" && v.AgentOS == nil {
+		if len(fs) == 0 && len(byAgent) == 0 && v.Error == "" && v.AgentOS == nil && v.MetadataNote == "" {
 			continue
 		}
 		fmt.Fprintf(w, "\n  %s  (%s)\n", s.paint(bold, Visible(v.Name)), s.text(v.Why))
@@ -104,6 +107,9 @@ func VMsText(w io.Writer, a judge.Audit, s Style, quiet bool, cites *Cites) erro
 		}
 		if v.OSNote != "" {
 			s.wrap(w, "    ", s.paint(dim, "os: "), v.OSNote)
+		}
+		if v.MetadataNote != "" {
+			s.wrap(w, "    ", s.paint(dim, "metadata: "), v.MetadataNote)
 		}
 		if v.Error != "" {
 			s.wrap(w, "    ", s.paint(bold, "error: "), v.Error)
