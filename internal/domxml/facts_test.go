@@ -118,7 +118,9 @@ func TestNestvirtsRecordIsReadWithinItsBounds(t *testing.T) {
 	record := func(inner string) []byte {
 		return []byte("<domain type='kvm'><name>g</name><metadata><nestvirt:guest xmlns:nestvirt='https://nestvirt.dev/xmlns/libvirt/1'>" + inner + "</nestvirt:guest></metadata><os><type arch='x86_64'>hvm</type></os><cpu mode='host-passthrough'/></domain>")
 	}
-	l2 := func(n int) string { return "<nestvirt:runs>kvm</nestvirt:runs>" + strings.Repeat("<nestvirt:l2>rhel9.4</nestvirt:l2>", n) }
+	l2 := func(n int) string {
+		return "<nestvirt:runs>kvm</nestvirt:runs>" + strings.Repeat("<nestvirt:l2>rhel9.4</nestvirt:l2>", n)
+	}
 	for _, tt := range []struct {
 		name, inner, note string
 		runs              string
