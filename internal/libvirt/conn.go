@@ -8,6 +8,7 @@ package libvirt
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/url"
 	"os"
@@ -53,7 +54,8 @@ type Conn struct {
 // ConnectError says which daemon could not be reached and how.
 type ConnectError struct {
 	URI     string
-	Tried   []string
+	Tried   []string // the local sockets tried, in order
+	Errs    []error  // what each gave
 	Err     error
 	Unknown bool // the URI is not a libvirt URI
 }
@@ -63,7 +65,16 @@ func (e *ConnectError) Error() string {
 		return fmt.Sprintf("%q is not a libvirt URI (examples: qemu:///system, test:///default, qemu+tcp://host/system, qemu+ssh://user@host/system): %v", e.URI, e.Err)
 	}
 	if len(e.Tried) > 0 {
-		return fmt.Sprintf("cannot connect to libvirt for %s: tried %s: %v (is libvirtd or virtqemud running, and may this user use its socket?)", e.URI, strings.Join(e.Tried, ", "), e.Err)
+		// Every socket with its own error: the one that exists and refused is
+		// the one to look at, not the last one tried.
+		each := make([]string, len(e.Tried))
+		for i, s := range e.Tried {
+			each[i] = s
+			if i < len(e.Errs) && e.Errs[i] != nil {
+				each[i] += " (" + e.Errs[i].Error() + ")"
+			}
+		}
+		return fmt.Sprintf("cannot connect to libvirt for %s: tried %s (is libvirtd or virtqemud running, and may this user use its socket?)", e.URI, strings.Join(each, "; "))
 	}
 	return fmt.Sprintf("cannot connect to libvirt for %s: %v", e.URI, e.Err)
 }
@@ -108,7 +119,7 @@ func Connect(o Options) (*Conn, error) {
 		transport = parts[1]
 	}
 	if transport == "" && u.Host == "" {
-		return connectLocal(uri, u, o.ReadOnly, timeout)
+		return connectLocal(uri, u, o.ReadOnly, timeout, localSockets)
 	}
 	d, err := remoteDialer(u, transport, timeout)
 	if err != nil {
@@ -129,13 +140,12 @@ func validScheme(s string) bool {
 	return false
 }
 
-func connectLocal(uri string, u *url.URL, readOnly bool, timeout time.Duration) (*Conn, error) {
-	socks := localSockets
+func connectLocal(uri string, u *url.URL, readOnly bool, timeout time.Duration, socks []string) (*Conn, error) {
 	if s := u.Query().Get("socket"); s != "" {
 		socks = []string{s}
 	}
 	var tried []string
-	var lastErr error
+	var errs []error
 	for _, s := range socks {
 		path := s
 		if readOnly && u.Query().Get("socket") == "" {
@@ -143,22 +153,29 @@ func connectLocal(uri string, u *url.URL, readOnly bool, timeout time.Duration) 
 				path = s + "-ro"
 			}
 		}
-		tried = append(tried, path)
 		if _, err := os.Stat(path); err != nil {
-			lastErr = err
+			tried, errs = append(tried, path), append(errs, errors.Unwrap(err))
 			continue
 		}
 		d := &closingDialer{inner: dialers.NewLocal(dialers.WithSocket(path), dialers.WithLocalTimeout(timeout))}
 		remote := golibvirt.ConnectURI((&url.URL{Scheme: u.Scheme, Path: u.Path}).String())
 		c, err := open(uri, d, remote, timeout)
 		if err != nil {
-			lastErr = err
+			tried, errs = append(tried, path), append(errs, err)
 			continue
 		}
 		c.Socket = path
 		return c, nil
 	}
-	return nil, &ConnectError{URI: uri, Tried: tried, Err: lastErr}
+	// Err is what the socket that exists said, where one does.
+	main := errs[len(errs)-1]
+	for _, e := range errs {
+		if !errors.Is(e, fs.ErrNotExist) {
+			main = e
+			break
+		}
+	}
+	return nil, &ConnectError{URI: uri, Tried: tried, Errs: errs, Err: main}
 }
 
 func open(uri string, d *closingDialer, remote golibvirt.ConnectURI, timeout time.Duration) (*Conn, error) {
@@ -283,6 +300,11 @@ func (c *Conn) Close() error {
 // Disconnected is closed when the daemon goes away.
 func (c *Conn) Disconnected() <-chan struct{} { return c.l.Disconnected() }
 
-// Where is the daemon's URI, and whether it was reached on a local socket (the
-// host facts nestvirt reads are then the daemon's host's).
-func (c *Conn) Where() (string, bool) { return c.URI, c.Socket != "" }
+// Where is the daemon's URI, and whether its domains run on this machine: it
+// was reached on a local socket and its driver is not libvirt's test driver,
+// whose host is made up (the host facts nestvirt reads here are then the
+// daemon's host's, and this machine's host.yaml states facts about it).
+func (c *Conn) Where() (string, bool) {
+	u, err := url.Parse(c.URI)
+	return c.URI, c.Socket != "" && err == nil && u.Scheme != "test"
+}

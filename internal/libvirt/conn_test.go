@@ -3,8 +3,10 @@ package libvirt
 import (
 	"errors"
 	"net"
+	"net/url"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -86,5 +88,53 @@ func TestADaemonThatHangsUpIsAClearError(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("connect hung on a daemon that hung up")
+	}
+}
+
+// TestAConnectionErrorNamesEverySocketAndItsError: with the monolithic daemon's
+// socket there but refusing, and the modular daemon's absent, the error said
+// only "virtqemud-sock: no such file", the last one tried.
+func TestAConnectionErrorNamesEverySocketAndItsError(t *testing.T) {
+	dir := t.TempDir()
+	refusing := filepath.Join(dir, "libvirt-sock")
+	l, err := net.Listen("unix", refusing)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.(*net.UnixListener).SetUnlinkOnClose(false)
+	l.Close() // the file stays; nothing listens
+	missing := filepath.Join(dir, "virtqemud-sock")
+	u, _ := url.Parse("qemu:///system")
+	_, err = connectLocal("qemu:///system", u, false, time.Second, []string{refusing, missing})
+	var ce *ConnectError
+	if !errors.As(err, &ce) {
+		t.Fatalf("%v", err)
+	}
+	msg := err.Error()
+	if !strings.Contains(msg, refusing+" (") || !strings.Contains(msg, "connection refused") || !strings.Contains(msg, missing+" (no such file or directory)") {
+		t.Errorf("%s", msg)
+	}
+	if !errors.Is(ce.Err, syscall.ECONNREFUSED) {
+		t.Errorf("the main error is %v, not the refusal of the socket that exists", ce.Err)
+	}
+}
+
+// TestTheTestDriverIsNotThisMachine: test:/// reached on the local socket is a
+// made-up host; its facts are not this machine's (this machine's host.yaml was
+// reported as the test driver's host's stated facts).
+func TestTheTestDriverIsNotThisMachine(t *testing.T) {
+	for _, c := range []struct {
+		conn Conn
+		this bool
+	}{
+		{Conn{URI: "qemu:///system", Socket: "/run/libvirt/libvirt-sock"}, true},
+		{Conn{URI: "qemu:///session", Socket: "/run/user/1000/libvirt/virtqemud-sock"}, true},
+		{Conn{URI: "test:///default", Socket: "/run/libvirt/libvirt-sock"}, false},
+		{Conn{URI: "qemu+ssh://h/system"}, false},
+		{Conn{URI: "qemu+tcp://h/system"}, false},
+	} {
+		if _, this := c.conn.Where(); this != c.this {
+			t.Errorf("%s: this machine %v", c.conn.URI, this)
+		}
 	}
 }

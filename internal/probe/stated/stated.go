@@ -32,9 +32,10 @@ type Error struct{ Err error }
 func (e *Error) Error() string { return e.Err.Error() }
 func (e *Error) Unwrap() error { return e.Err }
 
-// Read reads root's host.yaml. Nothing stated is no error; a file that cannot
-// be used is an Error, its facts unknown, and a note says why. Notes are
-// those of reading the file.
+// Read reads root's host.yaml. Nothing stated is no error; a file that is not
+// valid is an Error (bad input, which a command reports after judging), its
+// facts unknown, and a note says why; one another user could have written is
+// only a note. Notes are those of reading the file.
 func Read(root *probe.Root) (s probe.Stated, notes []string, err *Error) {
 	s = probe.Stated{From: []string{}}
 	data, st, rerr := root.Read(HostConfig)
@@ -44,8 +45,11 @@ func Read(root *probe.Root) (s probe.Stated, notes []string, err *Error) {
 		}
 		return s, notes, nil
 	}
+	// A file another user could have written is ignored, as documented: a
+	// note, not an error; the facts it would state stay unknown, and nothing
+	// stops (docs/SECURITY.md, "Only root's files drive root's actions").
 	if terr := trusted(root, HostConfig); terr != nil {
-		return s, append(notes, fmt.Sprintf("%s: not used: %s", HostConfig, terr)), &Error{Err: terr}
+		return s, append(notes, fmt.Sprintf("%s: not used: %s; the facts it states (migration, L0 OS) are unknown", HostConfig, terr)), nil
 	}
 	parsed, perr := Parse(root.Real(HostConfig), data)
 	if perr != nil {
