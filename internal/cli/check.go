@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/nestvirt/nestvirt/internal/audit"
 	"github.com/nestvirt/nestvirt/internal/doc"
 	"github.com/nestvirt/nestvirt/internal/judge"
 	"github.com/nestvirt/nestvirt/internal/osid"
@@ -234,6 +235,13 @@ func (a *app) checkHost(o checkOptions, read *reading) (*judge.CheckResult, *jud
 	if polErr != nil {
 		return nil, nil, polErr
 	}
+	// A host.yaml that is not valid costs only what it states: the machine is
+	// judged without it (a note says why), and the run then ends as bad input.
+	var soft error
+	var se *stated.Error
+	if errors.As(err, &se) {
+		soft, err = err, nil
+	}
 	if err != nil {
 		return nil, nil, err
 	}
@@ -243,19 +251,24 @@ func (a *app) checkHost(o checkOptions, read *reading) (*judge.CheckResult, *jud
 		res.Host.Notes = append(res.Host.Notes, "policy: "+err.Error())
 	}
 	if !o.vms {
-		return &res, nil, nil
+		return &res, nil, soft
 	}
-	var audit judge.Audit
+	var audited judge.Audit
 	if rep != nil {
 		// The report's own domains, with the report's host facts: no libvirt.
-		audit = auditReport(p, rep, facts)
-	} else if audit, _, err = a.audit(o.connect, facts, o.root, true); err != nil {
-		return &res, nil, err
+		audited = audit.Report(p, rep, facts)
+	} else {
+		r, err := a.audit(o.connect, func() (probe.Facts, error) { return facts, nil }, o.root, probe.Stated{}, true)
+		if err != nil {
+			return &res, nil, err
+		}
+		audited = r.Audit
 	}
+	audit := audited
 	if audit.Verdict != nil {
 		res.Verdict = policy.Worst(res.Verdict, *audit.Verdict)
 	}
-	return &res, &audit, nil
+	return &res, &audit, soft
 }
 
 // reading is where and when a document's facts were read.
@@ -380,3 +393,20 @@ func indent(s, prefix string) string {
 
 // workers is how many domains are read at once.
 func workers() int { return 4 * runtime.GOMAXPROCS(0) }
+
+// oneLine is an error's message on one line (a host.yaml's problems are one
+// per line).
+func oneLine(err error) string { return strings.Join(strings.Fields(err.Error()), " ") }
+
+// remedyFacts are the host facts an action (enable, disable, expose) decides
+// with. A host.yaml that is not valid never blocks the remedy check gives: it
+// costs only the facts it would state, and says so, as the guard does.
+func (a *app) remedyFacts(root string) (probe.Facts, error) {
+	f, err := hostFacts(root, statedFlags{})
+	var se *stated.Error
+	if errors.As(err, &se) {
+		fmt.Fprintf(a.stderr, "nestvirt: note: %s; what it states is unknown here\n", oneLine(err))
+		return f, nil
+	}
+	return f, err
+}

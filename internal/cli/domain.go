@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/nestvirt/nestvirt/internal/audit"
 	"github.com/nestvirt/nestvirt/internal/domxml"
 	"github.com/nestvirt/nestvirt/internal/fsroot"
 	"github.com/nestvirt/nestvirt/internal/judge"
@@ -192,7 +193,7 @@ func (a *app) runExposeFile(o exposeOptions, undo bool) error {
 		}
 		if vendor == "" {
 			// The host the domain runs on: --root's, else this machine.
-			f, err := hostFacts(o.root, statedFlags{})
+			f, err := a.remedyFacts(o.root)
 			if err != nil {
 				return err
 			}
@@ -238,13 +239,15 @@ func (a *app) runExposeDomain(o exposeOptions, name string, undo bool) error {
 	if undo {
 		ch, err = conn.Edit(name, eo, domxml.Unexpose)
 	} else {
-		facts, ferr := hostFacts(o.root, statedFlags{})
+		local := func() (probe.Facts, error) { return hostFacts(o.root, statedFlags{}) }
+		facts, notes, soft, ferr := audit.HostOf(conn, audit.Options{Local: local, Root: o.root})
 		if ferr != nil {
-			return ferr
+			return auditErr(ferr)
 		}
-		facts, notes, ferr := daemonHost(conn, o.root, facts)
-		if ferr != nil {
-			return ferr
+		if soft != nil {
+			// A host.yaml that is not valid costs only what it states; it
+			// never blocks a remedy (the guard goes on the same way).
+			notes = append(notes, oneLine(soft)+"; what it states is unknown here")
 		}
 		for _, n := range notes {
 			fmt.Fprintf(a.stderr, "nestvirt: note: %s\n", n)

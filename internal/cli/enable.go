@@ -58,7 +58,7 @@ refuses.`,
 }
 
 func (a *app) runEnable(o enableOptions, enable bool) error {
-	facts, err := hostFacts(o.root, statedFlags{})
+	facts, err := a.remedyFacts(o.root)
 	if err != nil {
 		return err
 	}

@@ -284,3 +284,30 @@ func TestIntegrationAnnotateRoundTripsThroughTheMetadataAPI(t *testing.T) {
 		t.Errorf("unexpose after annotate: %d %s %s", code, out, stderr)
 	}
 }
+
+// TestThisMachinesHostYAMLIsNotAnotherHosts: with /etc/nestvirt/host.yaml
+// stating migration and an L0 OS, vms and check --vms of the test driver
+// reported them as the stated facts of the test driver's host; with a broken
+// one, a remote audit failed with exit 2. The test driver's host is not this
+// machine: neither is read for it.
+func TestThisMachinesHostYAMLIsNotAnotherHosts(t *testing.T) {
+	const hy = "/etc/nestvirt/host.yaml"
+	old, had := os.ReadFile(hy)
+	os.MkdirAll("/etc/nestvirt", 0o755)
+	t.Cleanup(func() {
+		if had == nil {
+			os.WriteFile(hy, old, 0o644)
+		} else {
+			os.Remove(hy)
+		}
+	})
+	for _, content := range []string{"migration: false\nl0:\n  os: rhel9.6\n", "migration: maybe\n"} {
+		if err := os.WriteFile(hy, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, stderr, code := nv(t, "", "vms", "-c", "test:///default", "--format", "json", "--fail-on", "never")
+		if code != ExitOK || strings.Contains(out, hy) || strings.Contains(out, `"migration": false`) || strings.Contains(out, "rhel9.6") {
+			t.Errorf("%q: vms -c test:///default: exit %d\n%.3000s\n%s", content, code, out, stderr)
+		}
+	}
+}

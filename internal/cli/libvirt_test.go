@@ -181,7 +181,7 @@ func TestExposeOnARemoteDaemonUsesThatHostsCPU(t *testing.T) {
 		t.Errorf("the AMD host's own snapshot: exit %d %s", code, stderr)
 	}
 	f.caps = []byte(strings.Replace(string(f.caps), "<vendor>AMD</vendor>", "", 1))
-	if _, stderr, code := d.nv(t, "", "expose", "nv-win11", "-c", "qemu+ssh://other/system"); code != ExitFindings || !strings.Contains(stderr, "does not name its host's CPU vendor") {
+	if _, stderr, code := d.nv(t, "", "expose", "nv-win11", "-c", "qemu+ssh://other/system"); code != ExitFindings || !strings.Contains(stderr, "CPU vendor is unknown") {
 		t.Errorf("no vendor: exit %d %s", code, stderr)
 	}
 	// vms of the remote daemon judges with its CPU, not this machine's.

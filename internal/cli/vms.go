@@ -2,22 +2,20 @@ package cli
 
 import (
 	"errors"
-	"fmt"
 	"io"
-	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/nestvirt/nestvirt/internal/arch"
+	"github.com/nestvirt/nestvirt/internal/audit"
 	"github.com/nestvirt/nestvirt/internal/doc"
-	"github.com/nestvirt/nestvirt/internal/domxml"
 	"github.com/nestvirt/nestvirt/internal/judge"
 	"github.com/nestvirt/nestvirt/internal/libvirt"
-	"github.com/nestvirt/nestvirt/internal/policy"
 	"github.com/nestvirt/nestvirt/internal/probe"
+	"github.com/nestvirt/nestvirt/internal/probe/stated"
 	"github.com/nestvirt/nestvirt/internal/report"
 	"github.com/nestvirt/nestvirt/internal/sos"
+	"github.com/nestvirt/nestvirt/internal/strictyaml"
 )
 
 // connectFlags say which libvirt daemon to ask and how long to wait.
@@ -47,23 +45,6 @@ func (c connectFlags) connect(readOnly bool) (daemon, error) {
 	return conn, libvirtErr(err)
 }
 
-// askAgents asks the guest agents of the running domains on a read-write
-// connection of its own (libvirt refuses virDomainGetGuestInfo on a read-only
-// one): one agent that hangs closes that connection, not the audit's. It says
-// why none was asked, or "".
-func (c connectFlags) askAgents(recs []domxml.Record) string {
-	if !c.agent || !slices.ContainsFunc(recs, func(r domxml.Record) bool { return r.Err == nil && r.State == "running" }) {
-		return ""
-	}
-	rw, err := c.dial(libvirt.Options{URI: c.uri, Timeout: c.timeout})
-	if err != nil {
-		return fmt.Sprintf("the guest agents were not asked (the OS of each VM is the declared one): a read-write connection, which libvirt needs for them, failed: %s", err)
-	}
-	defer rw.Close()
-	rw.AskAgents(recs, workers())
-	return ""
-}
-
 // libvirtErr classifies an error from the libvirt package.
 func libvirtErr(err error) error {
 	var ce *libvirt.ConnectError
@@ -83,10 +64,11 @@ func libvirtErr(err error) error {
 }
 
 type vmsOptions struct {
-	connect connectFlags
-	stated  statedFlags
-	root    string
-	sos     string
+	connect    connectFlags
+	stated     statedFlags
+	hostConfig string
+	root       string
+	sos        string
 	verdictFlags
 }
 
@@ -120,82 +102,10 @@ daemon's read-only socket is used, where there is one.`,
 	o.connect.addAgent(cmd)
 	cmd.Flags().StringVar(&o.root, "root", "/", "read the host's facts from this snapshot instead of /")
 	cmd.Flags().StringVar(&o.sos, "sos", "", "judge the domains a sosreport holds (its directory or archive), with that host's facts; no libvirt is asked")
+	cmd.Flags().StringVar(&o.hostConfig, "host-config", "", "with -c another host: that host's host.yaml, for what nestvirt cannot read of it (this machine's is never used for another host)")
 	o.stated.add(cmd)
 	o.verdictFlags.add(cmd, formatHelp)
 	return cmd
-}
-
-// daemonHost is the host a daemon's domains run on, as nestvirt judges them.
-// local holds the facts read here: this machine's, or --root's (root). For a
-// local daemon they are the answer; a snapshot given with --root is then said to
-// stand for this machine. For a remote daemon, this machine is not the host:
-// its CPU is read from the daemon's capabilities (the rest is unknown) unless
-// --root gives that host's snapshot, whose CPU must match the daemon's. The
-// notes say which machine each part of the answer describes.
-func daemonHost(conn daemon, root string, local probe.Facts) (probe.Facts, []string, error) {
-	uri, isLocal := conn.Where()
-	if isLocal {
-		if root != "/" {
-			return local, []string{fmt.Sprintf("the host facts are the snapshot %s's; the domains are %s's, on this machine: they are judged as if they ran on the snapshot's host", root, uri)}, nil
-		}
-		return local, nil, nil
-	}
-	h, err := conn.Host()
-	if err != nil {
-		return probe.Facts{}, nil, dependencyError{fmt.Errorf("%s is another host, whose CPU decides what its VMs can use (vmx or svm), and its capabilities could not be read: %w", uri, err)}
-	}
-	if h.Vendor == "" && arch.IsX86(h.Arch) {
-		return probe.Facts{}, nil, refusedError{fmt.Errorf("the daemon at %s does not name its host's CPU vendor, so whether its VMs need vmx or svm is unknown", uri)}
-	}
-	if root != "/" {
-		if probe.Str(local.Arch) != h.Arch || (local.CPUVendor != nil && h.Vendor != "" && *local.CPUVendor != h.Vendor) {
-			return local, nil, inputErrorf("--root %s describes a host whose CPU is %s %s, but the daemon at %s runs on %s %s: give that host's snapshot", root, probe.Str(local.CPUVendor), probe.Str(local.Arch), uri, h.Vendor, h.Arch)
-		}
-		return local, []string{fmt.Sprintf("the host facts are the snapshot %s's, standing for the host of %s (its CPU matches the daemon's: %s %s)", root, uri, h.Vendor, h.Arch)}, nil
-	}
-	f := probe.Facts{Arch: &h.Arch, Stated: local.Stated, Notes: []string{}, KVM: probe.KVMFacts{Config: []string{}}, Virtualization: probe.Virtualization{Evidence: []string{}}}
-	if h.Vendor != "" {
-		f.CPUVendor = &h.Vendor
-	}
-	f.Stated.From = append([]string{}, local.Stated.From...)
-	note := fmt.Sprintf("%s is another host: its CPU (%s %s) is read from its daemon's capabilities, and nothing else of it (whether nesting is on, where it stands) can be read from here; run nestvirt there, or give its snapshot with --root", uri, h.Vendor, h.Arch)
-	f.Notes = append(f.Notes, note)
-	return f, []string{note}, nil
-}
-
-// audit reads every domain and judges it from the host's position. It returns
-// the host facts it judged with (the remote host's, for a remote daemon).
-// With thisHost (check --vms), a remote daemon is refused: its VMs are another
-// machine's than the one check judged.
-func (a *app) audit(c connectFlags, facts probe.Facts, root string, thisHost bool) (judge.Audit, probe.Facts, error) {
-	p, err := a.policy()
-	if err != nil {
-		return judge.Audit{}, facts, err
-	}
-	conn, err := c.connect(true)
-	if err != nil {
-		return judge.Audit{}, facts, err
-	}
-	defer conn.Close()
-	if uri, local := conn.Where(); thisHost && !local {
-		return judge.Audit{}, facts, inputErrorf("%s is another host: check --vms judges this machine's VMs; for that host's, run nestvirt vms -c %s (or nestvirt check --vms there)", uri, uri)
-	}
-	facts, notes, err := daemonHost(conn, root, facts)
-	if err != nil {
-		return judge.Audit{}, facts, err
-	}
-	records, err := conn.ReadAll(workers())
-	if err != nil {
-		return judge.Audit{}, facts, libvirtErr(err)
-	}
-	agentNote := c.askAgents(records)
-	res := judge.VMs(p, facts, records, conn.HostModel())
-	res.Notes = append(notes, res.Notes...)
-	if agentNote != "" {
-		res.Notes = append(res.Notes, agentNote)
-	}
-	res.URI, _ = conn.Where()
-	return res, facts, nil
 }
 
 // auditSos judges the domains a sosreport holds, with the host facts of the same
@@ -217,19 +127,8 @@ func (a *app) auditSos(o vmsOptions, read *reading) (probe.Facts, *judge.Audit, 
 	if err != nil {
 		return facts, nil, err
 	}
-	res := auditReport(p, rep, facts)
+	res := audit.Report(p, rep, facts)
 	return facts, &res, nil
-}
-
-// auditReport judges a sosreport's domains with the facts of its host.
-func auditReport(p *policy.Policy, rep *sos.Report, facts probe.Facts) judge.Audit {
-	var hostModel func(arch, feature string) (bool, error)
-	if caps := rep.DomainCapabilities(); caps != "" {
-		hostModel = func(_, feature string) (bool, error) { return domxml.HostModelRequires(caps, feature) }
-	}
-	res := judge.VMs(p, facts, rep.Domains(), hostModel)
-	res.URI = "sosreport " + rep.Real("")
-	return res
 }
 
 func (a *app) runVMs(o vmsOptions) error {
@@ -246,15 +145,23 @@ func (a *app) runVMs(o vmsOptions) error {
 		facts, res, runErr = a.auditSos(o, &read)
 	} else {
 		var at *time.Time
-		facts, at, runErr = factsFrom(probe.OpenRoot, "--root", o.root, o.stated)
+		local := func() (probe.Facts, error) {
+			var f probe.Facts
+			var err error
+			f, at, err = factsFrom(probe.OpenRoot, "--root", o.root, o.stated)
+			return f, err
+		}
+		var remote probe.Stated
+		if remote, runErr = o.remoteStated(); runErr == nil {
+			var r audit.Result
+			r, runErr = a.audit(o.connect, local, o.root, remote, false)
+			facts = r.Host
+			if r.Audit.URI != "" {
+				res = &r.Audit
+			}
+		}
 		if o.root != "/" {
 			read = a.readingOf(doc.OriginSnapshot, o.root, at)
-		}
-		if runErr == nil {
-			var r judge.Audit
-			if r, facts, runErr = a.audit(o.connect, facts, o.root, false); runErr == nil {
-				res = &r
-			}
 		}
 	}
 	switch {
@@ -286,4 +193,54 @@ func (a *app) runVMs(o vmsOptions) error {
 		return runErr
 	}
 	return failOn(*res.Verdict, o.failOn)
+}
+
+// audit judges the VMs of the daemon c names (audit.Run): local reads this
+// machine's facts (or --root's) and is called only when the daemon is this
+// machine's own or --root stands for its host; remote is what was stated for
+// another daemon's host.
+func (a *app) audit(c connectFlags, local func() (probe.Facts, error), root string, remote probe.Stated, thisMachine bool) (audit.Result, error) {
+	p, err := a.policy()
+	if err != nil {
+		return audit.Result{}, err
+	}
+	r, err := audit.Run(p, audit.Options{
+		Dial: func(o libvirt.Options) (audit.Daemon, error) { return c.dial(o) },
+		URI:  c.uri, Timeout: c.timeout, Agents: c.agent,
+		Local: local, Root: root, Stated: remote, ThisMachine: thisMachine,
+	})
+	return r, auditErr(err)
+}
+
+// auditErr classifies an audit's error.
+func auditErr(err error) error {
+	var se *stated.Error
+	switch {
+	case err == nil, classified(err):
+		return err
+	case errors.As(err, &se), errors.Is(err, audit.ErrOtherMachine), errors.Is(err, audit.ErrSnapshotMismatch):
+		return inputError{err}
+	}
+	return libvirtErr(err)
+}
+
+// remoteStated is what was stated for another daemon's host: --host-config
+// (that host's host.yaml, given here) and the flags over it.
+func (o vmsOptions) remoteStated() (probe.Stated, error) {
+	f := probe.Facts{Stated: probe.Stated{From: []string{}}}
+	if o.hostConfig != "" {
+		data, err := readLimited(o.hostConfig, strictyaml.MaxBytes)
+		if err != nil {
+			return probe.Stated{}, inputErrorf("--host-config: %w", err)
+		}
+		s, err := stated.Parse(o.hostConfig, data)
+		if err != nil {
+			return probe.Stated{}, inputError{err}
+		}
+		f.Stated = s
+	}
+	if err := o.stated.apply(&f); err != nil {
+		return probe.Stated{}, err
+	}
+	return f.Stated, nil
 }

@@ -17,6 +17,8 @@ func Exposable(f probe.Facts) (warnings []string, refusal error) {
 	switch {
 	case f.Arch != nil && !info.Nestable:
 		return nil, fmt.Errorf("nested virtualization does not work on %s (only Intel, AMD and IBM Z): exposing would not let the guest run VMs", a)
+	case arch.IsX86(a) && f.CPUVendor == nil:
+		return nil, fmt.Errorf("this host's CPU vendor is unknown (a remote daemon that does not name it?), so whether the guest needs vmx or svm is unknown; nothing exposed")
 	case probe.Str(k.Module) == "kvm_pvm":
 		return nil, fmt.Errorf("this host's KVM is PVM (kvm_pvm), which cannot pass virtualization on to its guests; nothing to expose")
 	case k.Nested != nil && !*k.Nested:

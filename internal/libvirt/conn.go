@@ -304,7 +304,11 @@ func (c *Conn) Disconnected() <-chan struct{} { return c.l.Disconnected() }
 // was reached on a local socket and its driver is not libvirt's test driver,
 // whose host is made up (the host facts nestvirt reads here are then the
 // daemon's host's, and this machine's host.yaml states facts about it).
-func (c *Conn) Where() (string, bool) {
-	u, err := url.Parse(c.URI)
-	return c.URI, c.Socket != "" && err == nil && u.Scheme != "test"
+func (c *Conn) Where() (string, bool) { return c.URI, c.Socket != "" && ThisMachine(c.URI) }
+
+// ThisMachine says whether a URI names a daemon whose domains run on this
+// machine: no host and no transport (a local socket), and not the test driver.
+func ThisMachine(uri string) bool {
+	u, err := url.Parse(uri)
+	return err == nil && u.Host == "" && !strings.Contains(u.Scheme, "+") && u.Scheme != "test" && validScheme(u.Scheme)
 }

@@ -124,17 +124,18 @@ func TestAConnectionErrorNamesEverySocketAndItsError(t *testing.T) {
 // reported as the test driver's host's stated facts).
 func TestTheTestDriverIsNotThisMachine(t *testing.T) {
 	for _, c := range []struct {
-		conn Conn
-		this bool
+		uri, socket string
+		this        bool
 	}{
-		{Conn{URI: "qemu:///system", Socket: "/run/libvirt/libvirt-sock"}, true},
-		{Conn{URI: "qemu:///session", Socket: "/run/user/1000/libvirt/virtqemud-sock"}, true},
-		{Conn{URI: "test:///default", Socket: "/run/libvirt/libvirt-sock"}, false},
-		{Conn{URI: "qemu+ssh://h/system"}, false},
-		{Conn{URI: "qemu+tcp://h/system"}, false},
+		{"qemu:///system", "/run/libvirt/libvirt-sock", true},
+		{"qemu:///session", "/run/user/1000/libvirt/virtqemud-sock", true},
+		{"test:///default", "/run/libvirt/libvirt-sock", false},
+		{"qemu+ssh://h/system", "", false},
+		{"qemu+tcp://h/system", "", false},
 	} {
-		if _, this := c.conn.Where(); this != c.this {
-			t.Errorf("%s: this machine %v", c.conn.URI, this)
+		conn := &Conn{URI: c.uri, Socket: c.socket}
+		if _, this := conn.Where(); this != c.this {
+			t.Errorf("%s: this machine %v", c.uri, this)
 		}
 	}
 }
