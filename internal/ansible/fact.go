@@ -5,6 +5,7 @@ package ansible
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/nestvirt/nestvirt/internal/fsroot"
@@ -68,9 +69,22 @@ exit 0
 
 // Install writes the fact into factPath (created if needed), atomically. It
 // replaces only a fact of its own.
+//
+// Ansible runs, as root, every executable *.fact in factPath: the fact is
+// installed only where root alone can change what is there (the directory,
+// every one above it, and the fact itself).
 func Install(factPath, binary, root string) (path string, changed bool, err error) {
+	if errs := rootexec.InstallPath([]string{factPath}, fact(factPath).Path(), runsWhat); len(errs) > 0 {
+		return fact(factPath).Path(), false, fmt.Errorf("%w: %w; not installed", ErrUntrusted, errors.Join(errs...))
+	}
 	return fact(factPath).Install(func([]byte) []byte { return []byte(Script(binary, root)) })
 }
+
+// ErrUntrusted refuses to install where someone other than root could change
+// what Ansible runs.
+var ErrUntrusted = errors.New("someone other than root could change what Ansible runs from there")
+
+const runsWhat = "Ansible runs as root at every fact gathering"
 
 // Uninstall removes the fact if it is nestvirt's; removed says whether there was one.
 func Uninstall(factPath string) (path string, removed bool, err error) {

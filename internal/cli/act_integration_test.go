@@ -186,10 +186,19 @@ func TestOnlyRootsFilesDriveTheGuard(t *testing.T) {
 	hy := filepath.Join(tree, "etc/nestvirt/host.yaml")
 	os.WriteFile(hy, []byte("migration: true\n"), 0o644)
 	os.Chown(hy, 65534, 65534)
-	out, _, _ := nv(t, "", "check", "--host-root", tree, "--format", "json", "--fail-on", "never")
-	if !strings.Contains(out, "belongs to uid 65534, not root: its statements are ignored") || strings.Contains(out, `"migration": true`) {
-		t.Errorf("root used a host.yaml nobody owns:\n%.3000s", out)
+	// It is ignored with a note, as documented: check goes on (it exited 2
+	// with "host": null), and so does every other command.
+	out, _, code := nv(t, "", "check", "--host-root", tree, "--format", "json", "--fail-on", "never")
+	if code != ExitOK || !strings.Contains(out, "belongs to uid 65534, not root: its statements are ignored") || strings.Contains(out, `"migration": true`) || strings.Contains(out, `"host": null`) {
+		t.Errorf("root used a host.yaml nobody owns, or stopped on it: exit %d\n%.3000s", code, out)
 	}
+	os.Chown(hy, 0, 0)
+	os.Chmod(hy, 0o664)
+	out, _, code = nv(t, "", "check", "--host-root", tree, "--format", "json", "--fail-on", "never")
+	if code != ExitOK || !strings.Contains(out, "writable by its group or others (mode -rw-rw-r--): its statements are ignored") || strings.Contains(out, `"migration": true`) {
+		t.Errorf("a host.yaml of mode 0664: exit %d\n%.3000s", code, out)
+	}
+	os.Chmod(hy, 0o644)
 
 	// A binary that does not run (truncated), and a hook edited by hand.
 	broken := filepath.Join(dir, "nestvirt-truncated")

@@ -49,7 +49,7 @@ says so in its error field. examples/ansible/ has playbooks that use it.`,
 				root = abs
 			}
 			path, changed, err := ansible.Install(factPath, bin, root)
-			if errors.Is(err, ansible.ErrNotOurs) {
+			if errors.Is(err, ansible.ErrNotOurs) || errors.Is(err, ansible.ErrUntrusted) {
 				return refusedError{err}
 			}
 			if err != nil {

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,8 +15,7 @@ import (
 	"github.com/nestvirt/nestvirt/internal/fsroot"
 	"github.com/nestvirt/nestvirt/internal/guard"
 	"github.com/nestvirt/nestvirt/internal/libvirt"
-	"github.com/nestvirt/nestvirt/internal/policy"
-	"github.com/nestvirt/nestvirt/internal/probe/stated"
+	"github.com/nestvirt/nestvirt/internal/probe"
 	"github.com/nestvirt/nestvirt/internal/rootexec"
 )
 
@@ -161,11 +159,8 @@ func (a *app) guardInstall(o guardOptions) error {
 		}
 		cfg.Root = abs
 	}
-	if err := rootexec.Trusted(o.hooksDir, "libvirt runs"); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return refusedError{fmt.Errorf("--hooks-dir: %w", err)}
-	}
 	path, err := guard.Install(o.hooksDir, cfg)
-	if errors.Is(err, guard.ErrNotOurs) {
+	if errors.Is(err, guard.ErrNotOurs) || errors.Is(err, guard.ErrUntrusted) {
 		return refusedError{err}
 	}
 	if err != nil {
@@ -253,117 +248,39 @@ func (a *app) untrusted(root string) error {
 }
 
 func (a *app) guardStatus(o guardOptions) error {
-	script, ours, info, err := guard.Installed(o.hooksDir)
+	pol := ""
+	if a.policyFile != "" {
+		pol = mustAbs(a.policyFile)
+	}
+	st, err := guard.CheckStatus(guard.StatusOptions{
+		HooksDir: o.hooksDir, Policy: pol, Load: a.policy, Root: o.root,
+		Facts:   func(root string) (probe.Facts, error) { return hostFacts(root, statedFlags{}) },
+		Started: localDaemonStarted, ProbeTime: hookProbeTime,
+	})
 	if err != nil {
 		return err
 	}
-	path := guard.Path(o.hooksDir)
-	var problems []string
-	cfg := guard.Config{}
 	switch {
-	case script == "":
-		fmt.Fprintf(a.stdout, "not installed (%s)\n", path)
-	case !ours:
-		fmt.Fprintf(a.stdout, "%s exists but is not nestvirt's\n", path)
+	case !st.Installed:
+		fmt.Fprintf(a.stdout, "not installed (%s)\n", st.Path)
+	case !st.Ours:
+		fmt.Fprintf(a.stdout, "%s exists but is not nestvirt's\n", st.Path)
 	default:
-		fmt.Fprintf(a.stdout, "installed: %s\n", path)
-		var ok bool
-		if cfg, ok = guard.ReadConfig(script); !ok {
-			problems = append(problems, "the hook does not record how it was installed (installed by an older nestvirt?): reinstall it")
-			break
+		fmt.Fprintf(a.stdout, "installed: %s\n", st.Path)
+		if c := st.Config; c != nil {
+			fmt.Fprintf(a.stdout, "  runs:   %s (mode %s%s)\n", c.Binary, c.Mode, map[bool]string{true: ", fail-closed"}[c.FailClosed])
 		}
-		fmt.Fprintf(a.stdout, "  runs:   %s (mode %s%s)\n", cfg.Binary, cfg.Mode, map[bool]string{true: ", fail-closed"}[cfg.FailClosed])
-		unjudged := "; every VM start is judged by nothing (" + map[bool]string{false: "allowed", true: "refused"}[cfg.FailClosed] + ")"
-		if err := guard.CheckBinary(cfg.Binary); err != nil {
-			problems = append(problems, "the binary the hook runs: "+err.Error()+unjudged)
-		} else if err := guard.RunsBinary(cfg.Binary, hookProbeTime); err != nil {
-			problems = append(problems, "the binary the hook runs: "+err.Error()+unjudged)
-		}
-		if !guard.Genuine(script) {
-			problems = append(problems, "the hook is not what nestvirt guard install writes for the configuration it records (edited by hand?): libvirt may run something else; reinstall it")
-		}
-		if cfg.Policy != "" {
-			if err := rootexec.CheckFile(cfg.Policy, "every VM start is judged by"); err != nil {
-				problems = append(problems, "the policy the hook uses: "+err.Error()+"; the hook will not decide with it"+unjudged)
-			}
-		}
-		if cfg.Root != "" {
-			if err := rootexec.CheckTree(cfg.Root, "every VM start is judged by"); err != nil {
-				problems = append(problems, "the facts tree the hook reads: "+err.Error()+"; the hook will not decide with it"+unjudged)
-			}
-		}
-		if info.Mode().Perm()&0o111 == 0 {
-			problems = append(problems, fmt.Sprintf("the hook is not executable (mode %v): libvirt cannot run it", info.Mode().Perm()))
-		}
-		if info.Mode().Perm()&0o022 != 0 {
-			problems = append(problems, fmt.Sprintf("the hook is writable by others (mode %v)", info.Mode().Perm()))
-		}
-		policyName := "the embedded policy"
-		if cfg.Policy != "" {
-			policyName = cfg.Policy
-			if data, err := readLimited(cfg.Policy, policy.MaxFile); err != nil {
-				problems = append(problems, "the policy the hook uses: "+err.Error())
-			} else if _, err := policy.Load(cfg.Policy, data); err != nil {
-				problems = append(problems, "the policy the hook uses does not load: "+strings.Join(strings.Fields(err.Error()), " "))
-			}
-		}
-		fmt.Fprintf(a.stdout, "  policy: %s\n", policyName)
-		if a.policyFile != "" && cfg.Policy != mustAbs(a.policyFile) {
-			problems = append(problems, fmt.Sprintf("the hook judges with %s, not with --policy %s: reinstall it with that policy to make it so", policyName, a.policyFile))
-		}
-		// libvirtd looks for hooks when it starts; one that found this hook then
-		// runs it, reinstalled or not.
-		since := info.ModTime()
-		if t, err := time.Parse(time.RFC3339, cfg.Since); err == nil {
-			since = t
-		}
-		if started, name, ok := localDaemonStarted(); ok && started.Before(since) {
-			problems = append(problems, fmt.Sprintf("%s started before the hook was first installed (%s) and looks for hooks only at start: restart it, or the hook is not run", name, since.Format(time.RFC3339)))
-		}
+		fmt.Fprintf(a.stdout, "  policy: %s\n", st.PolicyName)
 	}
-	for _, l := range guard.Leftovers(o.hooksDir) {
-		problems = append(problems, "leftover of an interrupted install: "+l+" (nestvirt guard uninstall or install removes it)")
+	for _, w := range st.Would {
+		fmt.Fprintf(a.stdout, "on this host, %s would be %s\n", w.What, w.Verdict)
 	}
-	root := o.root
-	if cfg.Root != "" && o.root == "/" {
-		root = cfg.Root
-	}
-	facts, err := hostFacts(root, statedFlags{})
-	var se *stated.Error
-	switch {
-	case errors.As(err, &se):
-		problems = append(problems, strings.Join(strings.Fields(err.Error()), " ")+": the hook ignores what it states and judges with the probed facts")
-	case err != nil:
-		return err
-	}
-	p, err := a.policy()
-	if err != nil {
-		return err
-	}
-	plain := []byte("<domain type='kvm'><name>example</name><memory>65536</memory><os><type>hvm</type></os></domain>")
-	huge := []byte("<domain type='kvm'><name>example</name><memory>65536</memory><memoryBacking><hugepages/></memoryBacking><os><type>hvm</type></os></domain>")
-	for _, c := range []struct {
-		what, op string
-		xml      []byte
-	}{{"an incoming migration", "migrate", plain}, {"starting a guest", "prepare", plain}, {"starting a guest with huge pages", "prepare", huge}} {
-		d := guard.Decide(p, guard.Input{Domain: "example", Op: c.op, SubOp: "begin", XML: c.xml, Facts: facts, Mode: guard.Enforce})
-		verdict := "allowed"
-		switch {
-		case !d.Allow:
-			verdict = "refused (" + d.Rule + ")"
-		case d.Rule != "":
-			verdict = "allowed with a warning (" + d.Rule + ")"
-		case strings.Contains(d.Log, "cannot judge"):
-			verdict = "allowed without judging: " + d.Log[strings.Index(d.Log, "cannot judge"):]
-		}
-		fmt.Fprintf(a.stdout, "on this host, %s would be %s\n", c.what, verdict)
-	}
-	if len(problems) > 0 {
+	if len(st.Problems) > 0 {
 		fmt.Fprintln(a.stdout, "problems:")
-		for _, pr := range problems {
+		for _, pr := range st.Problems {
 			fmt.Fprintf(a.stdout, "  - %s\n", pr)
 		}
-		return dependencyError{fmt.Errorf("the guard is installed but broken: %d problems (above)", len(problems))}
+		return dependencyError{fmt.Errorf("%w: %d problems (above)", guard.ErrBroken, len(st.Problems))}
 	}
 	return nil
 }

@@ -45,6 +45,9 @@ type Decision struct {
 	Rule    string // the rule that decided, if any
 	Message string // for the user (libvirt shows the hook's stderr on failure)
 	Log     string // one line for syslog/journalctl
+	// CannotJudge says why the guard could not judge (what it needs could not
+	// be read); "" when it judged.
+	CannotJudge string
 }
 
 // judged lists the operations (with their sub-operation) the guard looks at:
@@ -78,7 +81,7 @@ func Within(budget time.Duration, in Input, decide func() Decision) Decision {
 			verb = "refusing (fail closed)"
 		}
 		msg := fmt.Sprintf("nestvirt-guard: domain=%q op=%s/%s: no decision within %s; %s", in.Domain, in.Op, in.SubOp, budget, verb)
-		return Decision{Allow: !in.FailClosed, Judged: true, Message: msg, Log: msg}
+		return Decision{Allow: !in.FailClosed, Judged: true, Message: msg, Log: msg, CannotJudge: fmt.Sprintf("no decision within %s", budget)}
 	}
 }
 
@@ -99,9 +102,9 @@ func Decide(p *policy.Policy, in Input) Decision {
 	unknown := func(why string) Decision {
 		if in.FailClosed {
 			msg := "nestvirt guard (fail-closed) cannot judge this: " + why
-			return Decision{Allow: false, Judged: true, Message: msg, Log: logf("refuse", "", msg)}
+			return Decision{Allow: false, Judged: true, Message: msg, Log: logf("refuse", "", msg), CannotJudge: why}
 		}
-		return Decision{Allow: true, Judged: true, Log: logf("allow", "", "cannot judge ("+why+"); allowing, as fail-closed is off")}
+		return Decision{Allow: true, Judged: true, Log: logf("allow", "", "cannot judge ("+why+"); allowing, as fail-closed is off"), CannotJudge: why}
 	}
 	if in.XMLTooLarge {
 		return unknown(fmt.Sprintf("the domain XML on stdin is larger than %d MiB", domxml.MaxSize>>20))

@@ -3,6 +3,7 @@ package guard
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os/exec"
@@ -111,6 +112,11 @@ if [ ! -x "$bin" ]; then
 	say "$bin is missing or not executable; domain $1 operation $2: $( [ $fail = 1 ] && echo refused || echo allowed ) without judging"
 	exit $fail
 fi
+# Root runs $bin at every VM start: only a file root alone can change.
+if command -v find >/dev/null 2>&1 && [ -z "$(find "$bin" -maxdepth 0 -type f -user 0 ! -perm /022 2>/dev/null)" ]; then
+	say "$bin is not root's alone (another owner, a symlink, or writable by group or others): not run; domain $1 operation $2: $( [ $fail = 1 ] && echo refused || echo allowed ) without judging"
+	exit $fail
+fi
 if command -v timeout >/dev/null 2>&1; then
 	timeout -k 1 ` + fmt.Sprint(HookTimeout) + ` "$bin" ` + strings.Join(args, " ") + ` -- "$@" >&2
 else
@@ -150,6 +156,10 @@ func CheckBinary(path string) error { return rootexec.Check(path, "every VM star
 // ErrNotOurs refuses to replace or remove a hook nestvirt did not install.
 var ErrNotOurs = fsroot.ErrNotOurs
 
+// ErrUntrusted refuses to install into a directory someone other than root
+// could change.
+var ErrUntrusted = errors.New("someone other than root could change what libvirt runs from there")
+
 // hook is the hook under hooksDir. Its temporary file is written beside
 // qemu.d, not in it: libvirt runs every executable there.
 func hook(hooksDir string) fsroot.Owned {
@@ -160,6 +170,11 @@ func hook(hooksDir string) fsroot.Owned {
 // killed left. It replaces only a hook of its own, and keeps the time of the
 // first install.
 func Install(hooksDir string, c Config) (string, error) {
+	// libvirt runs as root everything in the hooks directory's qemu.d:
+	// nestvirt installs into one that root alone can change.
+	if errs := rootexec.InstallPath([]string{hooksDir, filepath.Join(hooksDir, "qemu.d")}, "", runsWhat); len(errs) > 0 {
+		return Path(hooksDir), fmt.Errorf("%w: %w; not installed", ErrUntrusted, errors.Join(errs...))
+	}
 	p, _, err := hook(hooksDir).Install(func(prev []byte) []byte {
 		if p, ok := ReadConfig(string(prev)); ok && p.Since != "" {
 			c.Since = p.Since // a re-install: libvirtd has run a hook since then

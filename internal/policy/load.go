@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"github.com/nestvirt/nestvirt/internal/fsroot"
 	"regexp"
 	"slices"
 	"strings"
@@ -30,6 +31,15 @@ const MaxFile = 4 << 20
 // sample facts. Every problem is reported at once, as strictyaml.Problems, each with
 // the field's path (rules[3].level). This is lint, and what --policy files get.
 func Load(file string, data []byte) (*Policy, error) { return load(file, data, true) }
+
+// LoadFile reads (at most MaxFile) and loads a policy file.
+func LoadFile(file string) (*Policy, error) {
+	data, err := fsroot.ReadNamed(file, MaxFile)
+	if err != nil {
+		return nil, err
+	}
+	return Load(file, data)
+}
 
 // loadLazy validates the structure but compiles each scope's rules on first use:
 // for the embedded policy, which the tests lint in full, so `nestvirt check` does

@@ -5,6 +5,7 @@
 package rootexec
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -145,4 +146,78 @@ func tempDirs() []string {
 		dirs = append(dirs, filepath.Join(cache, "go-build"))
 	}
 	return dirs
+}
+
+// InstallPath says why someone other than root could change what another
+// program runs from where root installs a file (libvirt's hook directory and
+// its qemu.d, Ansible's facts.d), one error per path: strict are the
+// directories the program runs files from, which must be root's and writable
+// by no one else, a sticky bit included (others could add their own files
+// beside root's, which the program runs too); the directories above the first
+// as Trusted has them; file, when not "", the installed file itself. A strict
+// directory or file that does not exist yet is not a problem (install creates
+// it, root's, mode 0755).
+func InstallPath(strict []string, file, what string) []error {
+	var errs []error
+	if len(strict) == 0 {
+		return nil
+	}
+	for p := filepath.Dir(filepath.Clean(strict[0])); ; p = filepath.Dir(p) {
+		st, err := os.Lstat(p)
+		if err == nil {
+			err = owned(p, st, what)
+		} else if errors.Is(err, fs.ErrNotExist) {
+			err = nil
+		}
+		if err != nil {
+			errs = append(errs, err)
+		}
+		if p == filepath.Dir(p) {
+			break
+		}
+	}
+	for _, d := range strict {
+		st, err := os.Lstat(d)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			continue
+		case err != nil:
+			errs = append(errs, err)
+		case st.Mode()&fs.ModeSymlink != 0:
+			errs = append(errs, fmt.Errorf("%s is a symlink: what it points to could change what %s", d, what))
+		case !st.IsDir():
+			errs = append(errs, fmt.Errorf("%s is not a directory", d))
+		default:
+			if err := strictOwned(d, st, what); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	if file != "" {
+		if st, err := os.Lstat(file); err == nil {
+			if st.Mode()&fs.ModeSymlink != 0 {
+				errs = append(errs, fmt.Errorf("%s is a symlink: what it points to could change what %s", file, what))
+			} else if err := strictOwned(file, st, what); err != nil {
+				errs = append(errs, err)
+			}
+		} else if !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	return errs
+}
+
+// strictOwned is owned without the sticky bit's exemption.
+func strictOwned(p string, st fs.FileInfo, what string) error {
+	if owner := fsroot.Owner(st); owner > 0 {
+		return fmt.Errorf("%s belongs to uid %d, not root: that user could change what %s", p, owner, what)
+	}
+	if st.Mode().Perm()&0o022 != 0 {
+		sticky := ""
+		if st.Mode()&fs.ModeSticky != 0 {
+			sticky = "; the sticky bit does not help: others could add files of their own there"
+		}
+		return fmt.Errorf("%s is writable by its group or others (mode %v%s): they could change what %s", p, st.Mode().Perm(), sticky, what)
+	}
+	return nil
 }
