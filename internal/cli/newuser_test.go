@@ -21,7 +21,7 @@ func TestWhatANewUserTripsOn(t *testing.T) {
 		{"a wrong hypervisor is the one problem", "host: {name: h, hypervisor: hyperv, guests: [{name: r, os: rhel10.0}]}\n", []string{"plan", "-"}, ExitInput,
 			[]string{"not judged (1 problem, on stderr)"}, []string{`unknown value "hyperv"`, `did you mean "hyper-v"?`}, []string{"a KVM host needs its OS", "1 problems"}},
 		{"vmware means esxi, amd64 means x86_64", "host: {name: h, hypervisor: vmware, arch: amd64, guests: [{name: r, os: rhel10.0}]}\n", []string{"plan", "-"}, ExitInput,
-			[]string{"(2 problems, on stderr)"}, []string{`unknown value "vmware" (one of: kvm, qemu, esxi, hyper-v, aws, xen, other); did you mean "esxi"?`, `unknown value "amd64" (one of: x86_64, aarch64, s390x, ppc64le); did you mean "x86_64"?`}, nil},
+			[]string{"(2 problems, on stderr)"}, []string{`unknown value "vmware" (one of: kvm, qemu, esxi, hyper-v, aws, xen, cloud, other); did you mean "esxi"?`, `unknown value "amd64" (one of: x86_64, aarch64, s390x, ppc64le); did you mean "x86_64"?`}, nil},
 		{"arm64 and GenuineIntel", "host: {os: rhel10.0, arch: arm64, cpu: GenuineIntel}\n", []string{"plan", "-"}, ExitInput,
 			nil, []string{`did you mean "aarch64"?`, `did you mean "intel"?`}, nil},
 		{"no 'a aarch64'", "", []string{"check", "--root", snapshots + "aarch64-no-kvm/root"}, ExitFindings,

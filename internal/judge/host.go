@@ -12,6 +12,7 @@ import (
 	"github.com/nestvirt/nestvirt/internal/policy"
 	"github.com/nestvirt/nestvirt/internal/policy/facts"
 	"github.com/nestvirt/nestvirt/internal/probe"
+	"github.com/nestvirt/nestvirt/internal/probe/identity"
 )
 
 // Host is the machine as host rules see it. A fact the probe could not read is
@@ -155,6 +156,9 @@ func l0Manager(f probe.Facts) string {
 	if *v.LevelMin == 0 {
 		return "none"
 	}
+	if identity.PublicCloud(str(v.Cloud)) {
+		return "cloud" // the provider defines the VM, whatever its hypervisor
+	}
 	switch hv := str(v.Hypervisor); hv {
 	case "esxi", "hyper-v", "xen":
 		return hv
@@ -169,8 +173,6 @@ func l0Manager(f probe.Facts) string {
 	switch pl := str(v.Platform); {
 	case pl == "openstack" || pl == "rhv" || pl == "openshift-virtualization":
 		return pl
-	case v.Cloud != nil && *v.Cloud != "none":
-		return "cloud"
 	case v.SMBIOS != nil && !*v.SMBIOS && arch.IsX86(probe.Str(f.Arch)):
 		return "vmm" // QEMU gives every x86 guest SMBIOS; this VMM gave none
 	case pl == "none" && v.SMBIOS != nil && *v.SMBIOS:

@@ -158,7 +158,7 @@ func describe(c *Chain) string {
 }
 
 // hypervisorNames writes the L0 hypervisors as vendors write them.
-var hypervisorNames = map[string]string{"none": "no hypervisor", "kvm": "KVM", "qemu": "QEMU emulation (TCG, no KVM)", "esxi": "VMware ESXi", "hyper-v": "Microsoft Hyper-V", "aws": "AWS", "xen": "Xen", "other": "another hypervisor"}
+var hypervisorNames = map[string]string{"none": "no hypervisor", "kvm": "KVM", "qemu": "QEMU emulation (TCG, no KVM)", "esxi": "VMware ESXi", "hyper-v": "Microsoft Hyper-V", "aws": "AWS", "xen": "Xen", "cloud": "a public cloud's hypervisor", "other": "another hypervisor"}
 
 // HypervisorName is how people write an L0 hypervisor of topology files.
 func HypervisorName(h string) string {

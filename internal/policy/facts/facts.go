@@ -16,7 +16,9 @@ import (
 // policy's support tables and the command line.
 var (
 	// Hypervisors are what can run an L0, in topology-file words.
-	Hypervisors = []string{"kvm", "qemu", "esxi", "hyper-v", "aws", "xen", "other"}
+	// "cloud" is a public cloud provider's own hypervisor (identity's
+	// publicClouds), KVM-based or not: not a RHEL-KVM host an admin runs.
+	Hypervisors = []string{"kvm", "qemu", "esxi", "hyper-v", "aws", "xen", "cloud", "other"}
 	// Platforms are the Red Hat offerings that manage an L0 (rhel: none but RHEL).
 	Platforms = []string{"rhel", "rhv", "openstack", "openshift-virtualization"}
 	// GuestRuns are what a guest runs its own guests with ("none": no guests).

@@ -91,6 +91,9 @@ func Decide(e Evidence) Result {
 	} else if id.vm != "vm-other" {
 		v.Hypervisor = probe.Ptr("other")
 	}
+	if ev := CloudL0(v); ev != "" {
+		d.evidence("%s", ev)
+	}
 	if c := probe.Deref(v.Container); c == "wsl" {
 		d.evidence("WSL2: a guest of Hyper-V, on a physical Windows (an L1) or inside a Windows VM (an L2, Red Hat's supported case); its depth cannot be seen from inside")
 	}

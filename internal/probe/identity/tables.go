@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/nestvirt/nestvirt/internal/probe"
@@ -45,10 +46,48 @@ func DMIWins(vm string) (why string, ok bool) {
 	return why, ok
 }
 
-// dmiClouds names the cloud where DMI says so.
+// dmiClouds names the cloud where DMI says so, by the strings systemd's
+// detect-virt and cloud-init's ds-identify read (sys_vendor, product_name,
+// bios_vendor, and the chassis asset tags of Azure and Oracle Cloud, below).
 var dmiClouds = []struct{ prefix, cloud string }{
 	{"Amazon EC2", "aws"}, {"Google", "gcp"}, {"Alibaba Cloud", "alibaba"}, {"OpenStack", "openstack"},
 	{"DigitalOcean", "digitalocean"}, {"Hetzner", "hetzner"}, {"OracleCloud.com", "oci"}, {"Tencent Cloud", "tencent"},
+}
+
+// publicClouds are the clouds whose provider runs the L0: what the page calls
+// RHEL-KVM is a host an admin runs RHEL and KVM on, and a provider's
+// hypervisor is not that, KVM-based (EC2 Nitro, Compute Engine, Hetzner) or
+// not (Azure's Hyper-V). One rule decides for every cloud in dmiClouds (but
+// OpenStack, a Red Hat offering told apart as a platform): a guest there has
+// the provider's hypervisor as its L0, in topology words: "aws" and "hyper-v"
+// where the topology file has a word for it, "cloud" for the others.
+var publicClouds = map[string]struct{ name, hypervisor string }{
+	"aws":          {"Amazon EC2", "aws"},
+	"azure":        {"Microsoft Azure", "hyper-v"},
+	"gcp":          {"Google Compute Engine", "cloud"},
+	"alibaba":      {"Alibaba Cloud", "cloud"},
+	"digitalocean": {"DigitalOcean", "cloud"},
+	"hetzner":      {"Hetzner Cloud", "cloud"},
+	"oci":          {"Oracle Cloud Infrastructure", "cloud"},
+	"tencent":      {"Tencent Cloud", "cloud"},
+}
+
+// CloudL0 applies the rule of publicClouds to a guest's facts: in a public
+// cloud, the L0 is the provider's hypervisor. It returns the evidence line, or
+// "" when the machine is not a guest in a public cloud.
+func CloudL0(v *probe.Virtualization) string {
+	pc, ok := publicClouds[probe.Str(v.Cloud)]
+	if !ok || v.LevelMin == nil || *v.LevelMin < 1 {
+		return ""
+	}
+	v.Hypervisor = probe.Ptr(pc.hypervisor)
+	return fmt.Sprintf("DMI names the public cloud %s: the L0 is its provider's hypervisor (%s), not a RHEL-KVM host an admin runs", pc.name, pc.hypervisor)
+}
+
+// PublicCloud says whether a cloud is one whose provider runs the L0.
+func PublicCloud(cloud string) bool {
+	_, ok := publicClouds[cloud]
+	return ok
 }
 
 // dmiPlatforms name the Red Hat virtualization offerings by the SMBIOS strings
@@ -60,14 +99,25 @@ var dmiClouds = []struct{ prefix, cloud string }{
 //   - oVirt and Red Hat Virtualization (VDSM): product "oVirt Node" or "RHEV
 //     Hypervisor" (oVirt vdsm, constants.SMBIOS_OSNAME, which appendSysinfo
 //     writes as the guest's system product), manufacturer "oVirt" or "Red Hat".
-//   - KubeVirt, under OpenShift Virtualization: manufacturer "KubeVirt", family
-//     "KubeVirt", product "None" (kubevirt/kubevirt pkg/virt-config,
-//     SmbiosConfigDefaultManufacturer and its siblings), unless the cluster's
-//     SMBIOS configuration was changed; then DMI cannot tell, and host.yaml can.
+//   - OpenShift Virtualization, as Red Hat ships it: manufacturer and family
+//     "Red Hat", product "OpenShift Virtualization" (its operator's SMBIOS, as
+//     its own test suite checks: RedHatQE/openshift-virtualization-tests,
+//     smbios_defaults), "OpenShift virtualization" and, in the releases named
+//     Container-native virtualization, "Container-native virtualization"
+//     (RedHatQE/cnv-tests). The product decides: RHEL's own KVM also writes
+//     manufacturer "Red Hat" (product "KVM"), and RHV "RHEV Hypervisor".
+//   - Upstream KubeVirt: manufacturer "KubeVirt", family "KubeVirt", product
+//     "None" (kubevirt/kubevirt pkg/virt-config, SmbiosConfigDefaultManufacturer
+//     and its siblings).
+//
+// A cluster can set other strings; then DMI cannot tell, and host.yaml can.
 var dmiPlatforms = []struct{ file, prefix, platform string }{
 	{"product_name", "OpenStack", "openstack"},
 	{"product_name", "RHEV Hypervisor", "rhv"},
 	{"product_name", "oVirt Node", "rhv"},
+	{"product_name", "OpenShift Virtualization", "openshift-virtualization"},
+	{"product_name", "OpenShift virtualization", "openshift-virtualization"},
+	{"product_name", "Container-native virtualization", "openshift-virtualization"},
 	{"sys_vendor", "KubeVirt", "openshift-virtualization"},
 }
 

@@ -348,6 +348,9 @@ func (wp *winProber) position() {
 	if v.LevelMin != nil && *v.LevelMin >= 1 && !v.LevelExact {
 		v.Level = nil
 	}
+	if ev := identity.CloudL0(v); ev != "" {
+		p.evidence("%s", ev)
+	}
 }
 
 // cim reads WMI's view through PowerShell: unknown when PowerShell is not there
