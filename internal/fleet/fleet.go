@@ -33,6 +33,10 @@ const MaxDocument = 64 << 20
 type Host struct {
 	Name       string
 	ID         string // nestvirt's machine ID (host.machine_id), "" when no document has one
+	// NoID: the document says no machine ID (one written before nestvirt
+	// recorded one, or of a machine whose ID could not be read): it is a row
+	// of its own, merged with nothing, since two machines can share a name.
+	NoID bool
 	File       string // the document whose facts the row shows
 	Verdict    string // "" when nothing was judged (see Error)
 	VM         string // what runs it ("none" on bare metal), "" unknown
@@ -91,20 +95,18 @@ type entry struct {
 	vms        *doc.VMsDoc
 }
 
-// key is the machine an entry speaks of: its ID and name; a document without
-// an ID is known by its host name; one without either by its file.
-func (e entry) key() (key, name string, id bool) {
+// key is the machine an entry speaks of: its ID and name. A document without
+// an ID is its own: names are not unique (every Windows L1 of a template is
+// WIN10-L1), and a row that merged two machines would hide one.
+func (e entry) key() (key string, id bool) {
 	var hostname string
 	if e.facts != nil && e.facts.Hostname != nil {
 		hostname = *e.facts.Hostname
 	}
-	switch {
-	case e.facts != nil && e.facts.MachineID != nil && *e.facts.MachineID != "":
-		return "id:" + *e.facts.MachineID + "\x00" + hostname, hostname, true
-	case hostname != "":
-		return "name:" + hostname, hostname, false
+	if e.facts != nil && e.facts.MachineID != nil && *e.facts.MachineID != "" {
+		return "id:" + *e.facts.MachineID + "\x00" + hostname, true
 	}
-	return "file:" + e.file, hostname, false
+	return "file:" + e.file, false
 }
 
 // Load reads files and the files of directories (recursively; .json only).
@@ -190,39 +192,25 @@ func Load(paths []string) (*Fleet, error) {
 	return f, nil
 }
 
-// group makes one row per machine. Documents with the same ID and host name
-// are one machine; a document without an ID (written before nestvirt recorded
-// one) joins the one machine of its name that has an ID, if there is exactly
-// one, else the others of its name.
+// group makes one row per machine: documents with the same ID and host name
+// are one machine; a document without an ID is a row of its own.
 func (f *Fleet) group(entries []entry) []*Host {
 	groups := map[string][]entry{}
 	var order []string
-	withID := map[string][]string{} // host name -> keys of ID'd groups
 	for _, e := range entries {
-		k, name, id := e.key()
+		k, _ := e.key()
 		if _, ok := groups[k]; !ok {
 			order = append(order, k)
-			if id {
-				withID[name] = append(withID[name], k)
-			}
 		}
 		groups[k] = append(groups[k], e)
 	}
-	for _, k := range order {
-		if name, ok := strings.CutPrefix(k, "name:"); ok && len(withID[name]) == 1 {
-			into := withID[name][0]
-			groups[into] = append(groups[into], groups[k]...)
-			delete(groups, k)
-		}
-	}
 	var hosts []*Host
 	for _, k := range order {
-		es, ok := groups[k]
-		if !ok {
-			continue
-		}
+		es := groups[k]
 		f.Merged += len(es) - 1
-		hosts = append(hosts, row(es))
+		h := row(es)
+		h.NoID = strings.HasPrefix(k, "file:")
+		hosts = append(hosts, h)
 	}
 	return hosts
 }

@@ -9,11 +9,11 @@ import (
 	"time"
 )
 
-const checkWeb1 = `{"schema":"https://nestvirt.dev/schema/check/v1","verdict":"does-not-work","host":{"hostname":"web1","arch":"x86_64","cpu_vendor":"amd","cpu_model":null,"virt_extension":"svm","second_level_paging":true,"hypervisor_bit":false,"os":{"id":"rhel","version":"10.0","name":"RHEL 10.0"},"virtualization":{"vm":"none","hypervisor":"none","container":"none","wsl":false,"cloud":"none","level":0,"level_min":0,"level_exact":true,"evidence":[]},"kvm":{"available":true,"device":true,"accessible":true,"module":"kvm_amd","nested":false,"hpage":null,"nested_next":false,"nested_next_from":"module default","hpage_next":null,"hpage_next_from":null,"config_module":"kvm_amd","config":[]},"stated":{"migration":null,"l0_os":null,"from":[]},"notes":[]},"findings":[{"rule":"host-nesting-off","level":"does-not-work","informational":false,"undetermined":false,"unknown":[],"message":"m","source":"s","remedy":"nestvirt enable"},{"rule":"host-l0-ready","level":"supported","informational":true,"undetermined":false,"unknown":[],"message":"m","source":"s","remedy":null}],"vms":null,"error":null}`
+const checkWeb1 = `{"schema":"https://nestvirt.dev/schema/check/v1","verdict":"does-not-work","host":{"hostname":"web1","machine_id":"7c84f5f57d03433bbc549945c0adc520","arch":"x86_64","cpu_vendor":"amd","cpu_model":null,"virt_extension":"svm","second_level_paging":true,"hypervisor_bit":false,"os":{"id":"rhel","version":"10.0","name":"RHEL 10.0"},"virtualization":{"vm":"none","hypervisor":"none","container":"none","wsl":false,"cloud":"none","level":0,"level_min":0,"level_exact":true,"evidence":[]},"kvm":{"available":true,"device":true,"accessible":true,"module":"kvm_amd","nested":false,"hpage":null,"nested_next":false,"nested_next_from":"module default","hpage_next":null,"hpage_next_from":null,"config_module":"kvm_amd","config":[]},"stated":{"migration":null,"l0_os":null,"from":[]},"notes":[]},"findings":[{"rule":"host-nesting-off","level":"does-not-work","informational":false,"undetermined":false,"unknown":[],"message":"m","source":"s","remedy":"nestvirt enable"},{"rule":"host-l0-ready","level":"supported","informational":true,"undetermined":false,"unknown":[],"message":"m","source":"s","remedy":null}],"vms":null,"error":null}`
 
 const checkBroken = `{"schema":"https://nestvirt.dev/schema/check/v1","verdict":null,"host":null,"findings":[],"vms":null,"error":{"kind":"input","message":"--root /x: not a snapshot"}}`
 
-const vmsWeb1 = `{"schema":"https://nestvirt.dev/schema/vms/v1","verdict":"supported","host":{"hostname":"web1","arch":"x86_64","cpu_vendor":"amd","cpu_model":null,"virt_extension":"svm","second_level_paging":true,"hypervisor_bit":false,"os":null,"virtualization":{"vm":"none","hypervisor":"none","container":"none","wsl":false,"cloud":"none","level":0,"level_min":0,"level_exact":true,"evidence":[]},"kvm":{"available":true,"device":true,"accessible":true,"module":"kvm_amd","nested":false,"hpage":null,"nested_next":false,"nested_next_from":null,"hpage_next":null,"hpage_next_from":null,"config_module":null,"config":[]},"stated":{"migration":null,"l0_os":null,"from":[]},"notes":[]},"uri":"qemu:///system","notes":[],"vms":[{"name":"win11","state":"running","arch":"x86_64","cpu_mode":"host-passthrough","exposes_virtualization":true,"exposes_reason":null,"os":"win11","os_source":"libosinfo","hugepages":false,"runs":"wsl2","l2":[],"type":"kvm","platform":"rhel","verdict":"supported","chains":[],"error":null}],"error":null}`
+const vmsWeb1 = `{"schema":"https://nestvirt.dev/schema/vms/v1","verdict":"supported","host":{"hostname":"web1","machine_id":"7c84f5f57d03433bbc549945c0adc520","arch":"x86_64","cpu_vendor":"amd","cpu_model":null,"virt_extension":"svm","second_level_paging":true,"hypervisor_bit":false,"os":null,"virtualization":{"vm":"none","hypervisor":"none","container":"none","wsl":false,"cloud":"none","level":0,"level_min":0,"level_exact":true,"evidence":[]},"kvm":{"available":true,"device":true,"accessible":true,"module":"kvm_amd","nested":false,"hpage":null,"nested_next":false,"nested_next_from":null,"hpage_next":null,"hpage_next_from":null,"config_module":null,"config":[]},"stated":{"migration":null,"l0_os":null,"from":[]},"notes":[]},"uri":"qemu:///system","notes":[],"vms":[{"name":"win11","state":"running","arch":"x86_64","cpu_mode":"host-passthrough","exposes_virtualization":true,"exposes_reason":null,"os":"win11","os_source":"libosinfo","hugepages":false,"runs":"wsl2","l2":[],"type":"kvm","platform":"rhel","verdict":"supported","chains":[],"error":null}],"error":null}`
 
 const plan = `{"schema":"https://nestvirt.dev/schema/plan/v1","verdict":"supported","topologies":[{"file":"a.yaml","name":"lab","verdict":"supported","chains":[],"error":null},{"file":"b.yaml","name":null,"verdict":null,"chains":[],"error":{"message":"bad","problems":[]}}],"error":null}`
 
@@ -92,6 +92,7 @@ func withIdentity(t *testing.T, id, name, verdict string, at, origin *string) st
 	}
 	h := d["host"].(map[string]any)
 	h["hostname"] = name
+	delete(h, "machine_id")
 	if id != "" {
 		h["machine_id"], h["machine_id_from"] = id, "machine-id"
 	}
@@ -111,8 +112,9 @@ func ptr(s string) *string { return &s }
 // TestOneRowPerMachineTheNewestWinning: the same machine fed as a live check,
 // a sosreport and an Ansible fact is one row, its three sources listed newest
 // first and the newest one's verdict shown; two machines that share a name are
-// two rows; a document written before machine IDs joins the one machine of its
-// name.
+// two rows; a document without a machine ID (written before nestvirt recorded
+// one) is a row of its own, marked, merged with nothing: a name is no
+// machine's identity (it merged two Windows L1s named WIN10-L1).
 func TestOneRowPerMachineTheNewestWinning(t *testing.T) {
 	const a, b = "7c84f5f57d03433bbc549945c0adc520", "0f3e9a1b2c4d4e5f8a6b7c8d9e0f1a2b"
 	dir := t.TempDir()
@@ -132,10 +134,13 @@ func TestOneRowPerMachineTheNewestWinning(t *testing.T) {
 		byName[h.Name] = append(byName[h.Name], h)
 	}
 	web1 := byName["web1"]
-	if len(web1) != 1 {
-		t.Fatalf("web1 is %d rows", len(web1))
+	if len(web1) != 2 {
+		t.Fatalf("web1 is %d rows, want 2 (one machine with an ID, one document without)", len(web1))
 	}
-	h := web1[0]
+	h, old := web1[0], web1[1]
+	if h.NoID {
+		h, old = old, h
+	}
 	if h.Verdict != "supported" || h.ID != a || !h.CheckedAt.Equal(time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)) || !strings.HasSuffix(h.File, "live/web1.json") {
 		t.Errorf("web1: %s %s %s %s (the newest must win)", h.Verdict, h.ID, h.CheckedAt, h.File)
 	}
@@ -143,13 +148,71 @@ func TestOneRowPerMachineTheNewestWinning(t *testing.T) {
 	for _, s := range h.Sources {
 		got = append(got, filepath.Base(filepath.Dir(s.File))+":"+s.Origin)
 	}
-	if want := []string{"live:live", "ansible:live", "sos:sosreport", "old:"}; strings.Join(got, " ") != strings.Join(want, " ") {
-		t.Errorf("sources %v, want %v (newest first, the undated last)", got, want)
+	if want := []string{"live:live", "ansible:live", "sos:sosreport"}; strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Errorf("sources %v, want %v (newest first)", got, want)
+	}
+	if h.NoID || !old.NoID || old.ID != "" || len(old.Sources) != 1 {
+		t.Errorf("the document without an ID: %+v", old)
 	}
 	if len(byName["db"]) != 2 || len(byName["web1-clone"]) != 1 {
 		t.Errorf("machines sharing a name, or an ID: db %d rows, web1-clone %d", len(byName["db"]), len(byName["web1-clone"]))
 	}
-	if len(f.Hosts) != 4 || f.Merged != 3 {
-		t.Errorf("%d rows, %d merged; want 4 and 3", len(f.Hosts), f.Merged)
+	if len(f.Hosts) != 5 || f.Merged != 2 {
+		t.Errorf("%d rows, %d merged; want 5 and 2", len(f.Hosts), f.Merged)
+	}
+}
+
+// TestSameNamedWindowsMachinesAreTwo: two Windows L1s cloned from one template
+// (WIN10-L1), a Windows 10 Pro and a Windows 11 Enterprise, were one row, the
+// first shown only under Sources. With their IDs (MachineGuid, derived) they
+// are two rows; without any, two rows as well, each marked. One machine's two
+// documents stay one row.
+func TestSameNamedWindowsMachinesAreTwo(t *testing.T) {
+	win, _ := os.ReadFile("../cli/testdata/golden/check-win10-l1-wsl2.json")
+	if len(win) == 0 {
+		t.Fatal("the Windows golden document is missing")
+	}
+	withID := func(id, verdict string) string {
+		var d map[string]any
+		if err := json.Unmarshal(win, &d); err != nil {
+			t.Fatal(err)
+		}
+		h := d["host"].(map[string]any)
+		h["machine_id"], h["machine_id_from"] = id, "machine-guid"
+		d["verdict"] = verdict
+		b, _ := json.Marshal(d)
+		return string(b)
+	}
+	for _, tc := range []struct {
+		name       string
+		docs       map[string]string
+		rows, noID int
+	}{
+		{"two IDs", map[string]string{"a.json": withID("11111111111141118111111111111111", "untested"), "b.json": withID("22222222222242228222222222222222", "does-not-work")}, 2, 0},
+		{"no IDs", map[string]string{"a.json": string(win), "b.json": string(win)}, 2, 2},
+		{"one machine twice", map[string]string{"a.json": withID("11111111111141118111111111111111", "untested"), "b.json": withID("11111111111141118111111111111111", "untested")}, 1, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for n, d := range tc.docs {
+				write(t, dir, n, d)
+			}
+			f, err := Load([]string{dir})
+			if err != nil {
+				t.Fatal(err)
+			}
+			noID := 0
+			for _, h := range f.Hosts {
+				if h.NoID {
+					noID++
+				}
+				if h.Name != "WIN10-L1" {
+					t.Errorf("row %q", h.Name)
+				}
+			}
+			if len(f.Hosts) != tc.rows || noID != tc.noID {
+				t.Errorf("%d rows, %d without an ID; want %d and %d (skipped: %v)", len(f.Hosts), noID, tc.rows, tc.noID, f.Skipped)
+			}
+		})
 	}
 }

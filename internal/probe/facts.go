@@ -20,7 +20,8 @@ type Facts struct {
 	// application-specific ID, so the machine's ID itself is never recorded; null
 	// when neither could be read.
 	MachineID *string `json:"machine_id" schema:"optional"`
-	// MachineIDFrom says what MachineID was derived from: machine-id or dmi-uuid.
+	// MachineIDFrom says what MachineID was derived from: machine-id or
+	// dmi-uuid (Linux), machine-guid (Windows' MachineGuid).
 	MachineIDFrom *string `json:"machine_id_from" schema:"optional"`
 	Arch          *string `json:"arch"`
 	CPUVendor     *string `json:"cpu_vendor"` // intel, amd, ibm, arm, ...

@@ -54,6 +54,10 @@ const (
 	regCPU0           = `HKLM\HARDWARE\DESCRIPTION\System\CentralProcessor\0`
 	regEnvironment    = `HKLM\SYSTEM\CurrentControlSet\Control\Session Manager\Environment`
 	regComputerName   = `HKLM\SYSTEM\CurrentControlSet\Control\ComputerName\ComputerName`
+	// regCryptography holds MachineGuid, Windows' machine ID, made at setup. Like
+	// /etc/machine-id it is confidential: only the ID nestvirt derives from it
+	// (probe.MachineIDOf) is kept, in documents and in snapshots.
+	regCryptography = `HKLM\SOFTWARE\Microsoft\Cryptography`
 	regLxss           = `HKCU\Software\Microsoft\Windows\CurrentVersion\Lxss`
 )
 
@@ -166,6 +170,11 @@ func (wp *winProber) run() {
 	p := wp.p
 	if h, ok := wp.str(regComputerName, "ComputerName", ""); ok {
 		p.f.Hostname = probe.Ptr(h)
+	}
+	if g, ok := wp.str(regCryptography, "MachineGuid", "the machine ID (MachineGuid)"); ok {
+		if id, ok := probe.MachineIDOf(g); ok {
+			p.f.MachineID, p.f.MachineIDFrom = probe.Ptr(id), probe.Ptr("machine-guid")
+		}
 	}
 	wp.archAndCPU()
 	wp.release()

@@ -363,6 +363,9 @@ func TestWindowsSnapshotRoundTrip(t *testing.T) {
 	reg := mustReg(t, win10Reg+`"RegisteredOwner"="Jane Admin"
 "DigitalProductId"=hex:01,02
 
+[HKEY_LOCAL_MACHINE\SOFTWARE\Microsoft\Cryptography]
+"MachineGuid"="8f4c2a51-9d3e-4b7a-a1c6-0e5d7f2b9c34"
+
 [HKEY_CURRENT_USER\Software\Microsoft\Windows\CurrentVersion\Lxss]
 "DefaultDistribution"="{g1}"
 
@@ -402,7 +405,11 @@ func TestWindowsSnapshotRoundTrip(t *testing.T) {
 	regData, _ := os.ReadFile(filepath.Join(dir, probe.WindowsRegistry))
 	cfg, _ := os.ReadFile(filepath.Join(dir, probe.WindowsWSLConfig))
 	all := string(decodeText(regData)) + string(cfg)
-	for _, secret := range []string{"Jane Admin", "DigitalProductId", "BasePath", "memory=8GB", "secret=1"} {
+	// MachineGuid is kept only as the ID derived from it, which reads back.
+	if want, ok := probe.MachineIDOf("8f4c2a51-9d3e-4b7a-a1c6-0e5d7f2b9c34"); !ok || probe.Str(snap.Facts.MachineID) != want || probe.Str(back.MachineID) != want || probe.Str(back.MachineIDFrom) != "machine-guid" {
+		t.Errorf("machine ID: live %v, replayed %v (from %v), want %s", probe.Str(snap.Facts.MachineID), probe.Str(back.MachineID), probe.Str(back.MachineIDFrom), want)
+	}
+	for _, secret := range []string{"Jane Admin", "DigitalProductId", "BasePath", "memory=8GB", "secret=1", "8f4c2a51", "8F4C2A51"} {
 		if strings.Contains(all, secret) {
 			t.Errorf("the snapshot copies %q", secret)
 		}

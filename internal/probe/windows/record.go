@@ -38,7 +38,15 @@ func (r *recorder) RegValue(key, name string) (RegValue, error) {
 		if r.values[key] == nil {
 			r.values[key] = map[string]RegValue{}
 		}
-		r.values[key][name] = v
+		kept := v
+		if key == regCryptography && name == "MachineGuid" {
+			// The snapshot keeps the derived ID, never the machine's own.
+			kept = RegValue{}
+			if id, ok := probe.MachineIDOf(v.S); ok {
+				kept.S = probe.DerivedIDPrefix + id
+			}
+		}
+		r.values[key][name] = kept
 		r.keys[key] = true
 	}
 	return v, err
