@@ -31,12 +31,12 @@ const MaxDocument = 64 << 20
 // speak of it (a live check, a sosreport, an Ansible fact). The newest
 // document's facts are the row's.
 type Host struct {
-	Name       string
-	ID         string // nestvirt's machine ID (host.machine_id), "" when no document has one
+	Name string
+	ID   string // nestvirt's machine ID (host.machine_id), "" when no document has one
 	// NoID: the document says no machine ID (one written before nestvirt
 	// recorded one, or of a machine whose ID could not be read): it is a row
 	// of its own, merged with nothing, since two machines can share a name.
-	NoID bool
+	NoID       bool
 	File       string // the document whose facts the row shows
 	Verdict    string // "" when nothing was judged (see Error)
 	VM         string // what runs it ("none" on bare metal), "" unknown

@@ -58,7 +58,7 @@ const (
 	// /etc/machine-id it is confidential: only the ID nestvirt derives from it
 	// (probe.MachineIDOf) is kept, in documents and in snapshots.
 	regCryptography = `HKLM\SOFTWARE\Microsoft\Cryptography`
-	regLxss           = `HKCU\Software\Microsoft\Windows\CurrentVersion\Lxss`
+	regLxss         = `HKCU\Software\Microsoft\Windows\CurrentVersion\Lxss`
 )
 
 // Timeout bounds each external call (PowerShell, wsl.exe): a WSL that hangs,
