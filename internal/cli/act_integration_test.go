@@ -217,3 +217,97 @@ func TestOnlyRootsFilesDriveTheGuard(t *testing.T) {
 		t.Errorf("status of an edited hook: %d\n%s", code, out)
 	}
 }
+
+// TestEveryPathRootInstallsIntoIsRootsAlone: guard install into a qemu.d owned
+// by nobody or writable by others (0777, 0775, 1777) exited 0, facts install
+// did the same into such a facts.d, and guard status did not report a hooks
+// directory, qemu.d or hook nobody owns. Each is refused or reported, naming
+// the path; a binary others could replace is not run by the hook (status says
+// so, and the script, run as libvirt runs it, allows without running it).
+func TestEveryPathRootInstallsIntoIsRootsAlone(t *testing.T) {
+	bin := rootBinary(t)
+	qemuD := func(h string) string { return filepath.Join(h, "qemu.d") }
+	for name, spoil := range map[string]func(hooks string) (path string){
+		"qemu.d owned by nobody": func(h string) string { os.Chown(qemuD(h), 65534, 65534); return qemuD(h) },
+		"qemu.d mode 0777":       func(h string) string { os.Chmod(qemuD(h), 0o777); return qemuD(h) },
+		"qemu.d mode 0775":       func(h string) string { os.Chmod(qemuD(h), 0o775); return qemuD(h) },
+		"qemu.d mode 1777":       func(h string) string { os.Chmod(qemuD(h), os.ModeSticky|0o777); return qemuD(h) },
+		"hooks owned by nobody":  func(h string) string { os.Chown(h, 65534, 65534); return h },
+		"the hook owned by nobody": func(h string) string {
+			p := filepath.Join(qemuD(h), "nestvirt-guard")
+			os.Chown(p, 65534, 65534)
+			return p
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			hooks := filepath.Join(t.TempDir(), "hooks")
+			os.MkdirAll(qemuD(hooks), 0o755)
+			if _, stderr, code := nv(t, "", "guard", "install", "--hooks-dir", hooks, "--binary", bin); code != ExitOK {
+				t.Fatalf("install: %d %s", code, stderr)
+			}
+			path := spoil(hooks)
+			out, _, code := nv(t, "", "guard", "status", "--hooks-dir", hooks)
+			if code != ExitDependency || !strings.Contains(out, "  - "+path+" ") {
+				t.Errorf("status: exit %d\n%s", code, out)
+			}
+			if !strings.HasSuffix(path, "nestvirt-guard") {
+				os.Remove(filepath.Join(qemuD(hooks), "nestvirt-guard"))
+				if _, stderr, code := nv(t, "", "guard", "install", "--hooks-dir", hooks, "--binary", bin); code != ExitFindings || !strings.Contains(stderr, path+" ") {
+					t.Errorf("install: exit %d %s", code, stderr)
+				}
+				if _, err := os.Stat(filepath.Join(qemuD(hooks), "nestvirt-guard")); err == nil {
+					t.Error("installed anyway")
+				}
+			}
+		})
+	}
+
+	// A binary anyone may replace: status says the hook does not run it, and
+	// the hook, run as libvirt runs it, allows without running it.
+	dir, _ := os.MkdirTemp("/var/lib", "nestvirt-open-bin-")
+	os.Chmod(dir, 0o755)
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	open := filepath.Join(dir, "nestvirt")
+	whole, _ := os.ReadFile(bin)
+	os.WriteFile(open, whole, 0o755)
+	hooks := filepath.Join(t.TempDir(), "hooks")
+	if _, stderr, code := nv(t, "", "guard", "install", "--hooks-dir", hooks, "--binary", open, "--root", mustAbs(snapshots+"amd-l0-nested/root")); code != ExitOK {
+		t.Fatalf("install: %d %s", code, stderr)
+	}
+	os.Chmod(open, 0o777)
+	out, _, code := nv(t, "", "guard", "status", "--hooks-dir", hooks)
+	if code != ExitDependency || !strings.Contains(out, "writable by its group or others") || !strings.Contains(out, "the hook does not run it; every VM start is judged by nothing (allowed)") {
+		t.Errorf("status with a binary of mode 0777: exit %d\n%s", code, out)
+	}
+	hook := exec.Command("sh", filepath.Join(qemuD(hooks), "nestvirt-guard"), "g", "migrate", "begin", "-")
+	hook.Stdin = strings.NewReader("<domain type='kvm'><name>g</name><memory>65536</memory><os><type>hvm</type></os></domain>")
+	msg, err := hook.CombinedOutput()
+	if err != nil || !strings.Contains(string(msg), "is not root's alone") || strings.Contains(string(msg), "refuses") {
+		t.Errorf("the hook with a binary of mode 0777: %v %s", err, msg)
+	}
+	// The same binary root's alone again: the hook runs it, and it refuses.
+	os.Chmod(open, 0o755)
+	hook = exec.Command("sh", filepath.Join(qemuD(hooks), "nestvirt-guard"), "g", "migrate", "begin", "-")
+	hook.Stdin = strings.NewReader("<domain type='kvm'><name>g</name><memory>65536</memory><os><type>hvm</type></os></domain>")
+	if msg, err := hook.CombinedOutput(); err == nil || !strings.Contains(string(msg), "refuses") {
+		t.Errorf("the hook with root's binary: %v %s", err, msg)
+	}
+
+	// facts install into a facts.d root alone cannot be sure of.
+	for name, spoil := range map[string]func(string){
+		"nobody's": func(d string) { os.Chown(d, 65534, 65534) },
+		"0777":     func(d string) { os.Chmod(d, 0o777) },
+		"0775":     func(d string) { os.Chmod(d, 0o775) },
+		"1777":     func(d string) { os.Chmod(d, os.ModeSticky|0o777) },
+	} {
+		facts := filepath.Join(t.TempDir(), "facts.d")
+		os.Mkdir(facts, 0o755)
+		spoil(facts)
+		if _, stderr, code := nv(t, "", "facts", "install", "--fact-path", facts, "--binary", bin); code != ExitFindings || !strings.Contains(stderr, facts+" ") {
+			t.Errorf("facts install into a %s facts.d: exit %d %s", name, code, stderr)
+		}
+		if _, err := os.Stat(filepath.Join(facts, "nestvirt.fact")); err == nil {
+			t.Errorf("a %s facts.d: installed anyway", name)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package domxml
 
 import (
+	"bytes"
 	"encoding/xml"
 	"fmt"
 	"io"
@@ -76,7 +77,8 @@ func (v *VM) SetOS(o osid.OS, from string) {
 // whether the host-model CPU of an arch requires a feature (domain capabilities).
 //
 // The cost is bounded for any definition libvirt accepts (10 MB): the document
-// is tokenized once; libvirtxml decodes only the elements the facts come from;
+// is scanned once (scanDomain); libvirtxml decodes only the elements the facts
+// come from;
 // of <metadata>, which other tools fill with anything, only the direct children's
 // namespaces are looked at, the libosinfo element and nestvirt's own record
 // read when they are of a size such records have. A record over its bounds is
@@ -86,7 +88,7 @@ func ReadVM(raw []byte, host HostCPU, hostModel func(arch, feature string) (bool
 	if len(raw) > MaxSize {
 		return VM{}, fmt.Errorf("domain XML is %d bytes; the limit is %d", len(raw), MaxSize)
 	}
-	doc, err := parse(raw)
+	root, top, err := scanDomain(raw)
 	if err != nil {
 		return VM{}, fmt.Errorf("domain XML: %w", err)
 	}
@@ -94,22 +96,29 @@ func ReadVM(raw []byte, host HostCPU, hostModel func(arch, feature string) (bool
 	// and <metadata> can be megabytes, and decoding them would cost more
 	// than the whole decision may take.
 	var rest strings.Builder
-	rest.Write(raw[doc.Root.Start:doc.Root.InnerStart])
+	start := raw[root.start:root.innerStart]
+	if root.selfClosing {
+		start = append(bytes.TrimSuffix(bytes.TrimSpace(start[:len(start)-1]), []byte("/")), '>')
+	}
+	rest.Write(start)
 	cpuTooBig := 0
-	for _, e := range doc.Top {
-		switch e.Name {
+	var md scanned
+	hasMD := false
+	for _, e := range top {
+		switch e.name {
 		case "cpu":
-			if e.End-e.Start > maxCPU {
-				cpuTooBig = e.End - e.Start
+			if e.end-e.start > maxCPU {
+				cpuTooBig = e.end - e.start
 				continue
 			}
-			rest.Write(raw[e.Start:e.End])
+			rest.Write(raw[e.start:e.end])
 		case "name", "os", "memoryBacking":
-			rest.Write(raw[e.Start:e.End])
+			rest.Write(raw[e.start:e.end])
+		case "metadata":
+			md, hasMD = e, true
 		}
 	}
-	rest.WriteString("</" + doc.Root.qname + ">")
-	md, hasMD := doc.top("metadata")
+	rest.WriteString("</domain>")
 	var d libvirtxml.Domain
 	if err := d.Unmarshal(rest.String()); err != nil {
 		return VM{}, fmt.Errorf("domain XML: %w", err)
@@ -147,10 +156,10 @@ const maxForeignRecord = 64 << 10
 
 // readMetadata reads what <metadata>'s direct children say: the OS libosinfo
 // records, the management layer (by its namespace) and nestvirt's record.
-func (v *VM) readMetadata(raw []byte, md element) {
-	for _, c := range md.Children {
+func (v *VM) readMetadata(raw []byte, md scanned) {
+	for _, c := range md.children {
 		ns := ""
-		for _, at := range c.Attrs {
+		for _, at := range c.attrs {
 			if at.Name.Space == "xmlns" || at.Name.Local == "xmlns" {
 				ns = at.Value
 			}
@@ -161,14 +170,14 @@ func (v *VM) readMetadata(raw []byte, md element) {
 			}
 		}
 		switch {
-		case ns == libosinfoNS && c.End-c.Start <= maxForeignRecord:
-			if o := libosinfoOS(string(raw[c.Start:c.End])); o != nil && v.os == nil {
+		case ns == libosinfoNS && c.end-c.start <= maxForeignRecord:
+			if o := libosinfoOS(string(raw[c.start:c.end])); o != nil && v.os == nil {
 				v.os, v.OSFrom = o, "libosinfo"
 			}
 		case ns == libosinfoNS:
-			v.MetadataNote = joinNote(v.MetadataNote, fmt.Sprintf("libosinfo's element is %d bytes (over %d): not read, so the OS it records is unknown", c.End-c.Start, maxForeignRecord))
+			v.MetadataNote = joinNote(v.MetadataNote, fmt.Sprintf("libosinfo's element is %d bytes (over %d): not read, so the OS it records is unknown", c.end-c.start, maxForeignRecord))
 		case ns == Namespace:
-			a, err := ParseAnnotation(raw[c.Start:c.End])
+			a, err := ParseAnnotation(raw[c.start:c.end])
 			if err != nil {
 				v.Runs = ""
 				v.MetadataNote = joinNote(v.MetadataNote, "nestvirt's record (nestvirt annotate) is not read: "+err.Error()+"; what the guest runs and its own guests are unknown")

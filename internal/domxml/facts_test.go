@@ -2,6 +2,7 @@ package domxml
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -144,4 +145,45 @@ func TestNestvirtsRecordIsReadWithinItsBounds(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzScanAgreesWithTheParser: wherever encoding/xml reads a domain, the byte
+// scan the facts use locates the same top-level elements and the same
+// children of <metadata>, at the same offsets.
+func FuzzScanAgreesWithTheParser(f *testing.F) {
+	for _, file := range []string{"plain.xml", "rhel-lab.xml", "win11-wsl2.xml", "hostmodel.xml"} {
+		if b, err := os.ReadFile(filepath.Join("testdata", file)); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Add([]byte(`<domain a='>' b="<x>"><!-- <cpu> --><name>n</name><![CDATA[<cpu/>]]><?pi <x>?><metadata><a:x xmlns:a='u'><y/></a:x><b:z xmlns:b="v"/></metadata><cpu mode='host-model'/></domain>`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		d, err := parse(raw)
+		if err != nil {
+			return
+		}
+		root, top, err := scanDomain(raw)
+		if err != nil {
+			t.Fatalf("parse reads it, the scan does not: %v", err)
+		}
+		if root.start != d.Root.Start || len(top) != len(d.Top) {
+			t.Fatalf("root at %d, %d top elements; parse: %d, %d", root.start, len(top), d.Root.Start, len(d.Top))
+		}
+		for i, e := range top {
+			p := d.Top[i]
+			if e.name != p.qname || e.start != p.Start || e.end != p.End || e.innerStart != p.InnerStart || e.innerEnd != p.InnerEnd {
+				t.Fatalf("top %d: scan %q [%d %d %d %d], parse %q [%d %d %d %d]", i, e.name, e.start, e.innerStart, e.innerEnd, e.end, p.qname, p.Start, p.InnerStart, p.InnerEnd, p.End)
+			}
+			if e.name == "metadata" {
+				if len(e.children) != len(p.Children) {
+					t.Fatalf("metadata: %d children, parse %d", len(e.children), len(p.Children))
+				}
+				for j, c := range e.children {
+					if c.start != p.Children[j].Start || c.end != p.Children[j].End {
+						t.Fatalf("metadata child %d: [%d %d], parse [%d %d]", j, c.start, c.end, p.Children[j].Start, p.Children[j].End)
+					}
+				}
+			}
+		}
+	})
 }

@@ -112,8 +112,9 @@ if [ ! -x "$bin" ]; then
 	say "$bin is missing or not executable; domain $1 operation $2: $( [ $fail = 1 ] && echo refused || echo allowed ) without judging"
 	exit $fail
 fi
-# Root runs $bin at every VM start: only a file root alone can change.
-if command -v find >/dev/null 2>&1 && [ -z "$(find "$bin" -maxdepth 0 -type f -user 0 ! -perm /022 2>/dev/null)" ]; then
+# Root runs $bin at every VM start: only a file root alone can change (the
+# user running this, which is root under libvirt).
+if command -v find >/dev/null 2>&1 && [ -z "$(find "$bin" -maxdepth 0 -type f \( -user 0 -o -user "$(id -u)" \) ! -perm /022 2>/dev/null)" ]; then
 	say "$bin is not root's alone (another owner, a symlink, or writable by group or others): not run; domain $1 operation $2: $( [ $fail = 1 ] && echo refused || echo allowed ) without judging"
 	exit $fail
 fi

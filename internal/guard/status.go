@@ -82,10 +82,12 @@ func CheckStatus(o StatusOptions) (Status, error) {
 	}
 	st := Status{Path: Path(o.HooksDir), Installed: script != "", Ours: ours, PolicyName: "the embedded policy"}
 	problem := func(format string, args ...any) { st.Problems = append(st.Problems, fmt.Sprintf(format, args...)) }
-	for _, err := range rootexec.InstallPath([]string{o.HooksDir, filepath.Join(o.HooksDir, "qemu.d")}, Path(o.HooksDir), runsWhat) {
-		problem("%s", err)
-	}
 	root := o.Root
+	if script != "" {
+		for _, err := range rootexec.InstallPath([]string{o.HooksDir, filepath.Join(o.HooksDir, "qemu.d")}, Path(o.HooksDir), runsWhat) {
+			problem("%s", err)
+		}
+	}
 	if script != "" && ours {
 		cfg, ok := ReadConfig(script)
 		if !ok {

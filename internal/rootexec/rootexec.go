@@ -164,7 +164,7 @@ func InstallPath(strict []string, file, what string) []error {
 	}
 	for p := filepath.Dir(filepath.Clean(strict[0])); ; p = filepath.Dir(p) {
 		st, err := os.Lstat(p)
-		if err == nil {
+		if err == nil && (fsroot.Owner(st) != os.Geteuid() || st.Mode().Perm()&0o022 != 0) {
 			err = owned(p, st, what)
 		} else if errors.Is(err, fs.ErrNotExist) {
 			err = nil
@@ -207,9 +207,10 @@ func InstallPath(strict []string, file, what string) []error {
 	return errs
 }
 
-// strictOwned is owned without the sticky bit's exemption.
+// strictOwned is owned without the sticky bit's exemption. The user running
+// nestvirt may own what it installs (for root, that is root).
 func strictOwned(p string, st fs.FileInfo, what string) error {
-	if owner := fsroot.Owner(st); owner > 0 {
+	if owner := fsroot.Owner(st); owner > 0 && owner != os.Geteuid() {
 		return fmt.Errorf("%s belongs to uid %d, not root: that user could change what %s", p, owner, what)
 	}
 	if st.Mode().Perm()&0o022 != 0 {

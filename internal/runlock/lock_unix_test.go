@@ -49,7 +49,7 @@ func TestALockOthersCouldTakeIsRefused(t *testing.T) {
 		"a group-writable directory": func(dir string) error { return os.Chmod(dir, 0o770) },
 		"a world-writable directory": func(dir string) error { return os.Chmod(dir, 0o777) },
 		"a sticky world-writable directory": func(dir string) error {
-			return os.Chmod(dir, 0o1777)
+			return os.Chmod(dir, os.ModeSticky|0o777)
 		},
 		"a world-writable lock file": func(dir string) error {
 			if err := os.WriteFile(filepath.Join(dir, "x.lock"), nil, 0o600); err != nil {
