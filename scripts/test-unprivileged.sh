@@ -11,18 +11,25 @@ getent passwd "$user" >/dev/null ||
   useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$user"
 work=$(mktemp -d /tmp/nestvirt-unprivileged.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/repo/nestvirt" "$work/home"
-# The files of the checkout as they are now (committed or not), nothing else.
+mkdir -p "$work/repo" "$work/home"
+# A checkout (with its .git) of the files as they are now (committed or not),
+# nothing else, owned by root: a contributor's test run must not need to write
+# into the tree, nor git to answer for a checkout another user owns (go build
+# stamps VCS information by default, and git refuses "dubious ownership").
 if git rev-parse --git-dir >/dev/null 2>&1; then
+  git clone -q --no-hardlinks . "$work/repo/nestvirt"
   git ls-files -z --cached --others --exclude-standard | xargs -0 -r stat --printf '%n\0' 2>/dev/null |
     tar --null -T - -cf - | tar -xf - -C "$work/repo/nestvirt"
 else
+  mkdir -p "$work/repo/nestvirt"
   tar --exclude=./dist -cf - . | tar -xf - -C "$work/repo/nestvirt"
 fi
 [ ! -e "$work/repo/shared" ] || { echo "a ../shared beside the copy" >&2; exit 1; }
 # The user has no module cache and no network: the modules go with the copy.
 go -C "$work/repo/nestvirt" mod vendor
-chown -R "$user:$user" "$work"
+chown -R root:root "$work/repo"
+chmod -R a+rX "$work/repo"
+chown -R "$user:$user" "$work/home"
 chmod 0755 "$work"
 
 gobin=$(dirname "$(command -v go)")
@@ -31,7 +38,7 @@ log=$work/go-test.log
 if ! unshare --net sh -c '
   ip link set lo up
   exec setpriv --reuid="$1" --regid="$1" --clear-groups \
-    env -i PATH="$2:/usr/bin:/bin" HOME="$3/home" GOCACHE="$3/cache" GOPATH="$3/gopath" \
+    env -i PATH="$2:/usr/bin:/bin" HOME="$3/home" GOCACHE="$3/home/cache" GOPATH="$3/home/gopath" \
       GOFLAGS=-mod=vendor GOPROXY=off GOTOOLCHAIN=local \
       go -C "$3/repo/nestvirt" test -count=1 ./...
 ' sh "$user" "$gobin" "$work" >"$log" 2>&1; then

@@ -14,7 +14,7 @@ func TestVersionStampedByTheLinker(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "nestvirt")
 	pkg := "github.com/nestvirt/nestvirt/internal/cli"
 	ld := "-X " + pkg + ".Version=9.8.7 -X " + pkg + ".Commit=0123456789abcdef0123 -X " + pkg + ".Date=2026-01-02T03:04:05Z"
-	build := exec.Command("go", "build", "-trimpath", "-ldflags", ld, "-o", bin, "../../cmd/nestvirt")
+	build := exec.Command("go", "build", "-buildvcs=false", "-trimpath", "-ldflags", ld, "-o", bin, "../../cmd/nestvirt")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("%v\n%s", err, out)

@@ -379,6 +379,41 @@ type tmplExpr struct {
 	once sync.Once
 	prg  *program
 	err  error
+	// unknown is what the message says where the value cannot be known
+	// ({{expr ?? 'words'}}): a sentence stays a sentence, never a stand-in.
+	unknown    string
+	hasUnknown bool
+}
+
+// splitUnknown splits "expr ?? 'words'" at its last ?? outside a string
+// literal (CEL has no ?? of its own); words is a quoted string.
+func splitUnknown(src string) (expr, words string, ok bool, err error) {
+	var quote byte
+	at := -1
+	for i := 0; i < len(src); i++ {
+		c := src[i]
+		switch {
+		case quote != 0 && c == '\\':
+			i++
+		case quote != 0 && c == quote:
+			quote = 0
+		case quote != 0:
+		case c == '\'' || c == '"':
+			quote = c
+		case c == '?' && i+1 < len(src) && src[i+1] == '?':
+			at = i
+			i++
+		}
+	}
+	if at < 0 {
+		return src, "", false, nil
+	}
+	expr, lit := strings.TrimSpace(src[:at]), strings.TrimSpace(src[at+2:])
+	if len(lit) < 2 || (lit[0] != '\'' && lit[0] != '"') || lit[len(lit)-1] != lit[0] {
+		return "", "", false, fmt.Errorf("after ?? comes the text for an unknown value, in quotes: %q", lit)
+	}
+	words = strings.ReplaceAll(lit[1:len(lit)-1], `\`+string(lit[0]), string(lit[0]))
+	return expr, words, true, nil
 }
 
 func (x *tmplExpr) compile() error {
@@ -410,7 +445,12 @@ func (e *env) parseTemplate(s string, eager bool) (template, error) {
 			return t, fmt.Errorf("unclosed {{ in %q", s)
 		}
 		t.parts = append(t.parts, rest[:i])
-		x := &tmplExpr{src: strings.TrimSpace(rest[i+2 : i+j]), env: e}
+		src, words, has, err := splitUnknown(strings.TrimSpace(rest[i+2 : i+j]))
+		if err != nil {
+			t.bad = true
+			return t, fmt.Errorf("in {{%s}}: %w", strings.TrimSpace(rest[i+2:i+j]), err)
+		}
+		x := &tmplExpr{src: src, env: e, unknown: words, hasUnknown: has}
 		if fieldPathRe.MatchString(x.src) {
 			x.path = strings.Split(x.src, ".")
 		}
@@ -456,6 +496,10 @@ func (t template) render(a activation) (s string, unknown bool, err error) {
 		}
 		if _, ok := v.(*types.Unknown); ok {
 			unknown = true
+			if x.hasUnknown {
+				b.WriteString(x.unknown)
+				continue
+			}
 		}
 		b.WriteString(display(v))
 	}
