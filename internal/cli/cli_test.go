@@ -393,7 +393,7 @@ func TestCheckReplaysASnapshot(t *testing.T) {
 		t.Errorf("exit %d, stderr %s", code, stderr)
 	}
 	golden(t, "check-amd-l0-nested.txt", out)
-	if !strings.Contains(out, "This machine: supported\n  live migration: does-not-work if this host migrates its VMs") {
+	if !strings.Contains(out, "This machine: supported\n  live migration: does-not-work if this host live-migrates its VMs") {
 		t.Errorf("the headline must name the nesting verdict and the migration limitation apart:\n%s", out)
 	}
 	js, _, _ := nv(t, "", "check", "--root", root, "--format", "json")
@@ -421,7 +421,7 @@ func TestCheckReplaysASnapshot(t *testing.T) {
 func TestCheckOfAnL1SaysWhatItCannotSee(t *testing.T) {
 	root := snapshots + "rhel96-l1-on-kvm/root"
 	out, _, code := nv(t, "", "check", "--root", root)
-	if code != ExitFindings || !strings.Contains(out, "This machine: unsupported") || !strings.Contains(out, "could be tech-preview (host-l1-on-kvm) if the OS of the L0 below this guest") || !strings.Contains(out, "level      ≥ 1") {
+	if code != ExitFindings || !strings.Contains(out, "This machine: unsupported") || !strings.Contains(out, "could be tech-preview (host-l1-on-kvm) if the L0 below runs RHEL 10.0") || !strings.Contains(out, "level      ≥ 1") {
 		t.Errorf("exit %d:\n%s", code, out)
 	}
 	out, _, code = nv(t, "", "check", "--root", root, "--l0-os", "rhel10.0")
@@ -592,7 +592,7 @@ func TestCheckWindows(t *testing.T) {
 		if code != c.code || !strings.HasPrefix(out, c.head) {
 			t.Errorf("%s: exit %d, want %d; stderr %s\n%s", name, code, c.code, stderr, out)
 		}
-		if c.args == nil && c.snap == "win10-l1-wsl2" && !strings.Contains(out, "could be supported (win-l1-supported) if the OS of the L0") {
+		if c.args == nil && c.snap == "win10-l1-wsl2" && !strings.Contains(out, "could be supported (win-l1-supported) if the L0 below runs RHEL 10.0") {
 			t.Errorf("without the L0's OS, the headline must say what it would take:\n%s", out)
 		}
 		if len(c.args) == 2 && c.args[1] == "rhel10.0" || c.snap == "wine" {

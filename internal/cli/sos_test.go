@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -104,4 +105,44 @@ func TestSosTextStatesFactsWithFlags(t *testing.T) {
 	if !strings.Contains(out, "--l0-os rhel10.0, or in /etc/nestvirt/host.yaml") {
 		t.Errorf("a snapshot's text no longer names host.yaml:\n%s", out)
 	}
+}
+
+// couldBe is a headline's promise: "could be L (rule) if ...: state it with
+// --flag value" (or "live migration: L if ...; state it with --flag value").
+var couldBe = regexp.MustCompile(`(?m)^  (?:could be|live migration:) ([a-z-]+) .*?state it with (--[a-z0-9-]+) ([^ ,]+)`)
+
+// TestEveryCouldBeIsKept: whatever a headline says stating a fact would make
+// the verdict, checking again with that statement makes it so, for every
+// snapshot and sosreport fixture of the repository. ("could be tech-preview
+// (host-l1-on-kvm) if the OS of the L0 ... were known" was printed where another
+// decided finding kept the verdict worse whatever was stated.)
+func TestEveryCouldBeIsKept(t *testing.T) {
+	var inputs [][]string
+	entries, _ := os.ReadDir(snapshots)
+	for _, e := range entries {
+		inputs = append(inputs, []string{"--root", snapshots + e.Name() + "/root"})
+	}
+	sosDir := t.TempDir()
+	reports, _ := filepath.Glob("../sos/testdata/*.txtar")
+	for _, r := range reports {
+		inputs = append(inputs, []string{"--sos", sosreport(t, strings.TrimSuffix(filepath.Base(r), ".txtar"), sosDir)})
+	}
+	promises := 0
+	for _, in := range inputs {
+		out, _, _ := nv(t, "", append([]string{"check"}, in...)...)
+		head, _, _ := strings.Cut(out, "\n\n")
+		head = strings.ReplaceAll(head, "\n    ", " ") // unwrapped
+		for _, m := range couldBe.FindAllStringSubmatch(head, -1) {
+			promises++
+			again, stderr, _ := nv(t, "", append([]string{"check", "--format", "json", m[2], m[3]}, in...)...)
+			var doc struct{ Verdict string }
+			if err := json.Unmarshal([]byte(again), &doc); err != nil || doc.Verdict != m[1] {
+				t.Errorf("%v says %q; with %s %s the verdict is %q %s", in, strings.TrimSpace(m[0]), m[2], m[3], doc.Verdict, stderr)
+			}
+		}
+	}
+	if promises < 5 {
+		t.Errorf("only %d could-be lines over %d inputs: the test reads nothing", promises, len(inputs))
+	}
+	t.Logf("%d could-be lines over %d inputs, each kept", promises, len(inputs))
 }

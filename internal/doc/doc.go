@@ -85,8 +85,11 @@ type CheckDoc struct {
 	Verdict  *policy.Level    `json:"verdict"` // null when nothing could be judged
 	Host     *probe.Facts     `json:"host"`    // null when the machine could not be read
 	Findings []policy.Finding `json:"findings"`
-	VMs      *VMsPart         `json:"vms"` // null unless --vms judged them
-	Error    *Error           `json:"error"`
+	// CouldBe is what stating a fact nestvirt cannot read would make the
+	// verdict, each judged again with the statement.
+	CouldBe []judge.Possibility `json:"could_be" schema:"optional"`
+	VMs     *VMsPart            `json:"vms"` // null unless --vms judged them
+	Error   *Error              `json:"error"`
 }
 
 // VMsPart is the VMs of check --vms: vms's document without the host, which
@@ -170,6 +173,10 @@ func NewCheckDoc(r *judge.CheckResult, vms *judge.Audit, fail *Error) CheckDoc {
 		d.Verdict, d.Host = &v, &host
 		if r.Findings != nil {
 			d.Findings = r.Findings
+		}
+		d.CouldBe = r.CouldBe
+		if d.CouldBe == nil {
+			d.CouldBe = []judge.Possibility{}
 		}
 	}
 	if vms != nil {

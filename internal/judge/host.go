@@ -268,11 +268,23 @@ type CheckResult struct {
 	Verdict  policy.Level     `json:"verdict"`
 	Host     probe.Facts      `json:"host"`
 	Findings []policy.Finding `json:"findings"`
+	// CouldBe is what stating a fact nestvirt cannot read would make the
+	// verdict, each judged again with the statement (Possibilities).
+	CouldBe []Possibility `json:"could_be"`
 }
 
-// Check evaluates the host rules on facts. An evaluation error (a policy file that
+// Check evaluates the host rules on facts, and what stating a fact that could
+// not be read would make the verdict. An evaluation error (a policy file that
 // did not foresee a fact) is returned with the findings that could be made.
 func Check(p *policy.Policy, f probe.Facts) (CheckResult, error) {
+	r, err := judgeHost(p, f)
+	if err == nil {
+		r.CouldBe = Possibilities(p, r)
+	}
+	return r, err
+}
+
+func judgeHost(p *policy.Policy, f probe.Facts) (CheckResult, error) {
 	fs, err := p.JudgeHost(Host(f))
 	return CheckResult{Verdict: policy.VerdictOf(fs), Host: f, Findings: fs}, err
 }

@@ -28,20 +28,15 @@ func Headline(r judge.CheckResult, s Style) []string {
 
 func headline(r judge.CheckResult, s Style) []string {
 	lines := []string{s.Level(r.Verdict)}
-	for _, f := range r.Findings {
-		if !f.Undetermined || f.Informational {
+	// Each line is a promise judged again with the statement it names
+	// (judge.Possibilities), never a guess from an undetermined finding.
+	for _, c := range r.CouldBe {
+		state := fmt.Sprintf("state it with %s, or in /%s (%s)", c.Flag, stated.HostConfig, c.File)
+		if c.Fact == "host.migration" && strings.HasSuffix(c.Flag, " yes") {
+			lines = append(lines, fmt.Sprintf("live migration: %s if this host live-migrates its VMs (%s); %s", s.Level(c.Level), c.Rule, state))
 			continue
 		}
-		if len(f.Unknown) == 1 && f.Unknown[0] == "host.migration" {
-			lines = append(lines, fmt.Sprintf("live migration: %s if this host migrates its VMs (%s)", s.Level(f.Level), f.Rule))
-			continue
-		}
-		switch {
-		case f.Placement() && f.Level < r.Verdict:
-			lines = append(lines, fmt.Sprintf("could be %s (%s) if %s were known", s.Level(f.Level), f.Rule, FactNames(f.Unknown)))
-		case !f.Placement() && f.Level > r.Verdict:
-			lines = append(lines, fmt.Sprintf("could be %s (%s), depending on %s", s.Level(f.Level), f.Rule, FactNames(f.Unknown)))
-		}
+		lines = append(lines, fmt.Sprintf("could be %s (%s) if %s: %s", s.Level(c.Level), c.Rule, c.If, state))
 	}
 	return lines
 }

@@ -58,7 +58,7 @@ func TestCheckRenderers(t *testing.T) {
 		nfd     string
 	}{
 		{"intel-l0-ready", "supported", []string{"KVM\n", "kvm_intel", "host-l0-ready"}, "", "nestvirt.dev/verdict=supported"},
-		{"amd-l0-nested", "supported", []string{"live migration: does-not-work if this host migrates"}, "", "nestvirt.dev/kvm-module=kvm_amd"},
+		{"amd-l0-nested", "supported", []string{"live migration: does-not-work if this host live-migrates its VMs"}, "", "nestvirt.dev/kvm-module=kvm_amd"},
 		{"intel-l0-nesting-off", "does-not-work", []string{"host-nesting-off", "Remedies"}, "does-not-work host-nesting-off: ", "nestvirt.dev/verdict=does-not-work"},
 		{"kvm-guest-no-vmx", "does-not-work", []string{"host-guest-hides-virt", "runs on"}, "host-guest-hides-virt", "nestvirt.dev/vm=kvm"},
 		{"aarch64-no-kvm", "does-not-work", []string{"aarch64"}, "host-arch-not-nestable", "nestvirt.dev/verdict=does-not-work"},
