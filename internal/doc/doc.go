@@ -167,16 +167,15 @@ func vmEntries(rs []judge.VMResult) []VMEntry {
 
 // NewCheckDoc is check's document. r is nil when nothing could be judged.
 func NewCheckDoc(r *judge.CheckResult, vms *judge.Audit, fail *Error) CheckDoc {
-	d := CheckDoc{Schema: SchemaCheck, Findings: []policy.Finding{}, Error: fail}
+	d := CheckDoc{Schema: SchemaCheck, Findings: []policy.Finding{}, CouldBe: []judge.Possibility{}, Error: fail}
 	if r != nil {
 		v, host := r.Verdict, r.Host
 		d.Verdict, d.Host = &v, &host
 		if r.Findings != nil {
 			d.Findings = r.Findings
 		}
-		d.CouldBe = r.CouldBe
-		if d.CouldBe == nil {
-			d.CouldBe = []judge.Possibility{}
+		if r.CouldBe != nil {
+			d.CouldBe = r.CouldBe
 		}
 	}
 	if vms != nil {
