@@ -270,8 +270,11 @@ func TestEveryPathRootInstallsIntoIsRootsAlone(t *testing.T) {
 	open := filepath.Join(dir, "nestvirt")
 	whole, _ := os.ReadFile(bin)
 	os.WriteFile(open, whole, 0o755)
+	// The facts tree the hook reads is root's and not in a temporary directory.
+	amd := filepath.Join(dir, "amd-l0-nested")
+	os.CopyFS(amd, os.DirFS(snapshots+"amd-l0-nested/root"))
 	hooks := filepath.Join(t.TempDir(), "hooks")
-	if _, stderr, code := nv(t, "", "guard", "install", "--hooks-dir", hooks, "--binary", open, "--root", mustAbs(snapshots+"amd-l0-nested/root")); code != ExitOK {
+	if _, stderr, code := nv(t, "", "guard", "install", "--hooks-dir", hooks, "--binary", open, "--root", amd); code != ExitOK {
 		t.Fatalf("install: %d %s", code, stderr)
 	}
 	os.Chmod(open, 0o777)

@@ -126,7 +126,11 @@ func TestExposeLosesNothingOverLibvirtsOwnDomains(t *testing.T) {
 			}
 			arch := d.arch()
 			if err != nil {
-				if archpkg.Of(arch, "intel").Nestable || !strings.Contains(err.Error(), "does not work") {
+				// Refused: on an arch where nesting does not work, or a
+				// definition libvirt does not take (no <name>: libvirt's own
+				// vmx2xml conversions have none).
+				noName := strings.Contains(err.Error(), "has no <name>") && !bytes.Contains(raw, []byte("<name>"))
+				if !noName && (archpkg.Of(arch, "intel").Nestable || !strings.Contains(err.Error(), "does not work")) {
 					t.Errorf("%s (arch %q): %v", name, arch, err)
 				}
 				refused++

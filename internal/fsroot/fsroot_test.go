@@ -253,6 +253,29 @@ func TestBackupsKeepTheFirstAndTheLastVersionWithOwnerAndMode(t *testing.T) {
 	}
 }
 
+// TestABackupThatIsTheFileItselfLeavesNoTemporary: a run killed after linking
+// its backup and before its rename leaves the backup a hard link of the file;
+// the next backup's rename of one link over another of the same file does
+// nothing, and left ".kvm.conf.nestvirt-bak.nestvirt-*" behind (found by
+// killing real runs of enable).
+func TestABackupThatIsTheFileItselfLeavesNoTemporary(t *testing.T) {
+	root, _ := tree(t, map[string]string{"etc/kvm.conf": "v1\n"})
+	p := filepath.Join(root, "etc/kvm.conf")
+	if err := os.Link(p, p+BackupSuffix); err != nil {
+		t.Fatal(err)
+	}
+	d := open(t, root)
+	if err := d.WriteAtomic("etc/kvm.conf", []byte("v2\n"), WriteOptions{Backup: true}); err != nil {
+		t.Fatal(err)
+	}
+	if temps, _ := filepath.Glob(filepath.Join(root, "etc/.*")); len(temps) > 0 {
+		t.Errorf("temporary files left: %v", temps)
+	}
+	if b, _ := os.ReadFile(p + BackupSuffix); string(b) != "v1\n" {
+		t.Errorf("the backup holds %q", b)
+	}
+}
+
 // TestACrashAtAnyStepOnAVolatileFileSystemLeavesOldOrNew stops a write at each step
 // and then drops every byte that was not synced, as a power cut does to the page
 // cache. The file and its backups must be whole: old or new, never empty or cut.

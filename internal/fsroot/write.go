@@ -298,6 +298,12 @@ func (d *Dir) linkBackup(rel string, cur Version, mode fs.FileMode) error {
 		d.Remove(tmp)
 		return err
 	}
+	// The backup may already be this very file (a run killed after its backup
+	// and before its rename left one): renaming one link over another of the
+	// same file does nothing, and leaves the temporary name behind.
+	if _, err := d.Lstat(tmp); err == nil {
+		d.Remove(tmp)
+	}
 	return d.syncDir(dir)
 }
 
