@@ -241,7 +241,9 @@ func (r *Row) check(c *Chain, explain bool) rowFit {
 	case wrongHV:
 		// The hypervisor rules the row out; its OS says nothing more.
 	case c.unknown("l0.os"):
-		f.ifKnown(func() string { return fmt.Sprintf("the L0's OS (not visible from here) must be one of: %s", labels(r.L0.OS)) })
+		f.ifKnown(func() string {
+			return fmt.Sprintf("the L0's OS (not visible from here) must be one of: %s", labels(r.L0.OS))
+		})
 	case !anyOS(r.L0.OS, c.L0.OS):
 		f.missed(func() string { return fmt.Sprintf("L0 %s is not %s", osName(c.L0.OS), labels(r.L0.OS)) })
 	}
