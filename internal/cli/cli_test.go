@@ -399,11 +399,11 @@ func TestCheckReplaysASnapshot(t *testing.T) {
 	js, _, _ := nv(t, "", "check", "--root", root, "--format", "json")
 	golden(t, "check-amd-l0-nested.json", js)
 	migrates, _, code := nv(t, "", "check", "-q", "--root", root, "--migrates", "yes")
-	if code != ExitFindings || !strings.HasPrefix(migrates, "does-not-work host-amd-migration: ") || strings.Contains(migrates, "CPU") {
+	if code != ExitFindings || !strings.HasPrefix(migrates, "This machine: does-not-work\n  does-not-work host-amd-migration: ") || strings.Contains(migrates, "CPU") {
 		t.Errorf("-q --migrates yes: %d\n%s", code, migrates)
 	}
 	ready, _, code := nv(t, "", "check", "-q", "--root", snapshots+"intel-l0-ready/root")
-	if ready != "" || code != ExitOK {
+	if ready != "This machine: supported\n" || code != ExitOK {
 		t.Errorf("-q on a ready host: exit %d, %q", code, ready)
 	}
 	for _, bad := range []struct{ args []string }{

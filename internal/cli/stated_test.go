@@ -86,3 +86,27 @@ func TestRemoteStatementsAreGivenForThatHost(t *testing.T) {
 		t.Errorf("a --host-config with a typo: exit %d %s", code, stderr)
 	}
 }
+
+// TestQuietMeansOneThing: -q is the verdict and the findings that decide it,
+// in check, vms and plan alike: nothing undetermined (an undetermined finding
+// decides no verdict; vms -q repeated three of them for each of four shut-off
+// VMs while check -q hid them), and no finding better than the verdict.
+func TestQuietMeansOneThing(t *testing.T) {
+	d := dialing(func(libvirt.Options) (daemon, error) { return recordedDaemon(t, true), nil })
+	for name, run := range map[string]func() string{
+		"check": func() string { out, _, _ := nv(t, "", "check", "-q", "--root", snapshots+"rhel96-l1-on-kvm/root"); return out },
+		"vms": func() string {
+			out, _, _ := d.nv(t, "", "vms", "-q", "--root", snapshots+"rhel96-l1-on-kvm/root")
+			return out
+		},
+		"plan": func() string { out, _, _ := nv(t, "", "plan", "-q", "../../examples/"); return out },
+	} {
+		out := run()
+		if strings.Contains(out, "undetermined") || strings.Contains(out, "rests on") {
+			t.Errorf("%s -q shows undetermined findings:\n%s", name, out)
+		}
+		if !strings.Contains(out, "unsupported") && !strings.Contains(out, "does-not-work") && !strings.Contains(out, "untested") && !strings.Contains(out, "not-expected-to-work") {
+			t.Errorf("%s -q says no verdict:\n%s", name, out)
+		}
+	}
+}

@@ -65,7 +65,9 @@ func PositionOf(f probe.Facts) Position {
 		k := f.KVM
 		switch {
 		case k.Module != nil && *k.Module == "kvm_pvm":
-			pos.Notes = append(pos.Notes, "this host's KVM is PVM (kvm_pvm), which cannot pass virtualization on to its guests: judged as nesting off")
+			// PVM's module has no nested parameter: no remedy names one.
+			l0.Module = "kvm_pvm"
+			pos.Notes = append(pos.Notes, pvmNote)
 		case k.Nested != nil:
 			l0.Nested = *k.Nested
 		default:
@@ -114,7 +116,10 @@ func PositionOf(f probe.Facts) Position {
 			pos.Above = append(pos.Above, facts.Guest{Present: true, Name: fmt.Sprintf("L%d (not visible from here)", i), Runs: "kvm", Exposes: true})
 			unknown(fmt.Sprintf("l%d.os", i))
 		}
-		self := facts.Guest{Present: true, Name: name, OS: h.OS, Runs: "kvm", Exposes: h.KVM.Available, Nested: h.KVM.Nested}
+		self := facts.Guest{Present: true, Name: name, OS: h.OS, Runs: "kvm", Exposes: h.KVM.Available, Nested: h.KVM.Nested, PVM: probe.Str(f.KVM.Module) == "kvm_pvm"}
+		if self.PVM {
+			pos.Notes = append(pos.Notes, pvmNote)
+		}
 		i := len(pos.Above) + 1
 		if f.KVM.Nested == nil && probe.Str(f.KVM.Module) != "kvm_pvm" {
 			unknown(fmt.Sprintf("l%d.nested", i))
@@ -142,6 +147,10 @@ func PositionOf(f probe.Facts) Position {
 func HostCPU(f probe.Facts) domxml.HostCPU {
 	return domxml.HostCPU{Arch: arch.Normalize(probe.Str(f.Arch)), Vendor: probe.Str(f.CPUVendor), VirtExt: probe.Str(f.VirtExt)}
 }
+
+// pvmNote says once, for every VM of a PVM host, why none of them can run VMs
+// of its own.
+const pvmNote = "this host's KVM is PVM (kvm_pvm), which passes no virtualization extension on to its guests: none of its VMs can run VMs of its own, and nestvirt enable or expose cannot change that"
 
 // Chains builds a VM's chains from the host's position: one per L2 it is
 // annotated with, or the VM alone.

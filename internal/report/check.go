@@ -48,13 +48,11 @@ func CheckText(w io.Writer, r judge.CheckResult, s Style, quiet bool, cites *Cit
 	ew := errWriter(w)
 	w = ew
 	if quiet {
-		for _, f := range r.Findings {
-			if f.Informational || f.Undetermined || f.Level <= policy.TechPreview {
-				continue
-			}
-			s.wrap(w, "", s.Level(f.Level)+" "+f.Rule+": ", f.Message)
+		fmt.Fprintf(w, "%s: %s\n", s.paint(bold, "This machine"), s.Level(r.Verdict))
+		for _, f := range Deciding(r.Findings, r.Verdict) {
+			s.wrap(w, "  ", s.Level(f.Level)+" "+f.Rule+": ", f.Message)
 			if f.Remedy != "" {
-				s.wrap(w, "  ", s.paint(bold, "remedy: "), f.Remedy)
+				s.wrap(w, "    ", s.paint(bold, "remedy: "), f.Remedy)
 			}
 		}
 		return ew.Err

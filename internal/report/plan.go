@@ -244,10 +244,7 @@ func TopologyQuiet(t plan.TopologyResult, s Style) []byte {
 			continue
 		}
 		fmt.Fprintf(&b, "%s: %s: %s\n", Visible(t.File), Visible(strings.Join(c.Path, s.Arrow())), s.Level(c.Verdict))
-		for _, f := range c.Findings {
-			if f.Informational || f.Undetermined || f.Level <= policy.TechPreview {
-				continue
-			}
+		for _, f := range Deciding(c.Findings, c.Verdict) {
 			s.wrap(&b, "  ", s.Level(f.Level)+" "+f.Rule+": ", f.Message)
 		}
 	}

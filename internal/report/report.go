@@ -96,6 +96,20 @@ func JSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
+// Deciding are the findings that decide a verdict: decided (an undetermined
+// finding changes no verdict), not informational, and of the verdict's own
+// level when that is worse than a placement. What -q shows, in check, vms and
+// plan alike.
+func Deciding(fs []policy.Finding, verdict policy.Level) []policy.Finding {
+	var out []policy.Finding
+	for _, f := range fs {
+		if !f.Informational && !f.Undetermined && f.Level == verdict && verdict > policy.TechPreview {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
 // findings writes findings as rows: level and rule in columns, then the message,
 // source and remedy wrapped beneath. An undetermined finding says what it rests
 // on. With cites, each source is referred to by its number (see Cites).
@@ -242,6 +256,7 @@ var guestFacts = map[string]string{
 	"exposes":     "whether the %s sees the virtualization extension",
 	"nested":      "whether the %s has nesting on",
 	"hugepages":   "whether the %s backs its guests with huge pages",
+	"pvm":         "whether the %s runs its guests by PVM",
 }
 
 // factName says one path in words; a path without a name is shown as it is.

@@ -98,6 +98,13 @@ func VMsText(w io.Writer, a judge.Audit, s Style, quiet bool, cites *Cites) erro
 		fs = worse(v.Chains)
 		// What the agent's report adds: the guest's own word, shown apart.
 		byAgent := worse(v.AgentChains)
+		if quiet {
+			// -q: the findings that decide the VM's verdict, as in check and plan.
+			fs, byAgent = Deciding(fs, v.Verdict), Deciding(byAgent, v.Verdict)
+			if len(fs) == 0 && len(byAgent) == 0 && v.Error == "" {
+				continue
+			}
+		}
 		if len(fs) == 0 && len(byAgent) == 0 && v.Error == "" && v.AgentOS == nil && v.MetadataNote == "" {
 			continue
 		}

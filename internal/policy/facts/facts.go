@@ -172,6 +172,9 @@ type Guest struct {
 	// pages (as L0's nested and hugepages are for the L0).
 	Nested    bool `cel:"nested"`
 	Hugepages bool `cel:"hugepages"`
+	// PVM: it runs its guests by PVM (kvm_pvm), without hardware
+	// virtualization, so they need no nesting from the host below it.
+	PVM bool `cel:"pvm"`
 }
 
 // Matrix is where the support tables place a chain (variable `matrix`).
