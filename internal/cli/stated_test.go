@@ -94,7 +94,10 @@ func TestRemoteStatementsAreGivenForThatHost(t *testing.T) {
 func TestQuietMeansOneThing(t *testing.T) {
 	d := dialing(func(libvirt.Options) (daemon, error) { return recordedDaemon(t, true), nil })
 	for name, run := range map[string]func() string{
-		"check": func() string { out, _, _ := nv(t, "", "check", "-q", "--root", snapshots+"rhel96-l1-on-kvm/root"); return out },
+		"check": func() string {
+			out, _, _ := nv(t, "", "check", "-q", "--root", snapshots+"rhel96-l1-on-kvm/root")
+			return out
+		},
 		"vms": func() string {
 			out, _, _ := d.nv(t, "", "vms", "-q", "--root", snapshots+"rhel96-l1-on-kvm/root")
 			return out
