@@ -394,3 +394,14 @@ func (e escapingReload) Reload(module string) error {
 	os.Symlink("/etc/hostname", filepath.Join(e.root, "etc/modprobe.d/zz-escape.conf"))
 	return e.Tree.Reload(module)
 }
+
+// TestARefusalCarriesItsOwnRemedy: enable in a guest whose CPU shows no vmx
+// said "see the remedy of nestvirt check", where check printed no remedy; it
+// says what to do, where.
+func TestARefusalCarriesItsOwnRemedy(t *testing.T) {
+	root := tree(t, "kvm-guest-no-vmx")
+	_, _, err := run(t, root, Request{Enable: true})
+	if err == nil || !errors.Is(err, ErrRefused) || strings.Contains(err.Error(), "see the remedy") || !strings.Contains(err.Error(), "nestvirt expose VM there") || !strings.Contains(err.Error(), "nestvirt enable there") {
+		t.Errorf("%v", err)
+	}
+}

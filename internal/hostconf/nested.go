@@ -93,7 +93,7 @@ func PlanNested(root *fsroot.Dir, f probe.Facts, req Request, mods Modules, runn
 	case module == "" && info.Module != "" && probe.Str(f.VirtExt) == "none":
 		where := "enable VT-x/AMD-V in the firmware"
 		if lm := f.Virtualization.LevelMin; lm != nil && *lm >= 1 {
-			where = "this is a guest: its L0 must pass the extension on (see the remedy of nestvirt check)"
+			where = fmt.Sprintf("this is a guest, and nesting for its guests starts below it: on the L0, nesting must be on in its KVM module (nestvirt enable there) and this VM must see %s (under libvirt: nestvirt expose VM there, with this VM's name, then shut this VM down and start it again)", info.Flag)
 		}
 		kvm := ""
 		switch {
