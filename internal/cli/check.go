@@ -86,14 +86,14 @@ or with --migrates and --l0-os.
 --sos PATH judges the machine a sosreport describes (an extracted report, or its
 archive): what sos collected is read where sos keeps it, what it did not is
 unknown; with --vms, the domains the report holds. --root DIR reads a snapshot
-(nestvirt snapshot) instead of this machine (--vms is refused with it: the VMs
+(nestvirt snapshot; its --tar file too, as written) instead of this machine (--vms is refused with it: the VMs
 libvirt lists are this machine's); --host-root DIR reads this machine's / mounted
 at DIR, as a container of a DaemonSet sees its node (deploy/kubernetes/).`,
 		Example: "  nestvirt check\n  nestvirt check -q --fail-on does-not-work\n  nestvirt check --migrates no\n  nestvirt check --root ./snapshot --format json",
 		Args:    noArgs,
 		RunE:    run(func() error { return a.runCheck(o) }),
 	}
-	cmd.Flags().StringVar(&o.root, "root", "/", "read the machine from this snapshot directory instead of /")
+	cmd.Flags().StringVar(&o.root, "root", "/", "read the machine from this snapshot (a directory, or the tar snapshot --tar wrote) instead of /")
 	cmd.Flags().StringVar(&o.sos, "sos", "", "judge the machine a sosreport describes: its directory, or its .tar.xz/.tar.gz archive (read in memory, never extracted)")
 	cmd.Flags().StringVar(&o.hostRoot, "host-root", "", "read this machine's / mounted at this directory, as a container sees its node (/host): files from there, CPUID from this CPU")
 	o.verdictFlags.add(cmd, "output format: text, json, prometheus (for node_exporter's textfile collector) or nfd (a Node Feature Discovery feature file)", checkFormats...)
@@ -373,7 +373,7 @@ func (a *app) runSnapshot(args []string, tarFile string) error {
 		if err := writeOutput(tarFile, 0o600, s.WriteTar); err != nil {
 			return err
 		}
-		fmt.Fprintf(a.stderr, "snapshot written to %s; replay it with: mkdir snap && tar -xf %s -C snap && nestvirt check --root snap\n", tarFile, tarFile)
+		fmt.Fprintf(a.stderr, "snapshot written to %s; replay it with: nestvirt check --root %s\n", tarFile, tarFile)
 		return nil
 	}
 	if err := s.WriteDir(args[0]); err != nil {

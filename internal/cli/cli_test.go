@@ -3,6 +3,7 @@ package cli
 import (
 	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"flag"
 	"io"
@@ -499,6 +500,31 @@ func TestSnapshotOfThisMachineReplaysExactly(t *testing.T) {
 	}
 	if fi, err := os.Stat(tarFile); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("the tar file: %v %v, want mode 0600", fi.Mode(), err)
+	}
+	// --root reads the tar snapshot --tar writes (it said "not a directory"),
+	// plain or compressed, as the extracted tree.
+	direct, stderr, code := nv(t, "", "check", "--format", "json", "--root", tarFile)
+	if code == ExitInput || code == ExitDependency {
+		t.Fatalf("check --root %s: exit %d %s", tarFile, code, stderr)
+	}
+	if d := diffFacts(t, fromTar, direct); d != "" {
+		t.Errorf("the tar read directly and extracted differ:\n%s", d)
+	}
+	gzFile := tarFile + ".gz"
+	raw, _ := os.ReadFile(tarFile)
+	var gzb bytes.Buffer
+	zw := gzip.NewWriter(&gzb)
+	zw.Write(raw)
+	zw.Close()
+	os.WriteFile(gzFile, gzb.Bytes(), 0o600)
+	if compressed, stderr, _ := nv(t, "", "check", "--format", "json", "--root", gzFile); diffFacts(t, fromTar, compressed) != "" {
+		t.Errorf("the gzipped tar: %s\n%s", stderr, diffFacts(t, fromTar, compressed))
+	}
+	// A file that is no tar is bad input, said as such.
+	junk := filepath.Join(t.TempDir(), "junk.tar")
+	os.WriteFile(junk, []byte("not a tar at all, only text\n"), 0o600)
+	if _, stderr, code := nv(t, "", "check", "--root", junk); code != ExitInput || !strings.Contains(stderr, "not a tar archive") {
+		t.Errorf("a file that is no tar: exit %d %s", code, stderr)
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/nestvirt/nestvirt/internal/archive"
 	"github.com/nestvirt/nestvirt/internal/fsroot"
 )
 
@@ -124,9 +125,18 @@ func OpenHostRoot(dir string) (*Root, error) {
 	return &Root{t: d, dir: d, live: true, seen: map[string]Entry{}}, nil
 }
 
-// OpenRoot opens "/" (the live machine) or a snapshot tree. A tree must hold a
-// manifest or one of the files the probe reads; anything else is ErrNotSnapshot.
+// OpenRoot opens "/" (the live machine), a snapshot tree, or a snapshot's tar
+// archive (what nestvirt snapshot --tar writes, compressed or not), read into
+// memory within the same bounds as a sosreport. A tree must hold a manifest or
+// one of the files the probe reads; anything else is ErrNotSnapshot.
 func OpenRoot(dir string) (*Root, error) {
+	if st, err := os.Stat(dir); err == nil && st.Mode().IsRegular() {
+		t, err := archive.Open(dir, archive.Options{What: "a nestvirt snapshot"})
+		if err != nil {
+			return nil, err
+		}
+		return snapshotRoot(&Root{t: t, seen: map[string]Entry{}}, dir, func() string { return "" })
+	}
 	d, err := fsroot.Open(dir)
 	if err != nil {
 		return nil, err
@@ -135,34 +145,41 @@ func OpenRoot(dir string) (*Root, error) {
 	if r.live {
 		return r, nil
 	}
-	data, _, err := d.ReadFile(ManifestFile, 4<<20)
+	return snapshotRoot(r, dir, func() string { return snapshotBelow(d, dir) })
+}
+
+// snapshotRoot reads a snapshot's manifest, or recognises one without it by
+// the files it holds. hint says where one might be instead.
+func snapshotRoot(r *Root, dir string, hint func() string) (*Root, error) {
+	t := r.t
+	data, _, err := t.ReadFile(ManifestFile, 4<<20)
 	switch {
 	case err == nil:
 		var m Manifest
 		if err := json.Unmarshal(data, &m); err != nil || m.Format != 1 || m.Paths == nil {
-			d.Close()
+			t.Close()
 			return nil, fmt.Errorf("%s is not a nestvirt snapshot manifest", ManifestFile)
 		}
 		r.man = &m
 		return r, nil
 	case !errors.Is(err, fs.ErrNotExist):
-		d.Close()
+		t.Close()
 		return nil, fmt.Errorf("%s: %w", ManifestFile, err)
 	}
 	r.tops = map[string]bool{}
-	if ents, err := d.ReadDir("."); err == nil {
+	if ents, err := t.ReadDir("."); err == nil {
 		for _, e := range ents {
 			r.tops[e.Name()] = true
 		}
 	}
 	for _, p := range recognised {
-		if _, err := d.Lstat(p); err == nil {
+		if _, err := t.Lstat(p); err == nil {
 			return r, nil
 		}
 	}
-	hint := snapshotBelow(d, dir)
-	d.Close()
-	return nil, fmt.Errorf("%w: it holds none of the files nestvirt reads (%s) and no %s%s", ErrNotSnapshot, strings.Join(recognised[:4], ", "), ManifestFile, hint)
+	h := hint()
+	t.Close()
+	return nil, fmt.Errorf("%w: it holds none of the files nestvirt reads (%s) and no %s%s", ErrNotSnapshot, strings.Join(recognised[:4], ", "), ManifestFile, h)
 }
 
 // snapshotBelow finds a snapshot one directory down (nestvirt snapshot's own

@@ -12,36 +12,32 @@
 package sos
 
 import (
-	"archive/tar"
-	"bufio"
 	"bytes"
-	"compress/bzip2"
-	"compress/gzip"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/crc32"
-	"io"
-	"io/fs"
 	"os"
 	"path"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/ulikunitz/xz"
+	"github.com/nestvirt/nestvirt/internal/archive"
 )
 
 // Limits of what a report may cost to read.
+const MaxFile = archive.MaxFile // a kept file; the probe reads none larger
+
+// The budget of a report's archive (package archive).
 const (
-	MaxFile  = 8 << 20  // a kept file; the probe reads none larger
-	MaxKept  = 64 << 20 // all kept files together
-	MaxFiles = 200_000  // members looked at in an archive
+	MaxExpanded = archive.MaxExpanded
+	MaxRatio    = archive.MaxRatio
 )
+
+// ErrTooLarge is a file the report holds but nestvirt did not keep.
+var ErrTooLarge = archive.ErrTooLarge
 
 // ErrNotSosreport is a path that holds no sosreport.
 var ErrNotSosreport = errors.New("not a sosreport")
@@ -75,7 +71,7 @@ func isWanted(rel string) bool {
 
 // Report is a sosreport read into memory.
 type Report struct {
-	*tree
+	*archive.Tree
 	plugins map[string]bool // sos plugins whose output the report holds
 	modules map[string]bool // loaded modules (proc/modules, lsmod); nil when unknown
 	notes   []string
@@ -87,17 +83,15 @@ func Open(p string) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := newTree(filepath.Base(p))
-	if st.IsDir() {
-		err = readDir(t, p)
-	} else {
-		err = readArchive(t, p)
+	_ = st
+	t, err := archive.Open(p, archive.Options{Keep: isWanted, KeepDir: wantedDir, OneTop: true, What: "a sosreport"})
+	if errors.Is(err, archive.ErrNotArchive) {
+		return nil, fmt.Errorf("%w: %w", ErrNotSosreport, err)
 	}
 	if err != nil {
 		return nil, err
 	}
-	t.finish()
-	r := &Report{tree: t, plugins: map[string]bool{}}
+	r := &Report{Tree: t, plugins: map[string]bool{}}
 	if !r.isSos() {
 		return nil, fmt.Errorf("%s: %w: no sos_commands/, sos_reports/ or sos version.txt", p, ErrNotSosreport)
 	}
@@ -141,52 +135,6 @@ func (r *Report) isSos() bool {
 	return false
 }
 
-// readDir reads the wanted files of an extracted report. Symlinks are kept as
-// links of the tree (resolved inside it); nothing outside dir is read.
-func readDir(t *tree, dir string) error {
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		return err
-	}
-	defer root.Close()
-	kept := 0
-	return fs.WalkDir(root.FS(), ".", func(rel string, d fs.DirEntry, err error) error {
-		if err != nil || rel == "." {
-			return nil // an unreadable part is unknown, as if not collected
-		}
-		if d.IsDir() {
-			if !wantedDir(rel) {
-				return fs.SkipDir
-			}
-			t.addDir(rel)
-			return nil
-		}
-		if !isWanted(rel) {
-			return nil
-		}
-		if d.Type()&fs.ModeSymlink != 0 {
-			target, err := root.Readlink(rel)
-			if err == nil {
-				t.add(rel, &node{mode: fs.ModeSymlink | 0o777, target: target})
-			}
-			return nil
-		}
-		fi, err := d.Info()
-		if err != nil || !fi.Mode().IsRegular() {
-			return nil
-		}
-		n := &node{mode: fi.Mode(), size: fi.Size()}
-		if fi.Size() > MaxFile || kept+int(fi.Size()) > MaxKept {
-			n.tooBig = true
-		} else if n.data, err = root.ReadFile(rel); err != nil {
-			return nil
-		}
-		kept += len(n.data)
-		t.add(rel, n)
-		return nil
-	})
-}
-
 // wantedDir says whether a directory may hold a wanted path.
 func wantedDir(rel string) bool {
 	depth := strings.Count(rel, "/") + 1
@@ -200,151 +148,6 @@ func wantedDir(rel string) bool {
 		}
 	}
 	return false
-}
-
-// The budget of an archive: what it may expand to (at most MaxRatio times its
-// size plus 64 MiB, and at most MaxExpanded), and how long reading it may take.
-// A sosreport of a few hundred MiB compresses about ten to one.
-const (
-	MaxExpanded = 4 << 30
-	MaxRatio    = 200
-	MaxReadTime = time.Minute
-)
-
-// budget counts what a decompressor gives and stops it past the budget.
-type budget struct {
-	r        io.Reader
-	total    int64 // the budget
-	left     int64
-	deadline time.Time
-	file     string
-}
-
-type budgetError struct{ msg string }
-
-func (e *budgetError) Error() string { return e.msg }
-
-func (b *budget) Read(p []byte) (int, error) {
-	if b.left <= 0 {
-		return 0, &budgetError{fmt.Sprintf("%s: expands to more than its budget (%d MiB for an archive of this size): a decompression bomb, not a sosreport nestvirt reads", b.file, b.total>>20)}
-	}
-	if time.Now().After(b.deadline) {
-		return 0, &budgetError{fmt.Sprintf("%s: reading it took longer than %s: not a sosreport nestvirt reads", b.file, MaxReadTime)}
-	}
-	if int64(len(p)) > b.left {
-		p = p[:b.left]
-	}
-	n, err := b.r.Read(p)
-	b.left -= int64(n)
-	return n, err
-}
-
-// readArchive streams a report's archive, keeping the wanted members of its one
-// top directory. A member that would leave it, or is not a plain file, directory
-// or symlink, is ignored; a truncated archive is an error.
-func readArchive(t *tree, file string) error {
-	f, err := os.Open(file)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	br := bufio.NewReaderSize(f, 1<<16)
-	magic, _ := br.Peek(6)
-	var r io.Reader = br
-	var tail *xzTail
-	switch {
-	case bytes.HasPrefix(magic, []byte{0xfd, '7', 'z', 'X', 'Z', 0}):
-		tail = &xzTail{r: br}
-		if r, err = xz.NewReader(tail); err != nil {
-			return fmt.Errorf("%s: xz: %w", file, err)
-		}
-	case bytes.HasPrefix(magic, []byte{0x1f, 0x8b}):
-		if r, err = gzip.NewReader(br); err != nil {
-			return fmt.Errorf("%s: gzip: %w", file, err)
-		}
-	case bytes.HasPrefix(magic, []byte("BZh")):
-		r = bzip2.NewReader(br)
-	}
-	// A decompression bomb (a few KiB that expand to gigabytes) is stopped by
-	// what it expands to and by time, whichever comes first.
-	var size int64
-	if st, err := f.Stat(); err == nil {
-		size = st.Size()
-	}
-	limit := min(MaxExpanded, MaxRatio*size+64<<20)
-	bud := &budget{r: r, total: limit, left: limit, deadline: time.Now().Add(MaxReadTime), file: file}
-	r = bud
-	tr := tar.NewReader(r)
-	top, kept := "", 0
-	for i := 0; ; i++ {
-		if i > MaxFiles {
-			return fmt.Errorf("%s: more than %d members; not a sosreport nestvirt reads", file, MaxFiles)
-		}
-		h, err := tr.Next()
-		if err == io.EOF {
-			if i == 0 {
-				return fmt.Errorf("%s: %w: an empty archive", file, ErrNotSosreport)
-			}
-			// The compressed stream goes on past tar's end: read it to its own
-			// end, where xz and gzip check their trailer and checksum.
-			if _, err := io.Copy(io.Discard, r); err != nil {
-				return fmt.Errorf("%s: the archive is truncated or damaged after its last member: %w", file, err)
-			}
-			if tail != nil && !tail.ended() {
-				return fmt.Errorf("%s: the archive is truncated: its xz stream has no index and footer (xz -t fails)", file)
-			}
-			return nil
-		}
-		var be *budgetError
-		if errors.As(err, &be) {
-			return be
-		}
-		if err != nil {
-			if i == 0 {
-				return fmt.Errorf("%s: %w: not a tar archive (.tar.xz, .tar.gz, .tar.bz2, .tar) or a directory: %w", file, ErrNotSosreport, err)
-			}
-			return fmt.Errorf("%s: the archive is truncated or damaged (after %d members): %w", file, i, err)
-		}
-		name := clean(h.Name)
-		if name == "" || name == "." {
-			continue // ../ members: never followed out of the report
-		}
-		first, rest, _ := strings.Cut(name, "/")
-		if top == "" {
-			top = first
-			t.name = first
-		}
-		if first != top || rest == "" {
-			continue // a report has one top directory
-		}
-		switch h.Typeflag {
-		case tar.TypeDir:
-			if wantedDir(rest) {
-				t.addDir(rest)
-			}
-		case tar.TypeSymlink:
-			if isWanted(rest) {
-				t.add(rest, &node{mode: fs.ModeSymlink | 0o777, target: h.Linkname})
-			}
-		case tar.TypeReg:
-			if !isWanted(rest) {
-				continue
-			}
-			n := &node{mode: fs.FileMode(h.Mode).Perm(), size: h.Size}
-			if h.Size > MaxFile || kept+int(h.Size) > MaxKept {
-				n.tooBig = true // its bytes are skipped by the next Next
-			} else {
-				if n.data, err = io.ReadAll(io.LimitReader(tr, MaxFile)); err != nil {
-					if errors.As(err, &be) {
-						return be
-					}
-					return fmt.Errorf("%s: the archive is truncated or damaged at %s: %w", file, h.Name, err)
-				}
-				kept += len(n.data)
-			}
-			t.add(rest, n)
-		}
-	}
 }
 
 // layout learns what the report holds and turns the command outputs the probe
@@ -363,14 +166,13 @@ func (r *Report) layout() {
 	} else if r.plugins["processor"] {
 		r.notes = append(r.notes, "the sosreport has no 'cpuid -r' output (the cpuid package was not installed): the hypervisor's CPUID signature is unknown")
 	}
-	r.finish()
 }
 
 func (r *Report) synth(rel string, data []byte) {
 	if _, err := r.Lstat(rel); err == nil {
 		return // what sos copied wins
 	}
-	r.add(rel, &node{mode: 0o444, data: data, size: int64(len(data))})
+	r.Add(rel, data)
 }
 
 // loadedModules reads proc/modules ("name size refcount deps state offset"), or
@@ -407,7 +209,7 @@ func (r *Report) loadedModules() map[string]bool {
 	// A module loaded without parameters has no directory sos copied: it is there.
 	for m := range mods {
 		if _, err := r.Lstat("sys/module/" + m); err != nil {
-			r.addDir("sys/module/" + m)
+			r.AddDir("sys/module/" + m)
 		}
 	}
 	return mods
@@ -490,7 +292,7 @@ func (r *Report) dmiFiles() {
 	if len(found) == 0 {
 		return
 	}
-	r.addDir("sys/class/dmi/id")
+	r.AddDir("sys/class/dmi/id")
 	files := make([]string, 0, len(found))
 	for f := range found {
 		files = append(files, f)
@@ -555,47 +357,5 @@ func (r *Report) Absent(rel string) bool {
 
 // Notes says what the report lacks that nestvirt would have read.
 func (r *Report) Notes() []string {
-	return append([]string{"read from the sosreport " + r.name + ": what it did not collect is unknown"}, r.notes...)
-}
-
-// xzTail watches the compressed bytes of an xz archive for its end: the last
-// stream's footer (CRC32 of what follows it, the backward size and flags, then
-// "YZ"), before any stream padding. ulikunitz/xz takes a stream that ends where
-// a block ends (index and footer cut off) for a whole one (its pull request
-// 83 is open), so the footer is checked here.
-type xzTail struct {
-	r     io.Reader
-	win   []byte // the last 12 bytes up to the last non-zero byte
-	zeros int    // zero bytes after it (stream padding)
-}
-
-func (x *xzTail) Read(p []byte) (int, error) {
-	n, err := x.r.Read(p)
-	b := p[:n]
-	if last := lastNonZero(b); last < 0 {
-		x.zeros += len(b)
-	} else {
-		w := append(x.win, make([]byte, min(x.zeros, 12))...)
-		w = append(w, b[:last+1]...)
-		x.win = append(x.win[:0:0], w[max(0, len(w)-12):]...)
-		x.zeros = len(b) - last - 1
-	}
-	return n, err
-}
-
-func lastNonZero(b []byte) int {
-	for i := len(b) - 1; i >= 0; i-- {
-		if b[i] != 0 {
-			return i
-		}
-	}
-	return -1
-}
-
-// ended says whether what was read ends with an xz stream footer (and
-// padding in whole 4-byte units).
-func (x *xzTail) ended() bool {
-	w := x.win
-	return len(w) == 12 && x.zeros%4 == 0 && w[10] == 'Y' && w[11] == 'Z' &&
-		crc32.ChecksumIEEE(w[4:10]) == binary.LittleEndian.Uint32(w[0:4])
+	return append([]string{"read from the sosreport " + r.Name() + ": what it did not collect is unknown"}, r.notes...)
 }

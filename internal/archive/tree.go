@@ -1,4 +1,9 @@
-package sos
+// Package archive holds a machine's files in memory, read from a directory or
+// streamed from a tar archive (plain, gzip, xz or bzip2) within a budget of
+// size, count and time: a sosreport, or a snapshot written with
+// nestvirt snapshot --tar. Reads resolve symlinks inside the tree, as on the
+// machine; nothing is ever written to disk.
+package archive
 
 import (
 	"errors"
@@ -21,16 +26,16 @@ type node struct {
 	tooBig bool
 }
 
-// tree is a machine's "/" as a report holds it, in memory: read from a directory
+// Tree is a machine's "/" as a report holds it, in memory: read from a directory
 // or streamed from an archive, never written anywhere.
-type tree struct {
+type Tree struct {
 	name  string // the report, for messages
 	nodes map[string]*node
 	kids  map[string][]string // directory -> sorted child names
 }
 
-func newTree(name string) *tree {
-	t := &tree{name: name, nodes: map[string]*node{".": {mode: fs.ModeDir | 0o755}}, kids: map[string][]string{}}
+func newTree(name string) *Tree {
+	t := &Tree{name: name, nodes: map[string]*node{".": {mode: fs.ModeDir | 0o755}}, kids: map[string][]string{}}
 	return t
 }
 
@@ -49,7 +54,7 @@ func clean(rel string) string {
 	return strings.TrimPrefix(c, "/")
 }
 
-func (t *tree) add(rel string, n *node) {
+func (t *Tree) add(rel string, n *node) {
 	rel = clean(rel)
 	if rel == "" || rel == "." {
 		return
@@ -65,7 +70,24 @@ func (t *tree) add(rel string, n *node) {
 	t.nodes[rel] = n
 }
 
-func (t *tree) addDir(rel string) {
+// Add puts a file the reader made (a report's command output laid out as the
+// file the probe reads) into the tree.
+func (t *Tree) Add(rel string, data []byte) {
+	t.add(rel, &node{mode: 0o444, data: data, size: int64(len(data))})
+	t.finish()
+}
+
+// AddDir puts a directory the reader made into the tree.
+func (t *Tree) AddDir(rel string) {
+	t.addDir(clean(rel))
+	t.finish()
+}
+
+// Name is the tree's name: its archive's top directory, or the file's or
+// directory's own name.
+func (t *Tree) Name() string { return t.name }
+
+func (t *Tree) addDir(rel string) {
 	if rel == "." {
 		return
 	}
@@ -76,7 +98,7 @@ func (t *tree) addDir(rel string) {
 }
 
 // finish sorts the directory listings.
-func (t *tree) finish() {
+func (t *Tree) finish() {
 	for _, k := range t.kids {
 		sort.Strings(k)
 	}
@@ -84,7 +106,7 @@ func (t *tree) finish() {
 
 // resolve follows symlinks (absolute ones from the tree's root, as on the
 // machine) in every component of rel; follow says whether the last is followed.
-func (t *tree) resolve(rel string, follow bool) (string, *node, error) {
+func (t *Tree) resolve(rel string, follow bool) (string, *node, error) {
 	rel = clean(rel)
 	if rel == "" {
 		return "", nil, fs.ErrNotExist
@@ -152,7 +174,7 @@ func (i info) Sys() any           { return nil }
 // of any file the probe reads.
 var ErrTooLarge = errors.New("too large to read")
 
-func (t *tree) ReadFile(rel string, max int64) ([]byte, fs.FileInfo, error) {
+func (t *Tree) ReadFile(rel string, max int64) ([]byte, fs.FileInfo, error) {
 	p, n, err := t.resolve(rel, true)
 	if err != nil {
 		return nil, nil, &fs.PathError{Op: "read", Path: rel, Err: err}
@@ -167,7 +189,7 @@ func (t *tree) ReadFile(rel string, max int64) ([]byte, fs.FileInfo, error) {
 	return n.data, fi, nil
 }
 
-func (t *tree) Stat(rel string) (fs.FileInfo, error) {
+func (t *Tree) Stat(rel string) (fs.FileInfo, error) {
 	p, n, err := t.resolve(rel, true)
 	if err != nil {
 		return nil, &fs.PathError{Op: "stat", Path: rel, Err: err}
@@ -175,7 +197,7 @@ func (t *tree) Stat(rel string) (fs.FileInfo, error) {
 	return info{path.Base(p), n}, nil
 }
 
-func (t *tree) Lstat(rel string) (fs.FileInfo, error) {
+func (t *Tree) Lstat(rel string) (fs.FileInfo, error) {
 	p, n, err := t.resolve(rel, false)
 	if err != nil {
 		return nil, &fs.PathError{Op: "lstat", Path: rel, Err: err}
@@ -188,7 +210,7 @@ type dirEntry struct{ info }
 func (d dirEntry) Type() fs.FileMode          { return d.n.mode.Type() }
 func (d dirEntry) Info() (fs.FileInfo, error) { return d.info, nil }
 
-func (t *tree) ReadDir(rel string) ([]fs.DirEntry, error) {
+func (t *Tree) ReadDir(rel string) ([]fs.DirEntry, error) {
 	p, n, err := t.resolve(rel, true)
 	if err != nil {
 		return nil, &fs.PathError{Op: "readdir", Path: rel, Err: err}
@@ -208,8 +230,8 @@ func (t *tree) ReadDir(rel string) ([]fs.DirEntry, error) {
 }
 
 // Glob matches a slash pattern with wildcards in any component, as fsroot does.
-func (t *tree) Glob(pattern string) []string { return fsroot.Glob(t, pattern) }
+func (t *Tree) Glob(pattern string) []string { return fsroot.Glob(t, pattern) }
 
-func (t *tree) Real(rel string) string { return t.name + ":/" + strings.TrimPrefix(rel, "/") }
+func (t *Tree) Real(rel string) string { return t.name + ":/" + strings.TrimPrefix(rel, "/") }
 
-func (t *tree) Close() error { return nil }
+func (t *Tree) Close() error { return nil }
