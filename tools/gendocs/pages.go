@@ -1,5 +1,7 @@
 package main
 
+import "github.com/nestvirt/nestvirt/internal/probe/stated"
+
 // page is what a command's man page says beyond its help: the files it reads
 // or writes, the environment it heeds, and the pages of related ideas.
 type page struct {
@@ -9,7 +11,7 @@ type page struct {
 }
 
 var (
-	hostYAML   = [2]string{"/etc/nestvirt/host.yaml", "What cannot be read on this host, stated by the admin: migration: true|false, and l0_os on a guest (see nestvirt check --help). Flags (--migrates, --l0-os) override it."}
+	hostYAML   = [2]string{"/etc/nestvirt/host.yaml", "What cannot be read on this host, stated by the admin: " + stated.HostConfigKeys + " (see nestvirt check --help). Flags (--migrates, --l0-os) override it."}
 	osinfo     = [2]string{"/usr/share/osinfo, /etc/osinfo", "libosinfo's database, read only for an OS name nestvirt does not know itself (OSINFO_SYSTEM_DIR and OSINFO_LOCAL_DIR move them)."}
 	modprobeD  = [2]string{"/etc/modprobe.d/*.conf, /run/modprobe.d, /usr/lib/modprobe.d", "Where the KVM module's nested option is set for its next load."}
 	kvmParams  = [2]string{"/sys/module/kvm_intel/parameters/nested, /sys/module/kvm_amd/parameters/nested, /sys/module/kvm/parameters/nested", "Whether nesting is on in the loaded KVM module now (IBM Z: kvm)."}

@@ -19,6 +19,11 @@ import (
 // host's VMs are live-migrated, and for a guest, the L0 it runs on.
 const HostConfig = "etc/nestvirt/host.yaml"
 
+// HostConfigKeys says in a line what host.yaml holds, for the man pages: the
+// keys as Parse reads them (a test parses every example the documentation
+// gives).
+const HostConfigKeys = "migration: true or false (this host's VMs are live-migrated or not), and on a guest l0: {os: rhel10.0} (the OS of the L0 below it)"
+
 // HostConfigExample is the file as `nestvirt check --help` shows it.
 const HostConfigExample = `# /etc/nestvirt/host.yaml: what nestvirt cannot read on this host
 migration: false        # true when this host's VMs are live-migrated
