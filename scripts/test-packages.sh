@@ -133,6 +133,17 @@ dpkg -i "$deb" >/dev/null
 code=0; /usr/bin/nestvirt check > "$tmp/check" 2>&1 || code=$?
 [ "$code" = 0 ] || [ "$code" = 1 ] || { cat "$tmp/check"; fail "nestvirt check exited $code"; }
 grep -q '^This machine: ' "$tmp/check" || { cat "$tmp/check"; fail "nestvirt check printed no verdict"; }
+# Every relative link of the installed README leads to a file the package
+# installed (the README linked docs and images the package did not ship).
+doc=/usr/share/doc/nestvirt
+links=$(grep -o '](\([^)#:]*\)' "$doc/README.md" | sed 's/^](//' | sort -u)
+[ -n "$links" ] || fail "no relative links found in $doc/README.md"
+for l in $links; do
+  [ -e "$doc/$l" ] || fail "the installed README links to $l, which the package does not install ($doc/$l)"
+done
+# Every man page carries one date and version.
+[ "$(for p in /usr/share/man/man1/nestvirt*.1.gz /usr/share/man/man5/nestvirt*.5.gz; do zcat "$p" | grep -m1 '^\.TH' | cut -d' ' -f4-; done | sort -u | wc -l)" = 1 ] ||
+  fail "the man pages carry more than one date or version"
 # man-db keeps formatted pages it trusts while their source's time is unchanged;
 # a rebuilt dirty tree keeps the commit's time, so drop any it kept.
 find /var/cache/man -name 'nestvirt*' -delete 2>/dev/null || true

@@ -8,9 +8,11 @@ package main
 
 import (
 	"flag"
+	"fmt"
 	"log"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -68,7 +70,7 @@ func main() {
 		if err != nil {
 			log.Fatal(err)
 		}
-		if err := os.WriteFile(filepath.Join(man, filepath.Base(p)), b, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(man, filepath.Base(p)), stampTH(b, *version, when), 0o644); err != nil {
 			log.Fatal(err)
 		}
 	}
@@ -98,4 +100,13 @@ func manTree(cmd *cobra.Command, version string, date time.Time, dir string) err
 		}
 	}
 	return nil
+}
+
+// thLine is a hand-written page's title line.
+var thLine = regexp.MustCompile(`(?m)^\.TH (\S+) (\S+) .*$`)
+
+// stampTH gives a hand-written page the date and version the generated pages
+// carry: every page of one package says the same.
+func stampTH(page []byte, version string, date time.Time) []byte {
+	return thLine.ReplaceAll(page, []byte(fmt.Sprintf(`.TH $1 $2 "%s" "nestvirt %s" "nestvirt manual"`, date.Format("Jan 2006"), version)))
 }

@@ -29,6 +29,9 @@ func generated(t *testing.T) map[string]string {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if strings.HasSuffix(f, ".5") {
+			b = stampTH(b, "1.2.3", time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
+		}
 		pages[filepath.Base(f)] = string(b)
 	}
 	if len(files) < 20 || len(hand) != 2 {
@@ -94,6 +97,28 @@ func TestTheTopologyPageNamesEveryValue(t *testing.T) {
 			if !regexp.MustCompile(`(\.IR? |" )` + regexp.QuoteMeta(strings.ReplaceAll(v, "-", `\-`)) + `|(\.IR? |" )` + regexp.QuoteMeta(v)).MatchString(page) {
 				t.Errorf("nestvirt-topology(5) does not name %q", v)
 			}
+		}
+	}
+}
+
+// TestEveryPageCarriesOneDateAndVersion: nestvirt-topology(5) carried another
+// date and no version than the pages generated with it.
+func TestEveryPageCarriesOneDateAndVersion(t *testing.T) {
+	th := regexp.MustCompile(`(?m)^\.TH .*$`)
+	var first string
+	for name, text := range generated(t) {
+		line := th.FindString(text)
+		fields := strings.Fields(strings.ReplaceAll(line, `"`, " "))
+		if len(fields) < 6 {
+			t.Errorf("%s: title line %q", name, line)
+			continue
+		}
+		stamp := strings.Join(fields[3:], " ") // the date, version and manual
+		if first == "" {
+			first = stamp
+		}
+		if stamp != first || !strings.Contains(stamp, "Dec 2026 nestvirt 1.2.3") {
+			t.Errorf("%s says %q; the others %q", name, stamp, first)
 		}
 	}
 }
