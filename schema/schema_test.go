@@ -2,6 +2,11 @@ package schema
 
 import (
 	"bytes"
+	"encoding/json"
+	"maps"
+	"os"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -43,6 +48,54 @@ func TestEachBundleStandsAlone(t *testing.T) {
 			if err := s.Validate(v); (err == nil) != ok {
 				t.Errorf("%s: %s: %v", name, text, err)
 			}
+		}
+	}
+}
+
+// TestTheREADMEListsEachDocumentsKeys: the README shows each command's JSON as
+// its top-level keys ("nestvirt check --format json  # {...}"); they are the
+// schema's, all of them (checked_at and origin were missing).
+func TestTheREADMEListsEachDocumentsKeys(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := regexp.MustCompile(`(?m)^nestvirt (check|vms|plan) [^#\n]*--format json[^#\n]*# (\{.*\})`)
+	found := map[string]bool{}
+	for _, m := range line.FindAllStringSubmatch(string(readme), -1) {
+		found[m[1]] = true
+		// The top-level keys: quoted names at the first level of braces.
+		var keys []string
+		depth := 0
+		for i := 0; i < len(m[2]); i++ {
+			switch c := m[2][i]; {
+			case c == '{' || c == '[':
+				depth++
+			case c == '}' || c == ']':
+				depth--
+			case c == '"' && depth == 1:
+				j := strings.IndexByte(m[2][i+1:], '"')
+				keys = append(keys, m[2][i+1:i+1+j])
+				i += j + 1
+			}
+		}
+		var s struct{ Properties map[string]any }
+		b, err := os.ReadFile(m[1] + ".v1.json")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(b, &s); err != nil {
+			t.Fatal(err)
+		}
+		want := slices.Sorted(maps.Keys(s.Properties))
+		got := slices.Sorted(slices.Values(keys))
+		if !slices.Equal(got, want) {
+			t.Errorf("the README shows %s's JSON as %v; its schema has %v", m[1], got, want)
+		}
+	}
+	for _, c := range []string{"check", "vms", "plan"} {
+		if !found[c] {
+			t.Errorf("the README shows no key list of %s's JSON", c)
 		}
 	}
 }
