@@ -158,6 +158,10 @@ func Load(paths []string) (*Fleet, error) {
 			f.Skipped = append(f.Skipped, Skipped{file, "not a valid " + kind + " document: " + clip(strings.Join(strings.Fields(err.Error()), " "), 300)})
 			continue
 		}
+		if why := onlyAnError(read); why != "" {
+			f.Skipped = append(f.Skipped, Skipped{file, why})
+			continue
+		}
 		e := entry{file: file, kind: kind, order: len(entries)}
 		switch kind {
 		case "check":
@@ -362,6 +366,45 @@ func rank(v string) int {
 
 // Rank is rank, for renderers that sort.
 func Rank(v string) int { return rank(v) }
+
+// onlyAnError is why a host document that records nothing but its error (check
+// --root of a path that is no snapshot, vms where no daemon answered and the
+// machine could not be read) makes no row: it names no machine, and a row
+// for it would be a host nobody has. "" when the document speaks of a machine.
+func onlyAnError(d any) string {
+	var host *probe.Facts
+	var verdict *policy.Level
+	var e *doc.Error
+	kind := ""
+	switch d := d.(type) {
+	case *doc.CheckDoc:
+		host, verdict, e, kind = d.Host, d.Verdict, d.Error, "check"
+	case *doc.VMsDoc:
+		host, verdict, e, kind = d.Host, d.Verdict, d.Error, "vms"
+	default:
+		return ""
+	}
+	if host != nil || verdict != nil || e == nil {
+		return ""
+	}
+	return "a " + kind + " that failed, of no machine: " + clip(string(e.Kind)+": "+strings.Join(strings.Fields(e.Message), " "), 300)
+}
+
+// WorstText is the worst-finding cell in words, the one text every renderer
+// of the fleet shows: the finding's level and rule; for a host unsupported
+// in no rule's words, where it stands; "none" when judged with no finding
+// worse than informational; "" when the host was not judged.
+func (h *Host) WorstText() string {
+	switch {
+	case h.Worst != nil:
+		return h.Worst.Level.String() + " " + h.Worst.Rule
+	case h.Verdict == "unsupported":
+		return "in no listed environment"
+	case h.Verdict == "":
+		return ""
+	}
+	return "none"
+}
 
 func worst(fs []policy.Finding) *policy.Finding {
 	var w *policy.Finding

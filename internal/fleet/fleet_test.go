@@ -13,6 +13,10 @@ const checkWeb1 = `{"schema":"https://nestvirt.dev/schema/check/v1","verdict":"d
 
 const checkBroken = `{"schema":"https://nestvirt.dev/schema/check/v1","verdict":null,"host":null,"findings":[],"vms":null,"error":{"kind":"input","message":"--root /x: not a snapshot"}}`
 
+// checkNoDaemon is a check that read its machine and judged it, then failed
+// to list VMs: a host's row, its error shown.
+const checkNoDaemon = `{"schema":"https://nestvirt.dev/schema/check/v1","verdict":"supported","host":{"hostname":"db2","machine_id":"1c84f5f57d03433bbc549945c0adc521","arch":"x86_64","cpu_vendor":"amd","cpu_model":null,"virt_extension":"svm","second_level_paging":true,"hypervisor_bit":false,"os":null,"virtualization":{"vm":"none","hypervisor":"none","container":"none","wsl":false,"cloud":"none","level":0,"level_min":0,"level_exact":true,"evidence":[]},"kvm":{"available":true,"device":true,"accessible":true,"module":"kvm_amd","nested":true,"hpage":null,"nested_next":true,"nested_next_from":null,"hpage_next":null,"hpage_next_from":null,"config_module":null,"config":[]},"stated":{"migration":null,"l0_os":null,"from":[]},"notes":[]},"findings":[],"vms":null,"error":{"kind":"libvirt","message":"no daemon answered"}}`
+
 const vmsWeb1 = `{"schema":"https://nestvirt.dev/schema/vms/v1","verdict":"supported","host":{"hostname":"web1","machine_id":"7c84f5f57d03433bbc549945c0adc520","arch":"x86_64","cpu_vendor":"amd","cpu_model":null,"virt_extension":"svm","second_level_paging":true,"hypervisor_bit":false,"os":null,"virtualization":{"vm":"none","hypervisor":"none","container":"none","wsl":false,"cloud":"none","level":0,"level_min":0,"level_exact":true,"evidence":[]},"kvm":{"available":true,"device":true,"accessible":true,"module":"kvm_amd","nested":false,"hpage":null,"nested_next":false,"nested_next_from":null,"hpage_next":null,"hpage_next_from":null,"config_module":null,"config":[]},"stated":{"migration":null,"l0_os":null,"from":[]},"notes":[]},"uri":"qemu:///system","notes":[],"vms":[{"name":"win11","state":"running","arch":"x86_64","cpu_mode":"host-passthrough","exposes_virtualization":true,"exposes_reason":null,"os":"win11","os_source":"libosinfo","hugepages":false,"runs":"wsl2","l2":[],"type":"kvm","platform":"rhel","verdict":"supported","chains":[],"error":null}],"error":null}`
 
 const plan = `{"schema":"https://nestvirt.dev/schema/plan/v1","verdict":"supported","topologies":[{"file":"a.yaml","name":"lab","verdict":"supported","chains":[],"error":null},{"file":"b.yaml","name":null,"verdict":null,"chains":[],"error":{"message":"bad","problems":[]}}],"error":null}`
@@ -26,13 +30,15 @@ func write(t *testing.T, dir, name, data string) {
 	}
 }
 
-// TestLoadJoinsAFleetAndSaysWhatItSkipped: check documents become rows (a broken
-// host too), a host's vms document joins its row, plans are listed, and what is
-// not a valid nestvirt document is skipped with the reason.
+// TestLoadJoinsAFleetAndSaysWhatItSkipped: check documents become rows (a host
+// whose check failed after reading it too), a host's vms document joins its
+// row, plans are listed, and what is not a valid nestvirt document, or is only
+// an error of no machine, is skipped with the reason.
 func TestLoadJoinsAFleetAndSaysWhatItSkipped(t *testing.T) {
 	dir := t.TempDir()
 	write(t, dir, "web1.json", checkWeb1)
 	write(t, dir, "sub/broken-host.json", checkBroken)
+	write(t, dir, "sub/db2.json", checkNoDaemon)
 	write(t, dir, "sub/web1-vms.json", vmsWeb1)
 	write(t, dir, "plan.json", plan)
 	write(t, dir, "inventory.json", `{"all":{}}`)
@@ -46,9 +52,9 @@ func TestLoadJoinsAFleetAndSaysWhatItSkipped(t *testing.T) {
 	if len(f.Hosts) != 2 {
 		t.Fatalf("%d hosts", len(f.Hosts))
 	}
-	broken, web1 := f.Hosts[0], f.Hosts[1] // not judged sorts first, then the worst
-	if broken.Name != "broken-host" || broken.Verdict != "" || !strings.Contains(broken.Error, "not a snapshot") {
-		t.Errorf("broken: %+v", broken)
+	web1, db2 := f.Hosts[0], f.Hosts[1] // the worst first
+	if db2.Name != "db2" || db2.Verdict != "supported" || db2.Error != "libvirt: no daemon answered" || db2.WorstText() != "none" {
+		t.Errorf("db2: %+v", db2)
 	}
 	if web1.Verdict != "does-not-work" || web1.Nested != "off" || web1.Level != "0" || len(web1.VMs) != 1 || web1.Worst == nil || web1.Worst.Rule != "host-nesting-off" {
 		t.Errorf("web1: %+v", web1)
@@ -60,16 +66,17 @@ func TestLoadJoinsAFleetAndSaysWhatItSkipped(t *testing.T) {
 	for _, s := range f.Skipped {
 		reasons[filepath.Base(s.File)] = s.Why
 	}
-	for file, why := range map[string]string{"inventory.json": "not a nestvirt document", "half.json": "not a valid check document", "notjson.json": "not a nestvirt document"} {
+	for file, why := range map[string]string{"inventory.json": "not a nestvirt document", "half.json": "not a valid check document", "notjson.json": "not a nestvirt document",
+		"broken-host.json": "a check that failed, of no machine: input: --root /x: not a snapshot"} {
 		if !strings.Contains(reasons[file], why) {
 			t.Errorf("%s: %q, want %q", file, reasons[file], why)
 		}
 	}
-	if _, read := reasons["readme.txt"]; read || len(f.Skipped) != 3 {
+	if _, read := reasons["readme.txt"]; read || len(f.Skipped) != 4 {
 		t.Errorf("skipped %v", f.Skipped)
 	}
 	counts := f.Counts()
-	if len(counts) != 2 || counts[0].Verdict != "does-not-work" || counts[1].Verdict != "" {
+	if len(counts) != 2 || counts[0].Verdict != "does-not-work" || counts[1].Verdict != "supported" {
 		t.Errorf("counts %+v", counts)
 	}
 	rules := f.Rules()

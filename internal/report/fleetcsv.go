@@ -16,10 +16,6 @@ var csvHeader = []string{"host", "machine_id", "verdict", "position", "os", "nes
 
 // csvRecord is a host's row. Unknown values are empty.
 func csvRecord(h *fleet.Host) []string {
-	worst := ""
-	if h.Worst != nil {
-		worst = h.Worst.Level.String() + " " + h.Worst.Rule
-	}
 	checked := ""
 	if !h.CheckedAt.IsZero() {
 		checked = h.CheckedAt.UTC().Format(time.RFC3339)
@@ -28,7 +24,7 @@ func csvRecord(h *fleet.Host) []string {
 	for _, s := range h.Sources {
 		files = append(files, s.File)
 	}
-	rec := []string{h.Name, h.ID, h.Verdict, position(h), h.OS, h.Nested, h.KVM, worst, checked, strings.Join(files, " "), h.Error}
+	rec := []string{h.Name, h.ID, h.Verdict, position(h), h.OS, h.Nested, h.KVM, h.WorstText(), checked, strings.Join(files, " "), h.Error}
 	for i, c := range rec {
 		rec[i] = inert(c)
 	}

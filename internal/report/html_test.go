@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/csv"
+	"html"
 	"html/template"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -209,6 +212,51 @@ func TestTheFleetCSVCannotRunAsAFormula(t *testing.T) {
 	for _, l := range strings.Split(b.String(), "\n")[1:] {
 		if l != "" && strings.ContainsAny(l[:1], "=+-@") {
 			t.Errorf("a cell a spreadsheet runs: %q", l)
+		}
+	}
+}
+
+// TestTheFleetCSVSaysWhatThePageSays: a host's worst finding is one text in
+// the HTML table and in its CSV (the file and the page's download): a host
+// unsupported in no listed environment, a judged host with no finding, a host
+// not judged, a host with a finding.
+func TestTheFleetCSVSaysWhatThePageSays(t *testing.T) {
+	f := &fleet.Fleet{Hosts: []*fleet.Host{
+		{Name: "a", Verdict: "unsupported"},
+		{Name: "b", Verdict: "supported"},
+		{Name: "c"},
+		{Name: "d", Verdict: "does-not-work", Worst: &policy.Finding{Rule: "host-nesting-off", Level: policy.DoesNotWork}},
+	}}
+	var page, file bytes.Buffer
+	if err := FleetHTML(&page, f, "rhel-10", "test", time.Unix(0, 0), 24*time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if err := FleetCSV(&file, f); err != nil {
+		t.Fatal(err)
+	}
+	csvRows, err := csv.NewReader(&file).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := slices.Index(csvRows[0], "worst_finding")
+	rows := regexp.MustCompile(`(?s)<tr id="h\d+"[^>]*data-csv="([^"]*)">.*?<td class="worst">(.*?)</td>`).FindAllStringSubmatch(page.String(), -1)
+	if len(rows) != len(f.Hosts) || len(csvRows) != len(f.Hosts)+1 {
+		t.Fatalf("%d rows in the page, %d in the CSV", len(rows), len(csvRows))
+	}
+	want := map[string]string{"a": "in no listed environment", "b": "none", "c": "", "d": "does-not-work host-nesting-off"}
+	tags := regexp.MustCompile(`<[^>]*>`)
+	for i, r := range rows {
+		embedded, err := csv.NewReader(strings.NewReader(html.UnescapeString(r[1]))).Read()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cell := strings.TrimSpace(html.UnescapeString(tags.ReplaceAllString(r[2], "")))
+		name, inFile := csvRows[i+1][0], csvRows[i+1][col]
+		if embedded[col] != inFile || inFile != want[name] {
+			t.Errorf("%s: CSV file %q, page's CSV %q, want %q", name, inFile, embedded[col], want[name])
+		}
+		if cell != inFile && !(inFile == "" && cell == "not judged") {
+			t.Errorf("%s: the page shows %q, the CSV %q", name, cell, inFile)
 		}
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/nestvirt/nestvirt/internal/cli"
+	"github.com/nestvirt/nestvirt/internal/policy"
 )
 
 const snapshots = "../../internal/probe/testdata/snapshots/"
@@ -371,5 +372,56 @@ func TestAThousandMachinesFedTwiceOpenInASecond(t *testing.T) {
 	}
 	if got := eval(`getComputedStyle(document.getElementById("controls")).display + "," + getComputedStyle(document.getElementById("csv")).display`); got != "none,none" {
 		t.Errorf("in print the controls show: %v", got)
+	}
+}
+
+// TestEveryLevelFitsItsColumn: in the fleet report's host table, at the widths
+// of a wide screen, a laptop and a narrow window, no level's name (as a verdict
+// or a worst finding) is wider than its cell: "not-expected-to-work" was drawn
+// over the next column.
+func TestEveryLevelFitsItsColumn(t *testing.T) {
+	out, _, _ := nv(t, "check", "--format", "json", "--fail-on", "never", "--root", snapshots+"intel-l0-nesting-off/root")
+	dir := t.TempDir()
+	for i, level := range policy.LevelNames() {
+		var d map[string]any
+		if err := json.Unmarshal([]byte(out), &d); err != nil {
+			t.Fatal(err)
+		}
+		d["verdict"] = level
+		d["findings"].([]any)[0].(map[string]any)["level"] = level
+		d["findings"].([]any)[0].(map[string]any)["rule"] = "host-l1-os-unlisted"
+		d["host"].(map[string]any)["hostname"] = fmt.Sprintf("host-with-a-long-name-%d.lab.example.com", i)
+		d["host"].(map[string]any)["machine_id"] = fmt.Sprintf("%032x", i)
+		b, _ := json.Marshal(d)
+		os.WriteFile(filepath.Join(dir, level+".json"), b, 0o644)
+	}
+	page := filepath.Join(t.TempDir(), "report.html")
+	if _, stderr, code := nv(t, "report", dir, "-o", page); code != 0 {
+		t.Fatalf("report: %d %s", code, stderr)
+	}
+	ctx, cancel := browser(t)
+	defer cancel()
+	eval := evaluator(t, ctx)
+	for _, width := range []int64{1400, 1024, 760} {
+		if err := chromedp.Do(ctx, chromedp.Action[chromedp.Void](func(c context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+			_, err := cdp.Call(c, tg, emulation.SetDeviceMetricsOverride, emulation.SetDeviceMetricsOverrideParams{Width: width, Height: 900, DeviceScaleFactor: 1})
+			return chromedp.Void{}, err
+		}),
+			chromedp.Navigate("file://"+page), chromedp.Action[chromedp.Void](func(c context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+				_, err := chromedp.Poll[bool](`window.nestvirtReady === true`)(c, tg)
+				return chromedp.Void{}, err
+			})); err != nil {
+			t.Fatal(err)
+		}
+		// Each level label's box against its cell's content box.
+		over := eval(`[...document.querySelectorAll("#hosts tbody td .v")].flatMap(v => {
+			const td = v.closest("td"), cs = getComputedStyle(td);
+			const right = td.getBoundingClientRect().right - parseFloat(cs.paddingRight) + 0.5;
+			return [...v.getClientRects()].some(r => r.right > right) || td.scrollWidth > td.clientWidth ? [v.textContent + " in " + td.parentElement.id] : [];
+		})`).([]any)
+		labels := eval(`document.querySelectorAll("#hosts tbody td .v").length`)
+		if len(over) > 0 || labels != float64(2*len(policy.LevelNames())) {
+			t.Errorf("%d px wide: %v of %v labels overflow their cell: %v", width, len(over), labels, over)
+		}
 	}
 }
