@@ -177,6 +177,12 @@ func (a *app) runCheck(o checkOptions) error {
 		// fleet's report shows the broken host rather than losing it.
 		document := doc.NewCheckDoc(res, audit, docError(runErr))
 		document.CheckedAt, document.Origin = read.at, &read.origin
+		if res != nil && o.format == "json" {
+			document.Actions = a.hostActions(o, res.Host)
+			if document.VMs != nil {
+				vmActions(document.VMs.VMs, audit, res.Host, o.root, o.sos)
+			}
+		}
 		now := a.clock()
 		err := a.writeTo(o.output, func(w io.Writer) error {
 			switch o.format {

@@ -3,7 +3,6 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 
 	"github.com/spf13/cobra"
@@ -28,15 +27,9 @@ says so in its error field. examples/ansible/ has playbooks that use it.`,
 		Short: "Write nestvirt.fact into the fact directory (replacing only nestvirt's own)",
 		Args:  noArgs,
 		RunE: run(func() error {
-			bin := binary
-			if bin == "" {
-				exe, err := os.Executable()
-				if err != nil {
-					return err
-				}
-				if bin, err = filepath.EvalSymlinks(exe); err != nil {
-					return err
-				}
+			bin, err := rootexec.Self(binary)
+			if err != nil {
+				return err
 			}
 			if err := rootexec.Check(bin, "Ansible runs as root at every fact gathering"); err != nil {
 				return refusedError{fmt.Errorf("%w. Install nestvirt where only root can change it (the package puts it at %s) and pass --binary", err, rootexec.SuggestedBinary)}

@@ -16,6 +16,7 @@ import (
 	"github.com/nestvirt/nestvirt/internal/guard"
 	"github.com/nestvirt/nestvirt/internal/libvirt"
 	"github.com/nestvirt/nestvirt/internal/probe"
+	"github.com/nestvirt/nestvirt/internal/report"
 	"github.com/nestvirt/nestvirt/internal/rootexec"
 )
 
@@ -23,6 +24,7 @@ import (
 const hookProbeTime = 5 * time.Second
 
 type guardOptions struct {
+	dryRun     bool
 	mode       string
 	failClosed bool
 	root       string
@@ -70,11 +72,15 @@ the first install. 'guard status' checks all of this.`,
 	install.Flags().BoolVar(&o.failClosed, "fail-closed", false, "refuse when the guard cannot judge (nestvirt missing, broken, slow, facts unreadable)")
 	install.Flags().StringVar(&o.root, "root", "/", "the hook reads this host's facts from this snapshot tree (for tests and demonstrations)")
 	install.Flags().StringVar(&o.binary, "binary", "", "the nestvirt the hook runs (default: this one; "+guard.SuggestedBinary+" for a package)")
+	install.Flags().BoolVar(&o.dryRun, "dry-run", false, "make every check install makes (running the binary once) and print the hook's diff; change nothing")
 	uninstall := &cobra.Command{
 		Use:   "uninstall",
 		Short: "Remove the hook (and leftovers of an interrupted install)",
 		Args:  noArgs,
 		RunE: run(func() error {
+			if o.dryRun {
+				return a.guardUninstallPreview(o)
+			}
 			path, removed, err := guard.Uninstall(o.hooksDir)
 			if errors.Is(err, guard.ErrNotOurs) {
 				return refusedError{err}
@@ -90,6 +96,7 @@ the first install. 'guard status' checks all of this.`,
 			return nil
 		}),
 	}
+	uninstall.Flags().BoolVar(&o.dryRun, "dry-run", false, "print what would be removed (the hook's diff to nothing, leftovers); change nothing")
 	status := &cobra.Command{
 		Use:   "status",
 		Short: "Check the installed hook (binary, policy, libvirt's view) and what it would decide on this host",
@@ -118,15 +125,9 @@ func (a *app) guardInstall(o guardOptions) error {
 	if err := modeChoice.check(o.mode); err != nil {
 		return err
 	}
-	bin := o.binary
-	if bin == "" {
-		exe, err := os.Executable()
-		if err != nil {
-			return err
-		}
-		if bin, err = filepath.EvalSymlinks(exe); err != nil {
-			return err
-		}
+	bin, err := rootexec.Self(o.binary)
+	if err != nil {
+		return err
 	}
 	if err := guard.CheckBinary(bin); err != nil {
 		return refusedError{fmt.Errorf("%w. Install nestvirt where only root can change it (the package puts it at %s) and pass --binary", err, guard.SuggestedBinary)}
@@ -159,6 +160,24 @@ func (a *app) guardInstall(o guardOptions) error {
 		}
 		cfg.Root = abs
 	}
+	if o.dryRun {
+		path, prev, next, err := guard.Preview(o.hooksDir, cfg)
+		if errors.Is(err, guard.ErrNotOurs) || errors.Is(err, guard.ErrUntrusted) {
+			return refusedError{err}
+		}
+		if err != nil {
+			return err
+		}
+		if string(prev) == string(next) {
+			fmt.Fprintf(a.stdout, "# nothing to change: %s is installed as this would install it\n", path)
+			return nil
+		}
+		if err := report.Diff(a.stdout, path, prev, next, prev == nil); err != nil {
+			return err
+		}
+		fmt.Fprintf(a.stdout, "# mode 0755, owner root; it runs %s with %s (mode %s)\n# then: restart libvirtd or virtqemud if no qemu hook was active when it started (it reads the hook directory at start)\n", bin, cfg.PolicyName(), o.mode)
+		return nil
+	}
 	path, err := guard.Install(o.hooksDir, cfg)
 	if errors.Is(err, guard.ErrNotOurs) || errors.Is(err, guard.ErrUntrusted) {
 		return refusedError{err}
@@ -166,11 +185,31 @@ func (a *app) guardInstall(o guardOptions) error {
 	if err != nil {
 		return err
 	}
-	policyName := "the embedded policy"
-	if cfg.Policy != "" {
-		policyName = cfg.Policy
+	fmt.Fprintf(a.stdout, "installed %s (mode %s), running %s with %s\nrestart libvirtd or virtqemud if no qemu hook was active when it started: it reads the hook directory at start\n", path, o.mode, bin, cfg.PolicyName())
+	return nil
+}
+
+// guardUninstallPreview is uninstall --dry-run: the hook's text removed, the
+// leftovers, or the refusal uninstall would give.
+func (a *app) guardUninstallPreview(o guardOptions) error {
+	path, prev, left, err := guard.PreviewUninstall(o.hooksDir)
+	if errors.Is(err, guard.ErrNotOurs) {
+		return refusedError{err}
 	}
-	fmt.Fprintf(a.stdout, "installed %s (mode %s), running %s with %s\nrestart libvirtd or virtqemud if no qemu hook was active when it started: it reads the hook directory at start\n", path, o.mode, bin, policyName)
+	if err != nil {
+		return err
+	}
+	if prev != nil {
+		if err := report.DiffRemove(a.stdout, path, prev); err != nil {
+			return err
+		}
+	}
+	for _, l := range left {
+		fmt.Fprintf(a.stdout, "# then: remove %s (left by an interrupted install)\n", l)
+	}
+	if prev == nil && len(left) == 0 {
+		fmt.Fprintf(a.stdout, "# nothing to change: no guard installed at %s\n", path)
+	}
 	return nil
 }
 

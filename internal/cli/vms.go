@@ -173,6 +173,7 @@ func (a *app) runVMs(o vmsOptions) error {
 		}
 		document := doc.NewVMsDoc(res, host, docError(runErr))
 		document.CheckedAt, document.Origin = read.at, &read.origin
+		vmActions(document.VMs, res, facts, o.root, o.sos)
 		if err := a.writeTo(o.output, func(w io.Writer) error { return report.WriteJSON(w, document) }); err != nil {
 			return err
 		}

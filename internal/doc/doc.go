@@ -10,6 +10,7 @@
 package doc
 
 import (
+	"github.com/nestvirt/nestvirt/internal/actions"
 	"github.com/nestvirt/nestvirt/internal/judge"
 	"github.com/nestvirt/nestvirt/internal/plan"
 	"github.com/nestvirt/nestvirt/internal/policy"
@@ -88,8 +89,11 @@ type CheckDoc struct {
 	// CouldBe is what stating a fact nestvirt cannot read would make the
 	// verdict, each judged again with the statement.
 	CouldBe []judge.Possibility `json:"could_be" schema:"optional"`
-	VMs     *VMsPart            `json:"vms"` // null unless --vms judged them
-	Error   *Error              `json:"error"`
+	// Actions are nestvirt's changes to this machine (enable, disable, the
+	// guard's install and uninstall): which apply, and why the others do not.
+	Actions []actions.Action `json:"actions" schema:"optional"`
+	VMs     *VMsPart         `json:"vms"` // null unless --vms judged them
+	Error   *Error           `json:"error"`
 }
 
 // VMsPart is the VMs of check --vms: vms's document without the host, which
@@ -137,6 +141,8 @@ type VMEntry struct {
 	Chains        []policy.ChainResult `json:"chains"`
 	AgentChains   []policy.ChainResult `json:"agent_chains" schema:"optional,null"` // judged with the agent's OS, where it differs from the declared
 	Error         *string              `json:"error"`                               // why the domain could not be read
+	// Actions are expose and unexpose for this VM: which apply, and why not.
+	Actions []actions.Action `json:"actions" schema:"optional"`
 }
 
 func nullable(s string) *string {
@@ -160,14 +166,14 @@ func vmEntries(rs []judge.VMResult) []VMEntry {
 		out = append(out, VMEntry{Name: r.Name, State: nullable(r.State), Arch: nullable(r.Arch), CPUMode: nullable(r.CPUMode),
 			Exposes: r.Exposes, ExposesReason: nullable(r.Why), OS: r.OS, OSSource: nullable(r.OSFrom), OSNote: nullable(r.OSNote), Hugepages: r.Huge,
 			Runs: nullable(r.Runs), MetadataNote: nullable(r.MetadataNote), L2: l2, Type: nullable(r.Type), Platform: nullable(r.Platform), Verdict: r.Verdict, Chains: chains,
-			AgentOS: r.AgentOS, AgentChains: r.AgentChains, Error: nullable(r.Error)})
+			AgentOS: r.AgentOS, AgentChains: r.AgentChains, Error: nullable(r.Error), Actions: []actions.Action{}})
 	}
 	return out
 }
 
 // NewCheckDoc is check's document. r is nil when nothing could be judged.
 func NewCheckDoc(r *judge.CheckResult, vms *judge.Audit, fail *Error) CheckDoc {
-	d := CheckDoc{Schema: SchemaCheck, Findings: []policy.Finding{}, CouldBe: []judge.Possibility{}, Error: fail}
+	d := CheckDoc{Schema: SchemaCheck, Findings: []policy.Finding{}, CouldBe: []judge.Possibility{}, Actions: []actions.Action{}, Error: fail}
 	if r != nil {
 		v, host := r.Verdict, r.Host
 		d.Verdict, d.Host = &v, &host

@@ -148,6 +148,14 @@ func ReadConfig(script string) (Config, bool) {
 // hookRel is the hook's path inside the hooks directory.
 var hookRel = "qemu.d/" + HookName
 
+// PolicyName names the policy the hook decides with.
+func (c Config) PolicyName() string {
+	if c.Policy != "" {
+		return c.Policy
+	}
+	return "the embedded policy"
+}
+
 // Path is the hook's path under a hooks directory.
 func Path(hooksDir string) string { return filepath.Join(hooksDir, "qemu.d", HookName) }
 
@@ -171,21 +179,66 @@ func hook(hooksDir string) fsroot.Owned {
 // killed left. It replaces only a hook of its own, and keeps the time of the
 // first install.
 func Install(hooksDir string, c Config) (string, error) {
-	// libvirt runs as root everything in the hooks directory's qemu.d:
-	// nestvirt installs into one that root alone can change.
-	if errs := rootexec.InstallPath([]string{hooksDir, filepath.Join(hooksDir, "qemu.d")}, "", runsWhat); len(errs) > 0 {
-		return Path(hooksDir), fmt.Errorf("%w: %w; not installed", ErrUntrusted, errors.Join(errs...))
+	if err := trustedDir(hooksDir); err != nil {
+		return Path(hooksDir), err
 	}
-	p, _, err := hook(hooksDir).Install(func(prev []byte) []byte {
-		if p, ok := ReadConfig(string(prev)); ok && p.Since != "" {
-			c.Since = p.Since // a re-install: libvirtd has run a hook since then
-		}
-		if c.Since == "" {
-			c.Since = time.Now().UTC().Format(time.RFC3339)
-		}
-		return []byte(Script(c))
-	})
+	p, _, err := hook(hooksDir).Install(func(prev []byte) []byte { return content(prev, c) })
 	return p, err
+}
+
+// trustedDir refuses a hooks directory someone other than root could change:
+// libvirt runs as root everything in its qemu.d.
+func trustedDir(hooksDir string) error {
+	if errs := rootexec.InstallPath([]string{hooksDir, filepath.Join(hooksDir, "qemu.d")}, "", runsWhat); len(errs) > 0 {
+		return fmt.Errorf("%w: %w; not installed", ErrUntrusted, errors.Join(errs...))
+	}
+	return nil
+}
+
+// content is the hook Install writes over prev (nil for none): a re-install
+// keeps the time of the first, since libvirtd has run a hook from then on.
+func content(prev []byte, c Config) []byte {
+	if p, ok := ReadConfig(string(prev)); ok && p.Since != "" {
+		c.Since = p.Since
+	}
+	if c.Since == "" {
+		c.Since = time.Now().UTC().Format(time.RFC3339)
+	}
+	return []byte(Script(c))
+}
+
+// Preview is what Install would do, doing nothing: the hook's path, what is
+// there now (nil for nothing) and what would be, or the error Install would
+// give (ErrUntrusted, ErrNotOurs). The same bytes twice is an install with
+// nothing to change.
+func Preview(hooksDir string, c Config) (path string, prev, next []byte, err error) {
+	path = Path(hooksDir)
+	if err := trustedDir(hooksDir); err != nil {
+		return path, nil, nil, err
+	}
+	prev, ours, _, err := hook(hooksDir).Read()
+	if err != nil {
+		return path, nil, nil, err
+	}
+	if prev != nil && !ours {
+		return path, prev, nil, fmt.Errorf("%s exists: %w; not overwritten", path, ErrNotOurs)
+	}
+	return path, prev, content(prev, c), nil
+}
+
+// PreviewUninstall is what Uninstall would remove, removing nothing: the
+// hook's text (nil when none is installed) and the leftovers of a killed
+// install, or ErrNotOurs for a hook nestvirt did not write.
+func PreviewUninstall(hooksDir string) (path string, prev []byte, leftovers []string, err error) {
+	path = Path(hooksDir)
+	prev, ours, _, err := hook(hooksDir).Read()
+	if err != nil {
+		return path, nil, nil, err
+	}
+	if prev != nil && !ours {
+		return path, prev, nil, fmt.Errorf("%s: %w; not removed", path, ErrNotOurs)
+	}
+	return path, prev, Leftovers(hooksDir), nil
 }
 
 // Uninstall removes the hook if it is nestvirt's, and any leftovers of a killed

@@ -80,7 +80,7 @@ func CheckStatus(o StatusOptions) (Status, error) {
 	if err != nil {
 		return Status{}, err
 	}
-	st := Status{Path: Path(o.HooksDir), Installed: script != "", Ours: ours, PolicyName: "the embedded policy"}
+	st := Status{Path: Path(o.HooksDir), Installed: script != "", Ours: ours, PolicyName: Config{}.PolicyName()}
 	problem := func(format string, args ...any) { st.Problems = append(st.Problems, fmt.Sprintf(format, args...)) }
 	root := o.Root
 	if script != "" {

@@ -86,6 +86,8 @@ func PlanNested(root *fsroot.Dir, f probe.Facts, req Request, mods Modules, runn
 	// The first real reason wins: what the CPU cannot do comes before which
 	// module happens to be loaded (PVM is there because VMX/SVM is not).
 	switch {
+	case f.Windows != nil:
+		return Plan{}, refuse("this is Windows: nestvirt enable and disable set nesting in Linux's KVM modules. For WSL2 or Hyper-V in this VM, nesting is turned on in the hypervisor below it (on a libvirt L0: nestvirt expose VM there, then shut this VM down and start it again); nothing written")
 	case f.Arch == nil:
 		return Plan{}, refuse("this machine's architecture is unknown (see nestvirt check), so which module carries nesting is unknown; nothing written")
 	case !info.Nestable:

@@ -15,6 +15,16 @@ import (
 // file" where a side lacks its final newline. difflib computes the hunks; its own
 // writer adds a phantom line at the end, so the text is written here.
 func Diff(w io.Writer, name string, before, after []byte, created bool) error {
+	return diff(w, name, before, after, created, false)
+}
+
+// DiffRemove is Diff of a file that is removed: to /dev/null, which patch
+// reads as a deletion.
+func DiffRemove(w io.Writer, name string, before []byte) error {
+	return diff(w, name, before, nil, false, true)
+}
+
+func diff(w io.Writer, name string, before, after []byte, created, removed bool) error {
 	a, b := slices.Collect(strings.Lines(string(before))), slices.Collect(strings.Lines(string(after)))
 	m := difflib.NewMatcher(a, b)
 	groups := m.GetGroupedOpCodes(3)
@@ -27,7 +37,11 @@ func Diff(w io.Writer, name string, before, after []byte, created bool) error {
 		from = "/dev/null"
 	}
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "--- %s\n+++ b/%s\n", from, name)
+	to := "b/" + name
+	if removed {
+		to = "/dev/null"
+	}
+	fmt.Fprintf(&sb, "--- %s\n+++ %s\n", from, to)
 	for _, g := range groups {
 		first, last := g[0], g[len(g)-1]
 		fmt.Fprintf(&sb, "@@ -%s +%s @@\n", hunkRange(first.I1, last.I2), hunkRange(first.J1, last.J2))

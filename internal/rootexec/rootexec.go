@@ -222,3 +222,16 @@ func strictOwned(p string, st fs.FileInfo, what string) error {
 	}
 	return nil
 }
+
+// Self is the binary another program is to run: given when not "", else the
+// running nestvirt, its symlinks resolved (what is checked is what will run).
+func Self(given string) (string, error) {
+	if given != "" {
+		return given, nil
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	return filepath.EvalSymlinks(exe)
+}

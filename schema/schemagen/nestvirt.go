@@ -3,6 +3,7 @@ package schemagen
 import (
 	"reflect"
 
+	"github.com/nestvirt/nestvirt/internal/actions"
 	"github.com/nestvirt/nestvirt/internal/doc"
 	"github.com/nestvirt/nestvirt/internal/plan"
 	"github.com/nestvirt/nestvirt/internal/policy"
@@ -28,8 +29,9 @@ func Nestvirt() Spec {
 			{"windows", reflect.TypeFor[probe.WindowsFacts]()},
 			{"vm", reflect.TypeFor[doc.VMEntry]()},
 			{"topology", reflect.TypeFor[plan.TopologyResult]()},
+			{"action", reflect.TypeFor[actions.Action]()},
 		},
 		ID:      schema.ID,
-		Sources: []string{"internal/doc", "internal/policy", "internal/probe", "internal/plan"},
+		Sources: []string{"internal/doc", "internal/actions", "internal/policy", "internal/probe", "internal/plan"},
 	}
 }
