@@ -1,38 +1,37 @@
 #!/bin/bash
-# Builds nestvirt's Cockpit page into DIR: the files of cockpit/nestvirt and
-# PatternFly 4's CSS (the PatternFly of the console in RHEL 9 and Debian 12),
-# pinned by version and by the sha512 of its npm tarball. Its @font-face rules
-# are removed: the page uses the console's own Red Hat fonts (nestvirt.css), so
-# it fetches nothing at run time. The built files are part of the package
-# build (scripts/package.sh), never of the repository.
+# Builds nestvirt's web console page into DIR, as Cockpit's own pages are built:
+# TypeScript, React and PatternFly 6 bundled by esbuild (cockpit/build.js), the
+# packages pinned by cockpit/package-lock.json and installed with npm ci (its
+# integrity hashes checked, no install scripts run). With POT, also writes the
+# page's translatable strings (every cockpit.gettext, _() and ngettext call) as
+# a gettext template, with xgettext as Cockpit's starter-kit does. The built
+# files are part of the package build (scripts/package.sh), never of the
+# repository.
 #
-#   bash scripts/cockpit.sh DIR
+#   bash scripts/cockpit.sh DIR [POT]
 #
-# The tarball is kept in ~/.cache/nestvirt (XDG_CACHE_HOME); npm fetches it
-# once.
+# node_modules is kept in cockpit/ and reinstalled only when the lock file
+# changes.
 set -euo pipefail
-cd "$(dirname "$0")/.."
-out=${1:?usage: scripts/cockpit.sh DIR}
-pf_version=4.224.2
-pf_sha512=1c6355dbabb21d22040ae8633e0fd61a7d265db028b5cb3a3837e100e91f6232201b295d7608b0125c547b5ae9107579990249dab327e0e75e248229cd15fad6
-cache=${XDG_CACHE_HOME:-$HOME/.cache}/nestvirt
-tgz=$cache/patternfly-patternfly-$pf_version.tgz
-if ! echo "$pf_sha512  $tgz" | sha512sum -c --status 2>/dev/null; then
-  command -v npm >/dev/null || { echo "cockpit.sh: npm is needed once, to fetch PatternFly $pf_version (apt-get install npm)" >&2; exit 2; }
-  mkdir -p "$cache"
-  (cd "$cache" && npm pack --silent "@patternfly/patternfly@$pf_version" >/dev/null)
-  if ! echo "$pf_sha512  $tgz" | sha512sum -c --status; then
-    echo "cockpit.sh: $tgz is not the PatternFly $pf_version this build pins (sha512 differs); removed" >&2
-    rm -f "$tgz"; exit 1
-  fi
+cd "$(dirname "$0")/../cockpit"
+out=${1:?usage: scripts/cockpit.sh DIR [POT]}
+pot=${2:-}
+case $out in /*) ;; *) out=$OLDPWD/$out ;; esac
+case $pot in ""|/*) ;; *) pot=$OLDPWD/$pot ;; esac
+command -v npm >/dev/null || { echo "cockpit.sh: npm is needed (Node.js 18 or later) to fetch the page's packages" >&2; exit 2; }
+lock=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ "$(cat node_modules/.nestvirt-lock 2>/dev/null)" != "$lock" ]; then
+  npm ci --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null
+  echo "$lock" > node_modules/.nestvirt-lock
 fi
-rm -rf "$out"
-mkdir -p "$out"
-for f in manifest.json index.html nestvirt.js nestvirt.css; do
-  install -m 0644 "cockpit/nestvirt/$f" "$out/$f"
-done
-tar -xzOf "$tgz" package/patternfly.min.css | perl -0pe 's/\@font-face\s*\{[^}]*\}//g' > "$out/patternfly.css"
-chmod 0644 "$out/patternfly.css"
-if grep -q '@font-face' "$out/patternfly.css"; then
-  echo "cockpit.sh: an @font-face rule is left in patternfly.css" >&2; exit 1
+node_modules/.bin/tsc --noEmit -p .
+node build.js "$out"
+if [ -n "$pot" ]; then
+  command -v xgettext >/dev/null || { echo "cockpit.sh: xgettext (gettext) is needed for the POT" >&2; exit 2; }
+  # TypeScript read as C, as the starter-kit does: the keywords are cockpit's.
+  xgettext --default-domain=nestvirt --output="$pot" --language=C --from-code=UTF-8 \
+    --keyword= --keyword=_:1,1t --keyword=_:1c,2,2t --keyword=gettext:1,1t --keyword=gettext:1c,2,2t \
+    --keyword=ngettext:1,2,3t --keyword=N_ --add-comments=Translators: \
+    --package-name=nestvirt --msgid-bugs-address=https://github.com/nestvirt/nestvirt/issues \
+    $(find src -name '*.ts' -o -name '*.tsx' | sort)
 fi

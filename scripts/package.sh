@@ -3,8 +3,8 @@
 # aarch64, s390x and ppc64le, with the binary, man pages, shell completions, the
 # systemd timer (not enabled), the examples and the docs; and nestvirt-cockpit
 # (RPM noarch, DEB all), the web console's page (scripts/cockpit.sh, which needs
-# npm once to fetch the pinned PatternFly). With nfpm (pinned in tools/go.mod;
-# tools/nfpm). See deploy/packages/.
+# npm to install the page's pinned packages). With nfpm (pinned in
+# tools/go.mod; tools/nfpm). See deploy/packages/.
 #
 #   bash scripts/package.sh
 #

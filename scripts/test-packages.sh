@@ -74,13 +74,23 @@ done
 echo "   $(ls dist/nestvirt-[0-9]*.rpm | wc -l) RPMs: metadata, paths, %doc, %license, relative payload, no scriptlets"
 rpm=$(ls dist/nestvirt-cockpit-*.noarch.rpm)
 rpm -qpl "$rpm" > "$tmp/files"; rpm -qp --requires "$rpm" > "$tmp/requires"; rpm -qp --scripts "$rpm" > "$tmp/scripts"
-for p in /usr/share/cockpit/nestvirt/manifest.json /usr/share/cockpit/nestvirt/index.html /usr/share/cockpit/nestvirt/nestvirt.js \
-  /usr/share/cockpit/nestvirt/patternfly.css /usr/share/licenses/nestvirt-cockpit/LICENSE-PatternFly; do
+for p in /usr/share/cockpit/nestvirt/manifest.json /usr/share/cockpit/nestvirt/index.html /usr/share/cockpit/nestvirt/index.js \
+  /usr/share/cockpit/nestvirt/index.css /usr/share/licenses/nestvirt-cockpit/THIRD-PARTY-LICENSES; do
   grep -qx "$p" "$tmp/files" || fail "$rpm: no $p"
 done
-grep -qx nestvirt "$tmp/requires" && grep -qx cockpit-bridge "$tmp/requires" || fail "$rpm requires: $(cat "$tmp/requires")"
+for r in nestvirt cockpit-bridge cockpit-system; do
+  grep -qx "$r" "$tmp/requires" || fail "$rpm requires: $(cat "$tmp/requires"), not $r"
+done
 [ ! -s "$tmp/scripts" ] || fail "$rpm has scriptlets"
-echo "   nestvirt-cockpit RPM: the page, requires nestvirt and cockpit-bridge, no scriptlets"
+# The Debian copyright file names every package the page bundles (the build
+# lists them in THIRD-PARTY-LICENSES): a new dependency cannot go unnamed.
+rpm2cpio "$rpm" | (cd "$tmp" && cpio -idm --quiet ./usr/share/licenses/nestvirt-cockpit/THIRD-PARTY-LICENSES)
+sed -n '3,/^$/p' "$tmp/usr/share/licenses/nestvirt-cockpit/THIRD-PARTY-LICENSES" | awk 'NF {print $1}' > "$tmp/bundled"
+[ -s "$tmp/bundled" ] || fail "THIRD-PARTY-LICENSES lists no package"
+while read -r p; do
+  grep -q -- "$p" deploy/packages/copyright-cockpit || fail "deploy/packages/copyright-cockpit does not name $p, which the page bundles"
+done < "$tmp/bundled"
+echo "   nestvirt-cockpit RPM: the page, requires nestvirt, cockpit-bridge and cockpit-system, no scriptlets, $(wc -l < "$tmp/bundled") bundled packages named in the copyright file"
 
 echo "== rpmlint (Fedora's settings, deploy/packages/rpmlint.toml)"
 cp deploy/packages/rpmlint.toml "$tmp/rpmlint.toml"
@@ -194,13 +204,17 @@ for _ in $(seq 50); do
   [ "$code" = 200 ] && break
   sleep 0.1
 done
+# The shell's menu lists it: the console's own list of its pages.
+mcode=$(curl -s -o "$tmp/manifests.json" -w '%{http_code}' "http://127.0.0.1:$port/cockpit/@localhost/manifests.json" || true)
 kill "$ws" 2>/dev/null || true
 [ "$code" = 200 ] && grep -q 'Nested virtualization' "$tmp/page.html" || fail "cockpit-ws does not serve the installed page (HTTP $code)"
+python3 -c 'import json, sys; m = json.load(open(sys.argv[1])); sys.exit(0 if "nestvirt" in m and "shell" in m and m["nestvirt"]["menu"]["index"]["label"] == "Nested virtualization" else 1)' "$tmp/manifests.json" \
+  || fail "the console's menu does not list the page (HTTP $mcode): $(head -c 300 "$tmp/manifests.json")"
 dpkg-deb -c "$cdeb" | awk '{print substr($6, 2)}' > "$tmp/cpaths"
 dpkg -r nestvirt-cockpit nestvirt >/dev/null
 left=$(while read -r p; do case "$p" in */nestvirt*) if [ -e "$p" ]; then echo "$p"; fi;; esac; done < "$tmp/cpaths")
 [ -z "$left" ] || fail "left after dpkg -r nestvirt-cockpit: $left"
-echo "   installed, served by cockpit-ws, removed: nothing left"
+echo "   installed, served by cockpit-ws and in its menu, removed: nothing left"
 
 echo "== cross-compile every target"
 for t in linux/amd64 linux/arm64 linux/s390x linux/ppc64le windows/amd64; do

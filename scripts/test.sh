@@ -32,21 +32,24 @@ echo "== packages the tests use"
 # man-db renders the pages, bash-completion loads the completion, and
 # qemu-user-static runs the probe's tests on s390x and aarch64. wine (wine64) runs
 # the Windows build, with a shim DLL gcc-mingw-w64-x86-64 builds. buildah and
-# busybox-static build the Kubernetes image (offline: FROM scratch). cockpit-ws
-# and cockpit-bridge serve the web console's page to the browser test, and curl
-# fetches it from the installed package. The machine's own npm (Node.js's, not
-# a Debian package) fetches the pinned PatternFly once (scripts/cockpit.sh).
+# busybox-static build the Kubernetes image (offline: FROM scratch). cockpit-ws,
+# cockpit-bridge and cockpit-system (the shell) serve the installed page to
+# curl; the browser test runs the consoles scripts/cockpit-trees.sh unpacks
+# (cockpit 287 and 337), with a system and a session D-Bus (dbus-daemon) as a
+# login has them; gettext's xgettext writes the page's POT. The machine's own
+# npm (Node.js's, not a Debian package) installs the page's pinned packages
+# (scripts/cockpit.sh).
 need=()
 for p in osinfo-db patch util-linux iproute2 coreutils prometheus ansible-core systemd sosreport cpuid kmod chromium \
   rpm rpmlint python3-magic cpio lintian man-db bash-completion qemu-user-static \
-  wine wine64 gcc-mingw-w64-x86-64 buildah busybox-static cockpit-ws cockpit-bridge curl; do
+  wine wine64 gcc-mingw-w64-x86-64 buildah busybox-static cockpit-ws cockpit-bridge cockpit-system curl dbus-daemon dbus-bin gettext; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
 if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
-command -v npm >/dev/null || { echo "test.sh: npm is needed to fetch PatternFly for the web console's page (Node.js's npm)" >&2; exit 1; }
+command -v npm >/dev/null || { echo "test.sh: npm is needed to build the web console's page (Node.js's npm)" >&2; exit 1; }
 go mod download
 go -C tools mod download
 
@@ -66,6 +69,14 @@ fi
 
 echo "== libvirtd (the integration tests use a real daemon)"
 bash scripts/libvirtd.sh
+
+echo "== the system D-Bus (the web console's bridge asks it) and the consoles the page is tested in"
+if [ ! -S /run/dbus/system_bus_socket ] || ! dbus-send --system --print-reply --dest=org.freedesktop.DBus / org.freedesktop.DBus.GetId >/dev/null 2>&1; then
+  mkdir -p /run/dbus
+  rm -f /run/dbus/pid
+  dbus-daemon --system --fork
+fi
+bash scripts/cockpit-trees.sh
 
 echo "== gofmt"
 bad=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))

@@ -204,9 +204,14 @@ func OfVM(host probe.Facts, vm domxml.VM, d Domains) []Action {
 	default:
 		out = append(out, possible(Expose, ex, exDry))
 	}
-	if vm.Exposes != nil && !*vm.Exposes {
-		out = append(out, not(Unexpose, un, unDry, "it does not expose virtualization ("+vm.Why+"): nothing to undo"))
-	} else {
+	// Unexpose restores what nestvirt's own expose replaced, from its record.
+	switch {
+	case vm.Undoable == nil:
+		why := "nestvirt's record in its definition could not be read: its dry run tells whether there is an expose to undo"
+		out = append(out, Action{ID: Unexpose, Why: &why, Command: un, DryRun: unDry})
+	case !*vm.Undoable:
+		out = append(out, not(Unexpose, un, unDry, "nestvirt has no record of exposing it: nothing to restore"))
+	default:
 		out = append(out, possible(Unexpose, un, unDry))
 	}
 	return out

@@ -24,7 +24,7 @@ import (
 func TestVMActionsAreWhatExposeDoes(t *testing.T) {
 	amd := snapshots + "amd-l0-nested/root"
 	plain := defineDomain(t, "plain.xml")
-	flagLike := "--dry-run"
+	flagLike := "--persist"
 	x, err := libvirttest.Prepare("<domain type='kvm'><name>x</name><memory unit='MiB'>64</memory><os><type arch='x86_64'>hvm</type></os></domain>", flagLike)
 	if err != nil {
 		t.Fatal(err)
@@ -79,7 +79,7 @@ func TestVMActionsAreWhatExposeDoes(t *testing.T) {
 			t.Errorf("%s: %v", a.ID, a.Command)
 		}
 	}
-	agree("a domain named --dry-run", before[flagLike])
+	agree("a domain named --persist", before[flagLike])
 	var expose actions.Action
 	for _, a := range before[plain] {
 		if a.ID == actions.Expose {

@@ -53,6 +53,9 @@ type VM struct {
 	// bounds), and so is unknown.
 	MetadataNote string `json:"metadata_note"`
 	Error        string `json:"error"`
+	// Undoable says whether nestvirt's record holds an expose to undo (what
+	// unexpose restores); nil when the record could not be read.
+	Undoable *bool `json:"-"`
 
 	os *osid.OS
 }
@@ -123,7 +126,8 @@ func ReadVM(raw []byte, host HostCPU, hostModel func(arch, feature string) (bool
 	if err := d.Unmarshal(rest.String()); err != nil {
 		return VM{}, fmt.Errorf("domain XML: %w", err)
 	}
-	v := VM{Name: d.Name, Runs: "none", L2: []string{}, Type: d.Type, Platform: "rhel"}
+	no := false
+	v := VM{Name: d.Name, Runs: "none", L2: []string{}, Type: d.Type, Platform: "rhel", Undoable: &no}
 	if d.OS != nil && d.OS.Type != nil {
 		v.Arch = d.OS.Type.Arch
 	}
@@ -179,6 +183,7 @@ func (v *VM) readMetadata(raw []byte, md scanned) {
 		case ns == Namespace:
 			a, err := ParseAnnotation(raw[c.start:c.end])
 			if err != nil {
+				v.Undoable = nil
 				v.Runs = ""
 				v.MetadataNote = joinNote(v.MetadataNote, "nestvirt's record (nestvirt annotate) is not read: "+err.Error()+"; what the guest runs and its own guests are unknown")
 				continue
@@ -186,6 +191,8 @@ func (v *VM) readMetadata(raw []byte, md scanned) {
 			if a.Runs != "" {
 				v.Runs = a.Runs
 			}
+			undo := a.Recorded || a.HypervRecorded
+			v.Undoable = &undo
 			v.L2 = append(v.L2, a.L2...)
 			if a.OS != "" {
 				if o, err := osid.Parse(a.OS); err == nil {

@@ -77,6 +77,12 @@ func fleetDocs(t *testing.T, n int) (dir string, verdicts map[string]int) {
 // chromedp) and waits for its script.
 func browser(t *testing.T) (context.Context, context.CancelFunc) {
 	t.Helper()
+	return browserFor(t, 90*time.Second)
+}
+
+// browserFor is browser with a budget for the whole session.
+func browserFor(t *testing.T, budget time.Duration) (context.Context, context.CancelFunc) {
+	t.Helper()
 	bin, err := exec.LookPath("chromium")
 	if err != nil {
 		t.Fatalf("chromium is needed (apt-get install chromium; scripts/test.sh does): %v", err)
@@ -84,7 +90,7 @@ func browser(t *testing.T) (context.Context, context.CancelFunc) {
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(bin), chromedp.NoSandbox, chromedp.WindowSize(1300, 1000))
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelC := chromedp.NewContext(actx)
-	ctx, cancelT := context.WithTimeout(ctx, 90*time.Second)
+	ctx, cancelT := context.WithTimeout(ctx, budget)
 	return ctx, func() { cancelT(); cancelC(); cancelA() }
 }
 
