@@ -181,6 +181,31 @@ comp=$(bash --norc --noprofile -c '
   printf "%s\n" "${COMPREPLY[@]}"')
 echo "$comp" | grep -q '^check' || fail "bash completion of commands: $comp"
 [ "$(systemctl --root=/ is-enabled nestvirt-check.timer 2>&1)" = disabled ] || fail "the timer is enabled by the package"
+# The sos drop-in: a configuration file of the package, root's, and the real
+# sos report (Debian's sos) then carries nestvirt's record, which check --sos
+# shows beside its own judgement of the report, in agreement with a live check.
+dpkg-query -W -f='${Conffiles}\n' nestvirt | grep -q '^ */etc/sos/extras.d/nestvirt ' || fail "/etc/sos/extras.d/nestvirt is not a conffile: $(dpkg-query -W -f='${Conffiles}' nestvirt)"
+[ "$(stat -c '%U %a' /etc/sos/extras.d/nestvirt)" = "root 644" ] || fail "/etc/sos/extras.d/nestvirt: $(stat -c '%U %a' /etc/sos/extras.d/nestvirt)"
+mkdir -p "$tmp/sos"
+timeout 600 sos report --batch --only-plugins sos_extras,kernel,processor,hardware,host,release,libvirt --tmp-dir "$tmp/sos" -z xz > "$tmp/sos.log" 2>&1 || fail "sos report: $(tail -5 "$tmp/sos.log")"
+report=$(ls "$tmp"/sos/sosreport-*.tar.xz)
+tar -tJf "$report" > "$tmp/sos.list"
+for f in nestvirt_version nestvirt_check_ nestvirt_vms_ nestvirt_guard_status; do
+  grep -q "/sos_commands/sos_extras/nestvirt/$f" "$tmp/sos.list" || fail "the sosreport holds no $f: $(grep sos_extras "$tmp/sos.list")"
+done
+nestvirt check --sos "$report" --format json --fail-on never > "$tmp/sos.json" || fail "check --sos on the report"
+nestvirt check --format json --fail-on never > "$tmp/live.json"
+python3 - "$tmp/sos.json" "$tmp/live.json" <<'PY' || fail "check --sos of the sos report: $(head -c 600 "$tmp/sos.json")"
+import json, sys
+sos, live = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+rec = sos["recorded"] or {}
+assert rec.get("verdict") == live["verdict"], ("recorded", rec.get("verdict"), "live", live["verdict"])
+assert sos["verdict"] == live["verdict"], ("judged from the report", sos["verdict"], "live", live["verdict"])
+assert rec.get("version", "").startswith("nestvirt ") and not rec.get("problems"), rec
+PY
+nestvirt check --sos "$report" --fail-on never > "$tmp/sos.txt"
+grep -q '^Recorded on the host' "$tmp/sos.txt" && grep -q "^Judged now from the report's files" "$tmp/sos.txt" || fail "check --sos text: $(head -12 "$tmp/sos.txt")"
+echo "   sos report carries nestvirt's record (conffile /etc/sos/extras.d/nestvirt); check --sos shows it, and it agrees with a live check"
 [ "$(ls -la /etc/libvirt/hooks 2>/dev/null || true)" = "$hooks_before" ] || fail "installing changed /etc/libvirt/hooks"
 dpkg-deb -c "$deb" | awk '{print substr($6, 2)}' > "$tmp/paths"
 dpkg -r nestvirt >/dev/null

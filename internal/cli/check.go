@@ -20,6 +20,7 @@ import (
 	"github.com/nestvirt/nestvirt/internal/probe/machine"
 	"github.com/nestvirt/nestvirt/internal/probe/stated"
 	"github.com/nestvirt/nestvirt/internal/report"
+	"github.com/nestvirt/nestvirt/internal/recorded"
 	"github.com/nestvirt/nestvirt/internal/sos"
 )
 
@@ -159,7 +160,13 @@ func (a *app) runCheck(o checkOptions) error {
 		}
 		err := a.writeTo(o.output, func(w io.Writer) error {
 			cites := report.NewCites()
-			err := report.CheckText(w, *res, style, o.quiet, cites)
+			var err error
+			if !o.quiet {
+				err = report.RecordedText(w, read.recorded.Part(), style)
+			}
+			if err == nil {
+				err = report.CheckText(w, *res, style, o.quiet, cites)
+			}
 			if err == nil && audit != nil {
 				fmt.Fprintln(w)
 				err = report.VMsText(w, *audit, style, o.quiet, cites)
@@ -177,6 +184,7 @@ func (a *app) runCheck(o checkOptions) error {
 		// fleet's report shows the broken host rather than losing it.
 		document := doc.NewCheckDoc(res, audit, docError(runErr))
 		document.CheckedAt, document.Origin = read.at, &read.origin
+		document.Recorded = read.recorded.Part()
 		if res != nil && o.format == "json" {
 			document.Actions = a.hostActions(o, res.Host)
 			if document.VMs != nil {
@@ -230,6 +238,7 @@ func (a *app) checkHost(o checkOptions, read *reading) (*judge.CheckResult, *jud
 		var at *time.Time
 		facts, at, err = factsFrom(func(string) (*probe.Root, error) { return probe.OpenReport(rep), nil }, "--sos", o.sos, o.stated)
 		*read = a.readingOf(doc.OriginSosreport, o.sos, at)
+		read.recorded = recorded.Read(rep.Files(recorded.Dir))
 	default:
 		var at *time.Time
 		facts, at, err = factsFrom(probe.OpenRoot, "--root", o.root, o.stated)
@@ -256,6 +265,9 @@ func (a *app) checkHost(o checkOptions, read *reading) (*judge.CheckResult, *jud
 		// A policy that cannot judge these facts: say so, judge the rest.
 		res.Host.Notes = append(res.Host.Notes, "policy: "+err.Error())
 	}
+	if f := recorded.Differs(read.recorded, res.Verdict, res.Findings, facts, p.Name); f != nil {
+		res.Findings = append(res.Findings, *f)
+	}
 	if !o.vms {
 		return &res, nil, soft
 	}
@@ -263,6 +275,7 @@ func (a *app) checkHost(o checkOptions, read *reading) (*judge.CheckResult, *jud
 	if rep != nil {
 		// The report's own domains, with the report's host facts: no libvirt.
 		audited = audit.Report(p, rep, facts)
+		audited.Notes = append(audited.Notes, recorded.VMsDiffer(read.recorded, verdicts(audited))...)
 	} else {
 		r, err := a.audit(o.connect, func() (probe.Facts, error) { return facts, nil }, o.root, probe.Stated{}, true)
 		if err != nil {
@@ -281,6 +294,18 @@ func (a *app) checkHost(o checkOptions, read *reading) (*judge.CheckResult, *jud
 type reading struct {
 	origin doc.Origin
 	at     *string // RFC 3339, UTC; nil when unknown
+	// recorded is what nestvirt recorded on the host into the sosreport
+	// read; nil for any other source, or a report without it.
+	recorded *recorded.Record
+}
+
+// verdicts are an audit's VM verdicts by name.
+func verdicts(a judge.Audit) map[string]policy.Level {
+	m := map[string]policy.Level{}
+	for _, v := range a.VMs {
+		m[v.Name] = v.Verdict
+	}
+	return m
 }
 
 // readingOf is a reading of kind at path: a live one (no snapshot, report or

@@ -14,6 +14,7 @@ import (
 	"github.com/nestvirt/nestvirt/internal/probe"
 	"github.com/nestvirt/nestvirt/internal/probe/stated"
 	"github.com/nestvirt/nestvirt/internal/report"
+	"github.com/nestvirt/nestvirt/internal/recorded"
 	"github.com/nestvirt/nestvirt/internal/sos"
 	"github.com/nestvirt/nestvirt/internal/strictyaml"
 )
@@ -128,6 +129,8 @@ func (a *app) auditSos(o vmsOptions, read *reading) (probe.Facts, *judge.Audit, 
 		return facts, nil, err
 	}
 	res := audit.Report(p, rep, facts)
+	read.recorded = recorded.Read(rep.Files(recorded.Dir))
+	res.Notes = append(res.Notes, recorded.VMsDiffer(read.recorded, verdicts(res))...)
 	return facts, &res, nil
 }
 
@@ -173,6 +176,7 @@ func (a *app) runVMs(o vmsOptions) error {
 		}
 		document := doc.NewVMsDoc(res, host, docError(runErr))
 		document.CheckedAt, document.Origin = read.at, &read.origin
+		document.Recorded = read.recorded.Part()
 		vmActions(document.VMs, res, facts, o.root, o.sos)
 		if err := a.writeTo(o.output, func(w io.Writer) error { return report.WriteJSON(w, document) }); err != nil {
 			return err
@@ -180,7 +184,13 @@ func (a *app) runVMs(o vmsOptions) error {
 	case res != nil:
 		err := a.writeTo(o.output, func(w io.Writer) error {
 			cites := report.NewCites()
-			err := report.VMsText(w, *res, style, o.quiet, cites)
+			var err error
+			if !o.quiet {
+				err = report.RecordedText(w, read.recorded.Part(), style)
+			}
+			if err == nil {
+				err = report.VMsText(w, *res, style, o.quiet, cites)
+			}
 			if err == nil && !o.quiet {
 				err = style.WriteSources(w, cites)
 			}

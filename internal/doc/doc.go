@@ -92,7 +92,10 @@ type CheckDoc struct {
 	// Actions are nestvirt's changes to this machine (enable, disable, the
 	// guard's install and uninstall): which apply, and why the others do not.
 	Actions []actions.Action `json:"actions" schema:"optional"`
-	VMs     *VMsPart         `json:"vms"` // null unless --vms judged them
+	// Recorded is what nestvirt recorded on the host in a sosreport (check
+	// --sos); null otherwise, or when the report holds none.
+	Recorded *RecordedPart `json:"recorded" schema:"optional"`
+	VMs      *VMsPart      `json:"vms"` // null unless --vms judged them
 	Error   *Error           `json:"error"`
 }
 
@@ -117,6 +120,9 @@ type VMsDoc struct {
 	Notes     []string      `json:"notes"`
 	VMs       []VMEntry     `json:"vms"`
 	Error     *Error        `json:"error"`
+	// Recorded is what nestvirt recorded on the host in a sosreport (vms
+	// --sos); null otherwise.
+	Recorded *RecordedPart `json:"recorded" schema:"optional"`
 }
 
 // VMEntry is one domain: what was read of it, and its chains' verdicts.
@@ -169,6 +175,29 @@ func vmEntries(rs []judge.VMResult) []VMEntry {
 			AgentOS: r.AgentOS, AgentChains: r.AgentChains, Error: nullable(r.Error), Actions: []actions.Action{}})
 	}
 	return out
+}
+
+// RecordedPart is what nestvirt recorded on a host into its sosreport (the
+// sos_extras drop-in): the host's word about itself when the report was
+// collected, shown beside the judgement of the report's files made now.
+type RecordedPart struct {
+	Source      string           `json:"source"`       // the report's directory of it
+	Version     *string          `json:"version"`      // the recording nestvirt's version line
+	Policy      *string          `json:"policy"`       // the policy it judged with
+	CheckedAt   *string          `json:"checked_at"`   // when it judged
+	Verdict     *policy.Level    `json:"verdict"`      // its verdict; null when not recorded or not trusted
+	Findings    []policy.Finding `json:"findings"`     // its check's findings
+	VMs         []RecordedVM     `json:"vms"`          // its vms document's verdicts
+	GuardStatus *string          `json:"guard_status"` // guard status's first line
+	// Problems are recorded documents that are not valid, and so not
+	// trusted, with the reason.
+	Problems []string `json:"problems"`
+}
+
+// RecordedVM is one VM's verdict as the host recorded it.
+type RecordedVM struct {
+	Name    string       `json:"name"`
+	Verdict policy.Level `json:"verdict"`
 }
 
 // NewCheckDoc is check's document. r is nil when nothing could be judged.

@@ -13,6 +13,15 @@ import (
 	"github.com/nestvirt/nestvirt/schema"
 )
 
+// Decode is decode, for what reads nestvirt's documents back elsewhere (the
+// ones a sosreport recorded).
+func Decode(kind string, data []byte, v any) error {
+	if len(data) > MaxDocument {
+		return fmt.Errorf("larger than %d MiB", MaxDocument>>20)
+	}
+	return decode(kind, data, v)
+}
+
 // decode reads a document of kind into v, one of package doc's types, the
 // definitions nestvirt writes with: the members its schema requires at the top
 // must be there, every value of its type, every verdict and level one of the

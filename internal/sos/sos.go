@@ -58,6 +58,8 @@ var wanted = []string{
 	"sos_commands/hardware/dmidecode", "sos_commands/processor/cpuid_-r", "sos_commands/host/hostname",
 	"sos_commands/virsh/virsh_-r_*", "sos_commands/libvirt/virsh_-r_*",
 	"version.txt", "sos_reports/manifest.json", "etc/machine-id",
+	// What nestvirt's sos_extras drop-in recorded (deploy/sos/nestvirt).
+	"sos_commands/sos_extras/nestvirt/*",
 }
 
 func isWanted(rel string) bool {
@@ -97,6 +99,25 @@ func Open(p string) (*Report, error) {
 	}
 	r.layout()
 	return r, nil
+}
+
+// Files are the files the report holds in dir (a slash path), by name: the
+// outputs of a sos_extras drop-in, for one. Files over MaxFile were not kept.
+func (r *Report) Files(dir string) map[string][]byte {
+	out := map[string][]byte{}
+	ents, err := r.ReadDir(dir)
+	if err != nil {
+		return out
+	}
+	for _, e := range ents {
+		if e.IsDir() {
+			continue
+		}
+		if b, _, err := r.ReadFile(path.Join(dir, e.Name()), MaxFile); err == nil {
+			out[e.Name()] = b
+		}
+	}
+	return out
 }
 
 // CollectedAt is when sos started collecting the report: its manifest's

@@ -23,10 +23,13 @@ var (
 )
 
 // pages, by command path.
+// sosDropIn is the packages' sos_extras drop-in (deploy/sos/nestvirt).
+var sosDropIn = [2]string{"/etc/sos/extras.d/nestvirt", "Installed by the package (a configuration file): sos report runs nestvirt version, check, vms and guard status and keeps their output in sos_commands/sos_extras/nestvirt/, which check --sos and vms --sos show beside their own judgement of the report."}
+
 var pages = map[string]page{
-	"nestvirt": {files: [][2]string{hostYAML, osinfo}, env: append(displayEnv, osinfoEnv...),
+	"nestvirt": {files: [][2]string{hostYAML, osinfo, sosDropIn}, env: append(displayEnv, osinfoEnv...),
 		seeAlso: append(formats, "virsh(1)", "modprobe.d(5)", "systemd-detect-virt(1)")},
-	"nestvirt check": {files: [][2]string{hostYAML, {"/proc/cpuinfo, /proc/cmdline, /etc/os-release", "The CPU and its virtualization extension, the kernel's KVM options, the OS."}, kvmParams, {"/dev/kvm", "Whether KVM is available."}, modprobeD, osinfo},
+	"nestvirt check": {files: [][2]string{hostYAML, sosDropIn, {"/proc/cpuinfo, /proc/cmdline, /etc/os-release", "The CPU and its virtualization extension, the kernel's KVM options, the OS."}, kvmParams, {"/dev/kvm", "Whether KVM is available."}, modprobeD, osinfo},
 		env:     append(displayEnv, osinfoEnv...),
 		seeAlso: []string{"nestvirt-snapshot(1)", "nestvirt-vms(1)", "nestvirt-enable(1)", "nestvirt-policy(5)", "systemd-detect-virt(1)", "virt-what(1)"}},
 	"nestvirt plan": {files: [][2]string{osinfo}, env: append(displayEnv, osinfoEnv...), seeAlso: append(formats, "nestvirt-matrix(1)")},
