@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -107,7 +108,7 @@ func (db *osinfoDB) names(dirs []string) map[string]OS {
 }
 
 func (db *osinfoDB) list(dirs []string) {
-	if db.listed && equalDirs(db.dirs, dirs) {
+	if db.listed && slices.Equal(db.dirs, dirs) {
 		return
 	}
 	// Fields one by one: the mutex is held.
@@ -188,18 +189,6 @@ func alnum(s string) string {
 		}
 	}
 	return b.String()
-}
-
-func equalDirs(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // LoadOsinfo reads every OS of the osinfo-db directories that exist, by short id.

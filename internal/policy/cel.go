@@ -3,6 +3,7 @@ package policy
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -309,23 +310,11 @@ func guestIndex(q string) (int64, bool) {
 func (a activation) isUnknown(path []string) bool {
 	for _, u := range a.unknown {
 		up := strings.Split(u, ".")
-		if len(up) <= len(path) && slicesEqual(up, path[:len(up)]) {
+		if len(up) <= len(path) && slices.Equal(up, path[:len(up)]) {
 			return true
 		}
 	}
 	return false
-}
-
-func slicesEqual(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // evalBool evaluates a condition. undetermined lists the unknown facts the

@@ -11,6 +11,7 @@
 package linux
 
 import (
+	"errors"
 	"fmt"
 	"runtime"
 	"strings"
@@ -53,7 +54,7 @@ func ProbeRoot(root *probe.Root) (probe.Facts, error) {
 		var notes []string
 		p.cpu, notes = probe.ParseCPUIDText(data)
 		p.notes = append(p.notes, notes...)
-	case err != nil && !strings.Contains(err.Error(), probe.ErrNotCaptured.Error()):
+	case err != nil && !errors.Is(err, probe.ErrNotCaptured):
 		p.note(probe.CPUIDFile + ": " + probe.ShortErr(err))
 	}
 	return p.result()
