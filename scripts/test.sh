@@ -17,10 +17,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# Each step's time, and the whole run's, so where the time goes is seen.
+start=$SECONDS step_start=$SECONDS step_name=""
+step() {
+  [ -z "$step_name" ] || echo "   ($step_name: $((SECONDS - step_start)) s)"
+  step_start=$SECONDS step_name=$1
+  echo "== $1"
+}
+trap 'rc=$?; [ -z "$step_name" ] || echo "   ($step_name: $((SECONDS - step_start)) s)"; echo "== all: $((SECONDS - start)) s, exit $rc"' EXIT
+
 export CGO_ENABLED=0
 export DEBIAN_FRONTEND=noninteractive
 
-echo "== packages the tests use"
+step "packages the tests use"
 # osinfo-db: every libosinfo short id must parse; patch: diffs must apply;
 # util-linux (setpriv, unshare) and iproute2 run tests as another user without a
 # network; coreutils' timeout bounds the hook;
@@ -53,7 +62,7 @@ command -v npm >/dev/null || { echo "test.sh: npm is needed to build the web con
 go mod download
 go -C tools mod download
 
-echo "== the corpora beside the repository"
+step "the corpora beside the repository"
 corpora=${NESTVIRT_CORPORA:-$(cd .. && pwd)/shared}
 tags=integration
 if [ -d "$corpora/seed" ] && [ -d "$corpora/conformance/virt-what" ] && [ -d "$corpora/conformance/libvirt-xml" ]; then
@@ -67,10 +76,10 @@ else
   echo "   corpora absent ($corpora has no seed/ and conformance/): the tests over the RHEL page's text, virt-what's machines and libvirt's domains are not run"
 fi
 
-echo "== libvirtd (the integration tests use a real daemon)"
+step "libvirtd (the integration tests use a real daemon)"
 bash scripts/libvirtd.sh
 
-echo "== the system D-Bus (the web console's bridge asks it) and the consoles the page is tested in"
+step "the system D-Bus (the web console's bridge asks it) and the consoles the page is tested in"
 if [ ! -S /run/dbus/system_bus_socket ] || ! dbus-send --system --print-reply --dest=org.freedesktop.DBus / org.freedesktop.DBus.GetId >/dev/null 2>&1; then
   mkdir -p /run/dbus
   rm -f /run/dbus/pid
@@ -78,37 +87,37 @@ if [ ! -S /run/dbus/system_bus_socket ] || ! dbus-send --system --print-reply --
 fi
 bash scripts/cockpit-trees.sh
 
-echo "== gofmt"
+step "gofmt"
 bad=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [ -n "$bad" ]; then
   echo "not gofmt-formatted:"; echo "$bad"; exit 1
 fi
 
-echo "== go vet (nestvirt and the tools module)"
+step "go vet (nestvirt and the tools module)"
 go vet ./...
 go vet -tags integration,corpora ./...
 go -C tools vet -tags integration ./...
 
-echo "== go mod tidy (both modules)"
+step "go mod tidy (both modules)"
 go mod tidy -diff
 go -C tools mod tidy -diff
 
-echo "== static build"
+step "static build"
 go build -o /dev/null ./cmd/nestvirt
 
-echo "== go test, plain, as an ordinary user with no network and nothing beside the repository"
+step "go test, plain, as an ordinary user with no network and nothing beside the repository"
 bash scripts/test-unprivileged.sh
 
-echo "== go test -tags $tags (a real libvirtd, root, the tools; no test may skip)"
+step "go test -tags $tags (a real libvirtd, root, the tools; no test may skip)"
 # One package at a time: the guard test restarts libvirtd, which other packages use.
 go test -json -tags "$tags" -count=1 -p 1 ./... | go run ./scripts/gotest -noskip
 go -C tools test -json -tags integration -count=1 ./... | go run ./scripts/gotest -noskip
 
-echo "== packages (scripts/test-packages.sh: RPM and DEB for four arches, man pages, completion)"
+step "packages (scripts/test-packages.sh: RPM and DEB for four arches, man pages, completion)"
 bash scripts/test-packages.sh
 
-echo "== the Windows build under Wine (scripts/test-windows.sh)"
+step "the Windows build under Wine (scripts/test-windows.sh)"
 bash scripts/test-windows.sh
 
-echo "== the real nested chain (scripts/e2e.sh: L0 -> L1 -> L2 under QEMU TCG)"
+step "the real nested chain (scripts/e2e.sh: L0 -> L1 -> L2 under QEMU TCG)"
 bash scripts/e2e.sh
