@@ -19,8 +19,8 @@ import (
 	"github.com/nestvirt/nestvirt/internal/probe"
 	"github.com/nestvirt/nestvirt/internal/probe/machine"
 	"github.com/nestvirt/nestvirt/internal/probe/stated"
-	"github.com/nestvirt/nestvirt/internal/report"
 	"github.com/nestvirt/nestvirt/internal/recorded"
+	"github.com/nestvirt/nestvirt/internal/report"
 	"github.com/nestvirt/nestvirt/internal/sos"
 )
 

@@ -96,7 +96,7 @@ type CheckDoc struct {
 	// --sos); null otherwise, or when the report holds none.
 	Recorded *RecordedPart `json:"recorded" schema:"optional"`
 	VMs      *VMsPart      `json:"vms"` // null unless --vms judged them
-	Error   *Error           `json:"error"`
+	Error    *Error        `json:"error"`
 }
 
 // VMsPart is the VMs of check --vms: vms's document without the host, which
