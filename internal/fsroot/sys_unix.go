@@ -7,7 +7,6 @@ import (
 	"io/fs"
 	"os"
 	"syscall"
-	"time"
 )
 
 // nonBlock keeps an open of a FIFO from waiting for a writer.
@@ -48,26 +47,4 @@ func Owner(fi fs.FileInfo) int {
 		return int(st.Uid)
 	}
 	return -1
-}
-
-// Lock takes an exclusive lock on rel (created, mode 0600, if need be), waiting
-// at most timeout; unlock releases it. It serialises nestvirt's own processes
-// around an edit that the thing edited cannot make atomic (a libvirt domain).
-func (d *Dir) Lock(rel string, timeout time.Duration) (unlock func(), err error) {
-	f, err := d.root.OpenFile(name(rel), os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, d.confine(rel, err)
-	}
-	deadline := time.Now().Add(timeout)
-	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			return func() { syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
-		}
-		if err != syscall.EWOULDBLOCK || time.Now().After(deadline) {
-			f.Close()
-			return nil, fmt.Errorf("locking %s: %w", d.Real(rel), err)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }

@@ -5,7 +5,6 @@ package fsroot
 import (
 	"io/fs"
 	"os"
-	"time"
 )
 
 const nonBlock = 0
@@ -19,7 +18,3 @@ func chownLike(f *os.File, like fs.FileInfo) error { return nil }
 // Owner is unknown on Windows.
 func Owner(fi fs.FileInfo) int { return -1 }
 
-// Lock is a no-op on Windows, where nestvirt edits no libvirt domain.
-func (d *Dir) Lock(rel string, timeout time.Duration) (unlock func(), err error) {
-	return func() {}, nil
-}
