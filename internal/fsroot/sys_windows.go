@@ -17,4 +17,3 @@ func chownLike(f *os.File, like fs.FileInfo) error { return nil }
 
 // Owner is unknown on Windows.
 func Owner(fi fs.FileInfo) int { return -1 }
-
