@@ -146,7 +146,8 @@ grep -q '^This machine: ' "$tmp/check" || { cat "$tmp/check"; fail "nestvirt che
 # Every relative link of the installed README leads to a file the package
 # installed (the README linked docs and images the package did not ship).
 doc=/usr/share/doc/nestvirt
-links=$(grep -o '](\([^)#:]*\)' "$doc/README.md" | sed 's/^](//' | sort -u)
+# Relative links only: ](path) with no scheme (a ':') or fragment.
+links=$(grep -o '](\([^)#:]*\))' "$doc/README.md" | sed 's/^](//; s/)$//' | sort -u)
 [ -n "$links" ] || fail "no relative links found in $doc/README.md"
 for l in $links; do
   [ -e "$doc/$l" ] || fail "the installed README links to $l, which the package does not install ($doc/$l)"
