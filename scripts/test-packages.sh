@@ -211,11 +211,16 @@ echo "   sos report carries nestvirt's record (conffile /etc/sos/extras.d/nestvi
 dpkg-deb -c "$deb" | awk '{print substr($6, 2)}' > "$tmp/paths"
 dpkg -r nestvirt >/dev/null
 if dpkg -s nestvirt 2>/dev/null | grep -q '^Status: install'; then fail "still installed after dpkg -r"; fi
+# Removed, a conffile stays (Debian policy: the admin's edits survive until a
+# purge); everything else is gone. Purged, nothing is left.
 left=$(while read -r p; do
-  case "$p" in */nestvirt*|*/_nestvirt) if [ -e "$p" ]; then echo "$p"; fi;; esac
+  case "$p" in /etc/sos/extras.d/nestvirt) ;; */nestvirt*|*/_nestvirt) if [ -e "$p" ]; then echo "$p"; fi;; esac
 done < "$tmp/paths")
 [ -z "$left" ] || fail "left after dpkg -r: $left"
-echo "   installed, ran version/check/man/completion, removed: nothing left"
+[ -f /etc/sos/extras.d/nestvirt ] || fail "dpkg -r removed the conffile /etc/sos/extras.d/nestvirt (only a purge may)"
+dpkg -P nestvirt >/dev/null
+[ ! -e /etc/sos/extras.d/nestvirt ] || fail "left after dpkg -P: /etc/sos/extras.d/nestvirt"
+echo "   installed, ran version/check/man/completion and sos report, removed (the conffile kept), purged: nothing left"
 
 echo "== install nestvirt-cockpit with nestvirt, cockpit-ws serves its page, remove both"
 cdeb=$(ls dist/nestvirt-cockpit_*_all.deb)
@@ -237,9 +242,9 @@ kill "$ws" 2>/dev/null || true
 python3 -c 'import json, sys; m = json.load(open(sys.argv[1])); sys.exit(0 if "nestvirt" in m and "shell" in m and m["nestvirt"]["menu"]["index"]["label"] == "Nested virtualization" else 1)' "$tmp/manifests.json" \
   || fail "the console's menu does not list the page (HTTP $mcode): $(head -c 300 "$tmp/manifests.json")"
 dpkg-deb -c "$cdeb" | awk '{print substr($6, 2)}' > "$tmp/cpaths"
-dpkg -r nestvirt-cockpit nestvirt >/dev/null
+dpkg -P nestvirt-cockpit nestvirt >/dev/null
 left=$(while read -r p; do case "$p" in */nestvirt*) if [ -e "$p" ]; then echo "$p"; fi;; esac; done < "$tmp/cpaths")
-[ -z "$left" ] || fail "left after dpkg -r nestvirt-cockpit: $left"
+[ -z "$left" ] || fail "left after dpkg -P nestvirt-cockpit: $left"
 echo "   installed, served by cockpit-ws and in its menu, removed: nothing left"
 
 echo "== cross-compile every target"
