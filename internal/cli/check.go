@@ -283,11 +283,8 @@ func (a *app) checkHost(o checkOptions, read *reading) (*judge.CheckResult, *jud
 		}
 		audited = r.Audit
 	}
-	audit := audited
-	if audit.Verdict != nil {
-		res.Verdict = policy.Worst(res.Verdict, *audit.Verdict)
-	}
-	return &res, &audit, soft
+	res.Fold(audited)
+	return &res, &audited, soft
 }
 
 // reading is where and when a document's facts were read.

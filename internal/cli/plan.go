@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime/debug"
 	"sync"
 
 	"github.com/spf13/cobra"
@@ -74,14 +73,7 @@ func (a *app) runPlan(o planOptions, args []string) error {
 	for _, s := range skipped {
 		fmt.Fprintf(a.stderr, "nestvirt: note: skipped %s\n", s)
 	}
-	// A large batch allocates far more than it keeps (the YAML syntax trees): let
-	// the heap grow to 4x the live data between collections, which streaming keeps
-	// small, under a soft limit that bounds the run. Measured in
-	// docs/PERFORMANCE.md; an explicit GOGC or GOMEMLIMIT wins.
-	if len(files) > 100 && os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetGCPercent(300)
-		debug.SetMemoryLimit(planMemoryLimit)
-	}
+	plan.TuneMemory(len(files))
 	verdicts := make([]*policy.Level, len(files))
 	bad := make([]error, len(files))
 	summary := len(files) > 1 || isDir(args)
@@ -142,14 +134,10 @@ func (a *app) runPlan(o planOptions, args []string) error {
 	if err != nil {
 		return err
 	}
-	var worst *policy.Level
 	var errs []error
-	for i, v := range verdicts {
-		if bad[i] != nil {
-			errs = append(errs, bad[i])
-		}
-		if v != nil && (worst == nil || *v > *worst) {
-			worst = v
+	for _, e := range bad {
+		if e != nil {
+			errs = append(errs, e)
 		}
 	}
 	if len(errs) > 0 {
@@ -158,16 +146,12 @@ func (a *app) runPlan(o planOptions, args []string) error {
 		}
 		return inputError{errors.Join(errs...)}
 	}
-	return failOn(*worst, o.failOn)
+	return failOn(*plan.Worst(verdicts), o.failOn)
 }
 
 // chunkPool holds the buffers workers render into; a buffer goes back once
 // its bytes are written.
 var chunkPool = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
-
-// planMemoryLimit is the soft heap limit of a large plan run: streaming keeps
-// the live heap to the files in flight, so this only spaces out collections.
-const planMemoryLimit = 256 << 20
 
 func isDir(args []string) bool {
 	for _, a := range args {

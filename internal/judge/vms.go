@@ -33,6 +33,14 @@ type Audit struct {
 	VMs     []VMResult    `json:"vms"`
 }
 
+// Fold makes a host's verdict the worse of its own and its VMs': check
+// --vms answers for the host with its guests.
+func (r *CheckResult) Fold(a Audit) {
+	if a.Verdict != nil {
+		r.Verdict = policy.Worst(r.Verdict, *a.Verdict)
+	}
+}
+
 // VMJudge judges the domains of one host one at a time, from any goroutine:
 // a domain can be judged as soon as it is read.
 type VMJudge struct {

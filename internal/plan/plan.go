@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
+	"runtime/debug"
 	"sync"
 
 	"github.com/nestvirt/nestvirt/internal/arch"
@@ -149,6 +151,34 @@ func Judge(p *policy.Policy, t *topology.Topology) (TopologyResult, error) {
 // goroutine, in file order, so output streams in order while memory holds only
 // the files in flight: workers run at most a window of files ahead of the one
 // emitted. An error from emit stops the run and is returned.
+// TuneMemory sets the collector for a batch of n files: a large batch
+// allocates far more than it keeps (the YAML syntax trees), so the heap may
+// grow to 4x the live data between collections, which streaming keeps small,
+// under a soft limit that bounds the run. Measured in docs/PERFORMANCE.md; an
+// explicit GOGC or GOMEMLIMIT wins. It is process-wide: the command that runs
+// a plan calls it once.
+func TuneMemory(n int) {
+	if n > 100 && os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetGCPercent(300)
+		debug.SetMemoryLimit(memoryLimit)
+	}
+}
+
+// memoryLimit is the soft heap limit of a large plan run: streaming keeps the
+// live heap to the files in flight, so this only spaces out collections.
+const memoryLimit = 256 << 20
+
+// Worst is the worst of the verdicts of a batch; nil when none was judged.
+func Worst(verdicts []*policy.Level) *policy.Level {
+	var w *policy.Level
+	for _, v := range verdicts {
+		if v != nil && (w == nil || *v > *w) {
+			w = v
+		}
+	}
+	return w
+}
+
 func Each[R any](p *policy.Policy, files []string, stdin io.Reader, work func(i int, t TopologyResult, err *InputError) R, emit func(i int, r R) error) error {
 	workers := runtime.GOMAXPROCS(0)
 	window := 4 * workers
