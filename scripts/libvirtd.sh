@@ -7,6 +7,15 @@ if ! command -v libvirtd >/dev/null || ! command -v virsh >/dev/null || ! comman
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends libvirt-daemon libvirt-clients qemu-system-x86 >/dev/null
 fi
+# A libvirt0 whose file list lost the CPU map (a downgrade from a release that
+# moved it to another package does that) defines domains but cannot start one:
+# "failed to parse xml document '/usr/share/libvirt/cpu_map/index.xml'".
+if [ ! -e /usr/share/libvirt/cpu_map/index.xml ]; then
+  echo "libvirt0 has lost its CPU map (/usr/share/libvirt/cpu_map/index.xml): reinstalling it"
+  apt-get update -qq
+  apt-get install -y -qq --reinstall libvirt0 >/dev/null
+  pkill -x libvirtd && sleep 1 || true   # a running daemon read the map it did not find
+fi
 getent group kvm >/dev/null || addgroup --quiet --system kvm
 getent passwd libvirt-qemu >/dev/null || adduser --quiet --system --ingroup kvm --disabled-login \
   --disabled-password --home /var/lib/libvirt --no-create-home --gecos "Libvirt Qemu" libvirt-qemu

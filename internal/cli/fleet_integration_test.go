@@ -109,6 +109,9 @@ func TestHostRootReadsTheNodeAsAContainerSeesIt(t *testing.T) {
 			t.Fatalf("%v\n%s", err, js)
 		}
 		delete(d["host"].(map[string]any), "notes")
+		// What may be done differs by design: nothing is changed through --host-root
+		// (checked below).
+		delete(d, "actions")
 		// How it was read differs by nature; when, by the clock.
 		delete(d, "origin")
 		delete(d, "checked_at")
@@ -125,6 +128,21 @@ func TestHostRootReadsTheNodeAsAContainerSeesIt(t *testing.T) {
 	}
 	if a, b := strip(live), strip(mounted); a != b {
 		t.Errorf("/ and --host-root differ:\n%s\n%s", a, b)
+	}
+	var doc struct {
+		Actions []struct {
+			ID       string
+			Possible *bool
+			Why      string
+		}
+	}
+	if err := json.Unmarshal([]byte(mounted), &doc); err != nil || len(doc.Actions) == 0 {
+		t.Fatalf("--host-root's actions: %v\n%s", err, mounted)
+	}
+	for _, a := range doc.Actions {
+		if a.Possible == nil || *a.Possible || !strings.Contains(a.Why, "run nestvirt on the node itself") {
+			t.Errorf("--host-root offers %s: possible %v, %q", a.ID, a.Possible, a.Why)
+		}
 	}
 	if _, stderr, code := nv(t, "", "check", "--host-root", mnt, "--root", snapshots+"pvm/root"); code != ExitInput || !strings.Contains(stderr, "give one of them") {
 		t.Errorf("both: %d %s", code, stderr)
