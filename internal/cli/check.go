@@ -4,66 +4,46 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"runtime"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/nestvirt/nestvirt/internal/actions"
 	"github.com/nestvirt/nestvirt/internal/audit"
 	"github.com/nestvirt/nestvirt/internal/doc"
+	"github.com/nestvirt/nestvirt/internal/inspect"
 	"github.com/nestvirt/nestvirt/internal/judge"
-	"github.com/nestvirt/nestvirt/internal/osid"
 	"github.com/nestvirt/nestvirt/internal/policy"
 	"github.com/nestvirt/nestvirt/internal/probe"
 	"github.com/nestvirt/nestvirt/internal/probe/machine"
 	"github.com/nestvirt/nestvirt/internal/probe/stated"
-	"github.com/nestvirt/nestvirt/internal/recorded"
 	"github.com/nestvirt/nestvirt/internal/report"
-	"github.com/nestvirt/nestvirt/internal/sos"
 )
 
 // statedFlags let the admin state what cannot be read, over /etc/nestvirt/host.yaml.
-type statedFlags struct {
-	migrates string
-	l0OS     string
-}
+type statedFlags struct{ inspect.Statements }
 
 func (s *statedFlags) add(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&s.migrates, "migrates", "", "whether this host's VMs are live-migrated: yes or no (default: migration: in "+"/"+stated.HostConfig+", else unknown)")
-	cmd.Flags().StringVar(&s.l0OS, "l0-os", "", "inside a guest: the OS of the L0 host below it, which cannot be seen from here (rhel10.0)")
+	cmd.Flags().StringVar(&s.Migrates, "migrates", "", "whether this host's VMs are live-migrated: yes or no (default: migration: in "+"/"+stated.HostConfig+", else unknown)")
+	cmd.Flags().StringVar(&s.L0OS, "l0-os", "", "inside a guest: the OS of the L0 host below it, which cannot be seen from here (rhel10.0)")
 }
 
-// apply puts the flags' statements over what host.yaml said.
-func (s statedFlags) apply(f *probe.Facts) error {
-	if s.migrates != "" {
-		if err := migratesChoice.check(s.migrates); err != nil {
-			return err
-		}
-		v := s.migrates == "yes"
-		f.Stated.Migration = &v
-		f.Stated.From = append(f.Stated.From, "migration: --migrates "+s.migrates)
-	}
-	if s.l0OS != "" {
-		o, err := osid.Parse(s.l0OS)
-		if err != nil {
-			return inputErrorf("--l0-os: %w", err)
-		}
-		f.Stated.L0OS = &o.ID
-		f.Stated.From = append(f.Stated.From, "l0.os: --l0-os "+s.l0OS)
+// source is what the flags name, the flags' values checked.
+func (s statedFlags) check() error {
+	if s.Migrates != "" {
+		return migratesChoice.check(s.Migrates)
 	}
 	return nil
 }
 
 type checkOptions struct {
 	verdictFlags
-	stated   statedFlags
-	root     string
-	hostRoot string
-	sos      string
-	vms      bool
-	connect  connectFlags
+	stated  statedFlags
+	source  inspect.Source
+	vms     bool
+	connect connectFlags
 }
 
 func (a *app) checkCmd() *cobra.Command {
@@ -94,9 +74,9 @@ at DIR, as a container of a DaemonSet sees its node (deploy/kubernetes/).`,
 		Args:    noArgs,
 		RunE:    run(func() error { return a.runCheck(o) }),
 	}
-	cmd.Flags().StringVar(&o.root, "root", "/", "read the machine from this snapshot (a directory, or the tar snapshot --tar wrote) instead of /")
-	cmd.Flags().StringVar(&o.sos, "sos", "", "judge the machine a sosreport describes: its directory, or its .tar.xz/.tar.gz archive (read in memory, never extracted)")
-	cmd.Flags().StringVar(&o.hostRoot, "host-root", "", "read this machine's / mounted at this directory, as a container sees its node (/host): files from there, CPUID from this CPU")
+	cmd.Flags().StringVar(&o.source.Root, "root", "/", "read the machine from this snapshot (a directory, or the tar snapshot --tar wrote) instead of /")
+	cmd.Flags().StringVar(&o.source.Sos, "sos", "", "judge the machine a sosreport describes: its directory, or its .tar.xz/.tar.gz archive (read in memory, never extracted)")
+	cmd.Flags().StringVar(&o.source.HostRoot, "host-root", "", "read this machine's / mounted at this directory, as a container sees its node (/host): files from there, CPUID from this CPU")
 	o.verdictFlags.add(cmd, "output format: text, json, prometheus (for node_exporter's textfile collector) or nfd (a Node Feature Discovery feature file)", checkFormats...)
 	o.stated.add(cmd)
 	cmd.Flags().BoolVar(&o.vms, "vms", false, "also judge this host's libvirt VMs (as nestvirt vms); with --sos, the domains the report holds")
@@ -105,55 +85,17 @@ at DIR, as a container of a DaemonSet sees its node (deploy/kubernetes/).`,
 	return cmd
 }
 
-// hostFacts probes the machine (or a snapshot of it) and applies the admin's
-// statements. A host.yaml that cannot be used is bad input.
-func hostFacts(root string, sf statedFlags) (probe.Facts, error) {
-	f, _, err := factsFrom(probe.OpenRoot, "--root", root, sf)
-	return f, err
-}
-
-// factsFrom probes what open opens at dir (flag names it in errors), and says
-// when the machine was read when that is not now (a snapshot, a report).
-func factsFrom(open func(string) (*probe.Root, error), flag, dir string, sf statedFlags) (probe.Facts, *time.Time, error) {
-	f, r, err := factsOf(open, flag, dir, sf)
-	if r == nil {
-		return f, nil, err
-	}
-	defer r.Close()
-	if t, ok := r.ReadAt(); ok {
-		return f, &t, err
-	}
-	return f, nil, err
-}
-
-func factsOf(open func(string) (*probe.Root, error), flag, dir string, sf statedFlags) (probe.Facts, *probe.Root, error) {
-	r, err := open(dir)
-	if err != nil {
-		return probe.Facts{}, nil, inputErrorf("%s %s: %w", flag, dir, err)
-	}
-	f, err := machine.Probe(r)
-	var se *stated.Error
-	if errors.As(err, &se) {
-		return f, r, inputError{se}
-	}
-	if err := sf.apply(&f); err != nil {
-		return f, r, err
-	}
-	return f, r, nil
-}
-
 // checkFormats are what check prints: for a person, for programs, for a
 // Prometheus textfile collector, for Node Feature Discovery.
 var checkFormats = []string{"text", "json", "prometheus", "nfd"}
 
 func (a *app) runCheck(o checkOptions) error {
 	style, err := a.startStyle(o.verdictFlags)
-	style.FlagsOnly = o.sos != ""
+	style.FlagsOnly = o.source.Sos != ""
 	if err != nil {
 		return err
 	}
-	var read reading
-	res, audit, runErr := a.checkHost(o, &read)
+	m, res, audited, runErr := a.checkHost(o)
 	if !forPrograms(o.format) {
 		if res == nil {
 			return runErr
@@ -162,14 +104,14 @@ func (a *app) runCheck(o checkOptions) error {
 			cites := report.NewCites()
 			var err error
 			if !o.quiet {
-				err = report.RecordedText(w, read.recorded.Part(), style)
+				err = report.RecordedText(w, m.Recorded.Part(), style)
 			}
 			if err == nil {
 				err = report.CheckText(w, *res, style, o.quiet, cites)
 			}
-			if err == nil && audit != nil {
+			if err == nil && audited != nil {
 				fmt.Fprintln(w)
-				err = report.VMsText(w, *audit, style, o.quiet, cites)
+				err = report.VMsText(w, *audited, style, o.quiet, cites)
 			}
 			if err == nil && !o.quiet {
 				err = style.WriteSources(w, cites)
@@ -182,13 +124,15 @@ func (a *app) runCheck(o checkOptions) error {
 	} else {
 		// A machine format always gets its document: a failure is inside it, so a
 		// fleet's report shows the broken host rather than losing it.
-		document := doc.NewCheckDoc(res, audit, docError(runErr))
-		document.CheckedAt, document.Origin = read.at, &read.origin
-		document.Recorded = read.recorded.Part()
+		document := doc.NewCheckDoc(res, audited, docError(runErr))
+		document.CheckedAt, document.Origin = m.At, &m.Origin
+		document.Recorded = m.Recorded.Part()
 		if res != nil && o.format == "json" {
-			document.Actions = a.hostActions(o, res.Host)
+			document.Actions = actions.OfMachine(o.source.Actions(), res.Host, a.policyFile)
 			if document.VMs != nil {
-				vmActions(document.VMs.VMs, audit, res.Host, o.root, o.sos)
+				for i, acts := range actions.OfVMs(audited, res.Host, o.source.Actions()) {
+					document.VMs.VMs[i].Actions = acts
+				}
 			}
 		}
 		now := a.clock()
@@ -211,126 +155,54 @@ func (a *app) runCheck(o checkOptions) error {
 	return failOn(res.Verdict, o.failOn)
 }
 
-// checkHost probes and judges this machine (and with --vms its VMs). The result
+// checkHost reads and judges the machine (and with --vms its VMs). The result
 // is nil when the machine could not be read; err says what failed, also when a
-// result is given (the VMs could not be judged).
-func (a *app) checkHost(o checkOptions, read *reading) (*judge.CheckResult, *judge.Audit, error) {
+// result is given (the VMs could not be judged, host.yaml is not valid).
+func (a *app) checkHost(o checkOptions) (inspect.Machine, *judge.CheckResult, *judge.Audit, error) {
 	loaded := policy.Ahead(a.policy, policy.ScopeHost)
-	var facts probe.Facts
-	var rep *sos.Report
-	var err error
-	*read = a.readingOf(doc.OriginLive, "", nil)
-	switch {
-	case countSet(o.hostRoot != "", o.root != "/", o.sos != "") > 1:
-		err = inputErrorf("--root, --host-root and --sos: give one of them")
-	case o.vms && o.root != "/":
-		// One machine per answer: the snapshot is another machine (or this one
-		// at another time), and the VMs libvirt would list are this one's now.
-		err = inputErrorf("--vms with --root: the snapshot's VMs are not in it, and this machine's are not the snapshot's; run 'nestvirt check --vms' on the machine itself, or 'nestvirt vms --root %s' to judge this host's VMs as if they ran there", o.root)
-	case o.hostRoot != "":
-		facts, _, err = factsFrom(probe.OpenHostRoot, "--host-root", o.hostRoot, o.stated)
-		*read = a.readingOf(doc.OriginHostRoot, o.hostRoot, nil)
-	case o.sos != "":
-		if rep, err = sos.Open(o.sos); err != nil {
-			err = inputErrorf("--sos %s: %w", o.sos, err)
-			break
-		}
-		var at *time.Time
-		facts, at, err = factsFrom(func(string) (*probe.Root, error) { return probe.OpenReport(rep), nil }, "--sos", o.sos, o.stated)
-		*read = a.readingOf(doc.OriginSosreport, o.sos, at)
-		read.recorded = recorded.Read(rep.Files(recorded.Dir))
-	default:
-		var at *time.Time
-		facts, at, err = factsFrom(probe.OpenRoot, "--root", o.root, o.stated)
-		if o.root != "/" {
-			*read = a.readingOf(doc.OriginSnapshot, o.root, at)
-		}
+	if err := o.stated.check(); err != nil {
+		return inspect.Machine{Origin: doc.Origin{Kind: doc.OriginLive}}, nil, nil, err
+	}
+	m, err := inspect.Read(o.source, o.stated.Statements, a.clock())
+	if err == nil && o.vms {
+		err = o.source.Check(true)
 	}
 	p, polErr := loaded()
 	if polErr != nil {
-		return nil, nil, polErr
+		return m, nil, nil, polErr
 	}
 	// A host.yaml that is not valid costs only what it states: the machine is
 	// judged without it (a note says why), and the run then ends as bad input.
-	var soft error
-	var se *stated.Error
-	if errors.As(err, &se) {
-		soft, err = err, nil
-	}
+	soft, err := statedSoft(err)
 	if err != nil {
-		return nil, nil, err
+		return m, nil, nil, inputError{err}
 	}
-	res, err := judge.Check(p, facts)
-	if err != nil {
-		// A policy that cannot judge these facts: say so, judge the rest.
-		res.Host.Notes = append(res.Host.Notes, "policy: "+err.Error())
-	}
-	if f := recorded.Differs(read.recorded, res.Verdict, res.Findings, facts, p.Name); f != nil {
-		res.Findings = append(res.Findings, *f)
-	}
+	res := audit.Machine(p, m)
 	if !o.vms {
-		return &res, nil, soft
+		return m, &res, nil, soft
 	}
 	var audited judge.Audit
-	if rep != nil {
-		// The report's own domains, with the report's host facts: no libvirt.
-		audited = audit.Report(p, rep, facts)
-		audited.Notes = append(audited.Notes, recorded.VMsDiffer(read.recorded, verdicts(audited))...)
+	if m.Report != nil {
+		audited = audit.Sosreport(p, m) // the report's own domains: no libvirt
 	} else {
-		r, err := a.audit(o.connect, func() (probe.Facts, error) { return facts, nil }, o.root, probe.Stated{}, true)
+		r, err := a.audit(o.connect, func() (probe.Facts, error) { return m.Facts, nil }, o.source.Root, probe.Stated{}, true)
 		if err != nil {
-			return &res, nil, err
+			return m, &res, nil, err
 		}
 		audited = r.Audit
 	}
 	res.Fold(audited)
-	return &res, &audited, soft
+	return m, &res, &audited, soft
 }
 
-// reading is where and when a document's facts were read.
-type reading struct {
-	origin doc.Origin
-	at     *string // RFC 3339, UTC; nil when unknown
-	// recorded is what nestvirt recorded on the host into the sosreport
-	// read; nil for any other source, or a report without it.
-	recorded *recorded.Record
-}
-
-// verdicts are an audit's VM verdicts by name.
-func verdicts(a judge.Audit) map[string]policy.Level {
-	m := map[string]policy.Level{}
-	for _, v := range a.VMs {
-		m[v.Name] = v.Verdict
+// statedSoft splits a reading's error: a host.yaml that is not valid (soft: the
+// machine was read without it, and the run ends as bad input after its answer)
+// from any other.
+func statedSoft(err error) (soft, hard error) {
+	if se := (*stated.Error)(nil); errors.As(err, &se) {
+		return inputError{err}, nil
 	}
-	return m
-}
-
-// readingOf is a reading of kind at path: a live one (no snapshot, report or
-// mount to say otherwise) was read now; a tree's is its own time, or unknown.
-func (a *app) readingOf(kind doc.OriginKind, path string, at *time.Time) reading {
-	r := reading{origin: doc.Origin{Kind: kind}}
-	if path != "" {
-		r.origin.Path = &path
-	}
-	if kind == doc.OriginLive || kind == doc.OriginHostRoot {
-		now := a.clock()
-		at = &now
-	}
-	if at != nil {
-		s := at.UTC().Format(time.RFC3339)
-		r.at = &s
-	}
-	return r
-}
-
-func countSet(flags ...bool) int {
-	n := 0
-	for _, f := range flags {
-		if f {
-			n++
-		}
-	}
-	return n
+	return nil, err
 }
 
 // docError is a command's failure as its document says it.
@@ -419,22 +291,27 @@ func indent(s, prefix string) string {
 	return out
 }
 
-// workers is how many domains are read at once.
-func workers() int { return 4 * runtime.GOMAXPROCS(0) }
-
-// oneLine is an error's message on one line (a host.yaml's problems are one
-// per line).
-func oneLine(err error) string { return strings.Join(strings.Fields(err.Error()), " ") }
+// hostFacts are the facts of this machine (root "/") or of the snapshot at
+// root (inspect.HostFacts); any error is caused by what was given, a host.yaml
+// that is not valid among them (a *stated.Error inside).
+func hostFacts(root string) (probe.Facts, error) {
+	f, err := inspect.HostFacts(root)
+	if err != nil {
+		return f, inputError{err}
+	}
+	return f, nil
+}
 
 // remedyFacts are the host facts an action (enable, disable, expose) decides
-// with. A host.yaml that is not valid never blocks the remedy check gives: it
-// costs only the facts it would state, and says so, as the guard does.
+// with (inspect.RemedyFacts): a host.yaml that is not valid is a note, never a
+// refusal.
 func (a *app) remedyFacts(root string) (probe.Facts, error) {
-	f, err := hostFacts(root, statedFlags{})
-	var se *stated.Error
-	if errors.As(err, &se) {
-		fmt.Fprintf(a.stderr, "nestvirt: note: %s; what it states is unknown here\n", oneLine(err))
-		return f, nil
+	f, note, err := inspect.RemedyFacts(root)
+	if note != "" {
+		fmt.Fprintf(a.stderr, "nestvirt: note: %s\n", note)
 	}
-	return f, err
+	if err != nil {
+		return f, inputError{err}
+	}
+	return f, nil
 }

@@ -189,11 +189,7 @@ func (a *app) policy() (*policy.Policy, error) {
 		a.loaded = policy.Default()
 		return a.loaded, nil
 	}
-	data, err := readLimited(a.policyFile, policy.MaxFile)
-	if err != nil {
-		return nil, inputError{fmt.Errorf("reading policy: %w", err)}
-	}
-	p, err := policy.Load(a.policyFile, data)
+	p, err := policy.LoadFile(a.policyFile)
 	if err != nil {
 		return nil, inputError{err}
 	}

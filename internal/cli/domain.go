@@ -1,19 +1,16 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
-	"io"
 	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/nestvirt/nestvirt/internal/audit"
 	"github.com/nestvirt/nestvirt/internal/domxml"
-	"github.com/nestvirt/nestvirt/internal/fsroot"
-	"github.com/nestvirt/nestvirt/internal/judge"
+	"github.com/nestvirt/nestvirt/internal/expose"
 	"github.com/nestvirt/nestvirt/internal/libvirt"
 	"github.com/nestvirt/nestvirt/internal/osid"
-	"github.com/nestvirt/nestvirt/internal/probe"
 	"github.com/nestvirt/nestvirt/internal/report"
 	"github.com/nestvirt/nestvirt/internal/topology"
 )
@@ -105,14 +102,11 @@ func (a *app) runAnnotate(o annotateOptions, name string) error {
 }
 
 type exposeOptions struct {
-	connect connectFlags
-	root    string
-	file    string
-	arch    string
-	vendor  string
-	hyperv  string
-	dryRun  bool
-	persist bool
+	expose.Options // Arch, Vendor, Hyperv, Root
+	connect        connectFlags
+	file           string
+	dryRun         bool
+	persist        bool
 }
 
 func (a *app) exposeCmd(undo bool) *cobra.Command {
@@ -159,53 +153,35 @@ With --file it edits a file and prints the result, with no libvirt needed.`
 	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "print a unified diff of the definition (secrets masked) and change nothing")
 	cmd.Flags().BoolVar(&o.persist, "persist", false, "allow defining a transient domain, which makes it persistent")
 	if !undo {
-		cmd.Flags().StringVar(&o.root, "root", "/", "read this host's facts from a snapshot instead of /")
-		cmd.Flags().StringVar(&o.arch, "arch", "", "with --file: the guest's arch (default: from the XML)")
-		cmd.Flags().StringVar(&o.vendor, "vendor", "", "with --file: the host CPU vendor, intel or amd (default: the host's, --root's or this machine's)")
-		cmd.Flags().StringVar(&o.hyperv, "hyperv", "auto", "Hyper-V enlightenments: auto (Windows guests annotated as running wsl2 or hyper-v), on, off")
+		cmd.Flags().StringVar(&o.Root, "root", "/", "read this host's facts from a snapshot instead of /")
+		cmd.Flags().StringVar(&o.Arch, "arch", "", "with --file: the guest's arch (default: from the XML)")
+		cmd.Flags().StringVar(&o.Vendor, "vendor", "", "with --file: the host CPU vendor, intel or amd (default: the host's, --root's or this machine's)")
+		cmd.Flags().StringVar(&o.Hyperv, "hyperv", "auto", "Hyper-V enlightenments: auto (Windows guests annotated as running wsl2 or hyper-v), on, off")
 	}
 	return cmd
 }
 
 func (a *app) runExposeFile(o exposeOptions, undo bool) error {
-	var data []byte
-	var err error
-	if o.file == "-" {
-		data, err = io.ReadAll(io.LimitReader(a.stdin, domxml.MaxSize+1))
-		if err == nil && len(data) > domxml.MaxSize {
-			err = fmt.Errorf("stdin: larger than %d MiB; not a domain definition", domxml.MaxSize>>20)
+	if !undo {
+		if o.Vendor != "" {
+			if err := vendorChoice.check(o.Vendor); err != nil {
+				return err
+			}
 		}
-	} else {
-		data, err = readLimited(o.file, domxml.MaxSize)
+		if err := hypervChoice.check(o.Hyperv); err != nil {
+			return err
+		}
 	}
+	data, err := expose.ReadFile(o.file, a.stdin)
 	if err != nil {
 		return inputError{err}
 	}
-	var res domxml.Result
-	if undo {
-		res, err = domxml.Unexpose(data)
-	} else {
-		vendor := o.vendor
-		if vendor != "" {
-			if err := vendorChoice.check(vendor); err != nil {
-				return err
-			}
-		}
-		if vendor == "" {
-			// The host the domain runs on: --root's, else this machine.
-			f, err := a.remedyFacts(o.root)
-			if err != nil {
-				return err
-			}
-			vendor = probe.Str(f.CPUVendor)
-		}
-		if err := hypervChoice.check(o.hyperv); err != nil {
-			return err
-		}
-		hv := domxml.HypervWanted(o.hyperv, data)
-		res, err = domxml.Expose(data, domxml.ExposeOptions{Arch: o.arch, Vendor: vendor, Hyperv: hv})
-	}
-	if err != nil {
+	res, said, err := expose.File(data, o.options(undo))
+	a.say(said)
+	switch {
+	case classified(err):
+		return err // the host's facts could not be read
+	case err != nil:
 		return inputError{fmt.Errorf("%s: %w", o.file, err)}
 	}
 	for _, n := range res.Notes {
@@ -218,11 +194,25 @@ func (a *app) runExposeFile(o exposeOptions, undo bool) error {
 	return err
 }
 
-func readLimited(path string, limit int64) ([]byte, error) { return fsroot.ReadNamed(path, limit) }
+func (o exposeOptions) options(undo bool) expose.Options {
+	eo := o.Options
+	eo.Undo, eo.Facts = undo, hostFacts
+	return eo
+}
+
+// say prints what a change said of its host and went on with.
+func (a *app) say(s expose.Said) {
+	for _, n := range s.HostNotes {
+		fmt.Fprintf(a.stderr, "nestvirt: note: %s\n", n)
+	}
+	for _, w := range s.Warnings {
+		fmt.Fprintf(a.stderr, "nestvirt: warning: %s\n", w)
+	}
+}
 
 func (a *app) runExposeDomain(o exposeOptions, name string, undo bool) error {
 	if !undo {
-		if err := hypervChoice.check(o.hyperv); err != nil {
+		if err := hypervChoice.check(o.Hyperv); err != nil {
 			return err
 		}
 	}
@@ -234,39 +224,13 @@ func (a *app) runExposeDomain(o exposeOptions, name string, undo bool) error {
 	if _, err := conn.Lookup(name); err != nil {
 		return libvirtErr(err)
 	}
-	eo := libvirt.EditOptions{DryRun: o.dryRun, Persist: o.persist}
-	var ch libvirt.Change
-	if undo {
-		ch, err = conn.Edit(name, eo, domxml.Unexpose)
-	} else {
-		local := func() (probe.Facts, error) { return hostFacts(o.root, statedFlags{}) }
-		facts, notes, soft, ferr := audit.HostOf(conn, audit.Options{Local: local, Root: o.root})
-		if ferr != nil {
-			return auditErr(ferr)
-		}
-		if soft != nil {
-			// A host.yaml that is not valid costs only what it states; it
-			// never blocks a remedy (the guard goes on the same way).
-			notes = append(notes, oneLine(soft)+"; what it states is unknown here")
-		}
-		for _, n := range notes {
-			fmt.Fprintf(a.stderr, "nestvirt: note: %s\n", n)
-		}
-		warnings, refusal := judge.Exposable(facts)
-		if refusal != nil {
-			return refusedError{refusal}
-		}
-		for _, w := range warnings {
-			fmt.Fprintf(a.stderr, "nestvirt: warning: %s\n", w)
-		}
-		vendor := probe.Str(facts.CPUVendor)
-		ch, err = conn.Edit(name, eo, func(raw []byte) (domxml.Result, error) {
-			hv := domxml.HypervWanted(o.hyperv, raw)
-			return domxml.Expose(raw, domxml.ExposeOptions{Vendor: vendor, Hyperv: hv})
-		})
+	ch, said, err := expose.Domain(conn, name, libvirt.EditOptions{DryRun: o.dryRun, Persist: o.persist}, o.options(undo))
+	a.say(said)
+	if r := (expose.Refusal{}); errors.As(err, &r) {
+		return refusedError{err}
 	}
 	if err != nil {
-		return libvirtErr(err)
+		return auditErr(err)
 	}
 	for _, n := range ch.Notes {
 		fmt.Fprintf(a.stderr, "nestvirt: %s\n", n)

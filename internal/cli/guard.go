@@ -3,21 +3,14 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/nestvirt/nestvirt/internal/domxml"
-	"github.com/nestvirt/nestvirt/internal/fsroot"
 	"github.com/nestvirt/nestvirt/internal/guard"
 	"github.com/nestvirt/nestvirt/internal/libvirt"
-	"github.com/nestvirt/nestvirt/internal/probe"
 	"github.com/nestvirt/nestvirt/internal/report"
-	"github.com/nestvirt/nestvirt/internal/rootexec"
 )
 
 // hookProbeTime bounds the one run of the binary install and status make.
@@ -125,41 +118,15 @@ func (a *app) guardInstall(o guardOptions) error {
 	if err := modeChoice.check(o.mode); err != nil {
 		return err
 	}
-	bin, err := rootexec.Self(o.binary)
+	load := func() error { _, err := a.policy(); return err }
+	cfg, err := guard.NewConfig(o.binary, o.mode, o.failClosed, a.policyFile, load, o.root, hookProbeTime)
+	if r := (guard.Refusal{}); errors.As(err, &r) {
+		return refusedError{err}
+	}
 	if err != nil {
 		return err
 	}
-	if err := guard.CheckBinary(bin); err != nil {
-		return refusedError{fmt.Errorf("%w. Install nestvirt where only root can change it (the package puts it at %s) and pass --binary", err, guard.SuggestedBinary)}
-	}
-	if err := guard.RunsBinary(bin, hookProbeTime); err != nil {
-		return refusedError{fmt.Errorf("%w; libvirt was not pointed at it", err)}
-	}
-	cfg := guard.Config{Binary: bin, Mode: o.mode, FailClosed: o.failClosed}
-	if a.policyFile != "" {
-		if _, err := a.policy(); err != nil {
-			return err
-		}
-		abs, err := filepath.Abs(a.policyFile)
-		if err != nil {
-			return err
-		}
-		// Root's hook decides with it: only root may change it.
-		if err := rootexec.CheckFile(abs, "every VM start is judged by"); err != nil {
-			return refusedError{fmt.Errorf("--policy: %w. Keep the policy where only root can change it (/etc/nestvirt, mode 0644)", err)}
-		}
-		cfg.Policy = abs
-	}
-	if o.root != "/" {
-		abs, err := filepath.Abs(o.root)
-		if err != nil {
-			return err
-		}
-		if err := rootexec.CheckTree(abs, "every VM start is judged by"); err != nil {
-			return refusedError{fmt.Errorf("--root: %w", err)}
-		}
-		cfg.Root = abs
-	}
+	bin := cfg.Binary
 	if o.dryRun {
 		path, prev, next, err := guard.Preview(o.hooksDir, cfg)
 		if errors.Is(err, guard.ErrNotOurs) || errors.Is(err, guard.ErrUntrusted) {
@@ -221,31 +188,7 @@ func (a *app) guardHook(o guardOptions, args []string) error {
 	if err := modeChoice.check(o.mode); err != nil {
 		return err
 	}
-	d := guard.Within(guard.DecisionBudget, in, func() guard.Decision {
-		xml, err := io.ReadAll(io.LimitReader(a.stdin, domxml.MaxSize+1))
-		if err == nil {
-			in.XML, in.XMLTooLarge = xml, len(xml) > domxml.MaxSize
-		}
-		// Root acts on root's files only: a policy or a snapshot tree another
-		// user could change decides nothing (judged as unreadable).
-		if os.Geteuid() == 0 {
-			if err := a.untrusted(o.root); err != nil {
-				return guard.Decision{Allow: !o.failClosed, Judged: true, Message: "nestvirt guard cannot trust what it would judge with: " + err.Error(), Log: "nestvirt-guard: " + err.Error()}
-			}
-		}
-		// A host.yaml that cannot be used costs only the stated facts: what was
-		// probed still decides, and the decision says what was wrong.
-		f, err := hostFacts(o.root, statedFlags{})
-		in.Facts = f
-		if err != nil {
-			in.FactsErr = strings.Join(strings.Fields(err.Error()), " ")
-		}
-		p, err := a.policy()
-		if err != nil {
-			return guard.Decision{Allow: !o.failClosed, Judged: true, Message: "nestvirt guard cannot load its policy: " + err.Error(), Log: "nestvirt-guard: policy: " + err.Error()}
-		}
-		return guard.Decide(p, in)
-	})
+	d := guard.Hook(guard.Call{Input: in, Stdin: a.stdin, Root: o.root, PolicyFile: a.policyFile, Load: a.policy, Facts: hostFacts})
 	logged := guard.Syslog("nestvirt-guard", d.Log, 500*time.Millisecond) == nil
 	if d.Message != "" {
 		fmt.Fprintln(a.stderr, d.Message)
@@ -261,31 +204,6 @@ func (a *app) guardHook(o guardOptions, args []string) error {
 	return nil
 }
 
-// untrusted says why root must not decide with the policy file or the facts tree
-// given: another user could change them. (Whether they could vanish is install's
-// and status's concern; the hook reads them as they are now.)
-func (a *app) untrusted(root string) error {
-	if a.policyFile != "" {
-		abs, err := filepath.Abs(a.policyFile)
-		if err == nil {
-			err = rootexec.Trusted(abs, "every VM start is judged by")
-		}
-		if err != nil {
-			return fmt.Errorf("the policy: %w", err)
-		}
-	}
-	if root != "/" {
-		abs, err := filepath.Abs(root)
-		if err == nil {
-			err = rootexec.TrustedTree(abs, "every VM start is judged by")
-		}
-		if err != nil {
-			return fmt.Errorf("the facts tree: %w", err)
-		}
-	}
-	return nil
-}
-
 func (a *app) guardStatus(o guardOptions) error {
 	pol := ""
 	if a.policyFile != "" {
@@ -293,8 +211,7 @@ func (a *app) guardStatus(o guardOptions) error {
 	}
 	st, err := guard.CheckStatus(guard.StatusOptions{
 		HooksDir: o.hooksDir, Policy: pol, Load: a.policy, Root: o.root,
-		Facts:   func(root string) (probe.Facts, error) { return hostFacts(root, statedFlags{}) },
-		Started: localDaemonStarted, ProbeTime: hookProbeTime,
+		Facts: hostFacts, Started: libvirt.StartedHere, ProbeTime: hookProbeTime,
 	})
 	if err != nil {
 		return err
@@ -330,14 +247,4 @@ func mustAbs(p string) string {
 		return p
 	}
 	return abs
-}
-
-// localDaemonStarted is when this machine's libvirt daemon started.
-func localDaemonStarted() (time.Time, string, bool) {
-	root, err := fsroot.Open("/")
-	if err != nil {
-		return time.Time{}, "", false
-	}
-	defer root.Close()
-	return libvirt.Started(root)
 }

@@ -57,12 +57,7 @@ func (a *app) runLint(files []string) error {
 		}
 	}
 	for _, f := range files {
-		data, err := readLimited(f, policy.MaxFile)
-		if err != nil {
-			all = append(all, loaded{f, nil, err})
-			continue
-		}
-		p, err := policy.Load(f, data)
+		p, err := policy.LoadFile(f)
 		all = append(all, loaded{f, p, err})
 	}
 	var bad []error

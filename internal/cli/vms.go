@@ -7,16 +7,15 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/nestvirt/nestvirt/internal/actions"
 	"github.com/nestvirt/nestvirt/internal/audit"
 	"github.com/nestvirt/nestvirt/internal/doc"
+	"github.com/nestvirt/nestvirt/internal/inspect"
 	"github.com/nestvirt/nestvirt/internal/judge"
 	"github.com/nestvirt/nestvirt/internal/libvirt"
 	"github.com/nestvirt/nestvirt/internal/probe"
 	"github.com/nestvirt/nestvirt/internal/probe/stated"
-	"github.com/nestvirt/nestvirt/internal/recorded"
 	"github.com/nestvirt/nestvirt/internal/report"
-	"github.com/nestvirt/nestvirt/internal/sos"
-	"github.com/nestvirt/nestvirt/internal/strictyaml"
 )
 
 // connectFlags say which libvirt daemon to ask and how long to wait.
@@ -68,8 +67,7 @@ type vmsOptions struct {
 	connect    connectFlags
 	stated     statedFlags
 	hostConfig string
-	root       string
-	sos        string
+	source     inspect.Source // Root or Sos
 	verdictFlags
 }
 
@@ -101,83 +99,34 @@ daemon's read-only socket is used, where there is one.`,
 	}
 	o.connect.add(cmd, a)
 	o.connect.addAgent(cmd)
-	cmd.Flags().StringVar(&o.root, "root", "/", "read the host's facts from this snapshot instead of /")
-	cmd.Flags().StringVar(&o.sos, "sos", "", "judge the domains a sosreport holds (its directory or archive), with that host's facts; no libvirt is asked")
+	cmd.Flags().StringVar(&o.source.Root, "root", "/", "read the host's facts from this snapshot instead of /")
+	cmd.Flags().StringVar(&o.source.Sos, "sos", "", "judge the domains a sosreport holds (its directory or archive), with that host's facts; no libvirt is asked")
 	cmd.Flags().StringVar(&o.hostConfig, "host-config", "", "with -c another host: that host's host.yaml, for what nestvirt cannot read of it (this machine's is never used for another host)")
 	o.stated.add(cmd)
 	o.verdictFlags.add(cmd, formatHelp)
 	return cmd
 }
 
-// auditSos judges the domains a sosreport holds, with the host facts of the same
-// report: no libvirt is asked.
-func (a *app) auditSos(o vmsOptions, read *reading) (probe.Facts, *judge.Audit, error) {
-	if o.root != "/" {
-		return probe.Facts{}, nil, inputErrorf("--root and --sos: give one of them")
-	}
-	rep, err := sos.Open(o.sos)
-	if err != nil {
-		return probe.Facts{}, nil, inputErrorf("--sos %s: %w", o.sos, err)
-	}
-	facts, at, err := factsFrom(func(string) (*probe.Root, error) { return probe.OpenReport(rep), nil }, "--sos", o.sos, o.stated)
-	*read = a.readingOf(doc.OriginSosreport, o.sos, at)
-	if err != nil {
-		return facts, nil, err
-	}
-	p, err := a.policy()
-	if err != nil {
-		return facts, nil, err
-	}
-	res := audit.Report(p, rep, facts)
-	read.recorded = recorded.Read(rep.Files(recorded.Dir))
-	res.Notes = append(res.Notes, recorded.VMsDiffer(read.recorded, verdicts(res))...)
-	return facts, &res, nil
-}
-
 func (a *app) runVMs(o vmsOptions) error {
 	style, err := a.startStyle(o.verdictFlags)
-	style.FlagsOnly = o.sos != ""
+	style.FlagsOnly = o.source.Sos != ""
 	if err != nil {
 		return err
 	}
-	var res *judge.Audit
-	var facts probe.Facts
-	var runErr error
-	read := a.readingOf(doc.OriginLive, "", nil)
-	if o.sos != "" {
-		facts, res, runErr = a.auditSos(o, &read)
-	} else {
-		var at *time.Time
-		local := func() (probe.Facts, error) {
-			var f probe.Facts
-			var err error
-			f, at, err = factsFrom(probe.OpenRoot, "--root", o.root, o.stated)
-			return f, err
-		}
-		var remote probe.Stated
-		if remote, runErr = o.remoteStated(); runErr == nil {
-			var r audit.Result
-			r, runErr = a.audit(o.connect, local, o.root, remote, false)
-			facts = r.Host
-			if r.Audit.URI != "" {
-				res = &r.Audit
-			}
-		}
-		if o.root != "/" {
-			read = a.readingOf(doc.OriginSnapshot, o.root, at)
-		}
-	}
+	m, res, runErr := a.vmsOf(o)
 	switch {
 	case forPrograms(o.format):
 		// The document, whatever failed: with the failure inside.
 		var host *probe.Facts
-		if facts.Arch != nil || facts.Hostname != nil {
-			host = &facts
+		if m.Facts.Arch != nil || m.Facts.Hostname != nil {
+			host = &m.Facts
 		}
 		document := doc.NewVMsDoc(res, host, docError(runErr))
-		document.CheckedAt, document.Origin = read.at, &read.origin
-		document.Recorded = read.recorded.Part()
-		vmActions(document.VMs, res, facts, o.root, o.sos)
+		document.CheckedAt, document.Origin = m.At, &m.Origin
+		document.Recorded = m.Recorded.Part()
+		for i, acts := range actions.OfVMs(res, m.Facts, o.source.Actions()) {
+			document.VMs[i].Actions = acts
+		}
 		if err := a.writeTo(o.output, func(w io.Writer) error { return report.WriteJSON(w, document) }); err != nil {
 			return err
 		}
@@ -186,7 +135,7 @@ func (a *app) runVMs(o vmsOptions) error {
 			cites := report.NewCites()
 			var err error
 			if !o.quiet {
-				err = report.RecordedText(w, read.recorded.Part(), style)
+				err = report.RecordedText(w, m.Recorded.Part(), style)
 			}
 			if err == nil {
 				err = report.VMsText(w, *res, style, o.quiet, cites)
@@ -204,6 +153,45 @@ func (a *app) runVMs(o vmsOptions) error {
 		return runErr
 	}
 	return failOn(*res.Verdict, o.failOn)
+}
+
+// vmsOf judges the VMs vms names: a sosreport's domains with the same report's
+// host facts (no libvirt is asked), or a daemon's (audit.Run) with the facts of
+// its host. The audit is nil when nothing was judged.
+func (a *app) vmsOf(o vmsOptions) (inspect.Machine, *judge.Audit, error) {
+	if err := o.stated.check(); err != nil {
+		return inspect.Named(o.source, a.clock()), nil, err
+	}
+	if o.source.Sos != "" {
+		m, err := inspect.Read(o.source, o.stated.Statements, a.clock())
+		if err != nil {
+			return m, nil, inputError{err}
+		}
+		p, err := a.policy()
+		if err != nil {
+			return m, nil, err
+		}
+		res := audit.Sosreport(p, m)
+		return m, &res, nil
+	}
+	m := inspect.Named(o.source, a.clock())
+	local := func() (probe.Facts, error) {
+		var err error
+		if m, err = inspect.Read(o.source, o.stated.Statements, a.clock()); err != nil {
+			return m.Facts, inputError{err} // a host.yaml's *stated.Error inside is soft
+		}
+		return m.Facts, nil
+	}
+	remote, err := inspect.RemoteStated(o.hostConfig, o.stated.Statements)
+	if err != nil {
+		return m, nil, inputError{err}
+	}
+	r, err := a.audit(o.connect, local, o.source.Root, remote, false)
+	m.Facts = r.Host
+	if r.Audit.URI == "" {
+		return m, nil, err
+	}
+	return m, &r.Audit, err
 }
 
 // audit judges the VMs of the daemon c names (audit.Run): local reads this
@@ -233,25 +221,4 @@ func auditErr(err error) error {
 		return inputError{err}
 	}
 	return libvirtErr(err)
-}
-
-// remoteStated is what was stated for another daemon's host: --host-config
-// (that host's host.yaml, given here) and the flags over it.
-func (o vmsOptions) remoteStated() (probe.Stated, error) {
-	f := probe.Facts{Stated: probe.Stated{From: []string{}}}
-	if o.hostConfig != "" {
-		data, err := readLimited(o.hostConfig, strictyaml.MaxBytes)
-		if err != nil {
-			return probe.Stated{}, inputErrorf("--host-config: %w", err)
-		}
-		s, err := stated.Parse(o.hostConfig, data)
-		if err != nil {
-			return probe.Stated{}, inputError{err}
-		}
-		f.Stated = s
-	}
-	if err := o.stated.apply(&f); err != nil {
-		return probe.Stated{}, err
-	}
-	return f.Stated, nil
 }

@@ -56,3 +56,13 @@ func Started(root *fsroot.Dir) (started time.Time, daemon string, ok bool) {
 	}
 	return time.Time{}, "", false
 }
+
+// StartedHere is Started for this machine's own daemon.
+func StartedHere() (started time.Time, daemon string, ok bool) {
+	root, err := fsroot.Open("/")
+	if err != nil {
+		return time.Time{}, "", false
+	}
+	defer root.Close()
+	return Started(root)
+}

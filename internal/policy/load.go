@@ -1,12 +1,13 @@
 package policy
 
 import (
-	"github.com/nestvirt/nestvirt/internal/fsroot"
+	"fmt"
 	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/nestvirt/nestvirt/internal/arch"
+	"github.com/nestvirt/nestvirt/internal/fsroot"
 	"github.com/nestvirt/nestvirt/internal/osid"
 	"github.com/nestvirt/nestvirt/internal/policy/facts"
 	"github.com/nestvirt/nestvirt/internal/strictyaml"
@@ -36,7 +37,7 @@ func Load(file string, data []byte) (*Policy, error) { return load(file, data, t
 func LoadFile(file string) (*Policy, error) {
 	data, err := fsroot.ReadNamed(file, MaxFile)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("reading policy: %w", err)
 	}
 	return Load(file, data)
 }

@@ -1,0 +1,35 @@
+package audit
+
+import (
+	"github.com/nestvirt/nestvirt/internal/inspect"
+	"github.com/nestvirt/nestvirt/internal/judge"
+	"github.com/nestvirt/nestvirt/internal/policy"
+	"github.com/nestvirt/nestvirt/internal/recorded"
+)
+
+// Machine judges the host inspect read. A policy that cannot judge these facts
+// is said in the host's notes, and the rest is judged. A machine read from a
+// sosreport in which nestvirt recorded its own answer gets a finding when that
+// answer and this one differ.
+func Machine(p *policy.Policy, m inspect.Machine) judge.CheckResult {
+	res, err := judge.Check(p, m.Facts)
+	if err != nil {
+		res.Host.Notes = append(res.Host.Notes, "policy: "+err.Error())
+	}
+	if f := recorded.Differs(m.Recorded, res.Verdict, res.Findings, m.Facts, p.Name); f != nil {
+		res.Findings = append(res.Findings, *f)
+	}
+	return res
+}
+
+// Sosreport judges the domains of the sosreport inspect read (Report), with a
+// note for each VM whose verdict differs from what nestvirt recorded there.
+func Sosreport(p *policy.Policy, m inspect.Machine) judge.Audit {
+	res := Report(p, m.Report, m.Facts)
+	now := map[string]policy.Level{}
+	for _, v := range res.VMs {
+		now[v.Name] = v.Verdict
+	}
+	res.Notes = append(res.Notes, recorded.VMsDiffer(m.Recorded, now)...)
+	return res
+}
