@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
 
+	"github.com/nestvirt/nestvirt/internal/fault"
 	"github.com/nestvirt/nestvirt/internal/fsroot"
 	"github.com/nestvirt/nestvirt/internal/rootexec"
 )
@@ -19,6 +21,9 @@ const DefaultFactPath = "/etc/ansible/facts.d"
 const FactName = "nestvirt.fact"
 
 const marker = "# nestvirt: Ansible local fact (ansible_local.nestvirt)"
+
+// SuggestedBinary is where packages install nestvirt.
+const SuggestedBinary = rootexec.SuggestedBinary
 
 // ErrNotOurs refuses to replace or remove a fact nestvirt did not install.
 var ErrNotOurs = fsroot.ErrNotOurs
@@ -67,17 +72,36 @@ exit 0
 `
 }
 
-// Install writes the fact into factPath (created if needed), atomically. It
-// replaces only a fact of its own.
+// Install writes the fact into factPath (created if needed), atomically, to
+// run binary ("" for this nestvirt) on root ("/" for the host, or a snapshot
+// tree). It replaces only a fact of its own.
 //
-// Ansible runs, as root, every executable *.fact in factPath: the fact is
-// installed only where root alone can change what is there (the directory,
-// every one above it, and the fact itself).
-func Install(factPath, binary, root string) (path string, changed bool, err error) {
-	if errs := rootexec.InstallPath([]string{factPath}, fact(factPath).Path(), runsWhat); len(errs) > 0 {
-		return fact(factPath).Path(), false, fmt.Errorf("%w: %w; not installed", ErrUntrusted, errors.Join(errs...))
+// Ansible runs, as root, every executable *.fact in factPath: the fact runs
+// only a binary root alone can change, and is installed only where root alone
+// can change what is there (the directory, every one above it, and the fact
+// itself). Those refusals, and a fact that is not nestvirt's, are marked
+// fault.Refused.
+func Install(factPath, binary, root string) (path, bin string, changed bool, err error) {
+	path = fact(factPath).Path()
+	if bin, err = rootexec.Self(binary); err != nil {
+		return path, "", false, err
 	}
-	return fact(factPath).Install(func([]byte) []byte { return []byte(Script(binary, root)) })
+	if err := rootexec.Check(bin, runsWhat); err != nil {
+		return path, bin, false, fault.Refused{Err: fmt.Errorf("%w. Install nestvirt where only root can change it (the package puts it at %s) and pass --binary", err, rootexec.SuggestedBinary)}
+	}
+	if root != "/" {
+		if root, err = filepath.Abs(root); err != nil {
+			return path, bin, false, err
+		}
+	}
+	if errs := rootexec.InstallPath([]string{factPath}, path, runsWhat); len(errs) > 0 {
+		return path, bin, false, fault.Refused{Err: fmt.Errorf("%w: %w; not installed", ErrUntrusted, errors.Join(errs...))}
+	}
+	path, changed, err = fact(factPath).Install(func([]byte) []byte { return []byte(Script(bin, root)) })
+	if errors.Is(err, ErrNotOurs) {
+		err = fault.Refused{Err: err}
+	}
+	return path, bin, changed, err
 }
 
 // ErrUntrusted refuses to install where someone other than root could change
@@ -87,6 +111,11 @@ var ErrUntrusted = errors.New("someone other than root could change what Ansible
 const runsWhat = "Ansible runs as root at every fact gathering"
 
 // Uninstall removes the fact if it is nestvirt's; removed says whether there was one.
+// A fact that is not nestvirt's is refused (fault.Refused).
 func Uninstall(factPath string) (path string, removed bool, err error) {
-	return fact(factPath).Uninstall()
+	path, removed, err = fact(factPath).Uninstall()
+	if errors.Is(err, ErrNotOurs) {
+		err = fault.Refused{Err: err}
+	}
+	return path, removed, err
 }

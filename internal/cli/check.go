@@ -1,10 +1,8 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 	"time"
 
@@ -17,8 +15,6 @@ import (
 	"github.com/nestvirt/nestvirt/internal/judge"
 	"github.com/nestvirt/nestvirt/internal/policy"
 	"github.com/nestvirt/nestvirt/internal/probe"
-	"github.com/nestvirt/nestvirt/internal/probe/machine"
-	"github.com/nestvirt/nestvirt/internal/probe/stated"
 	"github.com/nestvirt/nestvirt/internal/report"
 )
 
@@ -26,7 +22,7 @@ import (
 type statedFlags struct{ inspect.Statements }
 
 func (s *statedFlags) add(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&s.Migrates, "migrates", "", "whether this host's VMs are live-migrated: yes or no (default: migration: in "+"/"+stated.HostConfig+", else unknown)")
+	cmd.Flags().StringVar(&s.Migrates, "migrates", "", "whether this host's VMs are live-migrated: yes or no (default: migration: in "+"/"+inspect.HostConfig+", else unknown)")
 	cmd.Flags().StringVar(&s.L0OS, "l0-os", "", "inside a guest: the OS of the L0 host below it, which cannot be seen from here (rhel10.0)")
 }
 
@@ -61,7 +57,7 @@ never rests on it (such findings are marked undetermined).
 Some facts cannot be read at all: whether this host's VMs are live-migrated, and
 inside a guest, which OS runs the L0 below. State them in /etc/nestvirt/host.yaml:
 
-` + indent(stated.HostConfigExample, "  ") + `
+` + indent(inspect.HostConfigExample, "  ") + `
 or with --migrates and --l0-os.
 
 --sos PATH judges the machine a sosreport describes (an extracted report, or its
@@ -175,7 +171,7 @@ func (a *app) checkHost(o checkOptions) (inspect.Machine, *judge.CheckResult, *j
 	// judged without it (a note says why), and the run then ends as bad input.
 	soft, err := statedSoft(err)
 	if err != nil {
-		return m, nil, nil, inputError{err}
+		return m, nil, nil, inputError{Err: err}
 	}
 	res := audit.Machine(p, m)
 	if !o.vms {
@@ -199,8 +195,8 @@ func (a *app) checkHost(o checkOptions) (inspect.Machine, *judge.CheckResult, *j
 // machine was read without it, and the run ends as bad input after its answer)
 // from any other.
 func statedSoft(err error) (soft, hard error) {
-	if se := (*stated.Error)(nil); errors.As(err, &se) {
-		return inputError{err}, nil
+	if inspect.UnusableHostYAML(err) {
+		return inputError{Err: err}, nil
 	}
 	return nil, err
 }
@@ -250,19 +246,14 @@ instead (- for stdout). See docs/SECURITY.md.`,
 }
 
 func (a *app) runSnapshot(args []string, tarFile string) error {
-	s, err := machine.Snapshot(Version, time.Now())
+	s, err := inspect.Snapshot(Version, time.Now())
 	if err != nil {
 		return err
 	}
 	for _, n := range s.Notes {
 		fmt.Fprintf(a.stderr, "nestvirt: note: %s\n", n)
 	}
-	var kept []string
-	for p, what := range s.Manifest.Filtered {
-		kept = append(kept, p+" ("+what+")")
-	}
-	sort.Strings(kept)
-	if len(kept) > 0 {
+	if kept := s.Partial(); len(kept) > 0 {
 		fmt.Fprintf(a.stderr, "nestvirt: note: kept only part of %s; review the snapshot before you share it\n", strings.Join(kept, ", "))
 	}
 	if tarFile != "" {
@@ -277,7 +268,7 @@ func (a *app) runSnapshot(args []string, tarFile string) error {
 		return nil
 	}
 	if err := s.WriteDir(args[0]); err != nil {
-		return inputError{err}
+		return inputError{Err: err}
 	}
 	fmt.Fprintf(a.stdout, "snapshot written to %s; replay it with: nestvirt check --root %s\n", args[0], args[0])
 	return nil
@@ -293,11 +284,11 @@ func indent(s, prefix string) string {
 
 // hostFacts are the facts of this machine (root "/") or of the snapshot at
 // root (inspect.HostFacts); any error is caused by what was given, a host.yaml
-// that is not valid among them (a *stated.Error inside).
+// that is not valid among them (inspect.UnusableHostYAML).
 func hostFacts(root string) (probe.Facts, error) {
 	f, err := inspect.HostFacts(root)
 	if err != nil {
-		return f, inputError{err}
+		return f, inputError{Err: err}
 	}
 	return f, nil
 }
@@ -311,7 +302,7 @@ func (a *app) remedyFacts(root string) (probe.Facts, error) {
 		fmt.Fprintf(a.stderr, "nestvirt: note: %s\n", note)
 	}
 	if err != nil {
-		return f, inputError{err}
+		return f, inputError{Err: err}
 	}
 	return f, nil
 }

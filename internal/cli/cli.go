@@ -22,7 +22,6 @@ import (
 	"github.com/nestvirt/nestvirt/internal/libvirt"
 	"github.com/nestvirt/nestvirt/internal/policy"
 	"github.com/nestvirt/nestvirt/internal/report"
-	"github.com/nestvirt/nestvirt/internal/strictyaml"
 )
 
 // app holds what every command shares: streams, the environment and global flags.
@@ -76,7 +75,7 @@ func mainWith(a *app, root *cobra.Command) int {
 	root.SetErr(a.stderr)
 	err := root.Execute()
 	if out.Err != nil && (err == nil || errors.Is(err, out.Err) || exitCode(err) == ExitFindings) {
-		err = dependencyError{fmt.Errorf("writing to standard output: %w", out.Err)}
+		err = dependencyError{Err: fmt.Errorf("writing to standard output: %w", out.Err)}
 	}
 	if a.cpuProfile != "" {
 		pprof.StopCPUProfile() // a no-op when profiling never started
@@ -84,7 +83,7 @@ func mainWith(a *app, root *cobra.Command) int {
 	if err != nil && !classified(err) {
 		// Commands return classified errors; what is left is cobra's own usage
 		// checks (an unknown command, a wrong number of arguments).
-		err = inputError{err}
+		err = inputError{Err: err}
 	}
 	if err != nil {
 		var th thresholdError
@@ -120,7 +119,7 @@ func run(fn func() error) func(*cobra.Command, []string) error {
 	return func(*cobra.Command, []string) error {
 		err := fn()
 		if err != nil && !classified(err) {
-			return dependencyError{err}
+			return dependencyError{Err: err}
 		}
 		return err
 	}
@@ -167,12 +166,12 @@ unreachable, permission denied, a module reload failed).`,
 		}
 		f, err := os.Create(a.cpuProfile)
 		if err != nil {
-			return inputError{err}
+			return inputError{Err: err}
 		}
 		return pprof.StartCPUProfile(f)
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return inputError{fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
+		return inputError{Err: fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
 	})
 	root.AddCommand(a.planCmd(), a.checkCmd(), a.snapshotCmd(), a.vmsCmd(), a.annotateCmd(), a.exposeCmd(false), a.exposeCmd(true),
 		a.enableCmd(true), a.enableCmd(false), a.guardCmd(), a.matrixCmd(), a.osCmd(), a.policyCmd(), a.schemaCmd(), a.factsCmd(), a.reportCmd(), a.versionCmd())
@@ -191,7 +190,7 @@ func (a *app) policy() (*policy.Policy, error) {
 	}
 	p, err := policy.LoadFile(a.policyFile)
 	if err != nil {
-		return nil, inputError{err}
+		return nil, inputError{Err: err}
 	}
 	a.loaded = p
 	return p, nil
@@ -265,18 +264,13 @@ func validateFailOn(threshold string) error {
 	return nil
 }
 
+// printError says err, a line each: each error joined in it (a file's
+// problems, strictyaml.Problems, among them) and each line of its message.
 func (a *app) printError(err error) {
 	var j interface{ Unwrap() []error }
 	if errors.As(err, &j) {
 		for _, e := range j.Unwrap() {
 			a.printError(e)
-		}
-		return
-	}
-	var probs strictyaml.Problems
-	if errors.As(err, &probs) {
-		for _, p := range probs {
-			fmt.Fprintf(a.stderr, "nestvirt: error: %s\n", p.Error())
 		}
 		return
 	}

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
@@ -174,7 +173,7 @@ func (a *app) runExposeFile(o exposeOptions, undo bool) error {
 	}
 	data, err := expose.ReadFile(o.file, a.stdin)
 	if err != nil {
-		return inputError{err}
+		return inputError{Err: err}
 	}
 	res, said, err := expose.File(data, o.options(undo))
 	a.say(said)
@@ -182,7 +181,7 @@ func (a *app) runExposeFile(o exposeOptions, undo bool) error {
 	case classified(err):
 		return err // the host's facts could not be read
 	case err != nil:
-		return inputError{fmt.Errorf("%s: %w", o.file, err)}
+		return inputError{Err: fmt.Errorf("%s: %w", o.file, err)}
 	}
 	for _, n := range res.Notes {
 		fmt.Fprintf(a.stderr, "nestvirt: %s\n", n)
@@ -226,9 +225,6 @@ func (a *app) runExposeDomain(o exposeOptions, name string, undo bool) error {
 	}
 	ch, said, err := expose.Domain(conn, name, libvirt.EditOptions{DryRun: o.dryRun, Persist: o.persist}, o.options(undo))
 	a.say(said)
-	if r := (expose.Refusal{}); errors.As(err, &r) {
-		return refusedError{err}
-	}
 	if err != nil {
 		return auditErr(err)
 	}

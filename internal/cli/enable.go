@@ -1,13 +1,10 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/spf13/cobra"
 
-	"github.com/nestvirt/nestvirt/internal/fsroot"
 	"github.com/nestvirt/nestvirt/internal/hostconf"
 	"github.com/nestvirt/nestvirt/internal/report"
 )
@@ -62,32 +59,9 @@ func (a *app) runEnable(o enableOptions, enable bool) error {
 	if err != nil {
 		return err
 	}
-	root, err := fsroot.Open(o.root)
-	if err != nil {
-		return inputErrorf("--root %s: %w", o.root, err)
-	}
-	defer root.Close()
-	var mods hostconf.Modules
-	var running []string
-	var runningErr error
-	if root.Live() {
-		mods = hostconf.System{Root: root}
-		running, runningErr = runningVMs(o.connect)
-	} else {
-		mods = hostconf.Tree{Root: root}
-		fmt.Fprintf(a.stderr, "nestvirt: note: --root: module loading is simulated in %s, and which VMs run there cannot be asked; only the tree's sys/module/*/refcnt stands for them\n", o.root)
-	}
 	req := hostconf.Request{Enable: enable, DisableHugepages: o.disableHugepages, Now: o.now}
-	var plan hostconf.Plan
-	var written []string
-	if o.dryRun {
-		plan, err = hostconf.PlanNested(root, facts, req, mods, running, runningErr)
-		if l := hostconf.Leftovers(root); len(l) > 0 {
-			plan.Notes = append(plan.Notes, fmt.Sprintf("%d temporary files an interrupted nestvirt left in modprobe.d (the next enable or disable removes them): %s", len(l), strings.Join(l, ", ")))
-		}
-	} else {
-		plan, written, err = hostconf.Run(root, facts, req, mods, running, runningErr)
-	}
+	out, err := hostconf.Change(o.root, facts, req, o.dryRun, func() ([]string, error) { return runningVMs(o.connect) })
+	plan := out.Plan
 	for _, w := range plan.Warnings {
 		fmt.Fprintf(a.stderr, "nestvirt: warning: %s\n", w)
 	}
@@ -97,27 +71,15 @@ func (a *app) runEnable(o enableOptions, enable bool) error {
 	for _, n := range plan.Notes {
 		fmt.Fprintf(a.stderr, "nestvirt: note: %s\n", n)
 	}
-	for _, w := range written {
-		created := false
-		for _, c := range plan.Changes {
-			if c.Path == w {
-				created = c.Created
-			}
-		}
-		if created {
-			fmt.Fprintf(a.stdout, "created %s (it did not exist, so there is no previous version)\n", root.Real(w))
+	for _, w := range out.Written {
+		if w.Created {
+			fmt.Fprintf(a.stdout, "created %s (it did not exist, so there is no previous version)\n", w.Path)
 		} else {
-			fmt.Fprintf(a.stdout, "wrote %s (previous version: %s%s; before nestvirt first changed it: %s%s)\n", root.Real(w), root.Real(w), fsroot.BackupSuffix, root.Real(w), fsroot.OrigSuffix)
+			fmt.Fprintf(a.stdout, "wrote %s (previous version: %s; before nestvirt first changed it: %s)\n", w.Path, w.Backup, w.Orig)
 		}
 	}
-	var refused *hostconf.ReloadError
-	switch {
-	case errors.Is(err, hostconf.ErrRefused):
-		return refusedError{err}
-	case errors.As(err, &refused):
-		return dependencyError{err}
-	case err != nil:
-		return dependencyError{err}
+	if err != nil {
+		return err
 	}
 	if o.dryRun {
 		for _, c := range plan.Changes {
@@ -140,7 +102,7 @@ func (a *app) runEnable(o enableOptions, enable bool) error {
 	switch {
 	case plan.Reload:
 		fmt.Fprintf(a.stdout, "reloaded %s: nesting is %s now\n", plan.Module, state)
-	case plan.Live && len(written) == 0:
+	case plan.Live && len(out.Written) == 0:
 		fmt.Fprintf(a.stdout, "nesting is already %s in %s, now and at the next load: nothing to change\n", state, plan.Module)
 	case plan.Live:
 		fmt.Fprintf(a.stdout, "nesting is %s in %s now, and will stay %s at the next load\n", state, plan.Module, state)

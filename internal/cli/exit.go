@@ -2,10 +2,10 @@ package cli
 
 import (
 	"errors"
-	"fmt"
 
 	"github.com/spf13/cobra"
 
+	"github.com/nestvirt/nestvirt/internal/fault"
 	"github.com/nestvirt/nestvirt/internal/fsroot"
 )
 
@@ -42,33 +42,20 @@ func ExitStatus() []struct {
 	}
 }
 
-// inputError marks an error caused by what the user gave (a file, a flag, a domain).
-type inputError struct{ err error }
+// The kinds of failure (package fault), by the names the commands use.
+type (
+	inputError      = fault.Input      // what the user gave: exit 2
+	dependencyError = fault.Dependency // something nestvirt relies on: exit 3
+	refusedError    = fault.Refused    // refused by a rule or a safety check: exit 1
+)
 
-func (e inputError) Error() string { return e.err.Error() }
-func (e inputError) Unwrap() error { return e.err }
-
-func inputErrorf(format string, args ...any) error {
-	return inputError{fmt.Errorf(format, args...)}
-}
-
-// dependencyError marks a failure of something nestvirt relies on.
-type dependencyError struct{ err error }
-
-func (e dependencyError) Error() string { return e.err.Error() }
-func (e dependencyError) Unwrap() error { return e.err }
+func inputErrorf(format string, args ...any) error { return fault.Inputf(format, args...) }
 
 // thresholdError reports a verdict at or past --fail-on, or a refusal; its output
 // was already written.
 type thresholdError struct{ msg string }
 
 func (e thresholdError) Error() string { return e.msg }
-
-// refusedError is an action refused by a rule or a safety check: printed, exit 1.
-type refusedError struct{ err error }
-
-func (e refusedError) Error() string { return e.err.Error() }
-func (e refusedError) Unwrap() error { return e.err }
 
 // exitCode maps an error to the process exit code. An error nestvirt did not
 // classify is treated as a failed dependency, never as a verdict.

@@ -1,14 +1,11 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
 	"github.com/nestvirt/nestvirt/internal/ansible"
-	"github.com/nestvirt/nestvirt/internal/rootexec"
 )
 
 func (a *app) factsCmd() *cobra.Command {
@@ -27,24 +24,7 @@ says so in its error field. examples/ansible/ has playbooks that use it.`,
 		Short: "Write nestvirt.fact into the fact directory (replacing only nestvirt's own)",
 		Args:  noArgs,
 		RunE: run(func() error {
-			bin, err := rootexec.Self(binary)
-			if err != nil {
-				return err
-			}
-			if err := rootexec.Check(bin, "Ansible runs as root at every fact gathering"); err != nil {
-				return refusedError{fmt.Errorf("%w. Install nestvirt where only root can change it (the package puts it at %s) and pass --binary", err, rootexec.SuggestedBinary)}
-			}
-			if root != "/" {
-				abs, err := filepath.Abs(root)
-				if err != nil {
-					return err
-				}
-				root = abs
-			}
-			path, changed, err := ansible.Install(factPath, bin, root)
-			if errors.Is(err, ansible.ErrNotOurs) || errors.Is(err, ansible.ErrUntrusted) {
-				return refusedError{err}
-			}
+			path, bin, changed, err := ansible.Install(factPath, binary, root)
 			if err != nil {
 				return err
 			}
@@ -57,7 +37,7 @@ says so in its error field. examples/ansible/ has playbooks that use it.`,
 			return nil
 		}),
 	}
-	install.Flags().StringVar(&binary, "binary", "", "the nestvirt the fact runs (default: this one; "+rootexec.SuggestedBinary+" for a package)")
+	install.Flags().StringVar(&binary, "binary", "", "the nestvirt the fact runs (default: this one; "+ansible.SuggestedBinary+" for a package)")
 	install.Flags().StringVar(&root, "root", "/", "judge this snapshot tree instead of the host (for tests)")
 	uninstall := &cobra.Command{
 		Use:   "uninstall",
@@ -65,9 +45,6 @@ says so in its error field. examples/ansible/ has playbooks that use it.`,
 		Args:  noArgs,
 		RunE: run(func() error {
 			path, removed, err := ansible.Uninstall(factPath)
-			if errors.Is(err, ansible.ErrNotOurs) {
-				return refusedError{err}
-			}
 			if err != nil {
 				return err
 			}

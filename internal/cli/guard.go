@@ -76,7 +76,7 @@ the first install. 'guard status' checks all of this.`,
 			}
 			path, removed, err := guard.Uninstall(o.hooksDir)
 			if errors.Is(err, guard.ErrNotOurs) {
-				return refusedError{err}
+				return refusedError{Err: err}
 			}
 			if err != nil {
 				return err
@@ -120,9 +120,6 @@ func (a *app) guardInstall(o guardOptions) error {
 	}
 	load := func() error { _, err := a.policy(); return err }
 	cfg, err := guard.NewConfig(o.binary, o.mode, o.failClosed, a.policyFile, load, o.root, hookProbeTime)
-	if r := (guard.Refusal{}); errors.As(err, &r) {
-		return refusedError{err}
-	}
 	if err != nil {
 		return err
 	}
@@ -130,7 +127,7 @@ func (a *app) guardInstall(o guardOptions) error {
 	if o.dryRun {
 		path, prev, next, err := guard.Preview(o.hooksDir, cfg)
 		if errors.Is(err, guard.ErrNotOurs) || errors.Is(err, guard.ErrUntrusted) {
-			return refusedError{err}
+			return refusedError{Err: err}
 		}
 		if err != nil {
 			return err
@@ -147,7 +144,7 @@ func (a *app) guardInstall(o guardOptions) error {
 	}
 	path, err := guard.Install(o.hooksDir, cfg)
 	if errors.Is(err, guard.ErrNotOurs) || errors.Is(err, guard.ErrUntrusted) {
-		return refusedError{err}
+		return refusedError{Err: err}
 	}
 	if err != nil {
 		return err
@@ -161,7 +158,7 @@ func (a *app) guardInstall(o guardOptions) error {
 func (a *app) guardUninstallPreview(o guardOptions) error {
 	path, prev, left, err := guard.PreviewUninstall(o.hooksDir)
 	if errors.Is(err, guard.ErrNotOurs) {
-		return refusedError{err}
+		return refusedError{Err: err}
 	}
 	if err != nil {
 		return err
@@ -236,7 +233,7 @@ func (a *app) guardStatus(o guardOptions) error {
 		for _, pr := range st.Problems {
 			fmt.Fprintf(a.stdout, "  - %s\n", pr)
 		}
-		return dependencyError{fmt.Errorf("%w: %d problems (above)", guard.ErrBroken, len(st.Problems))}
+		return dependencyError{Err: fmt.Errorf("%w: %d problems (above)", guard.ErrBroken, len(st.Problems))}
 	}
 	return nil
 }

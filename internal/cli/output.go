@@ -25,7 +25,7 @@ func writeOutput(path string, mode fs.FileMode, fn func(io.Writer) error) error 
 		return inputErrorf("--output %s: %w; nothing written", path, err)
 	}
 	if err != nil {
-		return dependencyError{fmt.Errorf("--output %s: %w; nothing written", path, err)}
+		return dependencyError{Err: fmt.Errorf("--output %s: %w; nothing written", path, err)}
 	}
 	defer d.Close()
 	var renderErr error
@@ -45,5 +45,5 @@ func writeOutput(path string, mode fs.FileMode, fn func(io.Writer) error) error 
 	case errors.Is(err, fsroot.ErrEscapes):
 		return inputErrorf("--output %s: %w", path, err)
 	}
-	return dependencyError{fmt.Errorf("--output %s: %w; the previous file, if any, is unchanged", path, err)}
+	return dependencyError{Err: fmt.Errorf("--output %s: %w; the previous file, if any, is unchanged", path, err)}
 }

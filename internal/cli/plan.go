@@ -59,7 +59,7 @@ func (a *app) runPlan(o planOptions, args []string) error {
 	}
 	files, skipped, err := topology.Expand(args, o.recursive)
 	if err != nil {
-		err = inputError{err}
+		err = inputError{Err: err}
 		if forPrograms(o.format) {
 			// The document all the same, with the failure inside.
 			if werr := a.writeTo(o.output, func(w io.Writer) error {
@@ -144,7 +144,7 @@ func (a *app) runPlan(o planOptions, args []string) error {
 		if len(files) > 1 {
 			errs = append(errs, fmt.Errorf("%d of %d files could not be judged; the others were", len(errs), len(files)))
 		}
-		return inputError{errors.Join(errs...)}
+		return inputError{Err: errors.Join(errs...)}
 	}
 	return failOn(*plan.Worst(verdicts), o.failOn)
 }

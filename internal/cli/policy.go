@@ -69,7 +69,7 @@ func (a *app) runLint(files []string) error {
 		fmt.Fprintf(a.stdout, "%s: ok (%s: %d matrix rows, %d rules, %d sources)\n", l.name, l.p.Name, len(l.p.Matrix), len(l.p.Rules), len(l.p.Sources))
 	}
 	if len(bad) > 0 {
-		return inputError{errors.Join(bad...)}
+		return inputError{Err: errors.Join(bad...)}
 	}
 	return nil
 }

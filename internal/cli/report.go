@@ -51,7 +51,7 @@ Files that are not valid nestvirt documents are listed as skipped.`,
 				}
 				f, err := fleet.Load(args)
 				if err != nil {
-					return inputError{err}
+					return inputError{Err: err}
 				}
 				p, err := a.policy()
 				if err != nil {

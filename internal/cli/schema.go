@@ -28,7 +28,7 @@ contract promises. Without an argument, lists the documents.`,
 				}
 				b, err := schema.Bundle(args[0])
 				if err != nil {
-					return inputError{err}
+					return inputError{Err: err}
 				}
 				_, err = fmt.Fprintf(a.stdout, "%s\n", b)
 				return err

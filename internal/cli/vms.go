@@ -14,7 +14,6 @@ import (
 	"github.com/nestvirt/nestvirt/internal/judge"
 	"github.com/nestvirt/nestvirt/internal/libvirt"
 	"github.com/nestvirt/nestvirt/internal/probe"
-	"github.com/nestvirt/nestvirt/internal/probe/stated"
 	"github.com/nestvirt/nestvirt/internal/report"
 )
 
@@ -52,15 +51,15 @@ func libvirtErr(err error) error {
 	case err == nil:
 		return nil
 	case errors.As(err, &ce) && ce.Unknown, errors.Is(err, libvirt.ErrNoDomain):
-		return inputError{err}
+		return inputError{Err: err}
 	case errors.Is(err, libvirt.ErrTransient):
-		return refusedError{err}
+		return refusedError{Err: err}
 	case errors.Is(err, libvirt.ErrConcurrent):
 		// Someone else kept changing the domain, or changed it under nestvirt's
 		// definition: a failure of the conditions the edit needs, not a rule.
-		return dependencyError{err}
+		return dependencyError{Err: err}
 	}
-	return dependencyError{err}
+	return dependencyError{Err: err}
 }
 
 type vmsOptions struct {
@@ -165,7 +164,7 @@ func (a *app) vmsOf(o vmsOptions) (inspect.Machine, *judge.Audit, error) {
 	if o.source.Sos != "" {
 		m, err := inspect.Read(o.source, o.stated.Statements, a.clock())
 		if err != nil {
-			return m, nil, inputError{err}
+			return m, nil, inputError{Err: err}
 		}
 		p, err := a.policy()
 		if err != nil {
@@ -178,13 +177,13 @@ func (a *app) vmsOf(o vmsOptions) (inspect.Machine, *judge.Audit, error) {
 	local := func() (probe.Facts, error) {
 		var err error
 		if m, err = inspect.Read(o.source, o.stated.Statements, a.clock()); err != nil {
-			return m.Facts, inputError{err} // a host.yaml's *stated.Error inside is soft
+			return m.Facts, inputError{Err: err} // an unusable host.yaml inside is soft
 		}
 		return m.Facts, nil
 	}
 	remote, err := inspect.RemoteStated(o.hostConfig, o.stated.Statements)
 	if err != nil {
-		return m, nil, inputError{err}
+		return m, nil, inputError{Err: err}
 	}
 	r, err := a.audit(o.connect, local, o.source.Root, remote, false)
 	m.Facts = r.Host
@@ -213,12 +212,11 @@ func (a *app) audit(c connectFlags, local func() (probe.Facts, error), root stri
 
 // auditErr classifies an audit's error.
 func auditErr(err error) error {
-	var se *stated.Error
 	switch {
 	case err == nil, classified(err):
 		return err
-	case errors.As(err, &se), errors.Is(err, audit.ErrOtherMachine), errors.Is(err, audit.ErrSnapshotMismatch):
-		return inputError{err}
+	case inspect.UnusableHostYAML(err), errors.Is(err, audit.ErrOtherMachine), errors.Is(err, audit.ErrSnapshotMismatch):
+		return inputError{Err: err}
 	}
 	return libvirtErr(err)
 }

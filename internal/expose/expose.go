@@ -7,18 +7,17 @@
 package expose
 
 import (
-	"errors"
 	"fmt"
 	"io"
 
 	"github.com/nestvirt/nestvirt/internal/audit"
 	"github.com/nestvirt/nestvirt/internal/domxml"
+	"github.com/nestvirt/nestvirt/internal/fault"
 	"github.com/nestvirt/nestvirt/internal/fsroot"
 	"github.com/nestvirt/nestvirt/internal/inspect"
 	"github.com/nestvirt/nestvirt/internal/judge"
 	"github.com/nestvirt/nestvirt/internal/libvirt"
 	"github.com/nestvirt/nestvirt/internal/probe"
-	"github.com/nestvirt/nestvirt/internal/probe/stated"
 )
 
 // Options say which change and on what host's terms.
@@ -40,12 +39,6 @@ type Said struct {
 	HostNotes []string
 	Warnings  []string
 }
-
-// Refusal is the host's refusal of expose (judge.Exposable): nothing changed.
-type Refusal struct{ Err error }
-
-func (r Refusal) Error() string { return r.Err.Error() }
-func (r Refusal) Unwrap() error { return r.Err }
 
 // ReadFile reads a domain definition to edit: the file, or r for "-".
 func ReadFile(file string, r io.Reader) ([]byte, error) {
@@ -70,7 +63,7 @@ func File(data []byte, o Options) (domxml.Result, Said, error) {
 	vendor := o.Vendor
 	if vendor == "" {
 		f, err := o.Facts(o.Root)
-		if se := (*stated.Error)(nil); errors.As(err, &se) {
+		if inspect.UnusableHostYAML(err) {
 			said.HostNotes = append(said.HostNotes, inspect.OneLine(err)+"; what it states is unknown here")
 		} else if err != nil {
 			return domxml.Result{}, said, err
@@ -108,7 +101,7 @@ func Domain(conn Daemon, name string, eo libvirt.EditOptions, o Options) (libvir
 	said := Said{HostNotes: notes}
 	warnings, refusal := judge.Exposable(facts)
 	if refusal != nil {
-		return libvirt.Change{}, said, Refusal{refusal}
+		return libvirt.Change{}, said, fault.Refused{Err: refusal}
 	}
 	said.Warnings = warnings
 	vendor := probe.Str(facts.CPUVendor)

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/nestvirt/nestvirt/internal/domxml"
+	"github.com/nestvirt/nestvirt/internal/fault"
 	"github.com/nestvirt/nestvirt/internal/inspect"
 	"github.com/nestvirt/nestvirt/internal/libvirt"
 	"github.com/nestvirt/nestvirt/internal/probe"
@@ -109,7 +110,7 @@ func TestDomainIsDecidedByItsHost(t *testing.T) {
 		t.Run(tt.snapshot, func(t *testing.T) {
 			d := &daemon{xml: plain(t)}
 			_, _, err := Domain(d, "dom", libvirt.EditOptions{}, Options{Root: snapshots + tt.snapshot + "/root", Hyperv: "auto", Facts: inspect.HostFacts})
-			var r Refusal
+			var r fault.Refused
 			if errors.As(err, &r) != tt.refused || !tt.refused && err != nil {
 				t.Fatalf("refused %v: %v", tt.refused, err)
 			}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nestvirt/nestvirt/internal/fault"
 	"github.com/nestvirt/nestvirt/internal/rootexec"
 
 	"github.com/nestvirt/nestvirt/internal/fsroot"
@@ -258,26 +259,20 @@ func Installed(hooksDir string) (script string, ours bool, info fs.FileInfo, err
 // Leftovers lists temporary files a killed install left behind.
 func Leftovers(hooksDir string) []string { return hook(hooksDir).Leftovers() }
 
-// Refusal is a safety check's refusal of an install: nothing was written.
-type Refusal struct{ Err error }
-
-func (r Refusal) Error() string { return r.Err.Error() }
-func (r Refusal) Unwrap() error { return r.Err }
-
 // NewConfig is the hook install would write, with what it will run and decide
 // with checked as install checks them: a binary only root can change that
 // runs (within probeTime), a policy file that loads (load) and a facts tree
-// only root can change. A failed check is a Refusal.
+// only root can change. A failed check is a fault.Refused.
 func NewConfig(binary, mode string, failClosed bool, policyFile string, load func() error, root string, probeTime time.Duration) (Config, error) {
 	bin, err := rootexec.Self(binary)
 	if err != nil {
 		return Config{}, err
 	}
 	if err := CheckBinary(bin); err != nil {
-		return Config{}, Refusal{fmt.Errorf("%w. Install nestvirt where only root can change it (the package puts it at %s) and pass --binary", err, SuggestedBinary)}
+		return Config{}, fault.Refused{Err: fmt.Errorf("%w. Install nestvirt where only root can change it (the package puts it at %s) and pass --binary", err, SuggestedBinary)}
 	}
 	if err := RunsBinary(bin, probeTime); err != nil {
-		return Config{}, Refusal{fmt.Errorf("%w; libvirt was not pointed at it", err)}
+		return Config{}, fault.Refused{Err: fmt.Errorf("%w; libvirt was not pointed at it", err)}
 	}
 	cfg := Config{Binary: bin, Mode: mode, FailClosed: failClosed}
 	if policyFile != "" {
@@ -290,7 +285,7 @@ func NewConfig(binary, mode string, failClosed bool, policyFile string, load fun
 		}
 		// Root's hook decides with it: only root may change it.
 		if err := rootexec.CheckFile(abs, "every VM start is judged by"); err != nil {
-			return Config{}, Refusal{fmt.Errorf("--policy: %w. Keep the policy where only root can change it (/etc/nestvirt, mode 0644)", err)}
+			return Config{}, fault.Refused{Err: fmt.Errorf("--policy: %w. Keep the policy where only root can change it (/etc/nestvirt, mode 0644)", err)}
 		}
 		cfg.Policy = abs
 	}
@@ -300,7 +295,7 @@ func NewConfig(binary, mode string, failClosed bool, policyFile string, load fun
 			return Config{}, err
 		}
 		if err := rootexec.CheckTree(abs, "every VM start is judged by"); err != nil {
-			return Config{}, Refusal{fmt.Errorf("--root: %w", err)}
+			return Config{}, fault.Refused{Err: fmt.Errorf("--root: %w", err)}
 		}
 		cfg.Root = abs
 	}

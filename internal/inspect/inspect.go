@@ -21,11 +21,26 @@ import (
 	"github.com/nestvirt/nestvirt/internal/osid"
 	"github.com/nestvirt/nestvirt/internal/probe"
 	"github.com/nestvirt/nestvirt/internal/probe/machine"
+	"github.com/nestvirt/nestvirt/internal/probe/snapshot"
 	"github.com/nestvirt/nestvirt/internal/probe/stated"
 	"github.com/nestvirt/nestvirt/internal/recorded"
 	"github.com/nestvirt/nestvirt/internal/sos"
 	"github.com/nestvirt/nestvirt/internal/strictyaml"
 )
+
+// HostConfig is the file, under a machine's root, in which the admin states
+// what cannot be read (host.yaml); HostConfigExample shows it.
+const (
+	HostConfig        = stated.HostConfig
+	HostConfigExample = stated.HostConfigExample
+)
+
+// UnusableHostYAML says whether err is (or holds) a host.yaml that cannot be
+// used: its statements are unknown, and what was probed still stands.
+func UnusableHostYAML(err error) bool {
+	se := (*stated.Error)(nil)
+	return errors.As(err, &se)
+}
 
 // Source is where a machine is read from, as the flags of check and vms name it:
 // at most one of a snapshot (Root other than "/"), HostRoot and Sos; none is
@@ -159,6 +174,13 @@ func Read(src Source, st Statements, now time.Time) (Machine, error) {
 	return m, nil
 }
 
+// Snapshot takes a snapshot of this machine, which Read reads back as the
+// source Root names: the files the probe reads (filtered where they hold more
+// than it needs) and a manifest of every path it looked at.
+func Snapshot(version string, now time.Time) (*snapshot.Files, error) {
+	return machine.Snapshot(version, now)
+}
+
 // Named is the machine src names before it is read: where it is, and for
 // this machine or a mounted node (read now) when.
 func Named(src Source, now time.Time) Machine {
@@ -185,7 +207,7 @@ func HostFacts(root string) (probe.Facts, error) {
 // costs only the facts it would state, and note says so (as the guard does).
 func RemedyFacts(root string) (f probe.Facts, note string, err error) {
 	f, err = HostFacts(root)
-	if se := (*stated.Error)(nil); errors.As(err, &se) {
+	if UnusableHostYAML(err) {
 		return f, OneLine(err) + "; what it states is unknown here", nil
 	}
 	return f, "", err

@@ -60,6 +60,16 @@ func (p Problem) Error() string {
 // Problems is every mistake found in a document, in document order.
 type Problems []Problem
 
+// Unwrap is each problem, so that errors.As finds them and a caller can say
+// each on its own line.
+func (ps Problems) Unwrap() []error {
+	out := make([]error, len(ps))
+	for i, p := range ps {
+		out[i] = p
+	}
+	return out
+}
+
 func (ps Problems) Error() string {
 	lines := make([]string, len(ps))
 	for i, p := range ps {

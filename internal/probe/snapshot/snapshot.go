@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -92,6 +93,18 @@ type Files struct {
 	Manifest probe.Manifest
 	Files    []File
 	Notes    []string // what could not be copied
+}
+
+// Partial lists, sorted, each file of which only a part was kept, with what
+// was kept ("/proc/cmdline (init=, rdinit= and KVM module parameters)"): what
+// to review before the snapshot is shared.
+func (s *Files) Partial() []string {
+	var kept []string
+	for p, what := range s.Manifest.Filtered {
+		kept = append(kept, p+" ("+what+")")
+	}
+	slices.Sort(kept)
+	return kept
 }
 
 // File is one file of a snapshot.
