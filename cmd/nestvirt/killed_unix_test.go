@@ -34,14 +34,23 @@ func TestKilledEditsLeaveNothingBehind(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
 		// Most runs are killed as soon as a new temporary file shows (inside
-		// the write), the others at a random moment.
+		// the write; on a busy machine a run takes seconds to get there), the
+		// others at a random moment.
 		already, _ := filepath.Glob(temps)
 		deadline := time.Now().Add(time.Duration(rand.IntN(30000)) * time.Microsecond)
 		if i%3 != 0 {
-			deadline = time.Now().Add(300 * time.Millisecond)
+			deadline = time.Now().Add(10 * time.Second)
 		}
+	wait:
 		for time.Now().Before(deadline) {
+			select {
+			case <-done:
+				break wait // it ran to the end first
+			default:
+			}
 			if now, _ := filepath.Glob(temps); len(now) > len(already) {
 				inside++
 				break
@@ -50,7 +59,7 @@ func TestKilledEditsLeaveNothingBehind(t *testing.T) {
 		if cmd.Process.Kill() == nil {
 			killed++
 		}
-		cmd.Wait()
+		<-done
 		now, _ := filepath.Glob(temps)
 		left = max(left, len(now))
 	}

@@ -14,7 +14,6 @@ import (
 	"github.com/nestvirt/nestvirt/internal/inspect"
 	"github.com/nestvirt/nestvirt/internal/judge"
 	"github.com/nestvirt/nestvirt/internal/policy"
-	"github.com/nestvirt/nestvirt/internal/probe"
 	"github.com/nestvirt/nestvirt/internal/report"
 )
 
@@ -171,7 +170,7 @@ func (a *app) checkHost(o checkOptions) (inspect.Machine, *judge.CheckResult, *j
 	// judged without it (a note says why), and the run then ends as bad input.
 	soft, err := statedSoft(err)
 	if err != nil {
-		return m, nil, nil, inputError{Err: err}
+		return m, nil, nil, err
 	}
 	res := audit.Machine(p, m)
 	if !o.vms {
@@ -181,7 +180,7 @@ func (a *app) checkHost(o checkOptions) (inspect.Machine, *judge.CheckResult, *j
 	if m.Report != nil {
 		audited = audit.Sosreport(p, m) // the report's own domains: no libvirt
 	} else {
-		r, err := a.audit(o.connect, func() (probe.Facts, error) { return m.Facts, nil }, o.source.Root, probe.Stated{}, true)
+		r, err := a.audit(o.connect, audit.Options{Local: m.Known(), Root: o.source.Root, ThisMachine: true})
 		if err != nil {
 			return m, &res, nil, err
 		}
@@ -196,7 +195,7 @@ func (a *app) checkHost(o checkOptions) (inspect.Machine, *judge.CheckResult, *j
 // from any other.
 func statedSoft(err error) (soft, hard error) {
 	if inspect.UnusableHostYAML(err) {
-		return inputError{Err: err}, nil
+		return err, nil
 	}
 	return nil, err
 }
@@ -261,7 +260,7 @@ func (a *app) runSnapshot(args []string, tarFile string) error {
 			return s.WriteTar(a.stdout)
 		}
 		// 0600: the tar holds files that were not world-readable on the machine.
-		if err := writeOutput(tarFile, 0o600, s.WriteTar); err != nil {
+		if err := report.WriteFile(tarFile, 0o600, s.WriteTar); err != nil {
 			return err
 		}
 		fmt.Fprintf(a.stderr, "snapshot written to %s; replay it with: nestvirt check --root %s\n", tarFile, tarFile)
@@ -280,29 +279,4 @@ func indent(s, prefix string) string {
 		out += prefix + strings.TrimSuffix(l, "\n") + "\n"
 	}
 	return out
-}
-
-// hostFacts are the facts of this machine (root "/") or of the snapshot at
-// root (inspect.HostFacts); any error is caused by what was given, a host.yaml
-// that is not valid among them (inspect.UnusableHostYAML).
-func hostFacts(root string) (probe.Facts, error) {
-	f, err := inspect.HostFacts(root)
-	if err != nil {
-		return f, inputError{Err: err}
-	}
-	return f, nil
-}
-
-// remedyFacts are the host facts an action (enable, disable, expose) decides
-// with (inspect.RemedyFacts): a host.yaml that is not valid is a note, never a
-// refusal.
-func (a *app) remedyFacts(root string) (probe.Facts, error) {
-	f, note, err := inspect.RemedyFacts(root)
-	if note != "" {
-		fmt.Fprintf(a.stderr, "nestvirt: note: %s\n", note)
-	}
-	if err != nil {
-		return f, inputError{Err: err}
-	}
-	return f, nil
 }

@@ -332,7 +332,7 @@ func (a *app) writeTo(output string, render func(io.Writer) error) error {
 	if output == "" {
 		return render(a.stdout)
 	}
-	return writeOutput(output, 0o666, render)
+	return report.WriteFile(output, 0o666, render)
 }
 
 // start validates the verdict flags and returns the output style and the policy,

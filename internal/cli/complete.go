@@ -8,11 +8,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/nestvirt/nestvirt/internal/arch"
+	"github.com/nestvirt/nestvirt/internal/expose"
 	"github.com/nestvirt/nestvirt/internal/guard"
-	"github.com/nestvirt/nestvirt/internal/osid"
+	"github.com/nestvirt/nestvirt/internal/plan"
 	"github.com/nestvirt/nestvirt/internal/policy"
-	"github.com/nestvirt/nestvirt/internal/topology"
 )
 
 // choice is a flag that takes one of a few values: the one list both validates
@@ -28,7 +27,7 @@ var (
 	hypervChoice   = choice{"hyperv", []string{"auto", "on", "off"}}
 	vendorChoice   = choice{"vendor", []string{"intel", "amd"}}
 	modeChoice     = choice{"mode", []string{guard.Enforce, guard.Warn}}
-	runsChoice     = choice{"runs", topology.GuestRuns}
+	runsChoice     = choice{"runs", expose.GuestRuns}
 	reportFormat   = choice{"format", []string{"html", "csv"}}
 )
 
@@ -57,7 +56,7 @@ func completeOS(list bool) cobra.CompletionFunc {
 			head, last = toComplete[:i+1], toComplete[i+1:]
 		}
 		var out []cobra.Completion
-		for _, o := range osid.Known() {
+		for _, o := range plan.KnownOS() {
 			if strings.HasPrefix(o.ID, last) {
 				out = append(out, head+o.ID)
 			}
@@ -138,7 +137,7 @@ func completeFlags(root *cobra.Command) {
 			must(cmd.RegisterFlagCompletionFunc("l2", completeOS(true)))
 		}
 		if has("arch") {
-			must(cmd.RegisterFlagCompletionFunc("arch", cobra.FixedCompletions(arch.RHEL, cobra.ShellCompDirectiveNoFileComp)))
+			must(cmd.RegisterFlagCompletionFunc("arch", cobra.FixedCompletions(expose.Arches, cobra.ShellCompDirectiveNoFileComp)))
 		}
 		if has("connect") {
 			must(cmd.RegisterFlagCompletionFunc("connect", cobra.FixedCompletions([]string{"qemu:///system", "qemu:///session", "test:///default"}, cobra.ShellCompDirectiveNoFileComp)))

@@ -6,12 +6,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/nestvirt/nestvirt/internal/domxml"
 	"github.com/nestvirt/nestvirt/internal/expose"
+	"github.com/nestvirt/nestvirt/internal/inspect"
 	"github.com/nestvirt/nestvirt/internal/libvirt"
-	"github.com/nestvirt/nestvirt/internal/osid"
 	"github.com/nestvirt/nestvirt/internal/report"
-	"github.com/nestvirt/nestvirt/internal/topology"
 )
 
 type annotateOptions struct {
@@ -34,14 +32,14 @@ own guests with and which OSes they are, so 'nestvirt vms' judges the whole chai
 		Args:    exactArgs(1, "DOMAIN"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !cmd.Flags().Changed("runs") {
-				return inputErrorf("--runs is required (one of: %s)", strings.Join(topology.GuestRuns, ", "))
+				return inputErrorf("--runs is required (one of: %s)", strings.Join(expose.GuestRuns, ", "))
 			}
 			return run(func() error { return a.runAnnotate(o, args[0]) })(cmd, args)
 		},
 	}
 	o.connect.add(cmd, a)
 	cmd.ValidArgsFunction = completeDomain(&o.connect)
-	cmd.Flags().StringVar(&o.runs, "runs", "", "what the guest runs its guests with: "+strings.Join(topology.GuestRuns, ", "))
+	cmd.Flags().StringVar(&o.runs, "runs", "", "what the guest runs its guests with: "+strings.Join(expose.GuestRuns, ", "))
 	cmd.Flags().StringSliceVar(&o.l2, "l2", nil, "OS of each of its guests (as in topology files: ubuntu24.04, rhel10.0)")
 	cmd.Flags().StringVar(&o.os, "os", "", "the guest's own OS, where libosinfo metadata is missing or wrong")
 	return cmd
@@ -58,34 +56,16 @@ func exactArgs(n int, what string) cobra.PositionalArgs {
 }
 
 func (a *app) runAnnotate(o annotateOptions, name string) error {
-	if err := runsChoice.check(o.runs); err != nil {
+	rec, err := expose.NewAnnotation(o.runs, o.l2, o.os)
+	if err != nil {
 		return err
-	}
-	var l2 []string
-	for _, s := range o.l2 {
-		os, err := osid.Parse(s)
-		if err != nil {
-			return inputErrorf("--l2: %w", err)
-		}
-		l2 = append(l2, os.ID)
-	}
-	if len(l2) > 0 && o.runs == "none" {
-		return inputErrorf("--l2 needs --runs kvm, hyper-v or wsl2: a guest that runs none has no guests")
-	}
-	osName := ""
-	if o.os != "" {
-		os, err := osid.Parse(o.os)
-		if err != nil {
-			return inputErrorf("--os: %w", err)
-		}
-		osName = os.ID
 	}
 	conn, err := o.connect.connect(false)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	ann, err := conn.Annotate(name, o.runs, l2, osName)
+	ann, err := rec.On(conn, name)
 	if err != nil {
 		return libvirtErr(err)
 	}
@@ -187,7 +167,7 @@ func (a *app) runExposeFile(o exposeOptions, undo bool) error {
 		fmt.Fprintf(a.stderr, "nestvirt: %s\n", n)
 	}
 	if o.dryRun {
-		return report.Diff(a.stdout, o.file, domxml.MaskSecrets(data), domxml.MaskSecrets(res.XML), false)
+		return report.DefinitionDiff(a.stdout, o.file, data, res.XML)
 	}
 	_, err = a.stdout.Write(res.XML)
 	return err
@@ -195,7 +175,7 @@ func (a *app) runExposeFile(o exposeOptions, undo bool) error {
 
 func (o exposeOptions) options(undo bool) expose.Options {
 	eo := o.Options
-	eo.Undo, eo.Facts = undo, hostFacts
+	eo.Undo, eo.Facts = undo, inspect.HostFacts
 	return eo
 }
 

@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/nestvirt/nestvirt/internal/hostconf"
+	"github.com/nestvirt/nestvirt/internal/inspect"
 	"github.com/nestvirt/nestvirt/internal/report"
 )
 
@@ -55,7 +56,11 @@ refuses.`,
 }
 
 func (a *app) runEnable(o enableOptions, enable bool) error {
-	facts, err := a.remedyFacts(o.root)
+	// A host.yaml that is not valid never blocks the remedy check gives.
+	facts, note, err := inspect.RemedyFacts(o.root)
+	if note != "" {
+		fmt.Fprintf(a.stderr, "nestvirt: note: %s\n", note)
+	}
 	if err != nil {
 		return err
 	}

@@ -6,7 +6,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/nestvirt/nestvirt/internal/fault"
-	"github.com/nestvirt/nestvirt/internal/fsroot"
 )
 
 // Exit codes, defined once for every command (README, "Exit codes").
@@ -70,8 +69,8 @@ func exitCode(err error) int {
 		return ExitOK
 	case errors.As(err, &th), errors.As(err, &ref):
 		return ExitFindings
-	case errors.As(err, &in), errors.Is(err, fsroot.ErrEscapes):
-		// A tree whose symlinks lead out of it is bad input, wherever it is met.
+	case errors.As(err, &in):
+		// A tree whose symlinks lead out of it among them (fsroot.ErrEscapes).
 		return ExitInput
 	default:
 		return ExitDependency

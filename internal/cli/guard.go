@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/nestvirt/nestvirt/internal/guard"
+	"github.com/nestvirt/nestvirt/internal/inspect"
 	"github.com/nestvirt/nestvirt/internal/libvirt"
 	"github.com/nestvirt/nestvirt/internal/report"
 )
@@ -185,7 +186,7 @@ func (a *app) guardHook(o guardOptions, args []string) error {
 	if err := modeChoice.check(o.mode); err != nil {
 		return err
 	}
-	d := guard.Hook(guard.Call{Input: in, Stdin: a.stdin, Root: o.root, PolicyFile: a.policyFile, Load: a.policy, Facts: hostFacts})
+	d := guard.Hook(guard.Call{Input: in, Stdin: a.stdin, Root: o.root, PolicyFile: a.policyFile, Load: a.policy, Facts: inspect.HostFacts})
 	logged := guard.Syslog("nestvirt-guard", d.Log, 500*time.Millisecond) == nil
 	if d.Message != "" {
 		fmt.Fprintln(a.stderr, d.Message)
@@ -208,7 +209,7 @@ func (a *app) guardStatus(o guardOptions) error {
 	}
 	st, err := guard.CheckStatus(guard.StatusOptions{
 		HooksDir: o.hooksDir, Policy: pol, Load: a.policy, Root: o.root,
-		Facts: hostFacts, Started: libvirt.StartedHere, ProbeTime: hookProbeTime,
+		Facts: inspect.HostFacts, Started: libvirt.StartedHere, ProbeTime: hookProbeTime,
 	})
 	if err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nestvirt/nestvirt/internal/inspect"
 	"github.com/nestvirt/nestvirt/internal/judge"
 	"github.com/nestvirt/nestvirt/internal/libvirt"
 )
@@ -132,7 +133,7 @@ func TestExposeRefusesWithACommandThatAnswers(t *testing.T) {
 		{"kvm-guest-no-vmx", "expose it on the L0 below first (nestvirt expose there)"},
 	}
 	for _, tt := range tests {
-		f, err := hostFacts(snapshots + tt.snapshot + "/root")
+		f, err := inspect.HostFacts(snapshots + tt.snapshot + "/root")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -141,7 +142,7 @@ func TestExposeRefusesWithACommandThatAnswers(t *testing.T) {
 			t.Errorf("%s: %v, want %q", tt.snapshot, refusal, tt.want)
 		}
 	}
-	f, _ := hostFacts(snapshots + "intel-l0-ready/root")
+	f, _ := inspect.HostFacts(snapshots + "intel-l0-ready/root")
 	if w, refusal := judge.Exposable(f); refusal != nil || len(w) != 0 {
 		t.Errorf("a ready L0: %v %v", w, refusal)
 	}

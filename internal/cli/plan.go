@@ -14,7 +14,6 @@ import (
 	"github.com/nestvirt/nestvirt/internal/plan"
 	"github.com/nestvirt/nestvirt/internal/policy"
 	"github.com/nestvirt/nestvirt/internal/report"
-	"github.com/nestvirt/nestvirt/internal/topology"
 )
 
 type planOptions struct {
@@ -57,7 +56,7 @@ func (a *app) runPlan(o planOptions, args []string) error {
 	if err != nil {
 		return err
 	}
-	files, skipped, err := topology.Expand(args, o.recursive)
+	files, skipped, err := plan.Files(args, o.recursive)
 	if err != nil {
 		err = inputError{Err: err}
 		if forPrograms(o.format) {

@@ -7,15 +7,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/nestvirt/nestvirt/internal/policy"
-	"github.com/nestvirt/nestvirt/policies"
 )
 
 func (a *app) policyCmd() *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "policy",
-		Short: "Validate and show policy files (the rules as data)",
-	}
-	cmd.AddCommand(&cobra.Command{
+	return group("policy", "Validate and show policy files (the rules as data)", &cobra.Command{
 		Use:               "lint [FILE ...]",
 		Short:             "Validate policy files, reporting every problem with its path; no FILE lints the embedded ones",
 		ValidArgsFunction: completeFiles("yaml", "yml"),
@@ -24,23 +19,22 @@ func (a *app) policyCmd() *cobra.Command {
 		},
 	}, &cobra.Command{
 		Use:               "show [NAME]",
-		Short:             "Print an embedded policy file, to copy and adapt (default " + policies.Default + ")",
+		Short:             "Print an embedded policy file, to copy and adapt (default " + policy.DefaultName + ")",
 		Args:              cobra.MaximumNArgs(1),
 		ValidArgsFunction: completeOne(policy.EmbeddedNames),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			name := policies.Default
+			name := policy.DefaultName
 			if len(args) == 1 {
 				name = args[0]
 			}
-			data, err := policies.FS.ReadFile(name)
+			data, err := policy.EmbeddedText(name)
 			if err != nil {
-				return inputErrorf("no embedded policy %q (embedded: %v)", name, policy.EmbeddedNames())
+				return err
 			}
 			_, err = a.stdout.Write(data)
 			return err
 		},
 	})
-	return cmd
 }
 
 func (a *app) runLint(files []string) error {

@@ -13,7 +13,6 @@ import (
 	"github.com/nestvirt/nestvirt/internal/inspect"
 	"github.com/nestvirt/nestvirt/internal/judge"
 	"github.com/nestvirt/nestvirt/internal/libvirt"
-	"github.com/nestvirt/nestvirt/internal/probe"
 	"github.com/nestvirt/nestvirt/internal/report"
 )
 
@@ -116,9 +115,9 @@ func (a *app) runVMs(o vmsOptions) error {
 	switch {
 	case forPrograms(o.format):
 		// The document, whatever failed: with the failure inside.
-		var host *probe.Facts
-		if m.Facts.Arch != nil || m.Facts.Hostname != nil {
-			host = &m.Facts
+		host := &m.Facts
+		if m.Facts.Arch == nil && m.Facts.Hostname == nil {
+			host = nil
 		}
 		document := doc.NewVMsDoc(res, host, docError(runErr))
 		document.CheckedAt, document.Origin = m.At, &m.Origin
@@ -164,7 +163,7 @@ func (a *app) vmsOf(o vmsOptions) (inspect.Machine, *judge.Audit, error) {
 	if o.source.Sos != "" {
 		m, err := inspect.Read(o.source, o.stated.Statements, a.clock())
 		if err != nil {
-			return m, nil, inputError{Err: err}
+			return m, nil, err
 		}
 		p, err := a.policy()
 		if err != nil {
@@ -174,18 +173,11 @@ func (a *app) vmsOf(o vmsOptions) (inspect.Machine, *judge.Audit, error) {
 		return m, &res, nil
 	}
 	m := inspect.Named(o.source, a.clock())
-	local := func() (probe.Facts, error) {
-		var err error
-		if m, err = inspect.Read(o.source, o.stated.Statements, a.clock()); err != nil {
-			return m.Facts, inputError{Err: err} // an unusable host.yaml inside is soft
-		}
-		return m.Facts, nil
-	}
 	remote, err := inspect.RemoteStated(o.hostConfig, o.stated.Statements)
 	if err != nil {
-		return m, nil, inputError{Err: err}
+		return m, nil, err
 	}
-	r, err := a.audit(o.connect, local, o.source.Root, remote, false)
+	r, err := a.audit(o.connect, audit.Options{Local: inspect.Reader(&m, o.source, o.stated.Statements, a.clock()), Root: o.source.Root, Stated: remote})
 	m.Facts = r.Host
 	if r.Audit.URI == "" {
 		return m, nil, err
@@ -193,20 +185,18 @@ func (a *app) vmsOf(o vmsOptions) (inspect.Machine, *judge.Audit, error) {
 	return m, &r.Audit, err
 }
 
-// audit judges the VMs of the daemon c names (audit.Run): local reads this
-// machine's facts (or --root's) and is called only when the daemon is this
-// machine's own or --root stands for its host; remote is what was stated for
-// another daemon's host.
-func (a *app) audit(c connectFlags, local func() (probe.Facts, error), root string, remote probe.Stated, thisMachine bool) (audit.Result, error) {
+// audit judges the VMs of the daemon c names (audit.Run), with o saying whose
+// facts: Local reads this machine's (or --root's), and is called only when the
+// daemon is this machine's own or --root stands for its host; Stated is what
+// was stated for another daemon's host.
+func (a *app) audit(c connectFlags, o audit.Options) (audit.Result, error) {
 	p, err := a.policy()
 	if err != nil {
 		return audit.Result{}, err
 	}
-	r, err := audit.Run(p, audit.Options{
-		Dial: func(o libvirt.Options) (audit.Daemon, error) { return c.dial(o) },
-		URI:  c.uri, Timeout: c.timeout, Agents: c.agent,
-		Local: local, Root: root, Stated: remote, ThisMachine: thisMachine,
-	})
+	o.Dial = func(o libvirt.Options) (audit.Daemon, error) { return c.dial(o) }
+	o.URI, o.Timeout, o.Agents = c.uri, c.timeout, c.agent
+	r, err := audit.Run(p, o)
 	return r, auditErr(err)
 }
 

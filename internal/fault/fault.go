@@ -5,7 +5,10 @@
 // dependency: never a verdict, and never the user's fault by default.
 package fault
 
-import "fmt"
+import (
+	"errors"
+	"fmt"
+)
 
 // Input is a failure caused by what was given: a flag's value, a file, a
 // domain's name. Nothing was judged or changed.
@@ -27,3 +30,8 @@ func (e Dependency) Unwrap() error { return e.Err }
 
 // Inputf is an Input error with fmt.Errorf's message (and its %w wrapping).
 func Inputf(format string, args ...any) error { return Input{fmt.Errorf(format, args...)} }
+
+// Marked says whether err, or an error it wraps, is marked with a kind.
+func Marked(err error) bool {
+	return errors.As(err, new(Input)) || errors.As(err, new(Refused)) || errors.As(err, new(Dependency))
+}

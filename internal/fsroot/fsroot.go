@@ -15,6 +15,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/nestvirt/nestvirt/internal/fault"
 )
 
 // Dir is a directory tree nestvirt reads and writes in.
@@ -34,8 +36,9 @@ var ErrNotRegular = errors.New("not a regular file")
 // ErrTooLarge is returned for a file over the caller's size limit.
 var ErrTooLarge = errors.New("file too large")
 
-// ErrEscapes is returned when a symlink or ".." would lead out of the tree.
-var ErrEscapes = errors.New("leads out of the tree")
+// ErrEscapes is returned when a symlink or ".." would lead out of the tree:
+// bad input (fault.Input), wherever it is met.
+var ErrEscapes error = fault.Input{Err: errors.New("leads out of the tree")}
 
 // EscapeError names the path that would have left the tree, and the tree.
 type EscapeError struct{ Path, Tree string }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/nestvirt/nestvirt/internal/actions"
 	"github.com/nestvirt/nestvirt/internal/doc"
+	"github.com/nestvirt/nestvirt/internal/fault"
 	"github.com/nestvirt/nestvirt/internal/fsroot"
 	"github.com/nestvirt/nestvirt/internal/osid"
 	"github.com/nestvirt/nestvirt/internal/probe"
@@ -66,6 +67,7 @@ func (s Source) Snapshot() string {
 
 // Check refuses a source that is not one machine: two sources given at once,
 // or (vms) a snapshot with the VMs libvirt lists, which are this machine's now.
+// Its errors are marked fault.Input.
 func (s Source) Check(vms bool) error {
 	n := 0
 	for _, set := range []bool{s.Snapshot() != "", s.HostRoot != "", s.Sos != ""} {
@@ -75,9 +77,9 @@ func (s Source) Check(vms bool) error {
 	}
 	switch {
 	case n > 1:
-		return errors.New("--root, --host-root and --sos: give one of them")
+		return fault.Inputf("--root, --host-root and --sos: give one of them")
 	case vms && s.Snapshot() != "":
-		return fmt.Errorf("--vms with --root: the snapshot's VMs are not in it, and this machine's are not the snapshot's; run 'nestvirt check --vms' on the machine itself, or 'nestvirt vms --root %s' to judge this host's VMs as if they ran there", s.Root)
+		return fault.Inputf("--vms with --root: the snapshot's VMs are not in it, and this machine's are not the snapshot's; run 'nestvirt check --vms' on the machine itself, or 'nestvirt vms --root %s' to judge this host's VMs as if they ran there", s.Root)
 	}
 	return nil
 }
@@ -129,8 +131,16 @@ type Machine struct {
 // host.yaml; now is the time of a live reading. A host.yaml that cannot be used costs only what it
 // states: the machine is returned, read without it, with a *stated.Error. Any
 // other error is the source's (it cannot be opened or read, or a statement is
-// not valid), and is caused by what was given.
+// not valid). Either is caused by what was given: marked fault.Input.
 func Read(src Source, st Statements, now time.Time) (Machine, error) {
+	m, err := read(src, st, now)
+	if err != nil {
+		return m, fault.Input{Err: err}
+	}
+	return m, nil
+}
+
+func read(src Source, st Statements, now time.Time) (Machine, error) {
 	if err := src.Check(false); err != nil {
 		return Named(Source{}, now), err
 	}
@@ -195,6 +205,22 @@ func Named(src Source, now time.Time) Machine {
 	return Machine{Origin: doc.Origin{Kind: doc.OriginLive}, At: stamp(now)}
 }
 
+// Reader is Read put off until it is called (audit asks for the facts of a
+// daemon's host only when that host is this machine, or a snapshot stands for
+// it): each call reads src into *m and gives its facts.
+func Reader(m *Machine, src Source, st Statements, now time.Time) func() (probe.Facts, error) {
+	return func() (probe.Facts, error) {
+		var err error
+		*m, err = Read(src, st, now)
+		return m.Facts, err
+	}
+}
+
+// Known gives the facts m holds, already read, where a reader is asked for.
+func (m Machine) Known() func() (probe.Facts, error) {
+	return func() (probe.Facts, error) { return m.Facts, nil }
+}
+
 // HostFacts are the facts of this machine (root "/") or of the snapshot at
 // root, with nothing stated on the command line; errors as Read's.
 func HostFacts(root string) (probe.Facts, error) {
@@ -215,8 +241,16 @@ func RemedyFacts(root string) (f probe.Facts, note string, err error) {
 
 // RemoteStated is what was stated for another daemon's host: hostConfig (that
 // host's host.yaml, given here; "" for none) and st over it. This machine's own
-// host.yaml is never read for another host.
+// host.yaml is never read for another host. Errors are marked fault.Input.
 func RemoteStated(hostConfig string, st Statements) (probe.Stated, error) {
+	s, err := remoteStated(hostConfig, st)
+	if err != nil {
+		return s, fault.Input{Err: err}
+	}
+	return s, nil
+}
+
+func remoteStated(hostConfig string, st Statements) (probe.Stated, error) {
 	s := probe.Stated{From: []string{}}
 	if hostConfig != "" {
 		data, err := fsroot.ReadNamed(hostConfig, strictyaml.MaxBytes)

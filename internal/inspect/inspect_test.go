@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nestvirt/nestvirt/internal/doc"
+	"github.com/nestvirt/nestvirt/internal/fault"
 	"github.com/nestvirt/nestvirt/internal/probe/stated"
 )
 
@@ -35,7 +36,7 @@ func TestASourceIsOneMachine(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			err := tt.src.Check(tt.vms)
-			if (tt.want == "") != (err == nil) || err != nil && !strings.Contains(err.Error(), tt.want) {
+			if (tt.want == "") != (err == nil) || err != nil && (!strings.Contains(err.Error(), tt.want) || !errors.As(err, new(fault.Input))) {
 				t.Errorf("Check(%v) = %v, want %q", tt.vms, err, tt.want)
 			}
 		})
@@ -96,6 +97,9 @@ func TestASourceThatCannotBeReadIsNamed(t *testing.T) {
 		_, err := Read(src, Statements{}, now)
 		if err == nil || !strings.HasPrefix(err.Error(), want) {
 			t.Errorf("Read(%+v) = %v, want %q…", src, err, want)
+		}
+		if !errors.As(err, new(fault.Input)) {
+			t.Errorf("Read(%+v): %v is not marked as bad input", src, err)
 		}
 	}
 }

@@ -20,6 +20,7 @@ import (
 	golibvirt "github.com/digitalocean/go-libvirt"
 	"github.com/digitalocean/go-libvirt/socket"
 	"github.com/digitalocean/go-libvirt/socket/dialers"
+	"github.com/nestvirt/nestvirt/internal/domxml"
 )
 
 // DefaultURI is virsh's default for root.
@@ -312,3 +313,22 @@ func ThisMachine(uri string) bool {
 	u, err := url.Parse(uri)
 	return err == nil && u.Host == "" && !strings.Contains(u.Scheme, "+") && u.Scheme != "test" && validScheme(u.Scheme)
 }
+
+// Daemon is what nestvirt's commands ask of a libvirt daemon: a *Conn, or in
+// tests a replay that answers the same way.
+type Daemon interface {
+	Domains() ([]Domain, error)
+	Lookup(name string) (Domain, error)
+	ReadAll(workers int) ([]domxml.Record, error)
+	HostModel() func(arch, feature string) (bool, error)
+	Edit(name string, o EditOptions, fn func(raw []byte) (domxml.Result, error)) (Change, error)
+	Annotate(name, runs string, l2 []string, osName string) (domxml.Annotation, error)
+	AskAgents(recs []domxml.Record, workers int)
+	// Host is the daemon's host CPU, from its capabilities.
+	Host() (HostCPU, error)
+	// Where is the daemon's URI, and whether it was reached on a local socket.
+	Where() (uri string, local bool)
+	Close() error
+}
+
+var _ Daemon = (*Conn)(nil)

@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/nestvirt/nestvirt/internal/arch"
+	"github.com/nestvirt/nestvirt/internal/osid"
 	"github.com/nestvirt/nestvirt/internal/policy"
 	"github.com/nestvirt/nestvirt/internal/policy/facts"
 	"github.com/nestvirt/nestvirt/internal/strictyaml"
@@ -265,3 +266,15 @@ func judgeFile(p *policy.Policy, file string, stdin io.Reader) (TopologyResult, 
 	}
 	return Judge(p, t)
 }
+
+// Files are the topology files args name: a file, a directory's topology files
+// (sorted; with recursive, its subdirectories' too), "-" for standard input.
+// skipped says what the directories held that is not read, so nothing is left
+// out silently.
+func Files(args []string, recursive bool) (files, skipped []string, err error) {
+	return topology.Expand(args, recursive)
+}
+
+// KnownOS are the OS names a topology file (and --l2, --os, --l0-os) takes:
+// libosinfo's short ids nestvirt knows, with the system's osinfo-db.
+func KnownOS() []osid.Listed { return osid.Known() }

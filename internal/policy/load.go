@@ -342,7 +342,7 @@ func readRule(n strictyaml.Node, p *Policy, env *envs, seen map[string]bool) *Ru
 			continue
 		}
 		if cost, err := e.estimate(ast); err != nil {
-			x.node(f).Errorf("estimating the cost of %q: %v", x.src, err)
+			x.node(f).Errorf("estimating the cost of %q: %s", x.src, err.Error())
 			costly = true
 		} else if cost > CostLimit {
 			x.node(f).Errorf("%q may cost %d to evaluate, over the limit of %d (a comprehension over a comprehension?)", x.src, cost, CostLimit)

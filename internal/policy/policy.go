@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/nestvirt/nestvirt/internal/fault"
 	"github.com/nestvirt/nestvirt/internal/osid"
 	"github.com/nestvirt/nestvirt/internal/policy/facts"
 	"github.com/nestvirt/nestvirt/policies"
@@ -309,6 +310,19 @@ var (
 // CompiledName is the file holding a policy's CEL cache (see BuildCompiled).
 func CompiledName(policyFile string) string {
 	return strings.TrimSuffix(policyFile, ".yaml") + ".compiled.json"
+}
+
+// DefaultName is the embedded policy nestvirt judges with unless told otherwise.
+const DefaultName = policies.Default
+
+// EmbeddedText is the text of the embedded policy file name, as shipped (to
+// copy and adapt).
+func EmbeddedText(name string) ([]byte, error) {
+	data, err := policies.FS.ReadFile(name)
+	if err != nil || !strings.HasSuffix(name, ".yaml") {
+		return nil, fault.Inputf("no embedded policy %q (embedded: %v)", name, EmbeddedNames())
+	}
+	return data, nil
 }
 
 // EmbeddedNames lists the embedded policy files.

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/aymanbagabas/go-udiff"
+	"github.com/nestvirt/nestvirt/internal/domxml"
 )
 
 // Diff writes a unified diff of one file that patch(1) applies as it is: paths as
@@ -42,4 +43,10 @@ func diff(w io.Writer, name string, before, after []byte, created, removed bool)
 	}
 	_, err = io.WriteString(w, u)
 	return err
+}
+
+// DefinitionDiff is Diff of a domain definition, its secrets masked on both
+// sides (domxml.MaskSecrets): a dry run never prints a password.
+func DefinitionDiff(w io.Writer, name string, before, after []byte) error {
+	return Diff(w, name, domxml.MaskSecrets(before), domxml.MaskSecrets(after), false)
 }
