@@ -1,12 +1,9 @@
 package cli
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"sync"
 
 	"github.com/spf13/cobra"
 
@@ -73,62 +70,12 @@ func (a *app) runPlan(o planOptions, args []string) error {
 		fmt.Fprintf(a.stderr, "nestvirt: note: skipped %s\n", s)
 	}
 	plan.TuneMemory(len(files))
-	verdicts := make([]*policy.Level, len(files))
-	bad := make([]error, len(files))
-	summary := len(files) > 1 || isDir(args)
+	var verdicts []*policy.Level
+	var bad []error
 	err = a.writeTo(o.output, func(w io.Writer) error {
-		// work runs on plan's workers, emit in file order: JSON and quiet lines
-		// are rendered by the worker into a buffer of a pool; text is rendered in
-		// order, as its source numbers run across the output.
-		type judged struct {
-			t   plan.TopologyResult
-			buf *[]byte
-		}
-		work := func(i int, t plan.TopologyResult, ierr *plan.InputError) judged {
-			verdicts[i] = t.Verdict
-			if ierr != nil {
-				bad[i] = ierr
-			}
-			switch {
-			case o.format == "json":
-				b := chunkPool.Get().(*[]byte)
-				*b = report.AppendTopologyJSON((*b)[:0], t)
-				return judged{t: plan.TopologyResult{Verdict: t.Verdict}, buf: b}
-			case o.quiet:
-				b := chunkPool.Get().(*[]byte)
-				*b = append((*b)[:0], report.TopologyQuiet(t, style)...)
-				return judged{t: plan.TopologyResult{Verdict: t.Verdict}, buf: b}
-			}
-			return judged{t: t}
-		}
-		switch {
-		case o.format == "json":
-			document := report.NewPlanJSON(w, doc.SchemaPlan)
-			if err := plan.Each(p, files, a.stdin, work, func(i int, j judged) error {
-				defer chunkPool.Put(j.buf)
-				return document.Add(j.t.Verdict, *j.buf)
-			}); err != nil {
-				return err
-			}
-			return document.Close(nil)
-		case o.quiet:
-			bw := bufio.NewWriterSize(w, 1<<20)
-			if err := plan.Each(p, files, a.stdin, work, func(i int, j judged) error {
-				defer chunkPool.Put(j.buf)
-				_, err := bw.Write(*j.buf)
-				return err
-			}); err != nil {
-				return err
-			}
-			return bw.Flush()
-		}
-		document := report.NewPlanText(w, style, summary)
-		if err := plan.Each(p, files, a.stdin, work, func(i int, j judged) error {
-			return document.Add(j.t)
-		}); err != nil {
-			return err
-		}
-		return document.Close()
+		var err error
+		verdicts, bad, err = report.Plan(w, p, files, a.stdin, report.PlanRun{Format: o.format, Quiet: o.quiet, Style: style, Summary: len(files) > 1 || plan.AnyDir(args)})
+		return err
 	})
 	if err != nil {
 		return err
@@ -146,17 +93,4 @@ func (a *app) runPlan(o planOptions, args []string) error {
 		return inputError{Err: errors.Join(errs...)}
 	}
 	return failOn(*plan.Worst(verdicts), o.failOn)
-}
-
-// chunkPool holds the buffers workers render into; a buffer goes back once
-// its bytes are written.
-var chunkPool = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
-
-func isDir(args []string) bool {
-	for _, a := range args {
-		if st, err := os.Stat(a); err == nil && st.IsDir() {
-			return true
-		}
-	}
-	return false
 }

@@ -145,13 +145,6 @@ func Judge(p *policy.Policy, t *topology.Topology) (TopologyResult, error) {
 	return res, err
 }
 
-// Each judges files on all CPUs. work runs on the worker that judged a file
-// (concurrently with other files' work; i is the file's index), a file that
-// failed to load included, with err set: a run judges every good file and
-// reports every bad one. emit then gets work's result on the caller's
-// goroutine, in file order, so output streams in order while memory holds only
-// the files in flight: workers run at most a window of files ahead of the one
-// emitted. An error from emit stops the run and is returned.
 // TuneMemory sets the collector for a batch of n files: a large batch
 // allocates far more than it keeps (the YAML syntax trees), so the heap may
 // grow to 4x the live data between collections, which streaming keeps small,
@@ -180,6 +173,13 @@ func Worst(verdicts []*policy.Level) *policy.Level {
 	return w
 }
 
+// Each judges files on all CPUs. work runs on the worker that judged a file
+// (concurrently with other files' work; i is the file's index), a file that
+// failed to load included, with err set: a run judges every good file and
+// reports every bad one. emit then gets work's result on the caller's
+// goroutine, in file order, so output streams in order while memory holds only
+// the files in flight: workers run at most a window of files ahead of the one
+// emitted. An error from emit stops the run and is returned.
 func Each[R any](p *policy.Policy, files []string, stdin io.Reader, work func(i int, t TopologyResult, err *InputError) R, emit func(i int, r R) error) error {
 	workers := runtime.GOMAXPROCS(0)
 	window := 4 * workers
@@ -278,3 +278,14 @@ func Files(args []string, recursive bool) (files, skipped []string, err error) {
 // KnownOS are the OS names a topology file (and --l2, --os, --l0-os) takes:
 // libosinfo's short ids nestvirt knows, with the system's osinfo-db.
 func KnownOS() []osid.Listed { return osid.Known() }
+
+// AnyDir says whether one of args is a directory (a run over one ends with a
+// summary, even of one file).
+func AnyDir(args []string) bool {
+	for _, a := range args {
+		if st, err := os.Stat(a); err == nil && st.IsDir() {
+			return true
+		}
+	}
+	return false
+}
