@@ -15,7 +15,7 @@ import (
 	"cel.dev/cel-go/ext"
 
 	"github.com/nestvirt/nestvirt/internal/osid"
-	"github.com/nestvirt/nestvirt/internal/policy/facts"
+	"github.com/nestvirt/nestvirt/internal/facts"
 )
 
 // Cost bounds one evaluation: a condition or template whose cost passes CostLimit

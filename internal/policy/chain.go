@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/nestvirt/nestvirt/internal/osid"
-	"github.com/nestvirt/nestvirt/internal/policy/facts"
+	"github.com/nestvirt/nestvirt/internal/facts"
 )
 
 // Chain is what the policy judges: an L0 and the guests on one path below it. It is

@@ -2,7 +2,7 @@ package policy
 
 import (
 	"github.com/nestvirt/nestvirt/internal/osid"
-	"github.com/nestvirt/nestvirt/internal/policy/facts"
+	"github.com/nestvirt/nestvirt/internal/facts"
 )
 
 // JudgeHost evaluates every host rule against the machine's facts. Facts named in

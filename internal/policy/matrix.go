@@ -5,7 +5,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/nestvirt/nestvirt/internal/policy/facts"
+	"github.com/nestvirt/nestvirt/internal/facts"
 )
 
 type matrixResult struct {

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/nestvirt/nestvirt/internal/osid"
-	"github.com/nestvirt/nestvirt/internal/policy/facts"
+	"github.com/nestvirt/nestvirt/internal/facts"
 )
 
 func guestOS(t *testing.T, id string) facts.OS {

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nestvirt/nestvirt/internal/policy/facts"
+	"github.com/nestvirt/nestvirt/internal/facts"
 	"github.com/nestvirt/nestvirt/internal/strictyaml"
 )
 

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/nestvirt/nestvirt/internal/cli"
-	"github.com/nestvirt/nestvirt/internal/policy/facts"
+	"github.com/nestvirt/nestvirt/internal/facts"
 )
 
 // generated writes every page as package.sh does and returns them by file name.
