@@ -12,9 +12,9 @@ import (
 	"sync"
 
 	"github.com/nestvirt/nestvirt/internal/arch"
+	"github.com/nestvirt/nestvirt/internal/facts"
 	"github.com/nestvirt/nestvirt/internal/osid"
 	"github.com/nestvirt/nestvirt/internal/policy"
-	"github.com/nestvirt/nestvirt/internal/facts"
 	"github.com/nestvirt/nestvirt/internal/strictyaml"
 	"github.com/nestvirt/nestvirt/internal/topology"
 )

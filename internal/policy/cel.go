@@ -14,8 +14,8 @@ import (
 	"cel.dev/cel-go/common/types/ref"
 	"cel.dev/cel-go/ext"
 
-	"github.com/nestvirt/nestvirt/internal/osid"
 	"github.com/nestvirt/nestvirt/internal/facts"
+	"github.com/nestvirt/nestvirt/internal/osid"
 )
 
 // Cost bounds one evaluation: a condition or template whose cost passes CostLimit

@@ -8,8 +8,8 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/nestvirt/nestvirt/internal/osid"
 	"github.com/nestvirt/nestvirt/internal/facts"
+	"github.com/nestvirt/nestvirt/internal/osid"
 )
 
 // Chain is what the policy judges: an L0 and the guests on one path below it. It is

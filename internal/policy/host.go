@@ -1,8 +1,8 @@
 package policy
 
 import (
-	"github.com/nestvirt/nestvirt/internal/osid"
 	"github.com/nestvirt/nestvirt/internal/facts"
+	"github.com/nestvirt/nestvirt/internal/osid"
 )
 
 // JudgeHost evaluates every host rule against the machine's facts. Facts named in

@@ -7,9 +7,9 @@ import (
 	"strings"
 
 	"github.com/nestvirt/nestvirt/internal/arch"
+	"github.com/nestvirt/nestvirt/internal/facts"
 	"github.com/nestvirt/nestvirt/internal/fsroot"
 	"github.com/nestvirt/nestvirt/internal/osid"
-	"github.com/nestvirt/nestvirt/internal/facts"
 	"github.com/nestvirt/nestvirt/internal/strictyaml"
 )
 

@@ -4,8 +4,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nestvirt/nestvirt/internal/osid"
 	"github.com/nestvirt/nestvirt/internal/facts"
+	"github.com/nestvirt/nestvirt/internal/osid"
 )
 
 func guestOS(t *testing.T, id string) facts.OS {

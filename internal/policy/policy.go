@@ -11,9 +11,9 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/nestvirt/nestvirt/internal/facts"
 	"github.com/nestvirt/nestvirt/internal/fault"
 	"github.com/nestvirt/nestvirt/internal/osid"
-	"github.com/nestvirt/nestvirt/internal/facts"
 	"github.com/nestvirt/nestvirt/policies"
 )
 

@@ -4,8 +4,8 @@ package topology
 
 import (
 	"github.com/nestvirt/nestvirt/internal/arch"
-	"github.com/nestvirt/nestvirt/internal/osid"
 	"github.com/nestvirt/nestvirt/internal/facts"
+	"github.com/nestvirt/nestvirt/internal/osid"
 )
 
 // Allowed values of the enumerated fields: the facts' vocabulary.
