@@ -207,6 +207,26 @@ PY
 nestvirt check --sos "$report" --fail-on never > "$tmp/sos.txt"
 grep -q '^Recorded on the host' "$tmp/sos.txt" && grep -q "^Judged now from the report's files" "$tmp/sos.txt" || fail "check --sos text: $(head -12 "$tmp/sos.txt")"
 echo "   sos report carries nestvirt's record (conffile /etc/sos/extras.d/nestvirt); check --sos shows it, and it agrees with a live check"
+# A snapshot-backed report: sos collects the files of a snapshot of another
+# machine (--sysroot: an Intel L0 with nesting on) while the drop-in's commands
+# run here (--chroot never), so nestvirt records this host. check --sos shows
+# the record, judges the snapshot's files, and says that the two differ.
+cp -a internal/probe/testdata/snapshots/intel-l0-ready/root "$tmp/snaproot"
+mkdir -p "$tmp/sos2"
+timeout 600 sos report --batch --sysroot "$tmp/snaproot" --chroot never --only-plugins sos_extras,kernel,processor --tmp-dir "$tmp/sos2" -z xz > "$tmp/sos2.log" 2>&1 || fail "sos report --sysroot: $(tail -5 "$tmp/sos2.log")"
+nestvirt check --sos "$(ls "$tmp"/sos2/sosreport-*.tar.xz)" --format json --fail-on never > "$tmp/sos2.json" || fail "check --sos on the snapshot-backed report"
+python3 - "$tmp/sos2.json" "$tmp/live.json" <<'PY' || fail "check --sos of the snapshot-backed report: $(head -c 600 "$tmp/sos2.json")"
+import json, sys
+sos, live = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+rec = sos["recorded"] or {}
+assert rec.get("verdict") == live["verdict"], ("recorded", rec.get("verdict"), "this host, live", live["verdict"])
+assert sos["host"]["cpu_vendor"] == "intel", ("the report's files are the snapshot's", sos["host"]["cpu_vendor"])
+assert sos["verdict"] != rec["verdict"], ("the snapshot's files judged", sos["verdict"], "the same as the record", rec["verdict"])
+differs = [f for f in sos["findings"] if f["rule"] == "sos-recorded-differs"]
+assert len(differs) == 1 and differs[0]["informational"], differs
+assert rec["verdict"] in differs[0]["message"] and sos["verdict"] in differs[0]["message"], differs[0]["message"]
+PY
+echo "   a snapshot-backed sos report (--sysroot): check --sos shows this host's record, judges the snapshot's files, and says they differ"
 [ "$(ls -la /etc/libvirt/hooks 2>/dev/null || true)" = "$hooks_before" ] || fail "installing changed /etc/libvirt/hooks"
 dpkg-deb -c "$deb" | awk '{print substr($6, 2)}' > "$tmp/paths"
 dpkg -r nestvirt >/dev/null
