@@ -302,6 +302,7 @@ func chain(path, nestvirt, work string) *checker {
 		if err == nil {
 			a, r := comparable(final), comparable(replayed)
 			c.assert("snapshot: check --root gives the same JSON as check in L1", a == r, "L1:     "+a+"\nreplay: "+r)
+			c.snapshotActions(final, replayed)
 			o, _ := replayed["origin"].(map[string]any)
 			c.assert("snapshot: the replay says it read a snapshot, and when", o != nil && o["kind"] == "snapshot" && replayed["checked_at"] != nil, fmt.Sprint(replayed["origin"], replayed["checked_at"]))
 		}
@@ -400,6 +401,35 @@ func replay(b64, nestvirt, work string) (map[string]any, error) {
 
 // comparable drops what only a live check knows: whether this user may open
 // /dev/kvm, and the notes about files that could not be read.
+// snapshotActions: a replay offers what the live machine offers, on the
+// snapshot's tree (enable and disable with --root, possible as they are live),
+// and never the guard, which goes into the libvirt of the machine nestvirt
+// runs on.
+func (c *checker) snapshotActions(live, replayed map[string]any) {
+	byID := func(doc map[string]any) map[string]map[string]any {
+		out := map[string]map[string]any{}
+		as, _ := doc["actions"].([]any)
+		for _, a := range as {
+			if m, ok := a.(map[string]any); ok {
+				out[fmt.Sprint(m["id"])] = m
+			}
+		}
+		return out
+	}
+	l, r := byID(live), byID(replayed)
+	for _, id := range []string{"enable", "disable"} {
+		la, ra := l[id], r[id]
+		c.assert("snapshot: "+id+" is offered as on L1, on the snapshot's tree",
+			la != nil && ra != nil && fmt.Sprint(la["possible"], la["why"]) == fmt.Sprint(ra["possible"], ra["why"]) && strings.Contains(fmt.Sprint(ra["command"]), "--root"),
+			fmt.Sprint("L1: ", la, "\nreplay: ", ra))
+	}
+	for _, id := range []string{"guard-install", "guard-uninstall"} {
+		ra := r[id]
+		c.assert("snapshot: "+id+" is not offered for a snapshot",
+			ra != nil && ra["possible"] == false && strings.Contains(fmt.Sprint(ra["why"]), "not into a snapshot"), fmt.Sprint(ra))
+	}
+}
+
 func comparable(doc map[string]any) string {
 	b, _ := json.Marshal(doc)
 	var m map[string]any
@@ -408,6 +438,8 @@ func comparable(doc map[string]any) string {
 	// replay by nature; the machine does not.
 	delete(m, "origin")
 	delete(m, "checked_at")
+	// What may be changed differs by design (snapshotActions checks how).
+	delete(m, "actions")
 	if host, ok := m["host"].(map[string]any); ok {
 		delete(host, "notes")
 		if kvm, ok := host["kvm"].(map[string]any); ok {
