@@ -22,7 +22,11 @@ fi
 python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print('files', len(d['topologies']), '; judged', sum(len(t['chains']) for t in d['topologies']), 'chains; output', $(stat -c %s "$work/out.json"), 'bytes')" "$work/out.json"
 if [ -n "${BASE:-}" ]; then
   "$work/nestvirt-$BASE" plan --format json "$work/topos" > "$work/base.json" || true
-  cmp "$work/out.json" "$work/base.json" && echo "the output is byte for byte that of $BASE"
+  if cmp "$work/out.json" "$work/base.json"; then
+    echo "the output is byte for byte that of $BASE"
+  else
+    echo "the output differs from that of $BASE" >&2; exit 1
+  fi
 fi
 echo "== peak memory (/usr/bin/time, 5 runs each, the median)"
 : > "$work/notes.md"
