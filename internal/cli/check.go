@@ -15,6 +15,8 @@ import (
 	"github.com/nestvirt/nestvirt/internal/judge"
 	"github.com/nestvirt/nestvirt/internal/policy"
 	"github.com/nestvirt/nestvirt/internal/report"
+	"github.com/nestvirt/nestvirt/internal/report/nfd"
+	"github.com/nestvirt/nestvirt/internal/report/prometheus"
 )
 
 // statedFlags let the admin state what cannot be read, over /etc/nestvirt/host.yaml.
@@ -134,9 +136,9 @@ func (a *app) runCheck(o checkOptions) error {
 		err := a.writeTo(o.output, func(w io.Writer) error {
 			switch o.format {
 			case "prometheus":
-				return report.CheckPrometheus(w, document, now, Version)
+				return prometheus.Check(w, document, now, Version)
 			case "nfd":
-				return report.CheckNFD(w, document, now)
+				return nfd.Check(w, document, now)
 			}
 			return report.WriteJSON(w, document)
 		})

@@ -34,10 +34,13 @@ var wired = []string{
 	"internal/plan",     // plan
 	"internal/policy",   // the policy: --policy, lint, show, levels for --fail-on
 	// The contracts and the helpers of output and exit codes.
-	"internal/doc",    // the JSON documents
-	"internal/fault",  // the kinds of failure the exit codes are made from
-	"internal/report", // the renderers, and --output's atomic write
-	"schema",          // nestvirt schema: the documents' JSON Schemas
+	"internal/doc",               // the JSON documents
+	"internal/fault",             // the kinds of failure the exit codes are made from
+	"internal/report",            // the renderers for people and the JSON, and --output's atomic write
+	"internal/report/prometheus", // check for node_exporter's textfile collector
+	"internal/report/nfd",        // check as a Node Feature Discovery feature file
+	"internal/report/fleetpage",  // report: the fleet's page and CSV
+	"schema",                     // nestvirt schema: the documents' JSON Schemas
 }
 
 // TestTheCommandLayerOnlyWires: internal/cli imports nothing but the standard

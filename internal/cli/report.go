@@ -8,7 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/nestvirt/nestvirt/internal/fleet"
-	"github.com/nestvirt/nestvirt/internal/report"
+	"github.com/nestvirt/nestvirt/internal/report/fleetpage"
 )
 
 func (a *app) reportCmd() *cobra.Command {
@@ -62,9 +62,9 @@ Files that are not valid nestvirt documents are listed as skipped.`,
 				}
 				err = a.writeTo(output, func(w io.Writer) error {
 					if format == "csv" {
-						return report.FleetCSV(w, f)
+						return fleetpage.CSV(w, f)
 					}
-					return report.FleetHTML(w, f, p.Name, Version, a.clock(), staleAfter)
+					return fleetpage.HTML(w, f, p.Name, Version, a.clock(), staleAfter)
 				})
 				if err == nil && output != "" {
 					fmt.Fprintf(a.stderr, "wrote %s: %d hosts (%d documents joined a host's row), %d planned topologies, %d files skipped\n", output, len(f.Hosts), f.Merged, len(f.Topologies), len(f.Skipped))

@@ -14,6 +14,8 @@ import (
 	"github.com/nestvirt/nestvirt/internal/fulldisk"
 	"github.com/nestvirt/nestvirt/internal/judge"
 	"github.com/nestvirt/nestvirt/internal/policy"
+	"github.com/nestvirt/nestvirt/internal/report/nfd"
+	"github.com/nestvirt/nestvirt/internal/report/prometheus"
 )
 
 // TestEveryRendererReturnsTheWriteError: each renderer, given a writer that
@@ -36,8 +38,8 @@ func TestEveryRendererReturnsTheWriteError(t *testing.T) {
 		"check text":  func(w io.Writer) error { return CheckText(w, r, Style{}, false, NewCites()) },
 		"check -q":    func(w io.Writer) error { return CheckText(w, off, Style{}, true, NewCites()) },
 		"check json":  func(w io.Writer) error { return WriteJSON(w, document) },
-		"prometheus":  func(w io.Writer) error { return CheckPrometheus(w, document, now, "test") },
-		"nfd":         func(w io.Writer) error { return CheckNFD(w, document, now) },
+		"prometheus":  func(w io.Writer) error { return prometheus.Check(w, document, now, "test") },
+		"nfd":         func(w io.Writer) error { return nfd.Check(w, document, now) },
 		"vms text":    func(w io.Writer) error { return VMsText(w, audit, Style{}, false, NewCites()) },
 		"matrix text": func(w io.Writer) error { return MatrixText(w, policy.Default(), Style{}) },
 		"matrix json": func(w io.Writer) error { return MatrixJSON(w, policy.Default()) },

@@ -16,10 +16,11 @@ import (
 	"github.com/nestvirt/nestvirt/internal/doc"
 	"github.com/nestvirt/nestvirt/internal/domxml"
 	"github.com/nestvirt/nestvirt/internal/judge"
+	"github.com/nestvirt/nestvirt/internal/judge/judgetest"
 	"github.com/nestvirt/nestvirt/internal/plan"
 	"github.com/nestvirt/nestvirt/internal/policy"
-	"github.com/nestvirt/nestvirt/internal/probe"
-	"github.com/nestvirt/nestvirt/internal/probe/machine"
+	"github.com/nestvirt/nestvirt/internal/report/nfd"
+	"github.com/nestvirt/nestvirt/internal/report/prometheus"
 	"github.com/nestvirt/nestvirt/internal/topology"
 	"github.com/nestvirt/nestvirt/schema/schematest"
 )
@@ -29,21 +30,7 @@ const snapshots = "../probe/testdata/snapshots/"
 var now = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 
 func checkOf(t *testing.T, snap string) judge.CheckResult {
-	t.Helper()
-	r, err := probe.OpenRoot(snapshots + snap + "/root")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	f, err := machine.Probe(r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := judge.Check(policy.Default(), f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res
+	return judgetest.Check(t, snapshots+snap+"/root")
 }
 
 // TestCheckRenderers renders real machines (snapshots) in every format check
@@ -100,7 +87,7 @@ func TestCheckRenderers(t *testing.T) {
 				t.Errorf("JSON: %s", err)
 			}
 			var prom bytes.Buffer
-			if err := CheckPrometheus(&prom, document, now, "test"); err != nil {
+			if err := prometheus.Check(&prom, document, now, "test"); err != nil {
 				t.Fatal(err)
 			}
 			parser := expfmt.NewTextParser(model.UTF8Validation)
@@ -111,12 +98,12 @@ func TestCheckRenderers(t *testing.T) {
 			if len(families) == 0 {
 				t.Error("no metric families")
 			}
-			var nfd bytes.Buffer
-			if err := CheckNFD(&nfd, document, now); err != nil {
+			var features bytes.Buffer
+			if err := nfd.Check(&features, document, now); err != nil {
 				t.Fatal(err)
 			}
-			if !strings.Contains(nfd.String(), c.nfd) {
-				t.Errorf("NFD lacks %q:\n%s", c.nfd, nfd.String())
+			if !strings.Contains(features.String(), c.nfd) {
+				t.Errorf("NFD lacks %q:\n%s", c.nfd, features.String())
 			}
 		})
 	}

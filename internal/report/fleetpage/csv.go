@@ -1,4 +1,4 @@
-package report
+package fleetpage
 
 import (
 	"bytes"
@@ -51,8 +51,8 @@ func csvLine(rec []string) string {
 	return b.String()
 }
 
-// FleetCSV writes the fleet's hosts as CSV, in the report's order.
-func FleetCSV(w io.Writer, f *fleet.Fleet) error {
+// CSV writes the fleet's hosts as CSV, in the report's order.
+func CSV(w io.Writer, f *fleet.Fleet) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(csvHeader); err != nil {
 		return err

@@ -1,4 +1,6 @@
-package report
+// Package fleetpage writes a fleet's report: one self-contained HTML page, and
+// its rows as CSV, from the documents internal/fleet read back.
+package fleetpage
 
 import (
 	"bytes"
@@ -215,9 +217,9 @@ func sourceText(s fleet.Source) string {
 // (headless Chromium on a CI machine; tools/browser).
 const chunkRows = 50
 
-// FleetHTML writes the fleet report; a row whose facts are older than
+// HTML writes the fleet report; a row whose facts are older than
 // staleAfter is marked stale.
-func FleetHTML(w io.Writer, f *fleet.Fleet, policyName, version string, written time.Time, staleAfter time.Duration) error {
+func HTML(w io.Writer, f *fleet.Fleet, policyName, version string, written time.Time, staleAfter time.Duration) error {
 	withVMs := false
 	for _, h := range f.Hosts {
 		if len(h.VMs) > 0 {

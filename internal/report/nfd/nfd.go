@@ -1,4 +1,6 @@
-package report
+// Package nfd writes a check document as a Node Feature Discovery feature file:
+// labels under nestvirt.dev/, values as Kubernetes label values, an expiry.
+package nfd
 
 import (
 	"fmt"
@@ -12,14 +14,14 @@ import (
 	"github.com/nestvirt/nestvirt/internal/probe"
 )
 
-// NFDPrefix is the namespace of nestvirt's node labels. nfd-master accepts it
+// Prefix is the namespace of nestvirt's node labels. nfd-master accepts it
 // unless it is denied (-deny-label-ns); -extra-label-ns=nestvirt.dev allows it
 // back.
-const NFDPrefix = "nestvirt.dev/"
+const Prefix = "nestvirt.dev/"
 
-// NFDLifetime is how long the labels hold without a fresh check: the file says
+// Lifetime is how long the labels hold without a fresh check: the file says
 // so (# +expiry-time), so a node whose timer stopped loses stale labels.
-const NFDLifetime = 2 * time.Hour
+const Lifetime = 2 * time.Hour
 
 // labelValue is Kubernetes' rule for a label value: at most 63 characters,
 // alphanumerics, '-', '_' and '.', beginning and ending with an alphanumeric.
@@ -41,14 +43,14 @@ func nfdBool(b *bool) string {
 	return strconv.FormatBool(*b)
 }
 
-// CheckNFD writes a check document as a Node Feature Discovery feature file, for
+// Check writes a check document as a Node Feature Discovery feature file, for
 // /etc/kubernetes/node-feature-discovery/features.d/ (written with --output:
 // a dot file renamed into place, which NFD ignores until then).
-func CheckNFD(w io.Writer, d doc.CheckDoc, now time.Time) error {
+func Check(w io.Writer, d doc.CheckDoc, now time.Time) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# nestvirt check, %s (%s)\n", now.UTC().Format(time.RFC3339), d.Schema)
-	fmt.Fprintf(&b, "# +expiry-time=%s\n", now.Add(NFDLifetime).UTC().Format(time.RFC3339))
-	label := func(name, value string) { fmt.Fprintf(&b, "%s%s=%s\n", NFDPrefix, name, value) }
+	fmt.Fprintf(&b, "# +expiry-time=%s\n", now.Add(Lifetime).UTC().Format(time.RFC3339))
+	label := func(name, value string) { fmt.Fprintf(&b, "%s%s=%s\n", Prefix, name, value) }
 	label("check-ok", strconv.FormatBool(d.Error == nil && d.Host != nil))
 	verdict := "unknown"
 	if d.Verdict != nil {

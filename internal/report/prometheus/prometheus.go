@@ -1,4 +1,7 @@
-package report
+// Package prometheus writes a check document in Prometheus' text exposition
+// format, for node_exporter's textfile collector: its naming, units and unknowns
+// as Prometheus' conventions have them (docs/METRICS.md lists the series).
+package prometheus
 
 import (
 	"io"
@@ -15,7 +18,7 @@ import (
 	"github.com/nestvirt/nestvirt/internal/probe"
 )
 
-// CheckPrometheus writes a check document in Prometheus' text exposition format,
+// Check writes a check document in Prometheus' text exposition format,
 // for node_exporter's textfile collector (written with --output, atomically).
 // Names follow Prometheus' naming and instrumentation guidelines: gauges in
 // base units; constant-1 series end in _info and carry only labels that name
@@ -24,7 +27,7 @@ import (
 // unknown fact is an absent series, never 0 or NaN: `nestvirt_kvm_nested == 0`
 // matches only hosts known to have nesting off, and absent() finds the
 // unknowns. docs/METRICS.md lists every series with alert rules.
-func CheckPrometheus(w io.Writer, d doc.CheckDoc, now time.Time, version string) error {
+func Check(w io.Writer, d doc.CheckDoc, now time.Time, version string) error {
 	var fams []*dto.MetricFamily
 	gauge := func(name, help string, ms ...*dto.Metric) {
 		if len(ms) == 0 {

@@ -1,4 +1,4 @@
-package report
+package fleetpage
 
 import (
 	"bytes"
@@ -14,16 +14,14 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"unicode/utf8"
-
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 
 	"github.com/nestvirt/nestvirt/internal/doc"
 	"github.com/nestvirt/nestvirt/internal/domxml"
 	"github.com/nestvirt/nestvirt/internal/fleet"
 	"github.com/nestvirt/nestvirt/internal/judge"
+	"github.com/nestvirt/nestvirt/internal/judge/judgetest"
 	"github.com/nestvirt/nestvirt/internal/policy"
+	"github.com/nestvirt/nestvirt/internal/report"
 )
 
 // TestTheFleetReportRunsOnlyItsOwnScript: the page's Content-Security-Policy
@@ -31,7 +29,7 @@ import (
 // it, and allows nothing else to run or be fetched.
 func TestTheFleetReportRunsOnlyItsOwnScript(t *testing.T) {
 	var b bytes.Buffer
-	if err := FleetHTML(&b, &fleet.Fleet{}, "rhel-10", "test", time.Unix(0, 0), 24*time.Hour); err != nil {
+	if err := HTML(&b, &fleet.Fleet{}, "rhel-10", "test", time.Unix(0, 0), 24*time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	page := b.String()
@@ -50,26 +48,6 @@ func TestTheFleetReportRunsOnlyItsOwnScript(t *testing.T) {
 	}
 }
 
-// TestPrometheusLabelsAreValidUTF8: bytes from a machine's files that are not
-// UTF-8 (an os-release name, a message quoting a file name) are replaced, so
-// the textfile stays one the collector and promtool accept.
-func TestPrometheusLabelsAreValidUTF8(t *testing.T) {
-	r := checkOf(t, "intel-l0-ready")
-	r.Host.OS.ID = "rhel\xff\xfe"
-	document := doc.NewCheckDoc(&r, nil, &doc.Error{Kind: doc.ErrorInput, Message: "--root /srv/\xc3(: not a snapshot"})
-	var b bytes.Buffer
-	if err := CheckPrometheus(&b, document, time.Unix(0, 0), "test"); err != nil {
-		t.Fatal(err)
-	}
-	if !utf8.Valid(b.Bytes()) {
-		t.Errorf("the metrics are not UTF-8:\n%q", b.String())
-	}
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	if _, err := p.TextToMetricFamilies(bytes.NewReader(b.Bytes())); err != nil {
-		t.Errorf("expfmt: %v\n%s", err, b.String())
-	}
-}
-
 // hostWithVMs is an Intel L0 with nesting off, judged, and two real domains
 // judged as its VMs.
 func hostWithVMs(t *testing.T) (judge.CheckResult, judge.Audit) {
@@ -77,7 +55,7 @@ func hostWithVMs(t *testing.T) (judge.CheckResult, judge.Audit) {
 	r := checkOf(t, "intel-l0-nesting-off")
 	var recs []domxml.Record
 	for _, f := range []string{"plain.xml", "win11-wsl2.xml"} {
-		data, err := os.ReadFile(filepath.Join("../domxml/testdata", f))
+		data, err := os.ReadFile(filepath.Join("../../domxml/testdata", f))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -94,7 +72,7 @@ func TestTheFleetReportShowsFindingsAndVMs(t *testing.T) {
 	r, a := hostWithVMs(t)
 	for name, d := range map[string]any{"host.json": doc.NewCheckDoc(&r, &a, nil)} {
 		var b bytes.Buffer
-		if err := WriteJSON(&b, d); err != nil {
+		if err := report.WriteJSON(&b, d); err != nil {
 			t.Fatal(err)
 		}
 		os.WriteFile(filepath.Join(dir, name), b.Bytes(), 0o644)
@@ -104,7 +82,7 @@ func TestTheFleetReportShowsFindingsAndVMs(t *testing.T) {
 		t.Fatalf("%v: %+v", err, f)
 	}
 	var b bytes.Buffer
-	if err := FleetHTML(&b, f, "rhel-10", "test", time.Unix(0, 0), 24*time.Hour); err != nil {
+	if err := HTML(&b, f, "rhel-10", "test", time.Unix(0, 0), 24*time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	page := b.String()
@@ -135,7 +113,7 @@ func TestTheFleetPageIsOneRowPerMachineWithWhatAnAdminActsOn(t *testing.T) {
 		}
 		d.CheckedAt, d.Origin = &at, &doc.Origin{Kind: origin}
 		var b bytes.Buffer
-		if err := WriteJSON(&b, d); err != nil {
+		if err := report.WriteJSON(&b, d); err != nil {
 			t.Fatal(err)
 		}
 		os.WriteFile(filepath.Join(dir, file), b.Bytes(), 0o644)
@@ -149,7 +127,7 @@ func TestTheFleetPageIsOneRowPerMachineWithWhatAnAdminActsOn(t *testing.T) {
 	at := "2026-11-01T00:00:00Z"
 	d.CheckedAt = &at
 	var b bytes.Buffer
-	WriteJSON(&b, d)
+	report.WriteJSON(&b, d)
 	os.WriteFile(filepath.Join(dir, "old1.json"), b.Bytes(), 0o644)
 	plan := `{"schema":"https://nestvirt.dev/schema/plan/v1","verdict":"does-not-work","topologies":[{"file":"lab.yaml","name":"lab","verdict":"does-not-work","chains":[{"path":["host","hv","inner"],"verdict":"does-not-work","findings":[{"rule":"l0-nesting-off","level":"does-not-work","informational":false,"undetermined":false,"unknown":[],"message":"host has nesting disabled in kvm_intel","source":"s","remedy":"nestvirt enable"}]}],"error":null}],"error":null}`
 	os.WriteFile(filepath.Join(dir, "plan.json"), []byte(plan), 0o644)
@@ -160,7 +138,7 @@ func TestTheFleetPageIsOneRowPerMachineWithWhatAnAdminActsOn(t *testing.T) {
 	}
 	b.Reset()
 	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
-	if err := FleetHTML(&b, f, "rhel-10", "test", now, 24*time.Hour); err != nil {
+	if err := HTML(&b, f, "rhel-10", "test", now, 24*time.Hour); err != nil {
 		t.Fatal(err)
 	}
 	page := b.String()
@@ -190,7 +168,7 @@ func TestTheFleetPageIsOneRowPerMachineWithWhatAnAdminActsOn(t *testing.T) {
 		t.Error("stale is shown by colour alone")
 	}
 	var csv bytes.Buffer
-	if err := FleetCSV(&csv, f); err != nil {
+	if err := CSV(&csv, f); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.SplitAfter(csv.String(), "\n")
@@ -206,7 +184,7 @@ func TestTheFleetPageIsOneRowPerMachineWithWhatAnAdminActsOn(t *testing.T) {
 func TestTheFleetCSVCannotRunAsAFormula(t *testing.T) {
 	f := &fleet.Fleet{Hosts: []*fleet.Host{{Name: "=HYPERLINK(\"http://x\")"}, {Name: "@SUM(A1)"}, {Name: "web1"}}}
 	var b bytes.Buffer
-	if err := FleetCSV(&b, f); err != nil {
+	if err := CSV(&b, f); err != nil {
 		t.Fatal(err)
 	}
 	for _, l := range strings.Split(b.String(), "\n")[1:] {
@@ -228,10 +206,10 @@ func TestTheFleetCSVSaysWhatThePageSays(t *testing.T) {
 		{Name: "d", Verdict: "does-not-work", Worst: &policy.Finding{Rule: "host-nesting-off", Level: policy.DoesNotWork}},
 	}}
 	var page, file bytes.Buffer
-	if err := FleetHTML(&page, f, "rhel-10", "test", time.Unix(0, 0), 24*time.Hour); err != nil {
+	if err := HTML(&page, f, "rhel-10", "test", time.Unix(0, 0), 24*time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	if err := FleetCSV(&file, f); err != nil {
+	if err := CSV(&file, f); err != nil {
 		t.Fatal(err)
 	}
 	csvRows, err := csv.NewReader(&file).ReadAll()
@@ -259,4 +237,11 @@ func TestTheFleetCSVSaysWhatThePageSays(t *testing.T) {
 			t.Errorf("%s: the page shows %q, the CSV %q", name, cell, inFile)
 		}
 	}
+}
+
+const snapshots = "../../probe/testdata/snapshots/"
+
+// checkOf is the judged check of a snapshot.
+func checkOf(t *testing.T, snap string) judge.CheckResult {
+	return judgetest.Check(t, snapshots+snap+"/root")
 }
