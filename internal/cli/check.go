@@ -125,9 +125,9 @@ func (a *app) runCheck(o checkOptions) error {
 		document.CheckedAt, document.Origin = m.At, &m.Origin
 		document.Recorded = m.Recorded.Part()
 		if res != nil && o.format == "json" {
-			document.Actions = actions.OfMachine(o.source.Actions(), res.Host, a.policyFile)
+			document.Actions = actions.OfMachine(changeable(o.source), res.Host, a.policyFile)
 			if document.VMs != nil {
-				for i, acts := range actions.OfVMs(audited, res.Host, o.source.Actions()) {
+				for i, acts := range actions.OfVMs(audited, res.Host, changeable(o.source)) {
 					document.VMs.VMs[i].Actions = acts
 				}
 			}
@@ -281,4 +281,10 @@ func indent(s, prefix string) string {
 		out += prefix + strings.TrimSuffix(l, "\n") + "\n"
 	}
 	return out
+}
+
+// changeable is the source as actions names it: what nestvirt may change
+// depends on where the machine was read.
+func changeable(s inspect.Source) actions.Source {
+	return actions.Source{Snapshot: s.Snapshot(), HostRoot: s.HostRoot, Sos: s.Sos}
 }

@@ -122,7 +122,7 @@ func (a *app) runVMs(o vmsOptions) error {
 		document := doc.NewVMsDoc(res, host, docError(runErr))
 		document.CheckedAt, document.Origin = m.At, &m.Origin
 		document.Recorded = m.Recorded.Part()
-		for i, acts := range actions.OfVMs(res, m.Facts, o.source.Actions()) {
+		for i, acts := range actions.OfVMs(res, m.Facts, changeable(o.source)) {
 			document.VMs[i].Actions = acts
 		}
 		if err := a.writeTo(o.output, func(w io.Writer) error { return report.WriteJSON(w, document) }); err != nil {

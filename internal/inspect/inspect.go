@@ -15,7 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nestvirt/nestvirt/internal/actions"
 	"github.com/nestvirt/nestvirt/internal/doc"
 	"github.com/nestvirt/nestvirt/internal/fault"
 	"github.com/nestvirt/nestvirt/internal/fsroot"
@@ -50,11 +49,6 @@ type Source struct {
 	Root     string // a snapshot directory or the tar file 'snapshot --tar' wrote; "" or "/" is this machine
 	HostRoot string // this machine's / mounted here, as a container of a DaemonSet sees its node
 	Sos      string // a sosreport: its directory or its archive
-}
-
-// Actions is the source as actions names it.
-func (s Source) Actions() actions.Source {
-	return actions.Source{Snapshot: s.Snapshot(), HostRoot: s.HostRoot, Sos: s.Sos}
 }
 
 // Snapshot is the snapshot's path, or "" for none.
