@@ -54,59 +54,49 @@ func tree(t *testing.T, version string) string {
 	return dir
 }
 
-var (
-	pageOnce sync.Once
-	pageDir  string
-	pageErr  error
-)
-
 // builtPage is the page as the package ships it (scripts/cockpit.sh), built
 // once, in a directory every user can read.
-func builtPage(t *testing.T) string {
-	t.Helper()
-	pageOnce.Do(func() {
-		var dir string
-		if dir, pageErr = os.MkdirTemp("", "nestvirt-page-"); pageErr != nil {
-			return
-		}
-		os.Chmod(dir, 0o755)
-		pageDir = filepath.Join(dir, "cockpit", "nestvirt")
-		out, err := exec.Command("bash", "../../scripts/cockpit.sh", pageDir, filepath.Join(dir, "nestvirt.pot")).CombinedOutput()
-		if err != nil {
-			pageErr = fmt.Errorf("scripts/cockpit.sh: %v\n%s", err, out)
-		}
-	})
-	if pageErr != nil {
-		t.Fatal(pageErr)
-	}
-	return pageDir
-}
+func builtPage(t *testing.T) string { return must(t, builtPageOnce) }
 
-var (
-	binOnce sync.Once
-	binDir  string
-	binErr  error
-)
+var builtPageOnce = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("", "nestvirt-page-")
+	if err != nil {
+		return "", err
+	}
+	os.Chmod(dir, 0o755)
+	pageDir := filepath.Join(dir, "cockpit", "nestvirt")
+	if out, err := exec.Command("bash", "../../scripts/cockpit.sh", pageDir, filepath.Join(dir, "nestvirt.pot")).CombinedOutput(); err != nil {
+		return "", fmt.Errorf("scripts/cockpit.sh: %v\n%s", err, out)
+	}
+	return pageDir, nil
+})
 
 // nestvirtBinary builds nestvirt once into a directory only root can change
 // (the guard installs only such a binary) that every user can run.
-func nestvirtBinary(t *testing.T) string {
-	t.Helper()
-	binOnce.Do(func() {
-		if binDir, binErr = os.MkdirTemp("/var/lib", "nestvirt-cockpit-test-"); binErr != nil {
-			return
-		}
-		os.Chmod(binDir, 0o755)
-		build := exec.Command("go", "build", "-o", filepath.Join(binDir, "nestvirt"), "../../cmd/nestvirt")
-		build.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := build.CombinedOutput(); err != nil {
-			binErr = fmt.Errorf("build: %v %s", err, out)
-		}
-	})
-	if binErr != nil {
-		t.Fatal(binErr)
+func nestvirtBinary(t *testing.T) string { return must(t, binaryOnce) }
+
+var binaryOnce = sync.OnceValues(func() (string, error) {
+	dir, err := os.MkdirTemp("/var/lib", "nestvirt-cockpit-test-")
+	if err != nil {
+		return "", err
 	}
-	return binDir
+	os.Chmod(dir, 0o755)
+	build := exec.Command("go", "build", "-o", filepath.Join(dir, "nestvirt"), "../../cmd/nestvirt")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("build: %v %s", err, out)
+	}
+	return dir, nil
+})
+
+// must is what a once-built thing gives, or the test's end.
+func must(t *testing.T, once func() (string, error)) string {
+	t.Helper()
+	v, err := once()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }
 
 // session is who the console's bridge runs as.
