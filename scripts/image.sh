@@ -20,7 +20,7 @@ if ! file -L "$busybox" 2>/dev/null | grep -q 'statically linked'; then
 fi
 ctx=$(mktemp -d)
 trap 'rm -rf "$ctx"' EXIT
-CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X github.com/nestvirt/nestvirt/internal/cli.Version=$version" -o "$ctx/nestvirt" ./cmd/nestvirt
+CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X github.com/nestvirt/nestvirt/internal/buildinfo.Version=$version" -o "$ctx/nestvirt" ./cmd/nestvirt
 cp "$busybox" "$ctx/busybox"
 cp deploy/kubernetes/Containerfile "$ctx/Containerfile"
 "$builder" build --build-arg "VERSION=$version" -t "$image:$version" -f "$ctx/Containerfile" "$ctx"

@@ -52,7 +52,7 @@ stage=dist/.stage
 rm -rf "$stage"
 mkdir -p "$stage"
 
-pkg=github.com/nestvirt/nestvirt/internal/cli
+pkg=github.com/nestvirt/nestvirt/internal/buildinfo
 ldflags="-s -w -buildid= -X $pkg.Version=$full -X $pkg.Commit=$commit -X $pkg.Date=$date"
 for a in "${arches[@]}"; do
   echo "== build linux/$a"

@@ -8,8 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/nestvirt/nestvirt/internal/actions"
 	"github.com/nestvirt/nestvirt/internal/audit"
+	"github.com/nestvirt/nestvirt/internal/buildinfo"
 	"github.com/nestvirt/nestvirt/internal/doc"
 	"github.com/nestvirt/nestvirt/internal/inspect"
 	"github.com/nestvirt/nestvirt/internal/judge"
@@ -93,58 +93,26 @@ func (a *app) runCheck(o checkOptions) error {
 		return err
 	}
 	m, res, audited, runErr := a.checkHost(o)
-	if !forPrograms(o.format) {
-		if res == nil {
-			return runErr
+	if !forPrograms(o.format) && res == nil {
+		return runErr
+	}
+	// A machine format always gets its document: a failure is inside it, so a
+	// fleet's report shows the broken host rather than losing it.
+	document := audit.CheckDocument(m, o.source, res, audited, docError(runErr), a.policyFile, o.format == "json")
+	now := a.clock()
+	err = a.writeTo(o.output, func(w io.Writer) error {
+		switch o.format {
+		case "text":
+			return report.MachineText(w, m.Recorded.Part(), res, audited, style, o.quiet)
+		case "prometheus":
+			return prometheus.Check(w, document, now, buildinfo.Version)
+		case "nfd":
+			return nfd.Check(w, document, now)
 		}
-		err := a.writeTo(o.output, func(w io.Writer) error {
-			cites := report.NewCites()
-			var err error
-			if !o.quiet {
-				err = report.RecordedText(w, m.Recorded.Part(), style)
-			}
-			if err == nil {
-				err = report.CheckText(w, *res, style, o.quiet, cites)
-			}
-			if err == nil && audited != nil {
-				fmt.Fprintln(w)
-				err = report.VMsText(w, *audited, style, o.quiet, cites)
-			}
-			if err == nil && !o.quiet {
-				err = style.WriteSources(w, cites)
-			}
-			return err
-		})
-		if err != nil {
-			return err
-		}
-	} else {
-		// A machine format always gets its document: a failure is inside it, so a
-		// fleet's report shows the broken host rather than losing it.
-		document := doc.NewCheckDoc(res, audited, docError(runErr))
-		document.CheckedAt, document.Origin = m.At, &m.Origin
-		document.Recorded = m.Recorded.Part()
-		if res != nil && o.format == "json" {
-			document.Actions = actions.OfMachine(changeable(o.source), res.Host, a.policyFile)
-			if document.VMs != nil {
-				for i, acts := range actions.OfVMs(audited, res.Host, changeable(o.source)) {
-					document.VMs.VMs[i].Actions = acts
-				}
-			}
-		}
-		now := a.clock()
-		err := a.writeTo(o.output, func(w io.Writer) error {
-			switch o.format {
-			case "prometheus":
-				return prometheus.Check(w, document, now, Version)
-			case "nfd":
-				return nfd.Check(w, document, now)
-			}
-			return report.WriteJSON(w, document)
-		})
-		if err != nil {
-			return err
-		}
+		return report.WriteJSON(w, document)
+	})
+	if err != nil {
+		return err
 	}
 	if runErr != nil {
 		return runErr // the host report is out; what failed is said
@@ -247,7 +215,7 @@ instead (- for stdout). See docs/SECURITY.md.`,
 }
 
 func (a *app) runSnapshot(args []string, tarFile string) error {
-	s, err := inspect.Snapshot(Version, time.Now())
+	s, err := inspect.Snapshot(buildinfo.Version, time.Now())
 	if err != nil {
 		return err
 	}
@@ -281,10 +249,4 @@ func indent(s, prefix string) string {
 		out += prefix + strings.TrimSuffix(l, "\n") + "\n"
 	}
 	return out
-}
-
-// changeable is the source as actions names it: what nestvirt may change
-// depends on where the machine was read.
-func changeable(s inspect.Source) actions.Source {
-	return actions.Source{Snapshot: s.Snapshot(), HostRoot: s.HostRoot, Sos: s.Sos}
 }

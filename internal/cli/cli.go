@@ -12,13 +12,12 @@ import (
 	"io"
 	"os"
 	"runtime/pprof"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
+	"github.com/nestvirt/nestvirt/internal/buildinfo"
 	"github.com/nestvirt/nestvirt/internal/libvirt"
 	"github.com/nestvirt/nestvirt/internal/policy"
 	"github.com/nestvirt/nestvirt/internal/report"
@@ -153,7 +152,7 @@ refused), 2 bad input or usage (nothing judged), 3 a dependency failed (libvirt
 unreachable, permission denied, a module reload failed).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Version:       versionLine(),
+		Version:       buildinfo.Line(),
 	}
 	root.SetVersionTemplate("{{.Version}}\n")
 	root.PersistentFlags().StringVar(&a.policyFile, "policy", "", "load this policy file instead of the embedded RHEL 10 policy")
@@ -196,47 +195,12 @@ func (a *app) policy() (*policy.Policy, error) {
 	return p, nil
 }
 
-// style decides how text looks: colours with --color always, or on a terminal
-// whose TERM is not "dumb" when NO_COLOR is unset; plain ASCII where the locale
-// is not UTF-8.
+// style decides how text looks (report.TerminalStyle), once --color is checked.
 func (a *app) style() (report.Style, error) {
-	s := report.Style{ASCII: !utf8Locale(a.getenv)}
-	w := a.stdout
-	if e, ok := w.(*report.ErrWriter); ok {
-		w = e.W
-	}
-	f, isFile := w.(*os.File)
-	tty := isFile && term.IsTerminal(int(f.Fd()))
-	if tty {
-		if w, _, err := term.GetSize(int(f.Fd())); err == nil {
-			s.Width = w
-		}
-	}
-	// COLUMNS, as shells and less set it, wins: it also sizes output piped to a pager.
-	if c, err := strconv.Atoi(a.getenv("COLUMNS")); err == nil && c >= 40 && c <= 1000 {
-		s.Width = c
-	}
 	if err := colorChoice.check(a.color); err != nil {
-		return s, err
+		return report.Style{}, err
 	}
-	switch a.color {
-	case "always":
-		s.Color = true
-	case "auto":
-		s.Color = tty && a.getenv("NO_COLOR") == "" && a.getenv("TERM") != "dumb"
-	}
-	return s, nil
-}
-
-// utf8Locale reads the locale as setlocale does: LC_ALL, then LC_CTYPE, then LANG.
-func utf8Locale(getenv func(string) string) bool {
-	for _, v := range []string{"LC_ALL", "LC_CTYPE", "LANG"} {
-		if l := getenv(v); l != "" {
-			l = strings.ToLower(l)
-			return strings.Contains(l, "utf-8") || strings.Contains(l, "utf8")
-		}
-	}
-	return false
+	return report.TerminalStyle(a.stdout, a.getenv, a.color), nil
 }
 
 // failOn checks a verdict against --fail-on.

@@ -69,14 +69,7 @@ func (a *app) runAnnotate(o annotateOptions, name string) error {
 	if err != nil {
 		return libvirtErr(err)
 	}
-	fmt.Fprintf(a.stdout, "%s: runs %s", name, ann.Runs)
-	if len(ann.L2) > 0 {
-		fmt.Fprintf(a.stdout, " with L2 %s", strings.Join(ann.L2, ", "))
-	}
-	if ann.OS != "" {
-		fmt.Fprintf(a.stdout, "; OS %s", ann.OS)
-	}
-	fmt.Fprintln(a.stdout, " (recorded in its metadata)")
+	report.Annotated(a.stdout, name, ann)
 	return nil
 }
 
@@ -163,9 +156,7 @@ func (a *app) runExposeFile(o exposeOptions, undo bool) error {
 	case err != nil:
 		return inputError{Err: fmt.Errorf("%s: %w", o.file, err)}
 	}
-	for _, n := range res.Notes {
-		fmt.Fprintf(a.stderr, "nestvirt: %s\n", n)
-	}
+	report.Notes(a.stderr, "", res.Notes)
 	if o.dryRun {
 		return report.DefinitionDiff(a.stdout, o.file, data, res.XML)
 	}
@@ -181,12 +172,8 @@ func (o exposeOptions) options(undo bool) expose.Options {
 
 // say prints what a change said of its host and went on with.
 func (a *app) say(s expose.Said) {
-	for _, n := range s.HostNotes {
-		fmt.Fprintf(a.stderr, "nestvirt: note: %s\n", n)
-	}
-	for _, w := range s.Warnings {
-		fmt.Fprintf(a.stderr, "nestvirt: warning: %s\n", w)
-	}
+	report.Notes(a.stderr, "note", s.HostNotes)
+	report.Notes(a.stderr, "warning", s.Warnings)
 }
 
 func (a *app) runExposeDomain(o exposeOptions, name string, undo bool) error {
@@ -208,19 +195,5 @@ func (a *app) runExposeDomain(o exposeOptions, name string, undo bool) error {
 	if err != nil {
 		return auditErr(err)
 	}
-	for _, n := range ch.Notes {
-		fmt.Fprintf(a.stderr, "nestvirt: %s\n", n)
-	}
-	if o.dryRun {
-		return report.Diff(a.stdout, name, ch.Before, ch.After, false)
-	}
-	switch {
-	case !ch.Changed:
-		fmt.Fprintf(a.stdout, "%s: nothing to change\n", name)
-	case ch.Active:
-		fmt.Fprintf(a.stdout, "%s: definition updated; it keeps running, and the change applies at its next cold boot (shut it down, then start it: a reboot from inside keeps the old CPU)\n", name)
-	default:
-		fmt.Fprintf(a.stdout, "%s: definition updated; it applies at its next start\n", name)
-	}
-	return nil
+	return report.DomainChange(a.stdout, a.stderr, name, ch, o.dryRun)
 }

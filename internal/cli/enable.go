@@ -66,55 +66,7 @@ func (a *app) runEnable(o enableOptions, enable bool) error {
 	}
 	req := hostconf.Request{Enable: enable, DisableHugepages: o.disableHugepages, Now: o.now}
 	out, err := hostconf.Change(o.root, facts, req, o.dryRun, func() ([]string, error) { return runningVMs(o.connect) })
-	plan := out.Plan
-	for _, w := range plan.Warnings {
-		fmt.Fprintf(a.stderr, "nestvirt: warning: %s\n", w)
-	}
-	for _, c := range plan.Conflicts {
-		fmt.Fprintf(a.stderr, "nestvirt: note: also set in %s\n", c)
-	}
-	for _, n := range plan.Notes {
-		fmt.Fprintf(a.stderr, "nestvirt: note: %s\n", n)
-	}
-	for _, w := range out.Written {
-		if w.Created {
-			fmt.Fprintf(a.stdout, "created %s (it did not exist, so there is no previous version)\n", w.Path)
-		} else {
-			fmt.Fprintf(a.stdout, "wrote %s (previous version: %s; before nestvirt first changed it: %s)\n", w.Path, w.Backup, w.Orig)
-		}
-	}
-	if err != nil {
-		return err
-	}
-	if o.dryRun {
-		for _, c := range plan.Changes {
-			if err := report.Diff(a.stdout, c.Path, c.Old, c.New, c.Created); err != nil {
-				return err
-			}
-		}
-		for _, c := range plan.Commands {
-			fmt.Fprintf(a.stdout, "# then: %s\n", c)
-		}
-		if len(plan.Changes) == 0 && len(plan.Commands) == 0 {
-			fmt.Fprintln(a.stdout, "# nothing to change")
-		}
-		return nil
-	}
-	state := "off"
-	if enable {
-		state = "on"
-	}
-	switch {
-	case plan.Reload:
-		fmt.Fprintf(a.stdout, "reloaded %s: nesting is %s now\n", plan.Module, state)
-	case plan.Live && len(out.Written) == 0:
-		fmt.Fprintf(a.stdout, "nesting is already %s in %s, now and at the next load: nothing to change\n", state, plan.Module)
-	case plan.Live:
-		fmt.Fprintf(a.stdout, "nesting is %s in %s now, and will stay %s at the next load\n", state, plan.Module, state)
-	default:
-		fmt.Fprintf(a.stdout, "nesting will be %s in %s at its next reload or boot\n", state, plan.Module)
-	}
-	return nil
+	return report.HostChange(a.stdout, a.stderr, out, enable, o.dryRun, err)
 }
 
 // runningVMs asks libvirt which domains run; without libvirt the module's use

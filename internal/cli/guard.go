@@ -76,18 +76,10 @@ the first install. 'guard status' checks all of this.`,
 				return a.guardUninstallPreview(o)
 			}
 			path, removed, err := guard.Uninstall(o.hooksDir)
-			if errors.Is(err, guard.ErrNotOurs) {
-				return refusedError{Err: err}
+			if err == nil {
+				report.GuardUninstalled(a.stdout, path, removed)
 			}
-			if err != nil {
-				return err
-			}
-			if !removed {
-				fmt.Fprintf(a.stdout, "no guard installed at %s: nothing to do\n", path)
-				return nil
-			}
-			fmt.Fprintf(a.stdout, "removed %s\n", path)
-			return nil
+			return guardErr(err)
 		}),
 	}
 	uninstall.Flags().BoolVar(&o.dryRun, "dry-run", false, "print what would be removed (the hook's diff to nothing, leftovers); change nothing")
@@ -124,58 +116,37 @@ func (a *app) guardInstall(o guardOptions) error {
 	if err != nil {
 		return err
 	}
-	bin := cfg.Binary
 	if o.dryRun {
 		path, prev, next, err := guard.Preview(o.hooksDir, cfg)
-		if errors.Is(err, guard.ErrNotOurs) || errors.Is(err, guard.ErrUntrusted) {
-			return refusedError{Err: err}
-		}
 		if err != nil {
-			return err
+			return guardErr(err)
 		}
-		if string(prev) == string(next) {
-			fmt.Fprintf(a.stdout, "# nothing to change: %s is installed as this would install it\n", path)
-			return nil
-		}
-		if err := report.Diff(a.stdout, path, prev, next, prev == nil); err != nil {
-			return err
-		}
-		fmt.Fprintf(a.stdout, "# mode 0755, owner root; it runs %s with %s (mode %s)\n# then: restart libvirtd or virtqemud if no qemu hook was active when it started (it reads the hook directory at start)\n", bin, cfg.PolicyName(), o.mode)
-		return nil
+		return report.GuardPreview(a.stdout, path, prev, next, cfg)
 	}
 	path, err := guard.Install(o.hooksDir, cfg)
-	if errors.Is(err, guard.ErrNotOurs) || errors.Is(err, guard.ErrUntrusted) {
-		return refusedError{Err: err}
+	if err == nil {
+		report.GuardInstalled(a.stdout, path, cfg)
 	}
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(a.stdout, "installed %s (mode %s), running %s with %s\nrestart libvirtd or virtqemud if no qemu hook was active when it started: it reads the hook directory at start\n", path, o.mode, bin, cfg.PolicyName())
-	return nil
+	return guardErr(err)
 }
 
 // guardUninstallPreview is uninstall --dry-run: the hook's text removed, the
 // leftovers, or the refusal uninstall would give.
 func (a *app) guardUninstallPreview(o guardOptions) error {
 	path, prev, left, err := guard.PreviewUninstall(o.hooksDir)
-	if errors.Is(err, guard.ErrNotOurs) {
+	if err != nil {
+		return guardErr(err)
+	}
+	return report.GuardUninstallPreview(a.stdout, path, prev, left)
+}
+
+// guardErr classifies the guard's errors: a hook that is not nestvirt's, or a
+// binary that cannot be trusted to stay, is a refusal.
+func guardErr(err error) error {
+	if errors.Is(err, guard.ErrNotOurs) || errors.Is(err, guard.ErrUntrusted) {
 		return refusedError{Err: err}
 	}
-	if err != nil {
-		return err
-	}
-	if prev != nil {
-		if err := report.DiffRemove(a.stdout, path, prev); err != nil {
-			return err
-		}
-	}
-	for _, l := range left {
-		fmt.Fprintf(a.stdout, "# then: remove %s (left by an interrupted install)\n", l)
-	}
-	if prev == nil && len(left) == 0 {
-		fmt.Fprintf(a.stdout, "# nothing to change: no guard installed at %s\n", path)
-	}
-	return nil
+	return err
 }
 
 // guardHook is what libvirt runs. It never writes to stdout: for a migration,
@@ -214,26 +185,8 @@ func (a *app) guardStatus(o guardOptions) error {
 	if err != nil {
 		return err
 	}
-	switch {
-	case !st.Installed:
-		fmt.Fprintf(a.stdout, "not installed (%s)\n", st.Path)
-	case !st.Ours:
-		fmt.Fprintf(a.stdout, "%s exists but is not nestvirt's\n", st.Path)
-	default:
-		fmt.Fprintf(a.stdout, "installed: %s\n", st.Path)
-		if c := st.Config; c != nil {
-			fmt.Fprintf(a.stdout, "  runs:   %s (mode %s%s)\n", c.Binary, c.Mode, map[bool]string{true: ", fail-closed"}[c.FailClosed])
-		}
-		fmt.Fprintf(a.stdout, "  policy: %s\n", st.PolicyName)
-	}
-	for _, w := range st.Would {
-		fmt.Fprintf(a.stdout, "on this host, %s would be %s\n", w.What, w.Verdict)
-	}
+	report.GuardStatus(a.stdout, st)
 	if len(st.Problems) > 0 {
-		fmt.Fprintln(a.stdout, "problems:")
-		for _, pr := range st.Problems {
-			fmt.Fprintf(a.stdout, "  - %s\n", pr)
-		}
 		return dependencyError{Err: fmt.Errorf("%w: %d problems (above)", guard.ErrBroken, len(st.Problems))}
 	}
 	return nil

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/nestvirt/nestvirt/internal/buildinfo"
 	"github.com/nestvirt/nestvirt/internal/fleet"
 	"github.com/nestvirt/nestvirt/internal/report/fleetpage"
 )
@@ -64,7 +65,7 @@ Files that are not valid nestvirt documents are listed as skipped.`,
 					if format == "csv" {
 						return fleetpage.CSV(w, f)
 					}
-					return fleetpage.HTML(w, f, p.Name, Version, a.clock(), staleAfter)
+					return fleetpage.HTML(w, f, p.Name, buildinfo.Version, a.clock(), staleAfter)
 				})
 				if err == nil && output != "" {
 					fmt.Fprintf(a.stderr, "wrote %s: %d hosts (%d documents joined a host's row), %d planned topologies, %d files skipped\n", output, len(f.Hosts), f.Merged, len(f.Topologies), len(f.Skipped))

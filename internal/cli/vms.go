@@ -7,9 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/nestvirt/nestvirt/internal/actions"
 	"github.com/nestvirt/nestvirt/internal/audit"
-	"github.com/nestvirt/nestvirt/internal/doc"
 	"github.com/nestvirt/nestvirt/internal/inspect"
 	"github.com/nestvirt/nestvirt/internal/judge"
 	"github.com/nestvirt/nestvirt/internal/libvirt"
@@ -112,36 +110,13 @@ func (a *app) runVMs(o vmsOptions) error {
 		return err
 	}
 	m, res, runErr := a.vmsOf(o)
-	switch {
-	case forPrograms(o.format):
+	if forPrograms(o.format) || res != nil {
 		// The document, whatever failed: with the failure inside.
-		host := &m.Facts
-		if m.Facts.Arch == nil && m.Facts.Hostname == nil {
-			host = nil
-		}
-		document := doc.NewVMsDoc(res, host, docError(runErr))
-		document.CheckedAt, document.Origin = m.At, &m.Origin
-		document.Recorded = m.Recorded.Part()
-		for i, acts := range actions.OfVMs(res, m.Facts, changeable(o.source)) {
-			document.VMs[i].Actions = acts
-		}
-		if err := a.writeTo(o.output, func(w io.Writer) error { return report.WriteJSON(w, document) }); err != nil {
-			return err
-		}
-	case res != nil:
 		err := a.writeTo(o.output, func(w io.Writer) error {
-			cites := report.NewCites()
-			var err error
-			if !o.quiet {
-				err = report.RecordedText(w, m.Recorded.Part(), style)
+			if forPrograms(o.format) {
+				return report.WriteJSON(w, audit.VMsDocument(m, o.source, res, docError(runErr)))
 			}
-			if err == nil {
-				err = report.VMsText(w, *res, style, o.quiet, cites)
-			}
-			if err == nil && !o.quiet {
-				err = style.WriteSources(w, cites)
-			}
-			return err
+			return report.MachineText(w, m.Recorded.Part(), nil, res, style, o.quiet)
 		})
 		if err != nil {
 			return err

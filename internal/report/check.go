@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/nestvirt/nestvirt/internal/doc"
 	"github.com/nestvirt/nestvirt/internal/judge"
 	"github.com/nestvirt/nestvirt/internal/policy"
 	"github.com/nestvirt/nestvirt/internal/probe"
@@ -39,6 +40,30 @@ func headline(r judge.CheckResult, s Style) []string {
 		lines = append(lines, fmt.Sprintf("could be %s (%s) if %s: %s", s.Level(c.Level), c.Rule, c.If, state))
 	}
 	return lines
+}
+
+// MachineText is check's and vms's text: what nestvirt recorded on the host
+// (a sosreport's), the host's result (nil for vms), its VMs (nil without
+// them), then the sources both cited, numbered once.
+func MachineText(w io.Writer, recorded *doc.RecordedPart, host *judge.CheckResult, vms *judge.Audit, s Style, quiet bool) error {
+	cites := NewCites()
+	var err error
+	if !quiet {
+		err = RecordedText(w, recorded, s)
+	}
+	if err == nil && host != nil {
+		err = CheckText(w, *host, s, quiet, cites)
+	}
+	if err == nil && vms != nil {
+		if host != nil {
+			fmt.Fprintln(w)
+		}
+		err = VMsText(w, *vms, s, quiet, cites)
+	}
+	if err == nil && !quiet {
+		err = s.WriteSources(w, cites)
+	}
+	return err
 }
 
 // CheckText writes a check result for a person: the verdict, the facts grouped,

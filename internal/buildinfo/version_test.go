@@ -1,4 +1,4 @@
-package cli
+package buildinfo
 
 import (
 	"os"
@@ -12,7 +12,7 @@ import (
 // The stamps package.sh sets with -ldflags -X reach both version outputs.
 func TestVersionStampedByTheLinker(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "nestvirt")
-	pkg := "github.com/nestvirt/nestvirt/internal/cli"
+	pkg := "github.com/nestvirt/nestvirt/internal/buildinfo"
 	ld := "-X " + pkg + ".Version=9.8.7 -X " + pkg + ".Commit=0123456789abcdef0123 -X " + pkg + ".Date=2026-01-02T03:04:05Z"
 	build := exec.Command("go", "build", "-buildvcs=false", "-trimpath", "-ldflags", ld, "-o", bin, "../../cmd/nestvirt")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
