@@ -21,6 +21,7 @@ import (
 
 	"github.com/nestvirt/nestvirt/internal/arch"
 	"github.com/nestvirt/nestvirt/internal/domxml"
+	"github.com/nestvirt/nestvirt/internal/fault"
 	"github.com/nestvirt/nestvirt/internal/judge"
 	"github.com/nestvirt/nestvirt/internal/libvirt"
 	"github.com/nestvirt/nestvirt/internal/policy"
@@ -99,7 +100,7 @@ func Run(p *policy.Policy, o Options) (Result, error) {
 	defer conn.Close()
 	uri, this := conn.Where()
 	if o.ThisMachine && !this {
-		return Result{}, fmt.Errorf("%s is %w: check --vms judges this machine's VMs; for that host's, run nestvirt vms -c %s (or nestvirt check --vms there)", uri, ErrOtherMachine, uri)
+		return Result{}, fault.Inputf("%s is %w: check --vms judges this machine's VMs; for that host's, run nestvirt vms -c %s (or nestvirt check --vms there)", uri, ErrOtherMachine, uri)
 	}
 	host, notes, soft, err := HostOf(conn, o)
 	if err != nil {
@@ -144,7 +145,7 @@ func HostOf(conn Daemon, o Options) (host probe.Facts, notes []string, soft, err
 			return host, nil, nil, soft
 		}
 		if probe.Str(host.Arch) != h.Arch || (host.CPUVendor != nil && h.Vendor != "" && *host.CPUVendor != h.Vendor) {
-			return host, nil, nil, fmt.Errorf("--root %s describes a host whose CPU is %s %s, but the daemon at %s runs on %s %s: %w; give that host's snapshot", o.Root, probe.Str(host.CPUVendor), probe.Str(host.Arch), uri, h.Vendor, h.Arch, ErrSnapshotMismatch)
+			return host, nil, nil, fault.Inputf("--root %s describes a host whose CPU is %s %s, but the daemon at %s runs on %s %s: %w; give that host's snapshot", o.Root, probe.Str(host.CPUVendor), probe.Str(host.Arch), uri, h.Vendor, h.Arch, ErrSnapshotMismatch)
 		}
 		return host, []string{fmt.Sprintf("the host facts are the snapshot %s's, standing for the host of %s (its CPU matches the daemon's: %s %s)", o.Root, uri, h.Vendor, h.Arch)}, soft, nil
 	}

@@ -115,7 +115,7 @@ func (f *replay) Lookup(name string) (libvirt.Domain, error) {
 	if i := f.find(name); i >= 0 {
 		return libvirt.Domain{Name: name, Active: f.recs[i].State == "running"}, nil
 	}
-	return libvirt.Domain{}, libvirt.ErrNoDomain
+	return libvirt.Domain{}, libvirt.NoDomain(name, "test:///replay")
 }
 
 func (f *replay) ReadAll(int) ([]domxml.Record, error) {
@@ -127,7 +127,7 @@ func (f *replay) HostModel() func(string, string) (bool, error) { return nil }
 func (f *replay) Edit(name string, o libvirt.EditOptions, fn func([]byte) (domxml.Result, error)) (libvirt.Change, error) {
 	i := f.find(name)
 	if i < 0 {
-		return libvirt.Change{}, libvirt.ErrNoDomain
+		return libvirt.Change{}, libvirt.NoDomain(name, "test:///replay")
 	}
 	res, err := fn(f.recs[i].XML)
 	if err != nil {

@@ -67,7 +67,7 @@ func (a *app) runAnnotate(o annotateOptions, name string) error {
 	defer conn.Close()
 	ann, err := rec.On(conn, name)
 	if err != nil {
-		return libvirtErr(err)
+		return err
 	}
 	report.Annotated(a.stdout, name, ann)
 	return nil
@@ -188,12 +188,12 @@ func (a *app) runExposeDomain(o exposeOptions, name string, undo bool) error {
 	}
 	defer conn.Close()
 	if _, err := conn.Lookup(name); err != nil {
-		return libvirtErr(err)
+		return err
 	}
 	ch, said, err := expose.Domain(conn, name, libvirt.EditOptions{DryRun: o.dryRun, Persist: o.persist}, o.options(undo))
 	a.say(said)
 	if err != nil {
-		return auditErr(err)
+		return err
 	}
 	return report.DomainChange(a.stdout, a.stderr, name, ch, o.dryRun)
 }

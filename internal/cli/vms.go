@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"errors"
 	"io"
 	"time"
 
@@ -37,26 +36,7 @@ func (c *connectFlags) addAgent(cmd *cobra.Command) {
 // connect opens the daemon; a daemon that cannot be reached is a failed
 // dependency, a URI that is not one is bad input.
 func (c connectFlags) connect(readOnly bool) (daemon, error) {
-	conn, err := c.dial(libvirt.Options{URI: c.uri, ReadOnly: readOnly, Timeout: c.timeout})
-	return conn, libvirtErr(err)
-}
-
-// libvirtErr classifies an error from the libvirt package.
-func libvirtErr(err error) error {
-	var ce *libvirt.ConnectError
-	switch {
-	case err == nil:
-		return nil
-	case errors.As(err, &ce) && ce.Unknown, errors.Is(err, libvirt.ErrNoDomain):
-		return inputError{Err: err}
-	case errors.Is(err, libvirt.ErrTransient):
-		return refusedError{Err: err}
-	case errors.Is(err, libvirt.ErrConcurrent):
-		// Someone else kept changing the domain, or changed it under nestvirt's
-		// definition: a failure of the conditions the edit needs, not a rule.
-		return dependencyError{Err: err}
-	}
-	return dependencyError{Err: err}
+	return c.dial(libvirt.Options{URI: c.uri, ReadOnly: readOnly, Timeout: c.timeout})
 }
 
 type vmsOptions struct {
@@ -172,16 +152,5 @@ func (a *app) audit(c connectFlags, o audit.Options) (audit.Result, error) {
 	o.Dial = func(o libvirt.Options) (audit.Daemon, error) { return c.dial(o) }
 	o.URI, o.Timeout, o.Agents = c.uri, c.timeout, c.agent
 	r, err := audit.Run(p, o)
-	return r, auditErr(err)
-}
-
-// auditErr classifies an audit's error.
-func auditErr(err error) error {
-	switch {
-	case err == nil, classified(err):
-		return err
-	case inspect.UnusableHostYAML(err), errors.Is(err, audit.ErrOtherMachine), errors.Is(err, audit.ErrSnapshotMismatch):
-		return inputError{Err: err}
-	}
-	return libvirtErr(err)
+	return r, err
 }

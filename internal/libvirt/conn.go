@@ -21,6 +21,7 @@ import (
 	"github.com/digitalocean/go-libvirt/socket"
 	"github.com/digitalocean/go-libvirt/socket/dialers"
 	"github.com/nestvirt/nestvirt/internal/domxml"
+	"github.com/nestvirt/nestvirt/internal/fault"
 )
 
 // DefaultURI is virsh's default for root.
@@ -113,7 +114,7 @@ func Connect(o Options) (*Conn, error) {
 		if err == nil {
 			err = errors.New("unknown scheme")
 		}
-		return nil, &ConnectError{URI: uri, Err: err, Unknown: true}
+		return nil, fault.Input{Err: &ConnectError{URI: uri, Err: err, Unknown: true}}
 	}
 	transport := ""
 	if parts := strings.SplitN(u.Scheme, "+", 2); len(parts) == 2 {
@@ -124,7 +125,7 @@ func Connect(o Options) (*Conn, error) {
 	}
 	d, err := remoteDialer(u, transport, timeout)
 	if err != nil {
-		return nil, &ConnectError{URI: uri, Err: err, Unknown: true}
+		return nil, fault.Input{Err: &ConnectError{URI: uri, Err: err, Unknown: true}}
 	}
 	c, err := open(uri, d, golibvirt.RemoteURI(u), timeout)
 	if err != nil {

@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/nestvirt/nestvirt/internal/fault"
 )
 
 func TestConnectNamesWhatItTried(t *testing.T) {
@@ -19,9 +21,16 @@ func TestConnectNamesWhatItTried(t *testing.T) {
 	for _, bad := range []string{"http://example.com/", "not a uri", "ftp:///x", "qemu+carrier-pigeon://h/system"} {
 		_, err := Connect(Options{URI: bad, ReadOnly: true})
 		var ce *ConnectError
-		if !errors.As(err, &ce) || !ce.Unknown {
-			t.Errorf("%q: %v", bad, err)
+		if !errors.As(err, &ce) || !ce.Unknown || !errors.As(err, new(fault.Input)) {
+			t.Errorf("%q: %v (want a ConnectError marked bad input)", bad, err)
 		}
+	}
+	// A socket that is not there is the daemon's failure, not the user's.
+	if _, err := Connect(Options{URI: "qemu:///system?socket=/nonexistent/libvirt-sock"}); fault.Marked(err) {
+		t.Errorf("missing socket marked %v", err)
+	}
+	if err := NoDomain("vm1", "test:///default"); !errors.Is(err, ErrNoDomain) || !errors.As(err, new(fault.Input)) {
+		t.Errorf("NoDomain: %v", err)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/nestvirt/nestvirt/internal/arch"
 	"github.com/nestvirt/nestvirt/internal/domxml"
+	"github.com/nestvirt/nestvirt/internal/fault"
 	"github.com/nestvirt/nestvirt/internal/osid"
 )
 
@@ -43,6 +44,12 @@ func (c *Conn) Domains() ([]Domain, error) {
 // ErrNoDomain is returned for a name no domain has.
 var ErrNoDomain = errors.New("no such domain")
 
+// NoDomain is the error for a name no domain has on the daemon at uri: bad
+// input (fault.Input), matching ErrNoDomain.
+func NoDomain(name, uri string) error {
+	return fault.Inputf("%w: no domain named %q on %s (virsh -c %s list --all lists them)", ErrNoDomain, name, uri, uri)
+}
+
 // Lookup finds a domain by name.
 func (c *Conn) Lookup(name string) (Domain, error) {
 	var d golibvirt.Domain
@@ -52,7 +59,7 @@ func (c *Conn) Lookup(name string) (Domain, error) {
 	})
 	if err != nil {
 		if golibvirt.IsNotFound(err) {
-			return Domain{}, fmt.Errorf("%w: no domain named %q on %s (virsh -c %s list --all lists them)", ErrNoDomain, name, c.URI, c.URI)
+			return Domain{}, NoDomain(name, c.URI)
 		}
 		return Domain{}, fmt.Errorf("looking up %q: %w", name, err)
 	}

@@ -5,10 +5,12 @@ import (
 	"slices"
 
 	"fmt"
-	golibvirt "github.com/digitalocean/go-libvirt"
 	"time"
 
+	golibvirt "github.com/digitalocean/go-libvirt"
+
 	"github.com/nestvirt/nestvirt/internal/domxml"
+	"github.com/nestvirt/nestvirt/internal/fault"
 	"github.com/nestvirt/nestvirt/internal/runlock"
 )
 
@@ -84,7 +86,7 @@ func (c *Conn) Edit(name string, o EditOptions, fn func(raw []byte) (domxml.Resu
 		return Change{}, err
 	}
 	if !persistent && !o.Persist {
-		return Change{}, fmt.Errorf("%w: %s exists only while it runs; defining the edit would make it persistent. Give --persist if that is what you want", ErrTransient, name)
+		return Change{}, fault.Refused{Err: fmt.Errorf("%w: %s exists only while it runs; defining the edit would make it persistent. Give --persist if that is what you want", ErrTransient, name)}
 	}
 	var ev *events
 	if !o.DryRun {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path"
 
+	"github.com/nestvirt/nestvirt/internal/fault"
 	"github.com/nestvirt/nestvirt/internal/fsroot"
 	"github.com/nestvirt/nestvirt/internal/osid"
 	"github.com/nestvirt/nestvirt/internal/probe"
@@ -36,6 +37,15 @@ type Error struct{ Err error }
 
 func (e *Error) Error() string { return e.Err.Error() }
 func (e *Error) Unwrap() error { return e.Err }
+
+// As makes an Error bad input (fault.Input): the file is what was given.
+func (e *Error) As(target any) bool {
+	if t, ok := target.(*fault.Input); ok {
+		*t = fault.Input{Err: e}
+		return true
+	}
+	return false
+}
 
 // Read reads root's host.yaml. Nothing stated is no error; a file that is not
 // valid is an Error (bad input, which a command reports after judging), its

@@ -1,9 +1,12 @@
 package stated
 
 import (
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/nestvirt/nestvirt/internal/fault"
 	"github.com/nestvirt/nestvirt/internal/probe"
 )
 
@@ -58,4 +61,17 @@ func FuzzParseStated(f *testing.F) {
 			t.Fatal("no From on success")
 		}
 	})
+}
+
+// A host.yaml that is not valid is bad input wherever it surfaces (exit 2),
+// and stays an *Error for what tells it apart.
+func TestAnInvalidHostYAMLIsBadInput(t *testing.T) {
+	err := fmt.Errorf("reading the remote host: %w", &Error{Err: errors.New("host.yaml:3: migration: not yes or no")})
+	var in fault.Input
+	if !errors.As(err, &in) || !strings.Contains(in.Error(), "host.yaml:3") {
+		t.Errorf("not bad input: %v", err)
+	}
+	if !errors.As(err, new(*Error)) {
+		t.Errorf("not an *Error: %v", err)
+	}
 }
