@@ -13,6 +13,7 @@ import (
 	"github.com/nestvirt/nestvirt/internal/doc"
 	"github.com/nestvirt/nestvirt/internal/inspect"
 	"github.com/nestvirt/nestvirt/internal/judge"
+	"github.com/nestvirt/nestvirt/internal/manual"
 	"github.com/nestvirt/nestvirt/internal/policy"
 	"github.com/nestvirt/nestvirt/internal/report"
 	"github.com/nestvirt/nestvirt/internal/report/nfd"
@@ -46,27 +47,9 @@ type checkOptions struct {
 func (a *app) checkCmd() *cobra.Command {
 	o := checkOptions{}
 	cmd := &cobra.Command{
-		Use:   "check",
-		Short: "Judge this machine: where it stands, whether it can nest, what the rules say, how to fix it",
-		Long: `Judge the machine nestvirt runs on: CPU and virtualization extensions, KVM and its
-nested setting (live and at the next module load), the OS, and where the machine
-stands (bare-metal L0, a guest of which hypervisor, container, WSL2, depth). Then the
-policy's host rules, with the source they cite and the commands that fix what can be
-fixed. Needs no root: what cannot be read is reported as unknown, and a verdict
-never rests on it (such findings are marked undetermined).
-
-Some facts cannot be read at all: whether this host's VMs are live-migrated, and
-inside a guest, which OS runs the L0 below. State them in /etc/nestvirt/host.yaml:
-
-` + indent(inspect.HostConfigExample, "  ") + `
-or with --migrates and --l0-os.
-
---sos PATH judges the machine a sosreport describes (an extracted report, or its
-archive): what sos collected is read where sos keeps it, what it did not is
-unknown; with --vms, the domains the report holds. --root DIR reads a snapshot
-(nestvirt snapshot; its --tar file too, as written) instead of this machine (--vms is refused with it: the VMs
-libvirt lists are this machine's); --host-root DIR reads this machine's / mounted
-at DIR, as a container of a DaemonSet sees its node (deploy/kubernetes/).`,
+		Use:     "check",
+		Short:   "Judge this machine: where it stands, whether it can nest, what the rules say, how to fix it",
+		Long:    manual.Long("check", "{{host.yaml}}", indent(inspect.HostConfigExample, "  ")),
 		Example: "  nestvirt check\n  nestvirt check -q --fail-on does-not-work\n  nestvirt check --migrates no\n  nestvirt check --root ./snapshot --format json",
 		Args:    noArgs,
 		RunE:    run(func() error { return a.runCheck(o) }),
@@ -188,19 +171,9 @@ func docError(err error) *doc.Error {
 func (a *app) snapshotCmd() *cobra.Command {
 	var tarFile string
 	cmd := &cobra.Command{
-		Use:   "snapshot DIR | --tar FILE",
-		Short: "Copy what check reads of this machine into DIR (or one tar file), for check --root and bug reports",
-		Long: `Copy what nestvirt check reads of this machine into DIR (same paths), plus cpuid.txt
-with the CPUID leaves in the raw format of 'cpuid -r -1' and nestvirt-snapshot.json,
-which records every path looked at and what was found there, so that
-'nestvirt check --root DIR' replays this machine exactly.
-
-It is made to be attached to a bug report: of each file only what the probe needs
-is kept (from PID 1's environment only container=, from the kernel command line
-only init=, rdinit= and KVM module parameters, and so on; the manifest lists each
-such filter), and no file is more readable than it is on the machine. DIR is
-created (an existing one must be empty and yours); --tar FILE writes one archive
-instead (- for stdout). See docs/SECURITY.md.`,
+		Use:               "snapshot DIR | --tar FILE",
+		Short:             "Copy what check reads of this machine into DIR (or one tar file), for check --root and bug reports",
+		Long:              manual.Long("snapshot"),
 		Args:              cobra.MaximumNArgs(1),
 		ValidArgsFunction: completeDir,
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/nestvirt/nestvirt/internal/buildinfo"
 	"github.com/nestvirt/nestvirt/internal/libvirt"
+	"github.com/nestvirt/nestvirt/internal/manual"
 	"github.com/nestvirt/nestvirt/internal/policy"
 	"github.com/nestvirt/nestvirt/internal/report"
 )
@@ -126,30 +127,9 @@ func run(fn func() error) func(*cobra.Command, []string) error {
 
 func (a *app) rootCmd() *cobra.Command {
 	root := &cobra.Command{
-		Use:   "nestvirt",
-		Short: "Judge nested virtualization against Red Hat's documented support limitations",
-		Long: `nestvirt makes Red Hat's nested-virtualization support page executable.
-
-  nestvirt check          judge this machine: where it stands, can it nest, how to fix it
-  nestvirt plan FILE      judge a planned deployment (L0 host, L1 and L2 guests)
-  nestvirt vms            judge every VM of a libvirt host
-  nestvirt annotate VM    record what a VM runs inside (for vms)
-  nestvirt expose VM      make a VM expose virtualization, keeping its definition
-  nestvirt enable         turn nesting on in the KVM module (disable: off)
-  nestvirt guard install  a libvirt hook that stops what does not work
-  nestvirt snapshot DIR   copy what check reads, for check --root and bug reports
-  nestvirt matrix         print the support matrix of the loaded policy
-  nestvirt os list        the OS names nestvirt knows
-  nestvirt policy lint    validate a policy file
-
-Levels, best to worst: supported, tech-preview, unsupported, untested,
-not-expected-to-work, does-not-work. A verdict is granted, not assumed: what the
-policy does not place in a listed environment is unsupported, and a verdict never
-rests on a fact that could not be read.
-
-Exit codes: 0 verdict better than --fail-on (or done), 1 verdict at or past it (or
-refused), 2 bad input or usage (nothing judged), 3 a dependency failed (libvirt
-unreachable, permission denied, a module reload failed).`,
+		Use:           "nestvirt",
+		Short:         "Judge nested virtualization against Red Hat's documented support limitations",
+		Long:          manual.Long("nestvirt"),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		Version:       buildinfo.Line(),

@@ -9,6 +9,7 @@ import (
 	"github.com/nestvirt/nestvirt/internal/expose"
 	"github.com/nestvirt/nestvirt/internal/inspect"
 	"github.com/nestvirt/nestvirt/internal/libvirt"
+	"github.com/nestvirt/nestvirt/internal/manual"
 	"github.com/nestvirt/nestvirt/internal/report"
 )
 
@@ -22,12 +23,9 @@ type annotateOptions struct {
 func (a *app) annotateCmd() *cobra.Command {
 	o := annotateOptions{}
 	cmd := &cobra.Command{
-		Use:   "annotate DOMAIN --runs wsl2|hyper-v|kvm|none [--l2 OS,...] [--os OS]",
-		Short: "Record what a guest runs inside (and its OS) in its libvirt metadata",
-		Long: `Record in the domain's <metadata>, in nestvirt's own namespace and through libvirt's
-metadata API (the rest of the definition is not rewritten), what the guest runs its
-own guests with and which OSes they are, so 'nestvirt vms' judges the whole chain.
---os records or corrects the guest's OS where libosinfo metadata is missing or wrong.`,
+		Use:     "annotate DOMAIN --runs wsl2|hyper-v|kvm|none [--l2 OS,...] [--os OS]",
+		Short:   "Record what a guest runs inside (and its OS) in its libvirt metadata",
+		Long:    manual.Long("annotate"),
 		Example: "  nestvirt annotate win11 --runs wsl2 --l2 ubuntu24.04\n  nestvirt annotate lab1 --runs kvm --l2 rhel10.0,rhel9.6 --os rhel9.6",
 		Args:    exactArgs(1, "DOMAIN"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -84,23 +82,10 @@ type exposeOptions struct {
 func (a *app) exposeCmd(undo bool) *cobra.Command {
 	o := exposeOptions{}
 	use, short, long := "expose DOMAIN | --file domain.xml", "Make a VM expose virtualization to its guest, keeping every other byte of its definition",
-		`expose edits only <cpu> (host-passthrough, or <feature policy='require'> for vmx,
-svm or sie on the CPU model in use) and, for a Windows guest that runs Hyper-V or
-WSL2, <features><hyperv> (enlightened VMCS on Intel only). Every other element,
-attribute, namespace, comment and metadata is kept byte for byte; the original <cpu>
-is kept in nestvirt's metadata so unexpose can restore it. A running domain keeps
-running: the change applies at its next cold boot. It refuses where this host
-cannot nest (saying what would fix it) and on architectures where nesting does not
-work. Just before defining, the definition is read again: a change made by someone
-else meanwhile is never reverted. A transient domain is refused unless --persist.
-With --file it edits a file and prints the result, with no libvirt needed.`
+		manual.Long("expose")
 	if undo {
 		use, short, long = "unexpose DOMAIN | --file domain.xml", "Restore the <cpu> (and Hyper-V settings) that expose replaced",
-			`unexpose puts back the <cpu> and <features><hyperv> that expose replaced, from the
-record expose keeps in nestvirt's metadata, and removes that record (and a
-<metadata> element expose created for it). Every other byte of the definition is
-kept. A domain expose never changed has nothing to restore: that is not an error.
-With --file it edits a file and prints the result, with no libvirt needed.`
+			manual.Long("unexpose")
 	}
 	cmd := &cobra.Command{
 		Use:   use,

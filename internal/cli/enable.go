@@ -7,6 +7,7 @@ import (
 
 	"github.com/nestvirt/nestvirt/internal/hostconf"
 	"github.com/nestvirt/nestvirt/internal/inspect"
+	"github.com/nestvirt/nestvirt/internal/manual"
 	"github.com/nestvirt/nestvirt/internal/report"
 )
 
@@ -29,21 +30,9 @@ func (a *app) enableCmd(enable bool) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   verb,
 		Short: short,
-		Long: short + `.
-
-The module is the one this machine uses (kvm_intel, kvm_amd, or kvm on IBM Z); no
-option is ever written for another. The setting is persisted in modprobe.d: the line
-that sets it now is edited in place (its other options, comments and the file's
-other lines kept), else /etc/modprobe.d/kvm.conf is written as the RHEL procedure
-does; lines elsewhere that set it too are reported. Every write is atomic and made
-only if the file is still what was read (a concurrent change is planned again, not
-lost); the file before nestvirt first changed it is kept as *.nestvirt-orig and the
-one before the latest change as *.nestvirt-bak, with their owner and mode. The
-module is reloaded now only when no VM runs (libvirt is asked, and the module's use
-count read); otherwise the setting applies at the next reload or boot, and --now
-refuses.`,
-		Args: noArgs,
-		RunE: run(func() error { return a.runEnable(o, enable) }),
+		Long:  short + ".\n\n" + manual.Long("enable"),
+		Args:  noArgs,
+		RunE:  run(func() error { return a.runEnable(o, enable) }),
 	}
 	cmd.Flags().StringVar(&o.root, "root", "/", "act on this snapshot tree instead of / (module loading is simulated in the tree)")
 	o.connect.add(cmd, a)

@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/nestvirt/nestvirt/internal/ansible"
+	"github.com/nestvirt/nestvirt/internal/manual"
 )
 
 func (a *app) factsCmd() *cobra.Command {
@@ -13,11 +14,7 @@ func (a *app) factsCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "facts",
 		Short: "Install nestvirt as an Ansible local fact (ansible_local.nestvirt)",
-		Long: `Install an executable nestvirt.fact in Ansible's fact directory, so that every fact
-gathering (the setup module) runs 'nestvirt check --format json' on the host and
-publishes the document as ansible_local.nestvirt. The fact always prints valid JSON
-and exits 0: when nestvirt is missing, crashes or takes over a minute, the document
-says so in its error field. examples/ansible/ has playbooks that use it.`,
+		Long:  manual.Long("facts"),
 	}
 	install := &cobra.Command{
 		Use:   "install",

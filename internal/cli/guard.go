@@ -11,6 +11,7 @@ import (
 	"github.com/nestvirt/nestvirt/internal/guard"
 	"github.com/nestvirt/nestvirt/internal/inspect"
 	"github.com/nestvirt/nestvirt/internal/libvirt"
+	"github.com/nestvirt/nestvirt/internal/manual"
 	"github.com/nestvirt/nestvirt/internal/report"
 )
 
@@ -31,30 +32,7 @@ func (a *app) guardCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "guard",
 		Short: "A libvirt QEMU hook that stops what the rules say does not work",
-		Long: `A libvirt QEMU hook (/etc/libvirt/hooks/qemu.d/nestvirt-guard) that judges each
-guest start, restore and incoming migration with this host's live facts and the
-policy, before libvirt goes on:
-
-  - an incoming migration (libvirt calls the hook on the destination) to an AMD host
-    with nesting on is refused: migrating VMs does not work there, and fails by
-    corrupting the guest, not by an error;
-  - a guest backed by huge pages on an IBM Z host with nesting on is refused;
-  - what else the rules say does not work or is not expected to (an L3 guest) is
-    allowed with a warning.
-
-What it cannot see: the source side of a migration. A host migrating its VMs away is
-not stopped by its own guard; the destination's guard refuses them. Install the guard
-on every host of a migration pool.
-
-It fails open: if nestvirt is missing, broken, or takes longer than 2 s to decide,
-the operation goes on and the hook says so in syslog (journalctl -t nestvirt-guard)
-and to libvirt; --fail-closed refuses instead. Install refuses a nestvirt binary
-that could vanish or be replaced (a temporary or build-cache file, one not owned by
-root or writable by others): install the package, or pass --binary /usr/bin/nestvirt.
---mode warn logs and never blocks.
-
-libvirtd (or virtqemud) reads the qemu.d directory when it starts: restart it after
-the first install. 'guard status' checks all of this.`,
+		Long:  manual.Long("guard"),
 	}
 	install := &cobra.Command{
 		Use:   "install",

@@ -21,7 +21,6 @@ var wired = []string{
 	"golang.org/x/term",     // whether stdout is a terminal (colours)
 	"golang.org/x/sys/unix", // whether stdout was open at start
 	// What the commands do.
-	"internal/actions",   // what each change would do here, for the console
 	"internal/buildinfo", // version: the build's stamps
 	"internal/ansible",   // facts install, uninstall
 	"internal/audit",     // judge a machine read, and a host's VMs
@@ -32,6 +31,7 @@ var wired = []string{
 	"internal/inspect",   // read a machine from its source; snapshot
 	"internal/judge",     // the results the renderers take
 	"internal/libvirt",   // the daemon the commands dial
+	"internal/manual",    // what each command says of itself (--help, man pages)
 	"internal/plan",      // plan
 	"internal/policy",    // the policy: --policy, lint, show, levels for --fail-on
 	// The contracts and the helpers of output and exit codes.

@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/nestvirt/nestvirt/internal/manual"
 	"github.com/nestvirt/nestvirt/internal/report"
 )
 
@@ -13,11 +14,8 @@ func (a *app) matrixCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "matrix",
 		Short: "Print the support matrix of the loaded policy as tables",
-		Long: `Print the policy's support tables as the source meant them: each column a list (the
-flattened page lost its empty cells), so any L1 of a table may carry any L2 of that
-table. On a terminal too narrow for a table, its columns are printed one after the
-other.`,
-		Args: noArgs,
+		Long:  manual.Long("matrix"),
+		Args:  noArgs,
 		RunE: run(func() error {
 			if err := (choice{"format", o.formats}).check(o.format); err != nil {
 				return err

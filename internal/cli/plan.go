@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/nestvirt/nestvirt/internal/doc"
+	"github.com/nestvirt/nestvirt/internal/manual"
 	"github.com/nestvirt/nestvirt/internal/plan"
 	"github.com/nestvirt/nestvirt/internal/policy"
 	"github.com/nestvirt/nestvirt/internal/report"
@@ -21,16 +22,9 @@ type planOptions struct {
 func (a *app) planCmd() *cobra.Command {
 	o := planOptions{}
 	cmd := &cobra.Command{
-		Use:   "plan FILE|DIR|- ...",
-		Short: "Judge planned deployments (topology files) chain by chain",
-		Long: `Judge planned deployments against the policy, chain by chain.
-
-A chain is a path from the host to a guest with no guests. Each finding gives its
-level, its reason, the sentence of the source it comes from, and a remedy where one
-exists. A directory means its *.yaml, *.yml and *.json files (--recursive: and those
-of its subdirectories); - reads stdin. Every file is judged; one that cannot be read
-or is not a valid topology is reported with each problem's line, and the run exits
-2 at the end.`,
+		Use:     "plan FILE|DIR|- ...",
+		Short:   "Judge planned deployments (topology files) chain by chain",
+		Long:    manual.Long("plan"),
 		Example: "  nestvirt plan examples/wsl2-supported.yaml\n  nestvirt plan --format json --fail-on tech-preview examples/\n  nestvirt plan - < lab.yaml",
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/nestvirt/nestvirt/internal/buildinfo"
 	"github.com/nestvirt/nestvirt/internal/fleet"
+	"github.com/nestvirt/nestvirt/internal/manual"
 	"github.com/nestvirt/nestvirt/internal/report/fleetpage"
 )
 
@@ -16,25 +17,9 @@ func (a *app) reportCmd() *cobra.Command {
 	var output, format string
 	var staleAfter time.Duration
 	cmd := &cobra.Command{
-		Use:   "report FILE|DIR... [-o report.html]",
-		Short: "One HTML page of a fleet, from the JSON documents of check, vms and plan",
-		Long: `Read the JSON documents nestvirt wrote across a fleet (check, vms, plan; a directory
-is read recursively for .json files) and write one self-contained HTML page: hosts
-per verdict, a sortable and filterable table of hosts (position, OS, nesting,
-verdict, worst finding, when each was checked and from which documents), the
-findings grouped by rule with their source and remedy and the hosts they hit,
-each host's VMs with the reason for their verdict, the planned topologies with
-their chains and findings. It needs no network (its style and script are
-inline), reads without its script, prints, keeps its filters in the address
-(#q=...&verdict=...), and exports the rows shown as CSV.
-
-One row per machine: documents of the same machine (its machine ID and host
-name, which nestvirt records in every document) are one row, whatever fed them
-(a live check, a sosreport, an Ansible fact), the newest one's facts shown and
-every one listed as a source. A row whose facts are older than --stale-after is
-marked stale. --format csv writes the rows as CSV instead of the page.
-
-Files that are not valid nestvirt documents are listed as skipped.`,
+		Use:     "report FILE|DIR... [-o report.html]",
+		Short:   "One HTML page of a fleet, from the JSON documents of check, vms and plan",
+		Long:    manual.Long("report"),
 		Example: "  ansible-playbook -i inventory examples/ansible/gather.yml\n  nestvirt report nestvirt-reports/ -o fleet.html",
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {

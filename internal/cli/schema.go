@@ -5,17 +5,15 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/nestvirt/nestvirt/internal/manual"
 	"github.com/nestvirt/nestvirt/schema"
 )
 
 func (a *app) schemaCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:   "schema [check|plan|vms|matrix]",
-		Short: "Print the JSON Schema of a JSON document nestvirt writes",
-		Long: `Print the JSON Schema (2020-12) of the JSON document a command writes, with the
-definitions it shares with the others embedded, so a validator needs this one file.
-Every document names its schema in its "schema" field; docs/JSON.md says what the
-contract promises. Without an argument, lists the documents.`,
+		Use:               "schema [check|plan|vms|matrix]",
+		Short:             "Print the JSON Schema of a JSON document nestvirt writes",
+		Long:              manual.Long("schema"),
 		Args:              cobra.MaximumNArgs(1),
 		ValidArgsFunction: completeOne(schema.Names),
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -10,6 +10,7 @@ import (
 	"github.com/nestvirt/nestvirt/internal/inspect"
 	"github.com/nestvirt/nestvirt/internal/judge"
 	"github.com/nestvirt/nestvirt/internal/libvirt"
+	"github.com/nestvirt/nestvirt/internal/manual"
 	"github.com/nestvirt/nestvirt/internal/report"
 )
 
@@ -52,26 +53,9 @@ func (a *app) vmsCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "vms",
 		Short: "Judge every VM of a libvirt host: does it expose virtualization, which OS, what it runs",
-		Long: `Judge every domain of a libvirt host, running or only defined: its state, arch,
-CPU mode and whether hardware virtualization reaches it (host-passthrough and
-maximum: when this host has it; host-model: from the host's domain capabilities;
-custom: from the vmx/svm/sie feature policy), its OS, huge-page backing, what it
-runs inside ('nestvirt annotate'), and each chain's verdict.
-
-The OS is what the domain declares (libosinfo metadata, or 'nestvirt annotate
---os'). With --guest-agent, the QEMU guest agent of each running domain is asked
-too, on a read-write connection of its own (libvirt answers guest-agent
-questions only there): the chains are judged again with the OS it reports, and
-that counts only when it is worse (a VM declared win2k22 that runs Windows
-Server 2019 cannot run WSL 2). The guest controls what its agent says, so it
-can never make a verdict better; the OS column shows both.
-
-Each chain starts where this host stands (see nestvirt check): on bare metal the
-host is the L0 and its VMs are L1s; on a guest the L0 below is not visible, the
-host is an L1 and its VMs are L2s. Read-only: without --guest-agent only the
-daemon's read-only socket is used, where there is one.`,
-		Args: noArgs,
-		RunE: run(func() error { return a.runVMs(o) }),
+		Long:  manual.Long("vms"),
+		Args:  noArgs,
+		RunE:  run(func() error { return a.runVMs(o) }),
 	}
 	o.connect.add(cmd, a)
 	o.connect.addAgent(cmd)
