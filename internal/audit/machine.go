@@ -22,6 +22,32 @@ func Machine(p *policy.Policy, m inspect.Machine) judge.CheckResult {
 	return res
 }
 
+// Check judges machine m (Machine) and, with vms, its VMs: a sosreport's own
+// domains when m was read from one (no libvirt is asked), else those of this
+// machine's daemon, which vms names (its facts are m's: ThisMachine). The VMs'
+// verdicts fold into the host's. The host's result stands when the VMs could
+// not be judged, and err says why.
+func Check(p *policy.Policy, m inspect.Machine, vms *Options) (judge.CheckResult, *judge.Audit, error) {
+	res := Machine(p, m)
+	if vms == nil {
+		return res, nil, nil
+	}
+	var a judge.Audit
+	if m.Report != nil {
+		a = Sosreport(p, m)
+	} else {
+		o := *vms
+		o.Local, o.ThisMachine = m.Known(), true
+		r, err := Run(p, o)
+		if err != nil {
+			return res, nil, err
+		}
+		a = r.Audit
+	}
+	res.Fold(a)
+	return res, &a, nil
+}
+
 // Sosreport judges the domains of the sosreport inspect read (Report), with a
 // note for each VM whose verdict differs from what nestvirt recorded there.
 func Sosreport(p *policy.Policy, m inspect.Machine) judge.Audit {

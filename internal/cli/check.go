@@ -10,6 +10,7 @@ import (
 
 	"github.com/nestvirt/nestvirt/internal/audit"
 	"github.com/nestvirt/nestvirt/internal/buildinfo"
+	"github.com/nestvirt/nestvirt/internal/clioptions"
 	"github.com/nestvirt/nestvirt/internal/doc"
 	"github.com/nestvirt/nestvirt/internal/inspect"
 	"github.com/nestvirt/nestvirt/internal/judge"
@@ -20,28 +21,12 @@ import (
 	"github.com/nestvirt/nestvirt/internal/report/prometheus"
 )
 
-// statedFlags let the admin state what cannot be read, over /etc/nestvirt/host.yaml.
-type statedFlags struct{ inspect.Statements }
-
-func (s *statedFlags) add(cmd *cobra.Command) {
-	cmd.Flags().StringVar(&s.Migrates, "migrates", "", "whether this host's VMs are live-migrated: yes or no (default: migration: in "+"/"+inspect.HostConfig+", else unknown)")
-	cmd.Flags().StringVar(&s.L0OS, "l0-os", "", "inside a guest: the OS of the L0 host below it, which cannot be seen from here (rhel10.0)")
-}
-
-// source is what the flags name, the flags' values checked.
-func (s statedFlags) check() error {
-	if s.Migrates != "" {
-		return migratesChoice.check(s.Migrates)
-	}
-	return nil
-}
-
 type checkOptions struct {
-	verdictFlags
-	stated  statedFlags
+	clioptions.Verdict
+	stated  clioptions.Stated
 	source  inspect.Source
 	vms     bool
-	connect connectFlags
+	connect clioptions.Connect
 }
 
 func (a *app) checkCmd() *cobra.Command {
@@ -49,7 +34,7 @@ func (a *app) checkCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "check",
 		Short:   "Judge this machine: where it stands, whether it can nest, what the rules say, how to fix it",
-		Long:    manual.Long("check", "{{host.yaml}}", indent(inspect.HostConfigExample, "  ")),
+		Long:    manual.Long("check", "{{host.yaml}}", inspect.HostConfigExample),
 		Example: "  nestvirt check\n  nestvirt check -q --fail-on does-not-work\n  nestvirt check --migrates no\n  nestvirt check --root ./snapshot --format json",
 		Args:    noArgs,
 		RunE:    run(func() error { return a.runCheck(o) }),
@@ -57,11 +42,11 @@ func (a *app) checkCmd() *cobra.Command {
 	cmd.Flags().StringVar(&o.source.Root, "root", "/", "read the machine from this snapshot (a directory, or the tar snapshot --tar wrote) instead of /")
 	cmd.Flags().StringVar(&o.source.Sos, "sos", "", "judge the machine a sosreport describes: its directory, or its .tar.xz/.tar.gz archive (read in memory, never extracted)")
 	cmd.Flags().StringVar(&o.source.HostRoot, "host-root", "", "read this machine's / mounted at this directory, as a container sees its node (/host): files from there, CPUID from this CPU")
-	o.verdictFlags.add(cmd, "output format: text, json, prometheus (for node_exporter's textfile collector) or nfd (a Node Feature Discovery feature file)", checkFormats...)
-	o.stated.add(cmd)
+	o.Verdict.Add(cmd, "output format: text, json, prometheus (for node_exporter's textfile collector) or nfd (a Node Feature Discovery feature file)", checkFormats...)
+	o.stated.Add(cmd)
 	cmd.Flags().BoolVar(&o.vms, "vms", false, "also judge this host's libvirt VMs (as nestvirt vms); with --sos, the domains the report holds")
-	o.connect.add(cmd, a)
-	o.connect.addAgent(cmd)
+	o.connect.Add(cmd, a.dialer())
+	o.connect.AddAgent(cmd)
 	return cmd
 }
 
@@ -70,23 +55,23 @@ func (a *app) checkCmd() *cobra.Command {
 var checkFormats = []string{"text", "json", "prometheus", "nfd"}
 
 func (a *app) runCheck(o checkOptions) error {
-	style, err := a.startStyle(o.verdictFlags)
+	style, err := a.startStyle(o.Verdict)
 	style.FlagsOnly = o.source.Sos != ""
 	if err != nil {
 		return err
 	}
 	m, res, audited, runErr := a.checkHost(o)
-	if !forPrograms(o.format) && res == nil {
+	if !clioptions.ForPrograms(o.Format) && res == nil {
 		return runErr
 	}
 	// A machine format always gets its document: a failure is inside it, so a
 	// fleet's report shows the broken host rather than losing it.
-	document := audit.CheckDocument(m, o.source, res, audited, docError(runErr), a.policyFile, o.format == "json")
+	document := audit.CheckDocument(m, o.source, res, audited, doc.ErrorOf(runErr), a.policyFile, o.Format == "json")
 	now := a.clock()
-	err = a.writeTo(o.output, func(w io.Writer) error {
-		switch o.format {
+	err = a.writeTo(o.Output, func(w io.Writer) error {
+		switch o.Format {
 		case "text":
-			return report.MachineText(w, m.Recorded.Part(), res, audited, style, o.quiet)
+			return report.MachineText(w, m.Recorded.Part(), res, audited, style, o.Quiet)
 		case "prometheus":
 			return prometheus.Check(w, document, now, buildinfo.Version)
 		case "nfd":
@@ -100,7 +85,7 @@ func (a *app) runCheck(o checkOptions) error {
 	if runErr != nil {
 		return runErr // the host report is out; what failed is said
 	}
-	return failOn(res.Verdict, o.failOn)
+	return failOn(res.Verdict, o.FailOn)
 }
 
 // checkHost reads and judges the machine (and with --vms its VMs). The result
@@ -108,7 +93,7 @@ func (a *app) runCheck(o checkOptions) error {
 // result is given (the VMs could not be judged, host.yaml is not valid).
 func (a *app) checkHost(o checkOptions) (inspect.Machine, *judge.CheckResult, *judge.Audit, error) {
 	loaded := policy.Ahead(a.policy, policy.ScopeHost)
-	if err := o.stated.check(); err != nil {
+	if err := o.stated.Check(); err != nil {
 		return inspect.Machine{Origin: doc.Origin{Kind: doc.OriginLive}}, nil, nil, err
 	}
 	m, err := inspect.Read(o.source, o.stated.Statements, a.clock())
@@ -125,22 +110,16 @@ func (a *app) checkHost(o checkOptions) (inspect.Machine, *judge.CheckResult, *j
 	if err != nil {
 		return m, nil, nil, err
 	}
-	res := audit.Machine(p, m)
-	if !o.vms {
-		return m, &res, nil, soft
+	var vms *audit.Options
+	if o.vms {
+		vo := o.connect.Audit(audit.Options{Root: o.source.Root})
+		vms = &vo
 	}
-	var audited judge.Audit
-	if m.Report != nil {
-		audited = audit.Sosreport(p, m) // the report's own domains: no libvirt
-	} else {
-		r, err := a.audit(o.connect, audit.Options{Local: m.Known(), Root: o.source.Root, ThisMachine: true})
-		if err != nil {
-			return m, &res, nil, err
-		}
-		audited = r.Audit
+	res, audited, err := audit.Check(p, m, vms)
+	if err != nil {
+		return m, &res, nil, err
 	}
-	res.Fold(audited)
-	return m, &res, &audited, soft
+	return m, &res, audited, soft
 }
 
 // statedSoft splits a reading's error: a host.yaml that is not valid (soft: the
@@ -153,21 +132,6 @@ func statedSoft(err error) (soft, hard error) {
 	return nil, err
 }
 
-// docError is a command's failure as its document says it.
-func docError(err error) *doc.Error {
-	if err == nil {
-		return nil
-	}
-	kind := doc.ErrorDependency
-	switch exitCode(err) {
-	case ExitInput:
-		kind = doc.ErrorInput
-	case ExitFindings:
-		kind = doc.ErrorRefused
-	}
-	return &doc.Error{Kind: kind, Message: err.Error()}
-}
-
 func (a *app) snapshotCmd() *cobra.Command {
 	var tarFile string
 	cmd := &cobra.Command{
@@ -175,7 +139,7 @@ func (a *app) snapshotCmd() *cobra.Command {
 		Short:             "Copy what check reads of this machine into DIR (or one tar file), for check --root and bug reports",
 		Long:              manual.Long("snapshot"),
 		Args:              cobra.MaximumNArgs(1),
-		ValidArgsFunction: completeDir,
+		ValidArgsFunction: clioptions.CompleteDir,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if (len(args) == 1) == (tarFile != "") {
 				return inputErrorf("give a DIR or --tar FILE, one of them")
@@ -192,11 +156,9 @@ func (a *app) runSnapshot(args []string, tarFile string) error {
 	if err != nil {
 		return err
 	}
-	for _, n := range s.Notes {
-		fmt.Fprintf(a.stderr, "nestvirt: note: %s\n", n)
-	}
+	report.Notes(a.stderr, "note", s.Notes)
 	if kept := s.Partial(); len(kept) > 0 {
-		fmt.Fprintf(a.stderr, "nestvirt: note: kept only part of %s; review the snapshot before you share it\n", strings.Join(kept, ", "))
+		report.Notes(a.stderr, "note", []string{fmt.Sprintf("kept only part of %s; review the snapshot before you share it", strings.Join(kept, ", "))})
 	}
 	if tarFile != "" {
 		if tarFile == "-" {
@@ -214,12 +176,4 @@ func (a *app) runSnapshot(args []string, tarFile string) error {
 	}
 	fmt.Fprintf(a.stdout, "snapshot written to %s; replay it with: nestvirt check --root %s\n", args[0], args[0])
 	return nil
-}
-
-func indent(s, prefix string) string {
-	var out string
-	for l := range strings.Lines(s) {
-		out += prefix + strings.TrimSuffix(l, "\n") + "\n"
-	}
-	return out
 }

@@ -12,12 +12,12 @@ import (
 	"io"
 	"os"
 	"runtime/pprof"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/nestvirt/nestvirt/internal/buildinfo"
+	"github.com/nestvirt/nestvirt/internal/clioptions"
 	"github.com/nestvirt/nestvirt/internal/libvirt"
 	"github.com/nestvirt/nestvirt/internal/manual"
 	"github.com/nestvirt/nestvirt/internal/policy"
@@ -88,7 +88,7 @@ func mainWith(a *app, root *cobra.Command) int {
 	if err != nil {
 		var th thresholdError
 		if !errors.As(err, &th) {
-			a.printError(err)
+			report.Error(a.stderr, err)
 		}
 	}
 	return exitCode(err)
@@ -154,7 +154,7 @@ func (a *app) rootCmd() *cobra.Command {
 	})
 	root.AddCommand(a.planCmd(), a.checkCmd(), a.snapshotCmd(), a.vmsCmd(), a.annotateCmd(), a.exposeCmd(false), a.exposeCmd(true),
 		a.enableCmd(true), a.enableCmd(false), a.guardCmd(), a.matrixCmd(), a.osCmd(), a.policyCmd(), a.schemaCmd(), a.factsCmd(), a.reportCmd(), a.versionCmd())
-	completeFlags(root)
+	clioptions.CompleteFlags(root)
 	return root
 }
 
@@ -177,7 +177,7 @@ func (a *app) policy() (*policy.Policy, error) {
 
 // style decides how text looks (report.TerminalStyle), once --color is checked.
 func (a *app) style() (report.Style, error) {
-	if err := colorChoice.check(a.color); err != nil {
+	if err := clioptions.Color.Check(a.color); err != nil {
 		return report.Style{}, err
 	}
 	return report.TerminalStyle(a.stdout, a.getenv, a.color), nil
@@ -198,78 +198,6 @@ func failOn(verdict policy.Level, threshold string) error {
 	return nil
 }
 
-func validateFailOn(threshold string) error {
-	if threshold == "never" {
-		return nil
-	}
-	if _, err := policy.ParseLevel(threshold); err != nil {
-		return inputErrorf("--fail-on: %w, or never", err)
-	}
-	return nil
-}
-
-// printError says err, a line each: each error joined in it (a file's
-// problems, strictyaml.Problems, among them) and each line of its message.
-func (a *app) printError(err error) {
-	var j interface{ Unwrap() []error }
-	if errors.As(err, &j) {
-		for _, e := range j.Unwrap() {
-			a.printError(e)
-		}
-		return
-	}
-	msg := err.Error()
-	hint := ""
-	if i := strings.Index(msg, "\n\nDid you mean this?"); i >= 0 {
-		// cobra's suggestion: one hint, not an error per line.
-		hint = strings.Join(strings.Fields(msg[i+len("\n\nDid you mean this?"):]), ", ")
-		msg = msg[:i]
-	}
-	for _, line := range strings.Split(strings.TrimRight(msg, "\n"), "\n") {
-		if strings.TrimSpace(line) == "" {
-			continue
-		}
-		fmt.Fprintf(a.stderr, "nestvirt: error: %s\n", line)
-	}
-	if hint != "" {
-		fmt.Fprintf(a.stderr, "nestvirt: hint: did you mean %s?\n", hint)
-	}
-}
-
-const formatHelp = "output format: text or json"
-
-// verdictFlags are the output flags of every command that reaches a verdict.
-type verdictFlags struct {
-	format  string
-	formats []string // what --format takes for this command
-	failOn  string
-	quiet   bool
-	output  string
-}
-
-// add adds the output flags, --fail-on and --quiet; formats as addFormat.
-func (v *verdictFlags) add(cmd *cobra.Command, help string, formats ...string) {
-	v.addFormat(cmd, help, formats...)
-	cmd.Flags().StringVar(&v.failOn, "fail-on", "unsupported", "exit 1 when the verdict is at or past this level ('supported' fails on every verdict, 'never' on none): "+strings.Join(failOnValues(), ", "))
-	cmd.Flags().BoolVarP(&v.quiet, "quiet", "q", false, "print only what needs action")
-}
-
-// addFormat adds --format (with its help; text and json when no formats are
-// named) and --output.
-func (v *verdictFlags) addFormat(cmd *cobra.Command, help string, formats ...string) {
-	if len(formats) == 0 {
-		formats = []string{"text", "json"}
-	}
-	v.formats = formats
-	cmd.Flags().StringVar(&v.format, "format", "text", help)
-	cmd.Flags().StringVarP(&v.output, "output", "o", "", "write to this file instead of stdout, atomically (a temporary file in its directory, synced, renamed over it; a new file's mode follows the umask)")
-	choice{"format", formats}.complete(cmd)
-}
-
-// forPrograms reports whether a format is read by programs: it then carries a
-// command's failure inside its document, so no run leaves an empty file.
-func forPrograms(format string) bool { return format != "text" }
-
 // writeTo renders into stdout, or with --output into the file, atomically: a
 // render that fails or a file that cannot be written leaves the previous file.
 func (a *app) writeTo(output string, render func(io.Writer) error) error {
@@ -281,7 +209,7 @@ func (a *app) writeTo(output string, render func(io.Writer) error) error {
 
 // start validates the verdict flags and returns the output style and the policy,
 // before any work is done.
-func (a *app) start(v verdictFlags) (report.Style, *policy.Policy, error) {
+func (a *app) start(v clioptions.Verdict) (report.Style, *policy.Policy, error) {
 	style, err := a.startStyle(v)
 	if err != nil {
 		return style, nil, err
@@ -292,11 +220,8 @@ func (a *app) start(v verdictFlags) (report.Style, *policy.Policy, error) {
 
 // startStyle checks the verdict flags and settles the style, for a command that
 // loads its policy itself.
-func (a *app) startStyle(v verdictFlags) (report.Style, error) {
-	if err := (choice{"format", v.formats}).check(v.format); err != nil {
-		return report.Style{}, err
-	}
-	if err := validateFailOn(v.failOn); err != nil {
+func (a *app) startStyle(v clioptions.Verdict) (report.Style, error) {
+	if err := v.Check(); err != nil {
 		return report.Style{}, err
 	}
 	return a.style()

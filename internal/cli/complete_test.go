@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nestvirt/nestvirt/internal/clioptions"
 	"github.com/spf13/cobra"
 )
 
@@ -93,18 +94,18 @@ func TestCompletionOfValues(t *testing.T) {
 // The values a flag completes are the values it takes: each completed value is
 // accepted, and a value outside the list is refused naming them.
 func TestCompletedValuesAreTheAcceptedOnes(t *testing.T) {
-	for _, c := range []choice{colorChoice, migratesChoice, hypervChoice, vendorChoice, modeChoice, runsChoice, {"fail-on", failOnValues()}} {
-		for _, v := range c.values {
-			if err := c.check(v); err != nil {
-				t.Errorf("%s %s: %v", c.flag, v, err)
+	for _, c := range []clioptions.Choice{clioptions.Color, clioptions.Migrates, clioptions.Hyperv, clioptions.Vendor, clioptions.Mode, clioptions.Runs, {Flag: "fail-on", Values: clioptions.FailOnValues()}} {
+		for _, v := range c.Values {
+			if err := c.Check(v); err != nil {
+				t.Errorf("%s %s: %v", c.Flag, v, err)
 			}
 		}
-		if err := c.check("bogus"); err == nil || !strings.Contains(err.Error(), "--"+c.flag) {
-			t.Errorf("%s: bogus accepted or unnamed: %v", c.flag, err)
+		if err := c.Check("bogus"); err == nil || !strings.Contains(err.Error(), "--"+c.Flag) {
+			t.Errorf("%s: bogus accepted or unnamed: %v", c.Flag, err)
 		}
 	}
-	for _, v := range failOnValues() {
-		if err := validateFailOn(v); err != nil {
+	for _, v := range clioptions.FailOnValues() {
+		if err := clioptions.CheckFailOn(v); err != nil {
 			t.Errorf("--fail-on %s completes but is refused: %v", v, err)
 		}
 	}
@@ -119,7 +120,7 @@ func TestCompletionOfDomainsWithoutADaemon(t *testing.T) {
 		if len(got) != 0 || d != cobra.ShellCompDirectiveNoFileComp {
 			t.Errorf("%s: %q %d", cmd, got, d)
 		}
-		if el := time.Since(start); el > completionTimeout+time.Second {
+		if el := time.Since(start); el > clioptions.CompletionTimeout+time.Second {
 			t.Errorf("%s: took %v", cmd, el)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/nestvirt/nestvirt/internal/clioptions"
 	"github.com/nestvirt/nestvirt/internal/expose"
 	"github.com/nestvirt/nestvirt/internal/inspect"
 	"github.com/nestvirt/nestvirt/internal/libvirt"
@@ -14,7 +15,7 @@ import (
 )
 
 type annotateOptions struct {
-	connect connectFlags
+	connect clioptions.Connect
 	runs    string
 	l2      []string
 	os      string
@@ -35,8 +36,8 @@ func (a *app) annotateCmd() *cobra.Command {
 			return run(func() error { return a.runAnnotate(o, args[0]) })(cmd, args)
 		},
 	}
-	o.connect.add(cmd, a)
-	cmd.ValidArgsFunction = completeDomain(&o.connect)
+	o.connect.Add(cmd, a.dialer())
+	cmd.ValidArgsFunction = clioptions.CompleteDomain(&o.connect)
 	cmd.Flags().StringVar(&o.runs, "runs", "", "what the guest runs its guests with: "+strings.Join(expose.GuestRuns, ", "))
 	cmd.Flags().StringSliceVar(&o.l2, "l2", nil, "OS of each of its guests (as in topology files: ubuntu24.04, rhel10.0)")
 	cmd.Flags().StringVar(&o.os, "os", "", "the guest's own OS, where libosinfo metadata is missing or wrong")
@@ -58,7 +59,7 @@ func (a *app) runAnnotate(o annotateOptions, name string) error {
 	if err != nil {
 		return err
 	}
-	conn, err := o.connect.connect(false)
+	conn, err := o.connect.Open(false)
 	if err != nil {
 		return err
 	}
@@ -73,7 +74,7 @@ func (a *app) runAnnotate(o annotateOptions, name string) error {
 
 type exposeOptions struct {
 	expose.Options // Arch, Vendor, Hyperv, Root
-	connect        connectFlags
+	connect        clioptions.Connect
 	file           string
 	dryRun         bool
 	persist        bool
@@ -104,8 +105,8 @@ func (a *app) exposeCmd(undo bool) *cobra.Command {
 			})(cmd, args)
 		},
 	}
-	o.connect.add(cmd, a)
-	cmd.ValidArgsFunction = completeDomain(&o.connect)
+	o.connect.Add(cmd, a.dialer())
+	cmd.ValidArgsFunction = clioptions.CompleteDomain(&o.connect)
 	cmd.Flags().StringVar(&o.file, "file", "", "edit this domain XML file instead (- for stdin); the result goes to stdout")
 	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "print a unified diff of the definition (secrets masked) and change nothing")
 	cmd.Flags().BoolVar(&o.persist, "persist", false, "allow defining a transient domain, which makes it persistent")
@@ -121,11 +122,11 @@ func (a *app) exposeCmd(undo bool) *cobra.Command {
 func (a *app) runExposeFile(o exposeOptions, undo bool) error {
 	if !undo {
 		if o.Vendor != "" {
-			if err := vendorChoice.check(o.Vendor); err != nil {
+			if err := clioptions.Vendor.Check(o.Vendor); err != nil {
 				return err
 			}
 		}
-		if err := hypervChoice.check(o.Hyperv); err != nil {
+		if err := clioptions.Hyperv.Check(o.Hyperv); err != nil {
 			return err
 		}
 	}
@@ -163,11 +164,11 @@ func (a *app) say(s expose.Said) {
 
 func (a *app) runExposeDomain(o exposeOptions, name string, undo bool) error {
 	if !undo {
-		if err := hypervChoice.check(o.Hyperv); err != nil {
+		if err := clioptions.Hyperv.Check(o.Hyperv); err != nil {
 			return err
 		}
 	}
-	conn, err := o.connect.connect(false)
+	conn, err := o.connect.Open(false)
 	if err != nil {
 		return err
 	}

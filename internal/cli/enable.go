@@ -5,15 +5,17 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/nestvirt/nestvirt/internal/clioptions"
 	"github.com/nestvirt/nestvirt/internal/hostconf"
 	"github.com/nestvirt/nestvirt/internal/inspect"
+	"github.com/nestvirt/nestvirt/internal/libvirt"
 	"github.com/nestvirt/nestvirt/internal/manual"
 	"github.com/nestvirt/nestvirt/internal/report"
 )
 
 type enableOptions struct {
 	root             string
-	connect          connectFlags
+	connect          clioptions.Connect
 	now              bool
 	dryRun           bool
 	disableHugepages bool
@@ -35,7 +37,7 @@ func (a *app) enableCmd(enable bool) *cobra.Command {
 		RunE:  run(func() error { return a.runEnable(o, enable) }),
 	}
 	cmd.Flags().StringVar(&o.root, "root", "/", "act on this snapshot tree instead of / (module loading is simulated in the tree)")
-	o.connect.add(cmd, a)
+	o.connect.Add(cmd, a.dialer())
 	cmd.Flags().BoolVar(&o.now, "now", false, "apply now or not at all: refuse, listing the running VMs, when the module cannot be reloaded")
 	cmd.Flags().BoolVar(&o.dryRun, "dry-run", false, "print the file diffs (patch -p1 -d / applies them) and the commands, change nothing")
 	if enable {
@@ -60,21 +62,11 @@ func (a *app) runEnable(o enableOptions, enable bool) error {
 
 // runningVMs asks libvirt which domains run; without libvirt the module's use
 // count still protects them.
-func runningVMs(c connectFlags) ([]string, error) {
-	conn, err := c.connect(true)
+func runningVMs(c clioptions.Connect) ([]string, error) {
+	conn, err := c.Open(true)
 	if err != nil {
 		return nil, fmt.Errorf("libvirt is not reachable: %w", err)
 	}
 	defer conn.Close()
-	ds, err := conn.Domains()
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, d := range ds {
-		if d.Active {
-			out = append(out, d.Name)
-		}
-	}
-	return out, nil
+	return libvirt.Running(conn)
 }

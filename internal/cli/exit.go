@@ -8,37 +8,35 @@ import (
 	"github.com/nestvirt/nestvirt/internal/fault"
 )
 
-// Exit codes, defined once for every command (README, "Exit codes").
+// Exit codes, defined once for every command (README, "Exit codes"); what each
+// means is exitMeanings, for the man pages' EXIT STATUS.
 const (
-	// ExitOK: the verdict is better than --fail-on; an action was done, or there
-	// was nothing to do.
-	ExitOK = 0
-	// ExitFindings: the verdict is at or past --fail-on; an action was refused by
-	// a rule or a safety check (nothing was changed); the guard refused.
-	ExitFindings = 1
-	// ExitInput: bad input or usage (a flag, a file, a domain name): nothing was
-	// judged or changed.
-	ExitInput = 2
-	// ExitDependency: something nestvirt depends on failed: the libvirt daemon is
-	// unreachable or timed out, permission was denied, a module reload failed
-	// after the file was written (the message says what was changed).
-	ExitDependency = 3
+	ExitOK         = 0 // the verdict is better than --fail-on, or done
+	ExitFindings   = 1 // the verdict is at or past --fail-on, or refused
+	ExitInput      = 2 // bad input or usage
+	ExitDependency = 3 // something nestvirt depends on failed
 )
+
+var exitMeanings = []string{
+	ExitOK:         "The verdict is better than --fail-on; an action was done, or there was nothing to do.",
+	ExitFindings:   "The verdict is at or past --fail-on; an action was refused by a rule or a safety check (nothing was changed); the guard refused.",
+	ExitInput:      "Bad input or usage (a flag, a file, a domain name): nothing was judged or changed. The message names the file, field or line.",
+	ExitDependency: "Something nestvirt depends on failed: the libvirt daemon is unreachable or timed out, permission was denied, writing an output failed, or a module reload failed after the file was written (the message says what was changed).",
+}
 
 // ExitStatus is what each exit code means, for the man pages' EXIT STATUS.
 func ExitStatus() []struct {
 	Code    int
 	Meaning string
 } {
-	return []struct {
+	out := make([]struct {
 		Code    int
 		Meaning string
-	}{
-		{ExitOK, "The verdict is better than --fail-on; an action was done, or there was nothing to do."},
-		{ExitFindings, "The verdict is at or past --fail-on; an action was refused by a rule or a safety check (nothing was changed); the guard refused."},
-		{ExitInput, "Bad input or usage (a flag, a file, a domain name): nothing was judged or changed. The message names the file, field or line."},
-		{ExitDependency, "Something nestvirt depends on failed: the libvirt daemon is unreachable or timed out, permission was denied, writing an output failed, or a module reload failed after the file was written (the message says what was changed)."},
+	}, len(exitMeanings))
+	for code, m := range exitMeanings {
+		out[code].Code, out[code].Meaning = code, m
 	}
+	return out
 }
 
 // The kinds of failure (package fault), by the names the commands use.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/nestvirt/nestvirt/internal/clioptions"
 	"github.com/nestvirt/nestvirt/internal/guard"
 	"github.com/nestvirt/nestvirt/internal/inspect"
 	"github.com/nestvirt/nestvirt/internal/libvirt"
@@ -86,7 +87,7 @@ func (a *app) guardCmd() *cobra.Command {
 }
 
 func (a *app) guardInstall(o guardOptions) error {
-	if err := modeChoice.check(o.mode); err != nil {
+	if err := clioptions.Mode.Check(o.mode); err != nil {
 		return err
 	}
 	load := func() error { _, err := a.policy(); return err }
@@ -132,19 +133,11 @@ func guardErr(err error) error {
 // DecisionBudget, or fails open (closed with --fail-closed).
 func (a *app) guardHook(o guardOptions, args []string) error {
 	in := guard.Input{Domain: args[0], Op: args[1], SubOp: args[2], Mode: o.mode, FailClosed: o.failClosed}
-	if err := modeChoice.check(o.mode); err != nil {
+	if err := clioptions.Mode.Check(o.mode); err != nil {
 		return err
 	}
 	d := guard.Hook(guard.Call{Input: in, Stdin: a.stdin, Root: o.root, PolicyFile: a.policyFile, Load: a.policy, Facts: inspect.HostFacts})
-	logged := guard.Syslog("nestvirt-guard", d.Log, 500*time.Millisecond) == nil
-	if d.Message != "" {
-		fmt.Fprintln(a.stderr, d.Message)
-	}
-	// The decision line goes to stderr too (libvirt logs it) when it is the only
-	// record: the decision had no message, or there is no syslog to take it.
-	if d.Judged && (d.Message == "" || !logged) {
-		fmt.Fprintln(a.stderr, d.Log)
-	}
+	d.Record(a.stderr)
 	if !d.Allow {
 		return thresholdError{d.Log}
 	}

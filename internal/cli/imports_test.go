@@ -21,19 +21,20 @@ var wired = []string{
 	"golang.org/x/term",     // whether stdout is a terminal (colours)
 	"golang.org/x/sys/unix", // whether stdout was open at start
 	// What the commands do.
-	"internal/buildinfo", // version: the build's stamps
-	"internal/ansible",   // facts install, uninstall
-	"internal/audit",     // judge a machine read, and a host's VMs
-	"internal/expose",    // expose, unexpose, annotate
-	"internal/fleet",     // report: a fleet's documents
-	"internal/guard",     // guard install, uninstall, status, hook
-	"internal/hostconf",  // enable, disable
-	"internal/inspect",   // read a machine from its source; snapshot
-	"internal/judge",     // the results the renderers take
-	"internal/libvirt",   // the daemon the commands dial
-	"internal/manual",    // what each command says of itself (--help, man pages)
-	"internal/plan",      // plan
-	"internal/policy",    // the policy: --policy, lint, show, levels for --fail-on
+	"internal/buildinfo",  // version: the build's stamps
+	"internal/clioptions", // the flags the commands share, checked and completed
+	"internal/ansible",    // facts install, uninstall
+	"internal/audit",      // judge a machine read, and a host's VMs
+	"internal/expose",     // expose, unexpose, annotate
+	"internal/fleet",      // report: a fleet's documents
+	"internal/guard",      // guard install, uninstall, status, hook
+	"internal/hostconf",   // enable, disable
+	"internal/inspect",    // read a machine from its source; snapshot
+	"internal/judge",      // the results the renderers take
+	"internal/libvirt",    // the daemon the commands dial
+	"internal/manual",     // what each command says of itself (--help, man pages)
+	"internal/plan",       // plan
+	"internal/policy",     // the policy: --policy, lint, show, levels for --fail-on
 	// The contracts and the helpers of output and exit codes.
 	"internal/doc",               // the JSON documents
 	"internal/fault",             // the kinds of failure the exit codes are made from

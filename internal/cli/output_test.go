@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nestvirt/nestvirt/internal/clioptions"
 	"github.com/nestvirt/nestvirt/internal/fulldisk"
 	"github.com/nestvirt/nestvirt/internal/libvirt"
 )
@@ -70,7 +71,7 @@ func TestEnableSaysWhyLibvirtCouldNotBeAsked(t *testing.T) {
 	dial := func(o libvirt.Options) (daemon, error) {
 		return nil, &libvirt.ConnectError{URI: o.URI, Err: errors.New("dial unix /run/libvirt/libvirt-sock-ro: connect: permission denied")}
 	}
-	_, err := runningVMs(connectFlags{uri: "qemu:///system", dial: dial})
+	_, err := runningVMs(clioptions.Connect{URI: "qemu:///system", Dial: dial})
 	if err == nil || !strings.Contains(err.Error(), "permission denied") {
 		t.Errorf("the cause is lost: %s", err)
 	}

@@ -1,12 +1,12 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
 	"io"
 
 	"github.com/spf13/cobra"
 
+	"github.com/nestvirt/nestvirt/internal/clioptions"
 	"github.com/nestvirt/nestvirt/internal/doc"
 	"github.com/nestvirt/nestvirt/internal/manual"
 	"github.com/nestvirt/nestvirt/internal/plan"
@@ -15,7 +15,7 @@ import (
 )
 
 type planOptions struct {
-	verdictFlags
+	clioptions.Verdict
 	recursive bool
 }
 
@@ -36,24 +36,24 @@ func (a *app) planCmd() *cobra.Command {
 			return run(func() error { return a.runPlan(o, args) })(cmd, args)
 		},
 	}
-	cmd.ValidArgsFunction = completeFiles("yaml", "yml", "json")
-	o.verdictFlags.add(cmd, formatHelp)
+	cmd.ValidArgsFunction = clioptions.CompleteFiles("yaml", "yml", "json")
+	o.Verdict.Add(cmd, clioptions.FormatHelp)
 	cmd.Flags().BoolVarP(&o.recursive, "recursive", "r", false, "read the topology files of subdirectories too")
 	return cmd
 }
 
 func (a *app) runPlan(o planOptions, args []string) error {
-	style, p, err := a.start(o.verdictFlags)
+	style, p, err := a.start(o.Verdict)
 	if err != nil {
 		return err
 	}
 	files, skipped, err := plan.Files(args, o.recursive)
 	if err != nil {
 		err = inputError{Err: err}
-		if forPrograms(o.format) {
+		if clioptions.ForPrograms(o.Format) {
 			// The document all the same, with the failure inside.
-			if werr := a.writeTo(o.output, func(w io.Writer) error {
-				return report.WritePlanJSON(w, doc.SchemaPlan, docError(err))
+			if werr := a.writeTo(o.Output, func(w io.Writer) error {
+				return report.WritePlanJSON(w, doc.SchemaPlan, doc.ErrorOf(err))
 			}); werr != nil {
 				return werr
 			}
@@ -66,25 +66,16 @@ func (a *app) runPlan(o planOptions, args []string) error {
 	plan.TuneMemory(len(files))
 	var verdicts []*policy.Level
 	var bad []error
-	err = a.writeTo(o.output, func(w io.Writer) error {
+	err = a.writeTo(o.Output, func(w io.Writer) error {
 		var err error
-		verdicts, bad, err = report.Plan(w, p, files, a.stdin, report.PlanRun{Format: o.format, Quiet: o.quiet, Style: style, Summary: len(files) > 1 || plan.AnyDir(args)})
+		verdicts, bad, err = report.Plan(w, p, files, a.stdin, report.PlanRun{Format: o.Format, Quiet: o.Quiet, Style: style, Summary: len(files) > 1 || plan.AnyDir(args)})
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	var errs []error
-	for _, e := range bad {
-		if e != nil {
-			errs = append(errs, e)
-		}
+	if err := plan.Unjudged(bad); err != nil {
+		return err
 	}
-	if len(errs) > 0 {
-		if len(files) > 1 {
-			errs = append(errs, fmt.Errorf("%d of %d files could not be judged; the others were", len(errs), len(files)))
-		}
-		return inputError{Err: errors.Join(errs...)}
-	}
-	return failOn(*plan.Worst(verdicts), o.failOn)
+	return failOn(*plan.Worst(verdicts), o.FailOn)
 }

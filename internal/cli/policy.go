@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/nestvirt/nestvirt/internal/clioptions"
 	"github.com/nestvirt/nestvirt/internal/policy"
 )
 
@@ -13,7 +14,7 @@ func (a *app) policyCmd() *cobra.Command {
 	return group("policy", "Validate and show policy files (the rules as data)", &cobra.Command{
 		Use:               "lint [FILE ...]",
 		Short:             "Validate policy files, reporting every problem with its path; no FILE lints the embedded ones",
-		ValidArgsFunction: completeFiles("yaml", "yml"),
+		ValidArgsFunction: clioptions.CompleteFiles("yaml", "yml"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.runLint(args)
 		},
@@ -21,7 +22,7 @@ func (a *app) policyCmd() *cobra.Command {
 		Use:               "show [NAME]",
 		Short:             "Print an embedded policy file, to copy and adapt (default " + policy.DefaultName + ")",
 		Args:              cobra.MaximumNArgs(1),
-		ValidArgsFunction: completeOne(policy.EmbeddedNames),
+		ValidArgsFunction: clioptions.CompleteOne(policy.EmbeddedNames),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := policy.DefaultName
 			if len(args) == 1 {

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/nestvirt/nestvirt/internal/buildinfo"
+	"github.com/nestvirt/nestvirt/internal/clioptions"
 	"github.com/nestvirt/nestvirt/internal/fleet"
 	"github.com/nestvirt/nestvirt/internal/manual"
 	"github.com/nestvirt/nestvirt/internal/report/fleetpage"
@@ -29,7 +30,7 @@ func (a *app) reportCmd() *cobra.Command {
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return run(func() error {
-				if err := reportFormat.check(format); err != nil {
+				if err := clioptions.ReportFormat.Check(format); err != nil {
 					return err
 				}
 				if staleAfter <= 0 {
@@ -59,10 +60,10 @@ func (a *app) reportCmd() *cobra.Command {
 			})(cmd, args)
 		},
 	}
-	cmd.ValidArgsFunction = completeFiles("json")
+	cmd.ValidArgsFunction = clioptions.CompleteFiles("json")
 	cmd.Flags().StringVarP(&output, "output", "o", "", "write the page to this file (atomically) instead of stdout")
 	cmd.Flags().StringVar(&format, "format", "html", "html (the page) or csv (a row per host)")
 	cmd.Flags().DurationVar(&staleAfter, "stale-after", 24*time.Hour, "mark a host whose facts are older than this as stale")
-	reportFormat.complete(cmd)
+	clioptions.ReportFormat.Complete(cmd)
 	return cmd
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/nestvirt/nestvirt/internal/clioptions"
 	"github.com/nestvirt/nestvirt/internal/manual"
 	"github.com/nestvirt/nestvirt/schema"
 )
@@ -15,7 +16,7 @@ func (a *app) schemaCmd() *cobra.Command {
 		Short:             "Print the JSON Schema of a JSON document nestvirt writes",
 		Long:              manual.Long("schema"),
 		Args:              cobra.MaximumNArgs(1),
-		ValidArgsFunction: completeOne(schema.Names),
+		ValidArgsFunction: clioptions.CompleteOne(schema.Names),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return run(func() error {
 				if len(args) == 0 {

@@ -10,7 +10,10 @@
 package doc
 
 import (
+	"errors"
+
 	"github.com/nestvirt/nestvirt/internal/actions"
+	"github.com/nestvirt/nestvirt/internal/fault"
 	"github.com/nestvirt/nestvirt/internal/judge"
 	"github.com/nestvirt/nestvirt/internal/plan"
 	"github.com/nestvirt/nestvirt/internal/policy"
@@ -44,6 +47,23 @@ const (
 	// ErrorRefused: an action refused (exit 1).
 	ErrorRefused ErrorKind = "refused"
 )
+
+// ErrorOf is a command's failure as its document says it, by the kind its
+// error is marked with (package fault; a refusal before bad input, as the
+// exit codes tell them); nil for no failure.
+func ErrorOf(err error) *Error {
+	if err == nil {
+		return nil
+	}
+	kind := ErrorDependency
+	switch {
+	case errors.As(err, new(fault.Refused)):
+		kind = ErrorRefused
+	case errors.As(err, new(fault.Input)):
+		kind = ErrorInput
+	}
+	return &Error{Kind: kind, Message: err.Error()}
+}
 
 // Enum lists the kinds, for the schema.
 func (ErrorKind) Enum() []string {

@@ -8,6 +8,7 @@ package guard
 import (
 	"cmp"
 	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -48,6 +49,21 @@ type Decision struct {
 	// CannotJudge says why the guard could not judge (what it needs could not
 	// be read); "" when it judged.
 	CannotJudge string
+}
+
+// Record says the decision where it is kept: its line in syslog (journalctl -t
+// nestvirt-guard), its message on stderr, which libvirt logs and shows when
+// the hook refuses; the line on stderr too when it is the only record (no
+// message, or no syslog to take it). Nothing goes to stdout: for a migration,
+// libvirt would read it as a replacement domain XML.
+func (d Decision) Record(stderr io.Writer) {
+	logged := Syslog("nestvirt-guard", d.Log, 500*time.Millisecond) == nil
+	if d.Message != "" {
+		fmt.Fprintln(stderr, d.Message)
+	}
+	if d.Judged && (d.Message == "" || !logged) {
+		fmt.Fprintln(stderr, d.Log)
+	}
 }
 
 // judged lists the operations (with their sub-operation) the guard looks at:

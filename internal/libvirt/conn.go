@@ -333,3 +333,18 @@ type Daemon interface {
 }
 
 var _ Daemon = (*Conn)(nil)
+
+// Running names the domains that run on d.
+func Running(d Daemon) ([]string, error) {
+	ds, err := d.Domains()
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, dom := range ds {
+		if dom.Active {
+			out = append(out, dom.Name)
+		}
+	}
+	return out, nil
+}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/nestvirt/nestvirt/internal/arch"
 	"github.com/nestvirt/nestvirt/internal/facts"
+	"github.com/nestvirt/nestvirt/internal/fault"
 	"github.com/nestvirt/nestvirt/internal/osid"
 	"github.com/nestvirt/nestvirt/internal/policy"
 	"github.com/nestvirt/nestvirt/internal/strictyaml"
@@ -171,6 +172,25 @@ func Worst(verdicts []*policy.Level) *policy.Level {
 		}
 	}
 	return w
+}
+
+// Unjudged is the error of a batch's files that could not be judged (bad,
+// one per file, nil for a file judged), bad input; nil when every file was
+// judged. Of several files it says the others were.
+func Unjudged(bad []error) error {
+	var errs []error
+	for _, e := range bad {
+		if e != nil {
+			errs = append(errs, e)
+		}
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	if len(bad) > 1 {
+		errs = append(errs, fmt.Errorf("%d of %d files could not be judged; the others were", len(errs), len(bad)))
+	}
+	return fault.Input{Err: errors.Join(errs...)}
 }
 
 // Each judges files on all CPUs. work runs on the worker that judged a file

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/nestvirt/nestvirt/internal/fault"
 	"github.com/nestvirt/nestvirt/internal/policy"
 	"github.com/nestvirt/nestvirt/internal/topology"
 )
@@ -140,5 +141,18 @@ func TestEachStreamsInOrderWithinAWindow(t *testing.T) {
 	}
 	if n := judged.Load(); n > int64(100+window) {
 		t.Errorf("%d files judged after the run stopped at 100", n)
+	}
+}
+
+func TestUnjudgedSaysWhichFilesAndHowMany(t *testing.T) {
+	if err := Unjudged([]error{nil, nil}); err != nil {
+		t.Errorf("all judged: %v", err)
+	}
+	err := Unjudged([]error{nil, errors.New("b.yaml:3: l0: unknown field"), nil})
+	if !errors.As(err, new(fault.Input)) || !strings.Contains(err.Error(), "b.yaml:3") || !strings.Contains(err.Error(), "1 of 3 files could not be judged") {
+		t.Errorf("%v", err)
+	}
+	if err := Unjudged([]error{errors.New("-: empty")}); strings.Contains(err.Error(), "of 1 files") {
+		t.Errorf("one file: %v", err)
 	}
 }
