@@ -18,7 +18,6 @@ import (
 // are theirs to import (docs/ARCHITECTURE.md, "The command layer").
 var wired = []string{
 	"github.com/spf13/cobra",
-	"golang.org/x/term",     // whether stdout is a terminal (colours)
 	"golang.org/x/sys/unix", // whether stdout was open at start
 	// What the commands do.
 	"internal/buildinfo",  // version: the build's stamps
