@@ -8,6 +8,7 @@
 package osid
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"sort"
@@ -234,11 +235,10 @@ func Parse(s string) (OS, error) {
 	if o, ok := fromOsinfo(name); ok {
 		return o, nil // a name osinfo-db knows: win95, dragonflybsd1.0A
 	}
-	if err != errNotBuiltin {
-		if !strings.HasPrefix(err.Error(), "unknown OS") {
-			err = fmt.Errorf("unknown OS %s: %w", suggest.Quote(s), err)
-		}
-		return OS{}, err
+	if !errors.Is(err, errNotBuiltin) {
+		// A form nestvirt knows with a value that is not one: "there is no
+		// Windows 9", an unknown libosinfo URI.
+		return OS{}, fmt.Errorf("unknown OS %s: %w", suggest.Quote(s), err)
 	}
 	return OS{}, fmt.Errorf("unknown OS %s%s", suggest.Quote(s), hint(name))
 }
@@ -290,7 +290,7 @@ func parseBuiltin(s string) (OS, error) {
 }
 
 // errNotBuiltin is what parseBuiltin says of a name only the osinfo-db may know.
-var errNotBuiltin = fmt.Errorf("not a form nestvirt knows itself")
+var errNotBuiltin = errors.New("not a form nestvirt knows itself")
 
 // linux builds a Linux OS from the version part of its name. libosinfo's
 // "rhel9-unknown" means "some RHEL 9": the major version is kept.
