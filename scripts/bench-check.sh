@@ -23,6 +23,11 @@ printf 'package main\n\nimport "fmt"\n\nfunc main() { fmt.Println("hello") }\n' 
 printf 'module hello\n\ngo 1.24\n' > "$work/hello/go.mod"
 (cd "$work/hello" && CGO_ENABLED=0 go build -o "$work/hello-world" .)
 CGO_ENABLED=0 go build -o "$work/startfloor" ./scripts/startfloor
+# touch: the hello-world touching 1,000 more pages of memory, to price a page fault here.
+mkdir -p "$work/touch"
+printf 'package main\n\nimport "fmt"\n\nfunc main() {\n\tb := make([]byte, 1000*4096)\n\tfor i := 0; i < len(b); i += 4096 {\n\t\tb[i] = 1\n\t}\n\tfmt.Println("hello", len(b))\n}\n' > "$work/touch/main.go"
+printf 'module touch\n\ngo 1.24\n' > "$work/touch/go.mod"
+(cd "$work/touch" && CGO_ENABLED=0 go build -o "$work/hello-touch" .)
 base=()
 if [ -n "${BASE:-}" ]; then
   git worktree add -q --detach "$work.base" "$BASE"
@@ -55,6 +60,24 @@ echo "== the guard hook for a domain start against check (through the shell)"
 hyperfine --warmup 5 --runs "$runs" -i --export-json "$work/guard.json" \
   "$work/nestvirt check --format json >/dev/null" \
   "$work/nestvirt guard hook -- nv-win11 prepare begin - <$work/domain.xml 2>/dev/null"
+# Start-up here is mostly page faults: what each command touches of its binary
+# and heap the first time. Counted (minor faults, median of 5 runs) and priced:
+# the hello-world against itself touching 1,000 more pages, side by side.
+echo "== page faults"
+faults() { for _ in 1 2 3 4 5; do /usr/bin/time -f %R "$@" 2>&1 >/dev/null | tail -1; done | sort -n | sed -n 3p; }
+hyperfine -N --warmup 5 --runs "$runs" --export-json "$work/touch.json" "$work/hello-world" "$work/hello-touch" >/dev/null
+per=$(python3 -c 'import json,sys; r={x["command"].rsplit("/",1)[1]: sorted(x["times"])[len(x["times"])//2] for x in json.load(open(sys.argv[1]))["results"]}; f=int(sys.argv[3])-int(sys.argv[2]); print("%.1f" % ((r["hello-touch"]-r["hello-world"])*1e6/f))' "$work/touch.json" "$(faults "$work/hello-world")" "$(faults "$work/hello-touch")")
+hf=$(faults "$work/hello-world")
+{
+  echo "| command | minor page faults (median of 5) | × hello-world | at $per µs each [ms] |"
+  echo "|:---|---:|---:|---:|"
+  for c in "hello-world" "startfloor version" "nestvirt version" "nestvirt check --format json" "systemd-detect-virt"; do
+    b=${c%% *}; [ "$b" = systemd-detect-virt ] && p=systemd-detect-virt || p="$work/$b"
+    n=$(faults $p ${c#"$b"})
+    echo "| \`$c\` | $n | $(python3 -c "print('%.2f' % ($n/$hf))") | $(python3 -c "print('%.1f' % ($n*$per/1000))") |"
+  done
+} > "$work/faults.md"
+cat "$work/faults.md"
 # Reads of osinfo-db: none for a known OS.
 reads=$(strace -f -e trace=openat -o "$work/strace" "$work/nestvirt" check --format json >/dev/null 2>&1; grep -c '/usr/share/osinfo' "$work/strace" || true)
 {
@@ -63,6 +86,10 @@ reads=$(strace -f -e trace=openat -o "$work/strace" "$work/nestvirt" check --for
   echo '```'
   echo "$says"
   echo '```'
+  echo
+  echo "A page fault costs $per µs on this machine: a hello-world that touches 1,000 more pages of memory runs that much longer per page (median of $runs runs). What each command touches the first time:"
+  echo
+  cat "$work/faults.md"
 } > "$work/notes.md"
 cmd="RUNS=$runs${BASE:+ BASE=$BASE} bash scripts/bench-check.sh"
 go run ./scripts/benchdoc -name "check-$kind" -json "$work/check.json" -base systemd-detect-virt,hello-world -cmd "$cmd" -notes "$work/notes.md" -doc docs/PERFORMANCE.md \

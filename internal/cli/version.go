@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/nestvirt/nestvirt/internal/buildinfo"
+	"github.com/nestvirt/nestvirt/internal/policy"
 )
 
 func (a *app) versionCmd() *cobra.Command {
@@ -14,11 +15,15 @@ func (a *app) versionCmd() *cobra.Command {
 		Short: "Print nestvirt's version, commit, build date, Go version and the policy it judges with",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := a.policy()
-			if err != nil {
-				return err
+			name, title := policy.DefaultHead()
+			if a.policyFile != "" {
+				p, err := a.policy()
+				if err != nil {
+					return err
+				}
+				name, title = p.Name, p.Title
 			}
-			fmt.Fprintf(a.stdout, "%s\npolicy %s: %s\n", buildinfo.Line(), p.Name, p.Title)
+			fmt.Fprintf(a.stdout, "%s\npolicy %s: %s\n", buildinfo.Line(), name, title)
 			return nil
 		},
 	}

@@ -5,6 +5,7 @@
 package policy
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"runtime"
@@ -291,6 +292,46 @@ func Default() *Policy {
 		}
 	})
 	return defaultPol
+}
+
+// DefaultHead is the embedded default policy's name and title, read from the
+// head of its compiled file without decoding the rules: what `nestvirt
+// version` says, at a fraction of Default's cost. A file whose head does not
+// give them (it is derived, and could change shape) falls back to Default.
+func DefaultHead() (name, title string) {
+	if f, err := policies.FS.Open(CompiledName(policies.Default)); err == nil {
+		defer f.Close()
+		dec := json.NewDecoder(f)
+		// {"policy": {"Name": "...", "Title": "...", ...
+		want := []any{json.Delim('{'), "policy", json.Delim('{')}
+		ok := true
+		for _, w := range want {
+			if t, err := dec.Token(); err != nil || t != w {
+				ok = false
+				break
+			}
+		}
+		for ok && (name == "" || title == "") {
+			k, err1 := dec.Token()
+			v, err2 := dec.Token()
+			ks, _ := k.(string)
+			vs, isStr := v.(string)
+			if err1 != nil || err2 != nil || !isStr {
+				break
+			}
+			switch ks {
+			case "Name":
+				name = vs
+			case "Title":
+				title = vs
+			}
+		}
+		if name != "" && title != "" {
+			return name, title
+		}
+	}
+	p := Default()
+	return p.Name, p.Title
 }
 
 // Embedded loads a policy file built into the binary, by file name.

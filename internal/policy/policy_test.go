@@ -339,3 +339,12 @@ func TestOnlyProvenCheapProgramsRunUntracked(t *testing.T) {
 		t.Errorf("a chain of %d guests: %v", len(long.Guests), err)
 	}
 }
+
+// version says the embedded policy's name and title from the head of its
+// compiled file; they are the ones Default decodes.
+func TestDefaultHeadIsDefaultsNameAndTitle(t *testing.T) {
+	name, title := DefaultHead()
+	if p := Default(); name != p.Name || title != p.Title || name == "" || title == "" {
+		t.Errorf("head %q %q, policy %q %q", name, title, p.Name, p.Title)
+	}
+}
