@@ -24,7 +24,8 @@ step() {
   step_start=$SECONDS step_name=$1
   echo "== $1"
 }
-trap 'rc=$?; [ -z "$step_name" ] || echo "   ($step_name: $((SECONDS - step_start)) s)"; echo "== all: $((SECONDS - start)) s, exit $rc"' EXIT
+plain_pid=""
+trap 'rc=$?; [ -z "$plain_pid" ] || kill -- -"$plain_pid" 2>/dev/null || true; [ -z "$step_name" ] || echo "   ($step_name: $((SECONDS - step_start)) s)"; echo "== all: $((SECONDS - start)) s, exit $rc"' EXIT
 
 export CGO_ENABLED=0
 export DEBIAN_FRONTEND=noninteractive
@@ -48,18 +49,32 @@ step "packages the tests use"
 # login has them; gettext's xgettext writes the page's POT. The machine's own
 # npm (Node.js's, not a Debian package) installs the page's pinned packages
 # (scripts/cockpit.sh).
-need=()
-for p in osinfo-db patch util-linux iproute2 coreutils prometheus ansible-core systemd sosreport cpuid kmod chromium \
+# The plain tests need only Go, a user of their own and a network namespace
+# (util-linux, iproute2): they start as soon as those are there and compile
+# (from a cold cache, as that user) beside the rest of the installs and the
+# steps up to the integration tests, which wait for them.
+first=() need=()
+for p in util-linux iproute2; do dpkg -s "$p" >/dev/null 2>&1 || first+=("$p"); done
+for p in osinfo-db patch coreutils prometheus ansible-core systemd sosreport cpuid kmod chromium \
   rpm rpmlint python3-magic cpio lintian man-db bash-completion qemu-user-static \
   wine wine64 gcc-mingw-w64-x86-64 buildah busybox-static cockpit-ws cockpit-bridge cockpit-system curl dbus-daemon dbus-bin gettext; do
   dpkg -s "$p" >/dev/null 2>&1 || need+=("$p")
 done
-if [ ${#need[@]} -gt 0 ]; then
+if [ $((${#first[@]} + ${#need[@]})) -gt 0 ]; then
   apt-get update -qq
+fi
+if [ ${#first[@]} -gt 0 ]; then
+  apt-get install -y -qq --no-install-recommends "${first[@]}" >/dev/null
+fi
+go mod download
+plain_log=$(mktemp /tmp/nestvirt-plain.XXXXXX) plain_start=$SECONDS
+setsid bash scripts/test-unprivileged.sh >"$plain_log" 2>&1 &
+plain_pid=$!
+echo "   the plain tests started (scripts/test-unprivileged.sh, beside the next steps)"
+if [ ${#need[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 command -v npm >/dev/null || { echo "test.sh: npm is needed to build the web console's page (Node.js's npm)" >&2; exit 1; }
-go mod download
 go -C tools mod download
 
 step "the corpora beside the repository"
@@ -106,7 +121,15 @@ step "static build"
 go build -o /dev/null ./cmd/nestvirt
 
 step "go test, plain, as an ordinary user with no network and nothing beside the repository"
-bash scripts/test-unprivileged.sh
+# Started with the installs; what is left of it is waited for here.
+if ! wait "$plain_pid"; then
+  plain_pid=""
+  cat "$plain_log"
+  exit 1
+fi
+plain_pid=""
+cat "$plain_log"
+echo "   (the plain tests took $((SECONDS - plain_start)) s, $((step_start - plain_start)) s of them beside the steps above)"
 
 step "go test -tags $tags (a real libvirtd, root, the tools; no test may skip)"
 # The plain tests passed above; here the tests that need the tags, those of the
