@@ -31,6 +31,20 @@ chown -R root:root "$work/repo"
 chmod -R a+rX "$work/repo"
 chown -R "$user:$user" "$work/home"
 chmod 0755 "$work"
+# The packages root has compiled (test.sh builds with -trimpath, as this run
+# does, so a copy elsewhere compiles to the same entries), hard-linked into
+# this user's build cache: the files stay root's, read-only to the user, so
+# nothing it does reaches root's cache (a file others could write is never
+# linked), and what it compiles itself goes beside them in directories of its
+# own. Without it the run compiles everything again, about three minutes here.
+seed=$(go env GOCACHE)
+if [ -d "$seed" ] && [ -z "$(find "$seed" -type f -perm /022 -print -quit)" ] && cp -al "$seed" "$work/home/cache" 2>/dev/null; then
+  find "$work/home/cache" -type d -exec chown "$user:$user" {} +
+  echo "   root's compiled packages linked read-only into $user's build cache ($(find "$work/home/cache" -type f | wc -l) files)"
+else
+  rm -rf "$work/home/cache"
+  echo "   root's build cache could not be linked (another file system, or files others may write): everything is compiled again"
+fi
 
 gobin=$(dirname "$(command -v go)")
 echo "   as $user, offline, in $work/repo/nestvirt (no ../shared): go test ./..."
@@ -39,7 +53,7 @@ if ! unshare --net sh -c '
   ip link set lo up
   exec setpriv --reuid="$1" --regid="$1" --clear-groups \
     env -i PATH="$2:/usr/bin:/bin" HOME="$3/home" GOCACHE="$3/home/cache" GOPATH="$3/home/gopath" \
-      GOFLAGS=-mod=vendor GOPROXY=off GOTOOLCHAIN=local \
+      GOFLAGS="-mod=vendor -trimpath" GOPROXY=off GOTOOLCHAIN=local \
       go -C "$3/repo/nestvirt" test -count=1 ./...
 ' sh "$user" "$gobin" "$work" >"$log" 2>&1; then
   grep -v '^ok\|no test files' "$log"

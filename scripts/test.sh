@@ -24,8 +24,8 @@ step() {
   step_start=$SECONDS step_name=$1
   echo "== $1"
 }
-plain_pid=""
-trap 'rc=$?; [ -z "$plain_pid" ] || kill -- -"$plain_pid" 2>/dev/null || true; [ -z "$step_name" ] || echo "   ($step_name: $((SECONDS - step_start)) s)"; echo "== all: $((SECONDS - start)) s, exit $rc"' EXIT
+go_pid=""
+trap 'rc=$?; [ -z "$go_pid" ] || kill -- -"$go_pid" 2>/dev/null || true; [ -z "$step_name" ] || echo "   ($step_name: $((SECONDS - step_start)) s)"; echo "== all: $((SECONDS - start)) s, exit $rc"' EXIT
 
 export CGO_ENABLED=0
 export DEBIAN_FRONTEND=noninteractive
@@ -49,10 +49,14 @@ step "packages the tests use"
 # login has them; gettext's xgettext writes the page's POT. The machine's own
 # npm (Node.js's, not a Debian package) installs the page's pinned packages
 # (scripts/cockpit.sh).
-# The plain tests need only Go, a user of their own and a network namespace
-# (util-linux, iproute2): they start as soon as those are there and compile
-# (from a cold cache, as that user) beside the rest of the installs and the
-# steps up to the integration tests, which wait for them.
+# The steps that need only Go (gofmt, vet, tidy, the static build) and then
+# the plain tests (which need a user of their own and a network namespace:
+# util-linux, iproute2) run as scripts/test-go.sh as soon as those are there,
+# beside the rest of the installs and the services; the integration tests
+# wait for them. -trimpath: a package compiles to the same cache entry in any
+# copy of the tree, so the plain run, in a copy as another user, reuses what
+# vet compiled (scripts/test-unprivileged.sh).
+export GOFLAGS="${GOFLAGS:+$GOFLAGS }-trimpath"
 first=() need=()
 for p in util-linux iproute2; do dpkg -s "$p" >/dev/null 2>&1 || first+=("$p"); done
 for p in osinfo-db patch coreutils prometheus ansible-core systemd sosreport cpuid kmod chromium \
@@ -67,15 +71,15 @@ if [ ${#first[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${first[@]}" >/dev/null
 fi
 go mod download
-plain_log=$(mktemp /tmp/nestvirt-plain.XXXXXX) plain_start=$SECONDS
-setsid bash scripts/test-unprivileged.sh >"$plain_log" 2>&1 &
-plain_pid=$!
-echo "   the plain tests started (scripts/test-unprivileged.sh, beside the next steps)"
+go -C tools mod download
+go_log=$(mktemp /tmp/nestvirt-go.XXXXXX) go_start=$SECONDS
+setsid bash scripts/test-go.sh >"$go_log" 2>&1 &
+go_pid=$!
+echo "   gofmt, vet, tidy, the static build and the plain tests started (scripts/test-go.sh, beside the next steps)"
 if [ ${#need[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
 command -v npm >/dev/null || { echo "test.sh: npm is needed to build the web console's page (Node.js's npm)" >&2; exit 1; }
-go -C tools mod download
 
 step "the corpora beside the repository"
 corpora=${NESTVIRT_CORPORA:-$(cd .. && pwd)/shared}
@@ -102,34 +106,16 @@ if [ ! -S /run/dbus/system_bus_socket ] || ! dbus-send --system --print-reply --
 fi
 bash scripts/cockpit-trees.sh
 
-step "gofmt"
-bad=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
-if [ -n "$bad" ]; then
-  echo "not gofmt-formatted:"; echo "$bad"; exit 1
-fi
-
-step "go vet (nestvirt and the tools module)"
-go vet ./...
-go vet -tags integration,corpora ./...
-go -C tools vet -tags integration ./...
-
-step "go mod tidy (both modules)"
-go mod tidy -diff
-go -C tools mod tidy -diff
-
-step "static build"
-go build -o /dev/null ./cmd/nestvirt
-
-step "go test, plain, as an ordinary user with no network and nothing beside the repository"
+step "gofmt, go vet, go mod tidy, the static build, go test plain as an ordinary user (scripts/test-go.sh)"
 # Started with the installs; what is left of it is waited for here.
-if ! wait "$plain_pid"; then
-  plain_pid=""
-  cat "$plain_log"
+if ! wait "$go_pid"; then
+  go_pid=""
+  cat "$go_log"
   exit 1
 fi
-plain_pid=""
-cat "$plain_log"
-echo "   (the plain tests took $((SECONDS - plain_start)) s, $((step_start - plain_start)) s of them beside the steps above)"
+go_pid=""
+cat "$go_log"
+echo "   (scripts/test-go.sh took $((SECONDS - go_start)) s, $((step_start - go_start)) s of them beside the steps above)"
 
 step "go test -tags $tags (a real libvirtd, root, the tools; no test may skip)"
 # The plain tests passed above; here the tests that need the tags, those of the
