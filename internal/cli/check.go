@@ -64,18 +64,18 @@ func (a *app) runCheck(o checkOptions) error {
 	if !clioptions.ForPrograms(o.Format) && res == nil {
 		return runErr
 	}
-	// A machine format always gets its document: a failure is inside it, so a
-	// fleet's report shows the broken host rather than losing it.
-	document := audit.CheckDocument(m, o.source, res, audited, doc.ErrorOf(runErr), a.policyFile, o.Format == "json")
-	now := a.clock()
 	err = a.writeTo(o.Output, func(w io.Writer) error {
-		switch o.Format {
-		case "text":
+		if o.Format == "text" {
 			return report.MachineText(w, m.Recorded.Part(), res, audited, style, o.Quiet)
+		}
+		// A machine format always gets its document: a failure is inside it,
+		// so a fleet's report shows the broken host rather than losing it.
+		document := audit.CheckDocument(m, o.source, res, audited, doc.ErrorOf(runErr), a.policyFile, o.Format == "json")
+		switch o.Format {
 		case "prometheus":
-			return prometheus.Check(w, document, now, buildinfo.Version)
+			return prometheus.Check(w, document, a.clock(), buildinfo.Version)
 		case "nfd":
-			return nfd.Check(w, document, now)
+			return nfd.Check(w, document, a.clock())
 		}
 		return report.WriteJSON(w, document)
 	})
