@@ -82,3 +82,28 @@ func TestTheCommandLayerOnlyWires(t *testing.T) {
 		t.Fatalf("only %d files read: is this internal/cli?", seen)
 	}
 }
+
+// maxLines bounds the command layer (issue 36): what grows it past this is a
+// decision or a rendering that belongs in a package it calls.
+const maxLines = 1500
+
+func TestTheCommandLayerStaysSmall(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += strings.Count(string(src), "\n")
+	}
+	if n >= maxLines {
+		t.Errorf("internal/cli is %d lines (its non-test files); it wires, under %d: move what decides or renders into the package it belongs to (docs/ARCHITECTURE.md)", n, maxLines)
+	}
+}
