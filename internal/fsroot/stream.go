@@ -79,9 +79,9 @@ func (d *Dir) WriteStream(rel string, mode fs.FileMode, fn func(io.Writer) error
 // so /dev/zero or a file of gigabytes is refused after max+1 bytes rather than
 // read whole. A pipe (a shell's <(...)) is read like a file.
 func ReadNamed(file string, max int64) ([]byte, error) {
-	f, err := os.Open(file)
-	if err != nil {
-		return nil, err
+	data, f, err := readRegular(file, max)
+	if err != nil || f == nil {
+		return data, err
 	}
 	defer f.Close()
 	size := int64(0)
