@@ -158,22 +158,9 @@ func Parse(file string, data []byte) (*Doc, Node, error) {
 	if n, at := longestScalar(data); n > MaxString {
 		return d, Node{}, Problems{{File: file, Line: at, Msg: fmt.Sprintf("a value at line %d is over %d bytes long; the limit is %d (no value nestvirt reads is that long)", at, n, MaxString)}}
 	}
-	f, err := parser.ParseBytes(data, 0)
+	root, err := parse(file, data)
 	if err != nil {
-		return d, Node{}, Problems{syntaxProblem(file, err)}
-	}
-	var root ast.Node
-	for _, doc := range f.Docs {
-		if doc == nil || doc.Body == nil {
-			continue
-		}
-		if root != nil {
-			return d, Node{}, Problems{{File: file, Line: line(doc.Body), Col: col(doc.Body), Msg: "more than one YAML document; a file holds one"}}
-		}
-		root = doc.Body
-	}
-	if root == nil {
-		return d, Node{}, Problems{{File: file, Msg: "empty document"}}
+		return d, Node{}, err
 	}
 	if bytes.IndexByte(data, '&') >= 0 {
 		ast.Walk(anchorCollector(d.anchors), root)
@@ -186,6 +173,33 @@ func Parse(file string, data []byte) (*Doc, Node, error) {
 		}
 	}
 	return d, Node{d: d, n: root}, nil
+}
+
+// parse builds the document's syntax tree: by parseBlock when the document is
+// the plain block YAML it reads, else by goccy's parser. A syntax error, more
+// than one document or none is the problem returned.
+func parse(file string, data []byte) (ast.Node, error) {
+	if root, ok := parseBlock(data); ok {
+		return root, nil
+	}
+	f, err := parser.ParseBytes(data, 0)
+	if err != nil {
+		return nil, Problems{syntaxProblem(file, err)}
+	}
+	var root ast.Node
+	for _, doc := range f.Docs {
+		if doc == nil || doc.Body == nil {
+			continue
+		}
+		if root != nil {
+			return nil, Problems{{File: file, Line: line(doc.Body), Col: col(doc.Body), Msg: "more than one YAML document; a file holds one"}}
+		}
+		root = doc.Body
+	}
+	if root == nil {
+		return nil, Problems{{File: file, Msg: "empty document"}}
+	}
+	return root, nil
 }
 
 // coreTags are YAML's own tags for the kinds of value nestvirt reads. Any other
