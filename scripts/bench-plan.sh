@@ -47,7 +47,7 @@ echo "== where the CPU goes (--cpuprofile, cumulative, the parts)"
   echo
   echo '```'
   go tool pprof -top -cum "$work/nestvirt" "$work/cpu.prof" 2>/dev/null |
-    grep -E 'Total samples|plan\.judgeFile$|topology\.Parse$|parser\.ParseBytes$|lexer\.Tokenize$|strictyaml\.shapeOf$|topology\.readHost$|plan\.Judge$|policy\.\(\*Policy\)\.JudgeChains$|report\.AppendTopologyJSON$|topology\.ReadFile$|runtime\.gcBgMarkWorker$|runtime\.mallocgc$' || true
+    grep -E 'Total samples|plan\.judgeFile$|topology\.Parse$|parser\.ParseBytes$|lexer\.Tokenize$|strictyaml\.parseBlock$|fsroot\.ReadNamed$|strictyaml\.shapeOf$|topology\.readHost$|plan\.Judge$|policy\.\(\*Policy\)\.JudgeChains$|report\.AppendTopologyJSON$|topology\.ReadFile$|runtime\.gcBgMarkWorker$|runtime\.mallocgc$' || true
   echo '```'
 } >> "$work/notes.md"
 cat "$work/notes.md"
