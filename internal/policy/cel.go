@@ -132,12 +132,49 @@ func (e *env) compile(expr string) (*program, *cel.Ast, error) {
 		p.tracked = !e.proven[cacheKey(e.scope, expr)]
 		return p, ast, nil
 	}
-	ast, iss := e.cel().Compile(expr)
-	if iss != nil && iss.Err() != nil {
-		return nil, nil, fmt.Errorf("CEL: %s", strings.Join(strings.Fields(iss.Err().Error()), " "))
+	ast, err := e.check(expr)
+	if err != nil {
+		return nil, nil, err
 	}
 	p.ast, p.tracked = ast, !provenCheap(e, ast)
 	return p, ast, nil
+}
+
+// checked holds the trees of expressions checked in this process, by scope
+// and text: a policy says the same placeholder ("{l1.name}") in many messages,
+// and a policy loaded again (the guard's, lint's tests) says most of what it
+// said before. A scope's declarations are the same in every env (newEnvs), so a
+// tree is a function of its key; cel-go's trees are not changed by planning.
+// Bounded: past maxChecked, expressions are checked without being kept.
+var checked struct {
+	sync.Mutex
+	m map[string]*cel.Ast
+}
+
+const maxChecked = 4096
+
+// check compiles expr in the scope's environment, once per process.
+func (e *env) check(expr string) (*cel.Ast, error) {
+	key := cacheKey(e.scope, expr)
+	checked.Lock()
+	ast := checked.m[key]
+	checked.Unlock()
+	if ast != nil {
+		return ast, nil
+	}
+	ast, iss := e.cel().Compile(expr)
+	if iss != nil && iss.Err() != nil {
+		return nil, fmt.Errorf("CEL: %s", strings.Join(strings.Fields(iss.Err().Error()), " "))
+	}
+	checked.Lock()
+	if checked.m == nil {
+		checked.m = map[string]*cel.Ast{}
+	}
+	if len(checked.m) < maxChecked {
+		checked.m[key] = ast
+	}
+	checked.Unlock()
+	return ast, nil
 }
 
 // provenCheap says whether the cost estimate proves the limit: an upper bound
@@ -209,8 +246,8 @@ func (e *env) ast(expr string) *cel.Ast {
 	if ast := e.cached(expr); ast != nil {
 		return ast
 	}
-	ast, iss := e.cel().Compile(expr)
-	if iss != nil && iss.Err() != nil {
+	ast, err := e.check(expr)
+	if err != nil {
 		return nil
 	}
 	return ast

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/nestvirt/nestvirt/internal/facts"
+	"github.com/nestvirt/nestvirt/internal/osid"
 	"github.com/nestvirt/nestvirt/internal/strictyaml"
 )
 
@@ -347,4 +348,62 @@ func TestDefaultHeadIsDefaultsNameAndTitle(t *testing.T) {
 	if p := Default(); name != p.Name || title != p.Title || name == "" || title == "" {
 		t.Errorf("head %q %q, policy %q %q", name, title, p.Name, p.Title)
 	}
+}
+
+// TestAPolicyLoadedAgainJudgesAlike: expressions checked once in a process are
+// kept (env.check); a policy loaded with them kept judges every chain as one
+// loaded with each expression checked afresh.
+func TestAPolicyLoadedAgainJudgesAlike(t *testing.T) {
+	data, err := os.ReadFile("../../policies/rhel-10.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked.Lock()
+	checked.m = nil
+	checked.Unlock()
+	fresh, err := loadLazy("x", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fresh.Prepare(ScopeChain); err != nil {
+		t.Fatal(err)
+	}
+	checked.Lock()
+	kept := len(checked.m)
+	checked.Unlock()
+	again, err := loadLazy("x", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if kept == 0 {
+		t.Fatal("no checked expression was kept")
+	}
+	var chains []Chain
+	for _, osID := range []string{"rhel10.0", "rhel9.6", "rhel8.10", "ubuntu24.04", "win11", "win2k22"} {
+		o, err := osid.Parse(osID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, runs := range []string{"kvm", "hyper-v", "wsl2", "none"} {
+			for _, cpu := range []string{"intel", "amd"} {
+				l0 := facts.L0{Name: "h", OS: facts.OSOf(osid.OS{ID: "rhel10.0", Family: "rhel", Kind: osid.Linux, Version: "10.0"}), Arch: "x86_64", CPU: cpu,
+					Module: "kvm_" + cpu, Nestable: true, Hypervisor: "kvm", Platform: "rhel", Nested: true, Seen: true}
+				g := []facts.Guest{{Present: true, Name: "l1", OS: facts.OSOf(o), Runs: runs, Exposes: true},
+					{Present: true, Name: "l2", OS: facts.OSOf(o), Runs: "none"}}
+				chains = append(chains, Chain{Path: []string{"h", "l1", "l2"}, L0: l0, Guests: g},
+					Chain{Path: []string{"h", "l1"}, L0: l0, Guests: g[:1], Unknown: []string{"l1.exposes"}})
+			}
+		}
+	}
+	a, err1 := fresh.JudgeChains(chains)
+	b, err2 := again.JudgeChains(chains)
+	if err1 != nil || err2 != nil {
+		t.Fatal(err1, err2)
+	}
+	for i := range a {
+		if !reflect.DeepEqual(a[i], b[i]) {
+			t.Errorf("chain %d: fresh %+v, kept %+v", i, a[i], b[i])
+		}
+	}
+	t.Logf("%d chains judged alike; %d checked expressions kept", len(chains), kept)
 }
