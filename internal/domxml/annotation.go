@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // Annotation is what nestvirt records in a domain's <metadata>, in its own
@@ -323,14 +324,14 @@ func MetadataValue(raw []byte, key MetadataKey) (string, bool, error) {
 	for _, c := range md.Children {
 		for _, at := range c.Attrs {
 			if (at.Name.Space == "xmlns" || at.Name.Local == "xmlns") && at.Value == key.URI {
-				return string(betweenTags.ReplaceAll(d.Raw[c.Start:c.End], []byte("><"))), true, nil
+				return string(betweenTags().ReplaceAll(d.Raw[c.Start:c.End], []byte("><"))), true, nil
 			}
 		}
 	}
 	return "", false, nil
 }
 
-var betweenTags = regexp.MustCompile(`>\s+<`)
+var betweenTags = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`>\s+<`) })
 
 // SameDefinition says whether two domain definitions say the same: the same
 // elements, attributes (in any order, either quote) and text, whatever the

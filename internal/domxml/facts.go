@@ -7,6 +7,7 @@ import (
 	"io"
 	"regexp"
 	"strings"
+	"sync"
 
 	"libvirt.org/go/libvirtxml"
 
@@ -322,12 +323,12 @@ func HostModelRequires(capsXML, feature string) (bool, error) {
 
 // secretAttr matches a password attribute, spaces around "=" allowed as XML
 // allows them, and its quoted value.
-var secretAttr = regexp.MustCompile(`(\b(?:passwd|password)\s*=\s*)("[^"]*"|'[^']*')`)
+var secretAttr = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(\b(?:passwd|password)\s*=\s*)("[^"]*"|'[^']*')`) })
 
 // MaskSecrets hides passwords in domain XML meant for display (diffs).
 func MaskSecrets(x []byte) []byte {
-	return secretAttr.ReplaceAllFunc(x, func(m []byte) []byte {
-		sub := secretAttr.FindSubmatch(m)
+	return secretAttr().ReplaceAllFunc(x, func(m []byte) []byte {
+		sub := secretAttr().FindSubmatch(m)
 		q := sub[2][0]
 		return append(append(append([]byte(nil), sub[1]...), q, '*', '*', '*'), q)
 	})

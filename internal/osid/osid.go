@@ -193,13 +193,15 @@ func KindOf(familyName string) Kind {
 	return ""
 }
 
+// The regular expressions of nestvirt's packages are compiled on first use, not
+// at start-up, which every command pays (TestInitStaysWithinBudget).
 var (
-	verRe        = regexp.MustCompile(`^[0-9]+(\.[0-9]+)*$`)
-	slesSPRe     = regexp.MustCompile(`^([0-9]+)sp([0-9]+)$`)
-	winServerRe  = regexp.MustCompile(`^win2k([0-9]{1,2})(r2)?$`)
-	winServerLRe = regexp.MustCompile(`^windows-server-([0-9]{4})(-r2)?$`)
-	winDeskRe    = regexp.MustCompile(`^win([0-9]+(\.[0-9])?)$`)
-	winDeskLRe   = regexp.MustCompile(`^windows-([0-9]+(\.[0-9])?)$`)
+	verRe        = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9]+(\.[0-9]+)*$`) })
+	slesSPRe     = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^([0-9]+)sp([0-9]+)$`) })
+	winServerRe  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^win2k([0-9]{1,2})(r2)?$`) })
+	winServerLRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^windows-server-([0-9]{4})(-r2)?$`) })
+	winDeskRe    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^win([0-9]+(\.[0-9])?)$`) })
+	winDeskLRe   = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^windows-([0-9]+(\.[0-9])?)$`) })
 )
 
 // cache holds the names parseBuiltin already read: a fleet's files name the
@@ -258,17 +260,17 @@ func parseBuiltin(s string) (OS, error) {
 	if strings.HasPrefix(name, "http://") || strings.HasPrefix(name, "https://") {
 		return FromLibosinfo(name)
 	}
-	if m := winServerRe.FindStringSubmatch(name); m != nil {
+	if m := winServerRe().FindStringSubmatch(name); m != nil {
 		return windowsServer(yearOf(m[1]), m[2] != "")
 	}
-	if m := winServerLRe.FindStringSubmatch(name); m != nil {
+	if m := winServerLRe().FindStringSubmatch(name); m != nil {
 		y, _ := strconv.Atoi(m[1])
 		return windowsServer(y, m[2] != "")
 	}
-	if m := winDeskRe.FindStringSubmatch(name); m != nil {
+	if m := winDeskRe().FindStringSubmatch(name); m != nil {
 		return windowsDesktop(m[1])
 	}
-	if m := winDeskLRe.FindStringSubmatch(name); m != nil {
+	if m := winDeskLRe().FindStringSubmatch(name); m != nil {
 		return windowsDesktop(m[1])
 	}
 	if name == generic.name {
@@ -297,14 +299,14 @@ var errNotBuiltin = errors.New("not a form nestvirt knows itself")
 func linux(f *family, rest string) (OS, bool) {
 	rest = strings.TrimSuffix(rest, "-unknown")
 	if f.name == "sles" {
-		if m := slesSPRe.FindStringSubmatch(rest); m != nil {
+		if m := slesSPRe().FindStringSubmatch(rest); m != nil {
 			rest = m[1] + "." + m[2]
 		}
 	}
 	switch {
 	case rest == "" && !f.needsVer:
 		return OS{ID: f.name, Family: f.name, Kind: f.kind}, true
-	case verRe.MatchString(rest):
+	case verRe().MatchString(rest):
 		return OS{ID: f.name + rest, Family: f.name, Kind: f.kind, Version: rest}, true
 	}
 	return OS{}, false

@@ -277,7 +277,7 @@ func ReadOsinfo(data []byte) ([]OS, error) {
 			family = o.Family
 		}
 		version := o.Version
-		if !verRe.MatchString(version) {
+		if !verRe().MatchString(version) {
 			version = "" // "testing", "Rawhide", "9-unknown": no release to compare
 		}
 		for _, id := range o.ShortIDs {

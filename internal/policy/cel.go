@@ -477,7 +477,7 @@ func (e *env) parseTemplate(s string, eager bool) (template, error) {
 			return t, fmt.Errorf("in {{%s}}: %w", strings.TrimSpace(rest[i+2:i+j]), err)
 		}
 		x := &tmplExpr{src: src, env: e, unknown: words, hasUnknown: has}
-		if fieldPathRe.MatchString(x.src) {
+		if fieldPathRe().MatchString(x.src) {
 			x.path = strings.Split(x.src, ".")
 		}
 		if eager {

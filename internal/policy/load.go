@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/nestvirt/nestvirt/internal/arch"
 	"github.com/nestvirt/nestvirt/internal/facts"
@@ -14,8 +15,8 @@ import (
 )
 
 var (
-	idRe      = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
-	versionRe = regexp.MustCompile(`^[0-9]+(\.[0-9]+)*$`)
+	idRe      = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`) })
+	versionRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9]+(\.[0-9]+)*$`) })
 	// Values a matrix row may list: the facts' vocabulary (an L1 in a row runs
 	// something: not "none").
 	matrixArches = arch.RHEL
@@ -82,7 +83,7 @@ func load(file string, data []byte, eager bool) (*Policy, error) {
 		case s.Summary != "" && s.Document != "" && s.URL == "":
 			f["url"].Errorf("missing: a summary of another document names where it is read")
 		}
-		if !idRe.MatchString(e.Key) {
+		if !idRe().MatchString(e.Key) {
 			e.Value.Errorf("source id %q: use lowercase letters, digits and dashes", e.Key)
 		}
 		p.Sources[e.Key] = s
@@ -155,7 +156,7 @@ func readID(n strictyaml.Node, seen map[string]bool) string {
 	if id == "" {
 		return ""
 	}
-	if !idRe.MatchString(id) {
+	if !idRe().MatchString(id) {
 		n.Errorf("id %q: use lowercase letters, digits and dashes", id)
 	}
 	if seen[id] {
@@ -249,7 +250,7 @@ func readEnumList(n strictyaml.Node, allowed []string) []string {
 	return out
 }
 
-var matcherRe = regexp.MustCompile(`^([a-z-]+)(?:>=([0-9.]+))?(?:,\s*<([0-9.]+))?$`)
+var matcherRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^([a-z-]+)(?:>=([0-9.]+))?(?:,\s*<([0-9.]+))?$`) })
 
 // readMatcher reads "rhel>=9.2,<10", "windows-server>=2019" or a kind ("linux").
 func readMatcher(n strictyaml.Node) OSMatcher {
@@ -260,7 +261,7 @@ func readMatcher(n strictyaml.Node) OSMatcher {
 		}
 		return OSMatcher{}
 	}
-	m := matcherRe.FindStringSubmatch(strings.TrimSpace(s))
+	m := matcherRe().FindStringSubmatch(strings.TrimSpace(s))
 	if m == nil {
 		n.Errorf("bad OS matcher %q (write a family with an optional range: rhel>=9.6, rhel>=9.2,<10, linux)", s)
 		return OSMatcher{Text: s}
@@ -279,7 +280,7 @@ func readMatcher(n strictyaml.Node) OSMatcher {
 		out.Family = m[1]
 	}
 	for _, v := range []string{out.Min, out.Below} {
-		if v != "" && !versionRe.MatchString(v) {
+		if v != "" && !versionRe().MatchString(v) {
 			n.Errorf("bad version %q in %q", v, s)
 		}
 	}

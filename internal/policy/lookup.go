@@ -7,7 +7,7 @@ import (
 	"sync"
 )
 
-var fieldPathRe = regexp.MustCompile(`^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*$`)
+var fieldPathRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*$`) })
 
 // fieldIndexes caches, per struct type, the field index of each cel tag name.
 var fieldIndexes sync.Map // reflect.Type -> map[string]int

@@ -38,7 +38,7 @@ func (s Style) text(t string) string { return s.ascii(Visible(t)) }
 // ascii is text for what nestvirt writes itself (labels, painted or not).
 func (s Style) ascii(t string) string {
 	if s.FlagsOnly {
-		t = orHostFile.ReplaceAllString(t, "")
+		t = orHostFile().ReplaceAllString(t, "")
 	}
 	if !s.ASCII {
 		return t
@@ -48,7 +48,7 @@ func (s Style) ascii(t string) string {
 
 // orHostFile is how every text offers host.yaml beside a flag: "state it with
 // --l0-os rhel10.0, or in /etc/nestvirt/host.yaml (l0: {os: rhel10.0})".
-var orHostFile = regexp.MustCompile(`, or in /etc/nestvirt/host\.yaml( \([^)]*\))?`)
+var orHostFile = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`, or in /etc/nestvirt/host\.yaml( \([^)]*\))?`) })
 
 var asciiReplacer = strings.NewReplacer("→", "->", "≥", ">=", "·", "*", "›", ">", "§", "section ", "“", "\"", "”", "\"", "’", "'", "—", "-", "…", "...")
 

@@ -22,6 +22,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nestvirt/nestvirt/internal/archive"
@@ -236,14 +237,14 @@ func (r *Report) loadedModules() map[string]bool {
 	return mods
 }
 
-var sysctlLine = regexp.MustCompile(`^kernel\.(arch|osrelease|hostname) = (.*)$`)
+var sysctlLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^kernel\.(arch|osrelease|hostname) = (.*)$`) })
 
 // kernelFiles writes proc/sys/kernel/{arch,osrelease,hostname} from sysctl -a,
 // else uname -a, where sos did not copy them.
 func (r *Report) kernelFiles() {
 	if b, _, err := r.ReadFile("sos_commands/kernel/sysctl_-a", MaxFile); err == nil {
 		for _, l := range strings.Split(string(b), "\n") {
-			if m := sysctlLine.FindStringSubmatch(l); m != nil {
+			if m := sysctlLine().FindStringSubmatch(l); m != nil {
 				r.synth("proc/sys/kernel/"+m[1], []byte(m[2]+"\n"))
 			}
 		}

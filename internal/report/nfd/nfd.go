@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nestvirt/nestvirt/internal/doc"
@@ -25,12 +26,12 @@ const Lifetime = 2 * time.Hour
 
 // labelValue is Kubernetes' rule for a label value: at most 63 characters,
 // alphanumerics, '-', '_' and '.', beginning and ending with an alphanumeric.
-var labelValue = regexp.MustCompile(`^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$`)
+var labelValue = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$`) })
 
 // nfdValue makes a fact a label value: unknown (nil, or what the rule refuses)
 // is "unknown".
 func nfdValue(s *string) string {
-	if s == nil || *s == "" || len(*s) > 63 || !labelValue.MatchString(*s) {
+	if s == nil || *s == "" || len(*s) > 63 || !labelValue().MatchString(*s) {
 		return "unknown"
 	}
 	return *s
