@@ -349,7 +349,9 @@ export const App = () => {
     const [vms, setVMs] = useState<Loaded<VMsDoc>>({ state: "loading" });
     const [guard, setGuard] = useState<Loaded<string>>({ state: "loading" });
     const [missing, setMissing] = useState<string | null>(null);
-    const [machines, setMachines] = useState(false);
+    // null until the shell's manifests are read: the page is not ready before
+    // it knows whether to link each VM to the Virtual Machines page.
+    const [machines, setMachines] = useState<boolean | null>(null);
     const [dialog, setDialog] = useState<{ title: string; action: Action } | null>(null);
     const [ready, setReady] = useState(false);
 
@@ -385,7 +387,7 @@ export const App = () => {
     const root = address.find(o => o.flag === "--root"), connect = address.find(o => o.flag === "--connect");
 
     return (
-        <Page id="nv-page" className="nv-page" data-ready={String(ready)} data-admin={admin || ""}>
+        <Page id="nv-page" className="nv-page" data-ready={String(ready && machines !== null)} data-admin={admin || ""}>
             <PageSection className="nv-head">
                 <Flex justifyContent={{ default: "justifyContentSpaceBetween" }} alignItems={{ default: "alignItemsFlexStart" }}>
                     <div>
@@ -421,7 +423,7 @@ export const App = () => {
                 </Card>
                 <Card id="vms-card" className="nv-card">
                     <CardTitle><Title headingLevel="h2" size="lg">{_("Virtual machines")}</Title></CardTitle>
-                    <CardBody><VMsCard vms={vms} admin={admin} open={open} machines={machines} onElevate={() => listVMs(true)} /></CardBody>
+                    <CardBody><VMsCard vms={vms} admin={admin} open={open} machines={!!machines} onElevate={() => listVMs(true)} /></CardBody>
                 </Card>
                 <Card id="guard-card" className="nv-card">
                     <CardTitle><Title headingLevel="h2" size="lg">{_("Guard")}</Title></CardTitle>

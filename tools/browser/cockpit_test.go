@@ -186,6 +186,15 @@ const spy = `(() => {
 			v.__nvSpied = true;
 		}
 	} });
+	// A slow console: with sessionStorage.nvSlowManifests set (milliseconds),
+	// the page's fetch of the shell's manifests answers that much later.
+	const f = window.fetch;
+	if (f && window !== window.top) window.fetch = function () {
+		const a = arguments, ms = Number(sessionStorage.getItem("nvSlowManifests") || 0);
+		if (ms > 0 && String(a[0]).endsWith("manifests.json"))
+			return new Promise(r => setTimeout(r, ms)).then(() => f.apply(window, a));
+		return f.apply(window, a);
+	};
 })()`
 
 // shell drives the console's shell in Chromium, and the page in its frame.
@@ -637,8 +646,13 @@ func testConsole(t *testing.T, version string) {
 		t.Errorf("no libvirt: %q", msg)
 	}
 
-	// The link to the Virtual Machines page goes there, in the shell.
+	// The link to the Virtual Machines page goes there, in the shell. The page
+	// is ready only once it knows whether that page is there: on a slow
+	// machine the shell's manifests came after the reads, and the page said it
+	// was ready without its links.
+	s.top(`sessionStorage.setItem("nvSlowManifests", "3000")`)
 	s.open("")
+	s.top(`sessionStorage.removeItem("nvSlowManifests")`)
 	s.click(`#vms tr[data-name="` + vm + `"] .nv-vm-link`)
 	deadline := time.Now().Add(20 * time.Second)
 	for {
