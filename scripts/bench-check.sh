@@ -79,6 +79,39 @@ per=$(python3 -c 'import json,sys; r={x["command"].rsplit("/",1)[1]: sorted(x["t
   done
 } > "$work/faults.md"
 cat "$work/faults.md"
+# Against BASE, interleaved: hyperfine runs each command's runs in a row, and on
+# this noisy machine the one run later can come out slower for nothing it did;
+# here each round runs both binaries, in alternating order.
+: > "$work/ab.md"
+if [ -n "${BASE:-}" ]; then
+  echo "== $BASE and this tree, interleaved ($runs rounds)"
+  python3 - "$work/nestvirt" "$work/nestvirt-$BASE" "$BASE" "$runs" > "$work/ab.md" <<'PY'
+import statistics, subprocess, sys, time
+now, base, rev, rounds = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+cmds = {}
+for args in (["version"], ["check", "--format", "json"]):
+    cmds["nestvirt " + " ".join(args)] = [now] + args
+    cmds["nestvirt@%s %s" % (rev, " ".join(args))] = [base] + args
+def run(argv):
+    t = time.perf_counter()
+    subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - t
+for argv in cmds.values():
+    for _ in range(5):
+        run(argv)
+times = {k: [] for k in cmds}
+for i in range(rounds):
+    for k in (list(cmds) if i % 2 == 0 else list(reversed(list(cmds)))):
+        times[k].append(run(cmds[k]))
+print("Against `%s`, interleaved (%d rounds, each running every command, in alternating order; times include Python's process start):" % (rev, rounds))
+print()
+print("| command | median [ms] |")
+print("|:---|---:|")
+for k, v in times.items():
+    print("| `%s` | %.1f |" % (k, statistics.median(v) * 1000))
+PY
+  cat "$work/ab.md"
+fi
 # Reads of osinfo-db: none for a known OS.
 reads=$(strace -f -e trace=openat -o "$work/strace" "$work/nestvirt" check --format json >/dev/null 2>&1; grep -c '/usr/share/osinfo' "$work/strace" || true)
 {
@@ -91,6 +124,7 @@ reads=$(strace -f -e trace=openat -o "$work/strace" "$work/nestvirt" check --for
   echo "A page fault costs $per µs on this machine: a hello-world that touches 1,000 more pages of memory runs that much longer per page (median of $runs runs). What each command touches the first time:"
   echo
   cat "$work/faults.md"
+  if [ -s "$work/ab.md" ]; then echo; cat "$work/ab.md"; fi
 } > "$work/notes.md"
 cmd="RUNS=$runs${BASE:+ BASE=$BASE} bash scripts/bench-check.sh"
 go run ./scripts/benchdoc -name "check-$kind" -json "$work/check.json" -base systemd-detect-virt,hello-world -cmd "$cmd" -notes "$work/notes.md" -doc docs/PERFORMANCE.md \
