@@ -10,15 +10,16 @@ import (
 // parseBlock builds the syntax tree of the plainest YAML there is: block
 // mappings and sequences indented with spaces, keys that are words, values on
 // one line (a plain word or number, or a quoted string of printable ASCII
-// without escapes), and
-// comments. That is what generated topology files and most hand-written ones
-// hold. ok is false for anything else (flow collections, anchors, tags, block
-// or multi-line scalars, escapes, tabs, a key without a value), and the caller
-// then gives the document to goccy/go-yaml's parser.
+// without escapes), and comments. That is what generated topology files and
+// most hand-written ones hold. ok is false for anything else (flow
+// collections, anchors, tags, block or multi-line scalars, escapes, tabs, a key
+// without a value), and the caller then gives the document to goccy/go-yaml's
+// parser.
 //
-// Why it is written here: goccy's parser is general, and so costs about 100 µs
-// and 1,400 allocations for a 700-byte topology; it was 40% of the CPU of a
-// plan of 20,000 files (docs/PERFORMANCE.md). This path builds the same nodes
+// Why it is written here: goccy's parser is general, and so costs about 30 µs
+// and 590 allocations for a generated topology, where this path takes about 10
+// µs and 270 (BenchmarkParse); it was 40% of the CPU of a plan of 20,000 files
+// (docs/PERFORMANCE.md). This path builds the same nodes
 // with goccy's own constructors and types each scalar with goccy's own
 // token.New, so nothing above can tell the two apart: the nodes' types, values,
 // lines and columns are the parser's. TestBlockIsGoccys and FuzzBlockIsGoccys
@@ -55,13 +56,13 @@ type blockParser struct {
 	at     int    // offset of the current content
 	end    int    // offset of the current line's end (its '\n', or len(data))
 	indent int    // column of the current content, 0-based
-	bad    bool
+	bad    bool   // a line this path does not read: the parser's document
 }
 
 func (p *blockParser) eof() bool { return p.at < 0 }
 
 // next moves to the next line with content, skipping blank and comment lines.
-// A document marker, a directive or a tab refuses the document.
+// A document marker or a directive refuses the document (bad).
 func (p *blockParser) next() {
 	for p.pos < len(p.data) {
 		p.lineNo++
@@ -114,11 +115,11 @@ func (p *blockParser) mapping(col int) (ast.Node, bool) {
 		if p.bad {
 			return nil, false
 		}
-		key, colon, ok := p.key()
+		colon, ok := p.keyAt(p.at)
 		if !ok {
 			return nil, false
 		}
-		k := p.src[p.at:key]
+		k := p.src[p.at:colon]
 		ktk := token.New(k, k, p.position(p.at))
 		// The parser refuses a key twice in a mapping: it says so.
 		if ktk.Type != token.StringType || keys.seen(k) {
@@ -175,7 +176,7 @@ func (p *blockParser) sequence(col int) (ast.Node, bool) {
 		}
 		var value ast.Node
 		var ok bool
-		if _, _, isKey := p.keyAt(at); isKey {
+		if _, isKey := p.keyAt(at); isKey {
 			// "- name: vm0": a mapping whose column is the key's.
 			p.at, p.indent = at, at-p.start
 			value, ok = p.mapping(p.indent)
@@ -192,23 +193,20 @@ func (p *blockParser) sequence(col int) (ast.Node, bool) {
 	return s, true
 }
 
-// key reads the current content's key and finds its colon.
-func (p *blockParser) key() (end, colon int, ok bool) { return p.keyAt(p.at) }
-
-// keyAt reads a key at i: a word of letters, digits, '_', '-' and '.', starting
+// keyAt reads a key at i, and says where its colon is: a word of letters, digits, '_', '-' and '.', starting
 // with a letter or '_', then ':' and a space or the line's end.
-func (p *blockParser) keyAt(i int) (end, colon int, ok bool) {
+func (p *blockParser) keyAt(i int) (colon int, ok bool) {
 	j := i
 	for j < p.end && wordByte(p.data[j]) {
 		j++
 	}
 	if j == i || !letter(p.data[i]) || j == p.end || p.data[j] != ':' {
-		return 0, 0, false
+		return 0, false
 	}
 	if j+1 < p.end && p.data[j+1] != ' ' {
-		return 0, 0, false
+		return 0, false
 	}
-	return j, j, true
+	return j, true
 }
 
 // scalar reads a value that runs to the line's end or a comment: a plain
