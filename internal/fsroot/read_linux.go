@@ -37,14 +37,13 @@ func readRegular(name string, max int64) (data []byte, other *os.File, err error
 	// not taken for the end: the file may have grown since fstat.
 	size := min(st.Size, max) + 1
 	buf := make([]byte, 0, size)
-	for {
+	for int64(len(buf)) <= max {
 		if len(buf) == cap(buf) {
-			if int64(len(buf)) > max {
-				return nil, nil, fmt.Errorf("%s: %w (over %s)", name, ErrTooLarge, byteSize(max))
-			}
 			buf = append(buf, 0)[:len(buf)]
 		}
-		n, err := retry(func() (int, error) { return unix.Read(fd, buf[len(buf):cap(buf)]) })
+		// Never more than max+1 bytes in all, however the buffer grew.
+		end := min(int64(cap(buf)), max+1)
+		n, err := retry(func() (int, error) { return unix.Read(fd, buf[len(buf):end]) })
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s: %w", name, &fs.PathError{Op: "read", Path: name, Err: err})
 		}
