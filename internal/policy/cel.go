@@ -141,7 +141,7 @@ func (e *env) compile(expr string) (*program, *cel.Ast, error) {
 }
 
 // checked holds the trees of expressions checked in this process, by scope
-// and text: a policy says the same placeholder ("{l1.name}") in many messages,
+// and text: a policy says the same placeholder ("{{l1.name}}") in many messages,
 // and a policy loaded again (the guard's, lint's tests) says most of what it
 // said before. A scope's declarations are the same in every env (newEnvs), so a
 // tree is a function of its key; cel-go's trees are not changed by planning.
