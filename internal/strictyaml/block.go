@@ -143,11 +143,7 @@ func (p *blockParser) mapping(col int) (ast.Node, bool) {
 				return nil, false
 			}
 		} else {
-			value, ok = p.scalar(rest)
-			p.next()
-			// A deeper line after a scalar continues it, or is a mistake: the
-			// parser says which.
-			ok = ok && (p.eof() || p.indent <= col)
+			value, ok = p.lastScalar(rest, col)
 		}
 		if !ok {
 			return nil, false
@@ -181,9 +177,7 @@ func (p *blockParser) sequence(col int) (ast.Node, bool) {
 			p.at, p.indent = at, at-p.start
 			value, ok = p.mapping(p.indent)
 		} else {
-			value, ok = p.scalar(at)
-			p.next()
-			ok = ok && (p.eof() || p.indent <= col)
+			value, ok = p.lastScalar(at, col)
 		}
 		if !ok {
 			return nil, false
@@ -270,6 +264,15 @@ func (p *blockParser) scalar(i int) (ast.Node, bool) {
 		return ast.Null(tk), true
 	}
 	return nil, false
+}
+
+// lastScalar reads the scalar at i that ends the line of a node at column col,
+// and moves to the next line. A deeper line after it continues the scalar, or
+// is a mistake: the parser says which.
+func (p *blockParser) lastScalar(i, col int) (ast.Node, bool) {
+	value, ok := p.scalar(i)
+	p.next()
+	return value, ok && (p.eof() || p.indent <= col)
 }
 
 // endsLine reports whether only spaces and a comment follow i on the line.
